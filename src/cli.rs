@@ -1,0 +1,241 @@
+//! Command-line definitions (clap) and their translation into settings. Nothing else in the
+//! crate sees clap.
+//!
+//! cargo runs `cargo-migrate migrate <args>` for `cargo migrate <args>`; running the binary
+//! directly as `cargo-migrate <args>` works too.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::apply::ApplyOptions;
+use crate::commands::revert::{RevertOptions, RevertTarget};
+use crate::output::ColorChoice;
+use crate::settings::{Format, GlobalOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]
+pub enum CargoCli {
+    /// Safe diesel migrations across a whole Cargo workspace
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    version,
+    about = "Safe diesel migrations across a whole Cargo workspace",
+    long_about = "Discovers every workspace member that owns diesel migrations and applies, reverts and reports them, each set on its own database (SQLite, PostgreSQL, MySQL/MariaDB).",
+    after_help = "Exit codes: 0 done; 1 a migration failed or pending migrations under `status --exit-code`; 2 could not run (usage, configuration, migration folders, database); 130 interrupted."
+)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the workspace's Cargo.toml (default: found upward from the current folder)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Only these migration sets (package names); repeatable
+    #[arg(short = 'p', long = "package", global = true, value_name = "NAME")]
+    pub package: Vec<String>,
+    /// Leave out these migration sets; repeatable
+    #[arg(long, global = true, value_name = "NAME")]
+    pub exclude: Vec<String>,
+    /// The database URL, when the selection has one set (overrides its environment variable)
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// When to use colors (NO_COLOR and non-terminals mean never under `auto`)
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorArg,
+    /// Output format; `json` prints one document on stdout (see docs/json.md)
+    #[arg(long, global = true, value_enum, default_value = "human", value_name = "FORMAT")]
+    pub format: FormatArg,
+    /// Print less: results and errors only
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the migration sets and their migrations (offline)
+    List,
+    /// Show applied, pending and unknown migrations of each set's database
+    Status {
+        /// Exit with 1 when any migration is pending
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Run pending migrations, each set on its own database
+    Apply {
+        /// Apply pending migrations up to and including this version (or folder name)
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print what would run and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Retry connecting for up to this many seconds (a database that is starting)
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+    /// Revert applied migrations with their down.sql, newest first (one set at a time)
+    Revert {
+        /// How many migrations to revert
+        #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"])]
+        steps: Option<usize>,
+        /// Revert every migration newer than this version (it stays applied)
+        #[arg(long, value_name = "VERSION", conflicts_with = "all")]
+        to: Option<String>,
+        /// Revert every applied migration of the set
+        #[arg(long)]
+        all: bool,
+        /// Print what would run and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+    /// Revert and re-apply the newest migrations (tests their down.sql)
+    Redo {
+        /// How many migrations to redo
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        steps: usize,
+        /// Print what would run and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+}
+
+/// Parse the process arguments, accepting both `cargo-migrate migrate …` (as cargo runs it)
+/// and `cargo-migrate …`.
+pub fn parse_args<I, T>(args: I) -> Result<MigrateArgs, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_none_or(|a| a != "migrate") {
+        args.insert(1, OsString::from("migrate"));
+    }
+    let CargoCli::Migrate(parsed) = CargoCli::try_parse_from(args)?;
+    Ok(parsed)
+}
+
+impl GlobalArgs {
+    pub fn options(&self) -> GlobalOptions {
+        GlobalOptions {
+            manifest_path: self.manifest_path.clone(),
+            packages: self.package.clone(),
+            exclude: self.exclude.clone(),
+            database_url: self.database_url.clone(),
+            format: match self.format {
+                FormatArg::Human => Format::Human,
+                FormatArg::Json => Format::Json,
+            },
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+
+    pub fn color(&self) -> ColorChoice {
+        match self.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// What to run, with plain options.
+pub enum Action {
+    List,
+    Status { exit_code: bool },
+    Apply(ApplyOptions),
+    Revert(RevertOptions),
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Command::List => Action::List,
+            Command::Status { exit_code } => Action::Status { exit_code: *exit_code },
+            Command::Apply { to, dry_run, wait, lock_timeout } => Action::Apply(ApplyOptions {
+                to: to.clone(),
+                dry_run: *dry_run,
+                wait: wait.map(Duration::from_secs),
+                lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
+            Command::Revert { steps, to, all, dry_run, lock_timeout } => Action::Revert(RevertOptions {
+                target: if *all {
+                    RevertTarget::All
+                } else if let Some(to) = to {
+                    RevertTarget::To(to.clone())
+                } else {
+                    RevertTarget::Steps(steps.unwrap_or(1))
+                },
+                dry_run: *dry_run,
+                redo: false,
+                lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
+            Command::Redo { steps, dry_run, lock_timeout } => Action::Revert(RevertOptions {
+                target: RevertTarget::Steps(*steps),
+                dry_run: *dry_run,
+                redo: true,
+                lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn accepts_both_invocations() {
+        let a = parse_args(["cargo-migrate", "migrate", "status", "-p", "api"]).unwrap();
+        assert!(matches!(a.command, Command::Status { exit_code: false }));
+        assert_eq!(a.global.package, ["api"]);
+        let b = parse_args(["cargo-migrate", "apply", "--dry-run"]).unwrap();
+        assert!(matches!(b.command, Command::Apply { dry_run: true, .. }));
+    }
+
+    #[test]
+    fn revert_targets_conflict() {
+        assert!(parse_args(["cargo-migrate", "revert", "--steps", "2", "--all"]).is_err());
+    }
+}

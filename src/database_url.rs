@@ -1,0 +1,196 @@
+//! Database URLs that never show their password.
+//!
+//! Every URL the tool handles is wrapped in [`DatabaseUrl`] as soon as it is read. Its `Display`
+//! and `Debug` replace the password with `***`, so a URL can be put into any message, error or
+//! JSON document without leaking a secret; only the connection code asks for the real text with
+//! [`DatabaseUrl::expose`].
+
+use std::fmt;
+
+use crate::backend::Backend;
+
+/// A database URL as configured, with a redacted `Display`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DatabaseUrl {
+    raw: String,
+}
+
+impl DatabaseUrl {
+    pub fn new(raw: impl Into<String>) -> Self {
+        DatabaseUrl { raw: raw.into().trim().to_string() }
+    }
+
+    /// The real URL, with its password: for connecting only, never for output.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// The backend named by the scheme, if the scheme is known.
+    pub fn backend(&self) -> Option<Backend> {
+        Backend::from_url(&self.raw)
+    }
+
+    /// The scheme as written (`postgres`, `mysql`, ...), if there is one.
+    pub fn scheme(&self) -> Option<&str> {
+        let idx = self.raw.find("://")?;
+        let scheme = &self.raw[..idx];
+        scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+            .then_some(scheme)
+    }
+
+    /// The URL with the password replaced by `***` (and nothing else changed).
+    pub fn redacted(&self) -> String {
+        redact(&self.raw)
+    }
+
+    /// For PostgreSQL and MySQL URLs: the database name in the path, if any.
+    pub fn database_name(&self) -> Option<String> {
+        let parsed = url::Url::parse(&self.raw).ok()?;
+        let name = parsed.path().trim_start_matches('/');
+        if name.is_empty() {
+            None
+        } else {
+            Some(percent_decode(name))
+        }
+    }
+
+    /// The same server with another database in the path (PostgreSQL and MySQL only).
+    pub fn with_database(&self, name: &str) -> Option<DatabaseUrl> {
+        let mut parsed = url::Url::parse(&self.raw).ok()?;
+        parsed.set_path(&format!("/{name}"));
+        Some(DatabaseUrl::new(parsed.to_string()))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Replace the password of any `scheme://user:password@host` URL, and the value of a
+/// `password=` / `pass=` query parameter, with `***`.
+pub fn redact(raw: &str) -> String {
+    let mut out = raw.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        // The authority ends at the first '/', '?' or '#'; the userinfo at the last '@' before it.
+        let authority_end = out[rest_start..]
+            .find(['/', '?', '#'])
+            .map(|i| rest_start + i)
+            .unwrap_or(out.len());
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let at = rest_start + at;
+            if let Some(colon) = out[rest_start..at].find(':') {
+                let colon = rest_start + colon;
+                out.replace_range(colon + 1..at, "***");
+            }
+        }
+    }
+    // Query parameters that carry a password.
+    for key in ["password=", "pass=", "sslpassword="] {
+        let mut search_from = 0;
+        while let Some(pos) = out[search_from..].find(key) {
+            let start = search_from + pos;
+            let preceded_ok = start == 0 || matches!(out.as_bytes()[start - 1], b'?' | b'&' | b' ');
+            let value_start = start + key.len();
+            let value_end = out[value_start..]
+                .find(['&', '#', ' '])
+                .map(|i| value_start + i)
+                .unwrap_or(out.len());
+            if preceded_ok && value_end > value_start {
+                out.replace_range(value_start..value_end, "***");
+                search_from = value_start + 3;
+            } else {
+                search_from = value_start;
+            }
+        }
+    }
+    out
+}
+
+/// Redact every URL-looking password inside a longer text (a database's error message can
+/// repeat the connection string).
+pub fn redact_text(text: &str, url: &DatabaseUrl) -> String {
+    let mut out = text.replace(url.expose(), &url.redacted());
+    if let Ok(parsed) = url::Url::parse(url.expose()) {
+        if let Some(pw) = parsed.password() {
+            if !pw.is_empty() {
+                out = out.replace(pw, "***");
+                let decoded = percent_decode(pw);
+                if decoded != pw && !decoded.is_empty() {
+                    out = out.replace(&decoded, "***");
+                }
+            }
+        }
+    }
+    out
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_displayed() {
+        let url = DatabaseUrl::new("postgres://app:s3cr3t@db.example:5432/prod?sslmode=require");
+        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/prod?sslmode=require");
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        assert_eq!(url.expose(), "postgres://app:s3cr3t@db.example:5432/prod?sslmode=require");
+    }
+
+    #[test]
+    fn password_with_at_sign_and_query_password() {
+        assert_eq!(redact("mysql://root:p@ss@localhost/db"), "mysql://root:***@localhost/db");
+        assert_eq!(
+            redact("postgres://localhost/db?user=a&password=hunter2&x=1"),
+            "postgres://localhost/db?user=a&password=***&x=1"
+        );
+        assert_eq!(redact("postgres://app@localhost/db"), "postgres://app@localhost/db");
+        assert_eq!(redact("dev.db"), "dev.db");
+    }
+
+    #[test]
+    fn redacts_inside_messages() {
+        let url = DatabaseUrl::new("postgres://app:pa%21ss@h/db");
+        let msg = "could not connect with postgres://app:pa%21ss@h/db (password pa!ss)";
+        let out = redact_text(msg, &url);
+        assert!(!out.contains("pa%21ss") && !out.contains("pa!ss"), "{out}");
+    }
+
+    #[test]
+    fn database_name_and_swap() {
+        let url = DatabaseUrl::new("postgres://u:p@h:5432/app?sslmode=disable");
+        assert_eq!(url.database_name().as_deref(), Some("app"));
+        let other = url.with_database("scratch_1").unwrap();
+        assert_eq!(other.expose(), "postgres://u:p@h:5432/scratch_1?sslmode=disable");
+        assert_eq!(url.scheme(), Some("postgres"));
+        assert_eq!(DatabaseUrl::new("dev.db").scheme(), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! Running one migration through diesel_migrations' harness.
+//!
+//! The stock `FileBasedMigrations` hides the failing migration behind a private error type.
+//! Here each migration of our model is handed to the harness as a `diesel::migration::Migration`
+//! of our own, whose `run`/`revert` return a [`SqlFailed`] value; the harness passes it through
+//! unchanged (inside its own transaction when `run_in_transaction` is on, and records or
+//! deletes the version in `__diesel_schema_migrations` in that same transaction), so the
+//! caller gets back the file, the database's message and, on PostgreSQL, the position.
+
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use diesel::backend::Backend as DieselBackend;
+use diesel::connection::BoxableConnection;
+use diesel::migration::{Migration as DieselMigration, MigrationMetadata, MigrationName, MigrationVersion};
+use diesel::result::Error as DieselError;
+use diesel_migrations::MigrationHarness;
+use serde::Serialize;
+
+use super::{one_line, Connection};
+use crate::backend::Backend;
+use crate::database_url::DatabaseUrl;
+use crate::migration::Migration;
+use crate::with_conn;
+
+/// Which file of a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Direction::Up => "up.sql",
+            Direction::Down => "down.sql",
+        }
+    }
+}
+
+/// The SQL of a migration file failed; carried through the harness as a boxed error.
+#[derive(Debug)]
+pub struct SqlFailed {
+    pub direction: Direction,
+    pub source: DieselError,
+}
+
+impl fmt::Display for SqlFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {}", self.direction.file_name(), self.source)
+    }
+}
+
+impl Error for SqlFailed {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+struct Name<'a> {
+    dir_name: &'a str,
+    version: &'a str,
+}
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.dir_name)
+    }
+}
+
+impl MigrationName for Name<'_> {
+    fn version(&self) -> MigrationVersion<'_> {
+        MigrationVersion::from(self.version)
+    }
+}
+
+struct Meta(bool);
+
+impl MigrationMetadata for Meta {
+    fn run_in_transaction(&self) -> bool {
+        self.0
+    }
+}
+
+/// One of our migrations, as diesel's harness sees it.
+struct Runnable<'a> {
+    migration: &'a Migration,
+    name: Name<'a>,
+    meta: Meta,
+}
+
+impl<'a> Runnable<'a> {
+    fn new(migration: &'a Migration) -> Self {
+        Runnable {
+            migration,
+            name: Name { dir_name: &migration.dir_name, version: &migration.version },
+            meta: Meta(migration.run_in_transaction),
+        }
+    }
+}
+
+type BoxErr = Box<dyn Error + Send + Sync>;
+
+impl<DB: DieselBackend> DieselMigration<DB> for Runnable<'_> {
+    fn run(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
+        conn.batch_execute(&self.migration.up_sql)
+            .map_err(|source| Box::new(SqlFailed { direction: Direction::Up, source }) as BoxErr)
+    }
+
+    fn revert(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
+        let sql = self.migration.down_sql.as_deref().unwrap_or_default();
+        conn.batch_execute(sql)
+            .map_err(|source| Box::new(SqlFailed { direction: Direction::Down, source }) as BoxErr)
+    }
+
+    fn metadata(&self) -> &dyn MigrationMetadata {
+        &self.meta
+    }
+
+    fn name(&self) -> &dyn MigrationName {
+        &self.name
+    }
+}
+
+/// A migration that did not run to the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationFailure {
+    /// The migration folder's name.
+    pub migration: String,
+    pub direction: Direction,
+    /// The file that failed (absolute).
+    pub file: PathBuf,
+    /// Line and column in that file, when the database says where (PostgreSQL).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// What the database said, on one line, without passwords.
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// Whether earlier statements of this migration may be committed (MySQL DDL commits
+    /// implicitly; SQLite and PostgreSQL roll back the whole migration).
+    pub may_be_partial: bool,
+}
+
+/// Line and column of a 1-based character position.
+pub fn char_position(text: &str, position: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    for (i, ch) in text.chars().enumerate() {
+        if i + 1 >= position {
+            break;
+        }
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+fn failure_from(
+    err: BoxErr,
+    migration: &Migration,
+    direction: Direction,
+    backend: Backend,
+    url: &DatabaseUrl,
+) -> MigrationFailure {
+    let file = migration.dir.join(direction.file_name());
+    let transactional = migration.run_in_transaction;
+    let mut failure = MigrationFailure {
+        migration: migration.dir_name.clone(),
+        direction,
+        file,
+        line: None,
+        column: None,
+        message: one_line(&err.to_string(), url),
+        detail: None,
+        hint: None,
+        may_be_partial: backend == Backend::Mysql || (backend == Backend::Sqlite && !transactional),
+    };
+    if let Some(sql) = err.downcast_ref::<SqlFailed>() {
+        failure.message = one_line(&sql.source.to_string(), url);
+        if let DieselError::DatabaseError(_, info) = &sql.source {
+            failure.message = one_line(info.message(), url);
+            failure.detail = info.details().map(|d| one_line(d, url));
+            failure.hint = info.hint().map(|h| one_line(h, url));
+            if let Some(pos) = info.statement_position() {
+                let text = match direction {
+                    Direction::Up => migration.up_sql.as_str(),
+                    Direction::Down => migration.down_sql.as_deref().unwrap_or_default(),
+                };
+                let (line, column) = char_position(text, pos.max(1) as usize);
+                failure.line = Some(line);
+                failure.column = Some(column);
+            }
+        }
+    }
+    failure
+}
+
+/// Apply (`Up`) or revert (`Down`) one migration through diesel's harness, which records or
+/// removes its version in the same transaction. Returns how long it took.
+pub fn run(
+    conn: &mut Connection,
+    migration: &Migration,
+    direction: Direction,
+    url: &DatabaseUrl,
+) -> Result<Duration, MigrationFailure> {
+    let backend = conn.backend();
+    let runnable = Runnable::new(migration);
+    let start = Instant::now();
+    let result: Result<(), BoxErr> = match direction {
+        Direction::Up => with_conn!(conn, c => c.run_migration(&runnable).map(|_| ())),
+        Direction::Down => with_conn!(conn, c => c.revert_migration(&runnable).map(|_| ())),
+    };
+    result.map(|()| start.elapsed()).map_err(|err| failure_from(err, migration, direction, backend, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_characters() {
+        let text = "CREATE TABLE é (id INT);\nINSERT INTO nope VALUES (1);";
+        assert_eq!(char_position(text, 1), (1, 1));
+        assert_eq!(char_position(text, 26), (2, 1));
+        assert_eq!(char_position(text, 38), (2, 13));
+    }
+}

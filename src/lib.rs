@@ -1,0 +1,11 @@
+pub mod backend;
+pub mod diagnostic;
+pub mod config;
+pub mod database_url;
+pub mod db;
+pub mod migration;
+pub mod workspace;
+pub mod cli;
+pub mod commands;
+pub mod output;
+pub mod settings;
