@@ -138,7 +138,7 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
                 Diagnostic::error("missing-migrations-dir", format!("the migrations folder `{}` does not exist", shown_dir.display()))
                     .with_set(set)
                     .with_file(&shown_dir)
-                    .with_help("create it (`cargo migrate generate NAME` does), or point `migrations` in [package.metadata.migrate] or `[migrations_directory] dir` in diesel.toml at the right folder"),
+                    .with_help("create it, or point `migrations` in [package.metadata.migrate] or `[migrations_directory] dir` in diesel.toml at the right folder"),
             );
             return folder;
         }
@@ -196,7 +196,7 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
                     Diagnostic::error("invalid-migration-name", format!("the migration folder `{dir_name}` {why}"))
                         .with_set(set)
                         .with_file(&shown)
-                        .with_help("name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`; `cargo migrate generate NAME` creates one"),
+                        .with_help("name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`"),
                 );
                 continue;
             }

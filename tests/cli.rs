@@ -1,0 +1,245 @@
+//! The command line as a user sees it, on fixture workspaces, with SQLite only (no server).
+//! Human and JSON output are pinned with snapshots.
+
+mod common;
+
+use common::CliTest;
+use insta::assert_snapshot;
+
+#[test]
+fn help_lists_the_commands() {
+    let t = CliTest::fixture("single-sqlite");
+    let run = t.run(&["--help"]);
+    run.assert_success();
+    assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn list_demo_human() {
+    let t = CliTest::fixture("demo");
+    let run = t.run(&["list"]);
+    run.assert_success();
+    assert_snapshot!(t.clean(&run.stdout));
+}
+
+#[test]
+fn list_demo_json() {
+    let t = CliTest::fixture("demo");
+    let run = t.run(&["list", "--format", "json"]);
+    run.assert_success();
+    assert_snapshot!(t.clean(&run.stdout));
+}
+
+#[test]
+fn list_three_backends_in_dependency_order() {
+    let t = CliTest::fixture("three-backends");
+    let run = t.run(&["list", "--format", "json"]);
+    run.assert_success();
+    let doc = run.json();
+    let names: Vec<_> = doc["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    // billing depends on core by path; analytics depends on nothing; web owns no migrations.
+    assert_eq!(names, ["analytics", "core", "billing"]);
+    let backends: Vec<_> = doc["sets"].as_array().unwrap().iter().map(|s| s["backend"].as_str().unwrap()).collect();
+    assert_eq!(backends, ["sqlite", "postgres", "mysql"]);
+    assert_eq!(doc["sets"][2]["depends_on"], serde_json::json!(["core"]));
+    assert_snapshot!(t.clean(&t.run(&["list"]).stdout));
+}
+
+#[test]
+fn package_selection_and_exclusion() {
+    let t = CliTest::fixture("three-backends");
+    let run = t.run(&["list", "-p", "billing", "-p", "core", "--format", "json"]);
+    let names: Vec<_> = run.json()["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["core", "billing"]);
+    let run = t.run(&["list", "--exclude", "core", "--format", "json"]);
+    let names: Vec<_> = run.json()["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["analytics", "billing"]);
+
+    let run = t.run(&["list", "-p", "nope"]);
+    run.assert_code(2);
+    assert_snapshot!(run.stderr);
+    let run = t.run(&["list", "-p", "web"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("the package `web` has no migrations"), "{}", run.stderr);
+}
+
+#[test]
+fn manifest_path_from_elsewhere() {
+    let t = CliTest::fixture("metadata-overrides");
+    let mut cmd = t.command(&["list", "--format", "json", "--manifest-path"]);
+    cmd.arg(t.path("Cargo.toml")).current_dir(std::env::temp_dir());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let set = &doc["sets"][0];
+    assert_eq!(doc["sets"].as_array().unwrap().len(), 1, "legacy opts out with enabled = false");
+    assert_eq!(set["name"], "app");
+    assert_eq!(set["migrations_dir"], "app/db/migrations");
+    assert_eq!(set["schema_file"], "app/src/db/schema.rs");
+    assert_eq!(set["database_url_env"], "APP_DATABASE_URL");
+    assert_eq!(set["backend"], "sqlite", "from [workspace.metadata.migrate]");
+    assert_eq!(set["found_by"], "package-metadata");
+}
+
+#[test]
+fn virtual_root_with_diesel_toml_is_a_set() {
+    let t = CliTest::fixture("virtual-root");
+    let doc = t.run(&["list", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["name"], "virtual-root");
+    assert_eq!(doc["sets"][0]["migrations_dir"], "db/migrations");
+    assert_eq!(doc["sets"][0]["schema_file"], "service/src/schema.rs");
+    assert_eq!(doc["sets"][0]["found_by"], "diesel-toml");
+}
+
+#[test]
+fn broken_folders_report_every_problem_before_anything_runs() {
+    let t = CliTest::fixture("broken-folders").env("DATABASE_URL", "app.db").env("SHARED_URL", "postgres://u:pw@127.0.0.1:1/x");
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert_snapshot!(t.clean(&run.stderr));
+    assert!(!t.path("app/app.db").exists(), "nothing may run, not even the database file may be created");
+    let codes: Vec<String> = t.run(&["list", "--format", "json"]).json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "missing-up-sql",
+            "empty-up-sql",
+            "non-utf8-file",
+            "malformed-metadata",
+            "invalid-migration-name",
+            "duplicate-version",
+            "shared-database-version-collision"
+        ]
+    );
+}
+
+#[test]
+fn apply_status_revert_on_demo() {
+    let t = CliTest::fixture("demo");
+    let run = t.run(&["apply"]);
+    run.assert_success();
+    assert_snapshot!("apply_demo", t.clean(&run.stdout));
+    assert!(t.path("crates/accounts/demo.db").exists() && t.path("crates/blog/blog.db").exists());
+
+    let run = t.run(&["status"]);
+    run.assert_success();
+    assert_snapshot!("status_demo_applied", t.clean(&run.stdout));
+
+    let run = t.run(&["revert", "-p", "blog"]);
+    run.assert_success();
+    assert_snapshot!("revert_blog", t.clean(&run.stdout));
+
+    let run = t.run(&["status", "--exit-code", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["pending"], 1);
+    assert_eq!(doc["sets"][1]["pending"], serde_json::json!(["20240301080000"]));
+
+    t.run(&["redo", "-p", "accounts", "--steps", "2"]).assert_success();
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240110090000", "20240202120000"]));
+}
+
+#[test]
+fn revert_needs_one_set_and_down_sql() {
+    let t = CliTest::fixture("demo");
+    t.run(&["apply"]).assert_success();
+    let run = t.run(&["revert"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("works on one migration set at a time"), "{}", run.stderr);
+
+    std::fs::remove_file(t.path("crates/blog/migrations/2024-03-01-080000_index_posts_by_author/down.sql")).unwrap();
+    let run = t.run(&["revert", "-p", "blog", "--all"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("2024-03-01-080000_index_posts_by_author has no down.sql"), "{}", run.stderr);
+    // Nothing was reverted: the check comes before the first down.sql runs.
+    let doc = t.run(&["status", "-p", "blog", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn apply_to_a_version_then_the_rest() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply", "--to", "2024-05-01-000000_create_todos"]).assert_success();
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240501000000"]));
+    let run = t.run(&["apply", "--to", "20991231000000"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("has no migration with the version 20991231000000"), "{}", run.stderr);
+    t.run(&["apply"]).assert_success();
+    assert_eq!(t.run(&["status", "--format", "json"]).json()["pending"], 0);
+}
+
+#[test]
+fn dry_run_changes_nothing_on_sqlite() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    // No database yet: a dry run must not create the file.
+    let run = t.run(&["apply", "--dry-run"]);
+    run.assert_success();
+    assert_snapshot!("dry_run_fresh", t.clean(&run.stdout));
+    assert!(!t.path("todo.db").exists());
+
+    t.run(&["apply", "--to", "20240501000000"]).assert_success();
+    let before = std::fs::read(t.path("todo.db")).unwrap();
+    t.run(&["apply", "--dry-run"]).assert_success();
+    t.run(&["revert", "--all", "--dry-run"]).assert_success();
+    t.run(&["redo", "--dry-run"]).assert_success();
+    assert_eq!(before, std::fs::read(t.path("todo.db")).unwrap(), "the database file changed byte for byte");
+}
+
+#[test]
+fn failing_sqlite_migration_rolls_back_and_names_the_file() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.write(
+        "migrations/2024-05-03-000000_broken/up.sql",
+        "CREATE TABLE half (id INTEGER);\nINSERT INTO half VALUES (1);\nINSERT INTO missing_table VALUES (1);\n",
+    );
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    assert_snapshot!(t.clean(&run.all()));
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240501000000", "20240502000000"]));
+    assert_eq!(doc["sets"][0]["pending"], serde_json::json!(["20240503000000"]));
+    // The half-done table was rolled back with the migration.
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(t.path("todo.db").display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").unwrap(), 0);
+}
+
+#[test]
+fn url_errors_are_one_line_and_exit_2() {
+    let t = CliTest::fixture("demo");
+    std::fs::remove_file(t.path(".env")).unwrap();
+    let run = t.run(&["status"]);
+    run.assert_code(2);
+    assert_snapshot!("missing_url", run.stderr);
+
+    let run = t.run(&["status", "-p", "blog", "--database-url", "redis://user:hunter2@localhost/0"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("the scheme `redis`"), "{}", run.stderr);
+    assert!(!run.all().contains("hunter2"));
+
+    let run = t.run(&["status", "--database-url", "x.db"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--database-url names one database, but 2 migration sets are selected"), "{}", run.stderr);
+}
+
+#[test]
+fn json_errors_are_documents() {
+    let t = CliTest::fixture("demo");
+    std::fs::remove_file(t.path(".env")).unwrap();
+    let run = t.run(&["status", "--format", "json"]);
+    run.assert_code(2);
+    let doc = run.json();
+    assert_eq!(doc["ok"], false);
+    assert!(doc["error"].as_str().unwrap().contains("no database URL"));
+}
