@@ -258,3 +258,29 @@ impl Drop for TestDb {
         }
     }
 }
+
+impl CliTest {
+    /// A one-package workspace `app` with an empty `migrations/` folder.
+    pub fn package() -> CliTest {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        CliTest { _tmp: tmp, root, envs: Vec::new() }
+    }
+
+    /// Add `migrations/<dir_name>/` with `up.sql` and, when given, `down.sql`.
+    pub fn migration(&self, dir_name: &str, up: &str, down: Option<&str>) -> &Self {
+        self.write(&format!("migrations/{dir_name}/up.sql"), up);
+        if let Some(down) = down {
+            self.write(&format!("migrations/{dir_name}/down.sql"), down);
+        }
+        self
+    }
+}
