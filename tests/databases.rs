@@ -313,3 +313,114 @@ fn unreachable_database_is_one_line_naming_set_and_variable() {
     assert_eq!(run.stderr.lines().count(), 2, "one line and a help line:\n{}", run.stderr);
     assert!(!run.stderr.contains("panicked"));
 }
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// A long migration stopped by SIGTERM: the database is as before that migration, the lock is
+/// free, the exit code is 130, and the next `apply` completes.
+fn sigterm_mid_migration(t: &CliTest, url: &str, slow_sql: &str, fast_sql: &str) -> Connection {
+    t.migration("2024-01-01-000000_first", "CREATE TABLE first_table (id INTEGER);\n", None);
+    t.migration("2024-01-02-000000_slow", slow_sql, None);
+    t.migration("2024-01-03-000000_last", "CREATE TABLE last_table (id INTEGER);\n", None);
+    let child = t.command(&["apply", "--database-url", url]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("2024-01-02-000000_slow was stopped and rolled back"), "{stderr}");
+    assert!(stderr.contains("done before the stop: 2024-01-01-000000_first"), "{stderr}");
+    let backend = cargo_migrate::backend::Backend::from_url(url).unwrap();
+    let mut conn = Connection::establish(&DatabaseUrl::new(url), backend, ConnectOptions::default()).unwrap();
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+    assert!(!tables(&mut conn).contains(&"slow_table".to_string()), "the stopped migration left its table");
+    // Make the slow migration fast and finish the job; the lock must be free.
+    t.migration("2024-01-02-000000_slow", fast_sql, None);
+    let run = t.run(&["apply", "--database-url", url, "--lock-timeout", "20"]);
+    run.assert_success();
+    assert_eq!(applied(&mut conn).len(), 3);
+    conn
+}
+
+#[test]
+fn postgres_sigterm_rolls_back_the_running_migration() {
+    let Some(db) = TestDb::create(Server::Postgres, "sigterm") else { return };
+    let t = CliTest::package();
+    sigterm_mid_migration(&t, &db.url, "CREATE TABLE slow_table (id INTEGER);\nSELECT pg_sleep(30);\n", "CREATE TABLE slow_table (id INTEGER);\n");
+}
+
+#[test]
+fn sqlite_sigterm_rolls_back_the_running_migration() {
+    let t = CliTest::package();
+    let url = t.path("sig.db").display().to_string();
+    sigterm_mid_migration(
+        &t,
+        &url,
+        "CREATE TABLE slow_table (id INTEGER);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000000) INSERT INTO slow_table SELECT x FROM c;\n",
+        "CREATE TABLE slow_table (id INTEGER);\n",
+    );
+}
+
+#[test]
+fn postgres_kill_9_leaves_no_lock_behind() {
+    let Some(db) = TestDb::create(Server::Postgres, "kill9") else { return };
+    let t = CliTest::package();
+    t.migration("2024-01-01-000000_first", "CREATE TABLE first_table (id INTEGER);\n", None);
+    t.migration("2024-01-02-000000_slow", "CREATE TABLE slow_table (id INTEGER);\nSELECT pg_sleep(2);\n", None);
+    let mut child = t.command(&["apply", "--database-url", &db.url]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The server ends the dead client's session (and its advisory lock) once the sleeping
+    // statement returns; the next apply waits for that and completes.
+    let run = t.run(&["apply", "--database-url", &db.url, "--lock-timeout", "30"]);
+    run.assert_success();
+    let mut conn = db.connect();
+    assert_eq!(applied(&mut conn), ["20240101000000", "20240102000000"]);
+    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM slow_table").unwrap(), 0);
+}
+
+/// `apply --wait` keeps trying until the database accepts connections: here a TCP relay to the
+/// PostgreSQL server that starts listening only two seconds after `apply` started.
+#[test]
+fn postgres_wait_for_a_server_that_starts_later() {
+    let Some(db) = TestDb::create(Server::Postgres, "wait") else { return };
+    let real: url::Url = db.url.parse().unwrap();
+    let upstream = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap_or(5432));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut relayed = real.clone();
+    relayed.set_host(Some("127.0.0.1")).unwrap();
+    relayed.set_port(Some(port)).unwrap();
+
+    let relay = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(false).unwrap();
+        // Serve a bounded number of connections, then stop.
+        for stream in listener.incoming().take(3) {
+            let Ok(client) = stream else { break };
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else { break };
+            for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+
+    let t = CliTest::package();
+    two_migrations(&t);
+    let start = std::time::Instant::now();
+    let run = t.run(&["apply", "--database-url", relayed.as_str(), "--wait", "20"]);
+    run.assert_success();
+    assert!(start.elapsed() >= std::time::Duration::from_secs(2), "connected before the relay listened?");
+    assert_eq!(applied(&mut db.connect()).len(), 2);
+    // Without --wait the same unreachable address fails at once with exit 2.
+    let closed = format!("postgres://postgres@127.0.0.1:{}/x", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    t.run(&["status", "--database-url", &closed]).assert_code(2);
+    drop(relay);
+}

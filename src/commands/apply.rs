@@ -128,6 +128,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         })
         .map_err(|e| anyhow::anyhow!("set `{}`: {e}", ctx.set.name))?;
         let result = apply_locked(resolved, ctx, &mut conn, &url, to.as_deref(), printer, &mut report);
+        crate::interrupt::clear();
         lock.release(&mut conn);
         match result? {
             Ok(n) => total += n,
@@ -188,8 +189,27 @@ fn apply_locked(
         return Ok(Ok(0));
     }
     let mut done = 0;
+    let session = crate::interrupt::session_id(conn).map(|id| (url.clone(), conn.backend(), id));
+    crate::interrupt::update(|p| {
+        p.command = "apply";
+        p.format = Some(printer.format);
+        p.set = ctx.set.name.clone();
+        p.session = session;
+        p.done.clear();
+    });
     for (i, m) in todo.iter().enumerate() {
-        match harness::run(conn, m, Direction::Up, url) {
+        crate::interrupt::update(|p| {
+            p.running = Some(m.dir_name.clone());
+            p.remaining = todo[i + 1..].iter().map(|m| m.dir_name.clone()).collect();
+        });
+        let result = harness::run(conn, m, Direction::Up, url);
+        crate::interrupt::update(|p| {
+            p.running = None;
+            if result.is_ok() {
+                p.done.push(m.dir_name.clone());
+            }
+        });
+        match result {
             Ok(took) => {
                 printer.line(format!("  {} {} {}", "applied".green(), m.dir_name, format!("({})", duration(took)).dimmed()));
                 report.applied.push(AppliedJson { version: m.version.clone(), dir_name: m.dir_name.clone(), duration_ms: took.as_secs_f64() * 1000.0 });

@@ -140,8 +140,26 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
         if opts.redo {
             runs.extend(todo.iter().rev().map(|m| (*m, Direction::Up)));
         }
+        let session = crate::interrupt::session_id(&mut conn).map(|id| (url.clone(), conn.backend(), id));
+        crate::interrupt::update(|p| {
+            p.command = command;
+            p.format = Some(printer.format);
+            p.set = ctx.set.name.clone();
+            p.session = session;
+        });
         for (i, (m, dir)) in runs.iter().enumerate() {
-            match harness::run(&mut conn, m, *dir, &url) {
+            crate::interrupt::update(|p| {
+                p.running = Some(format!("{} ({})", m.dir_name, dir.file_name()));
+                p.remaining = runs[i + 1..].iter().map(|(m, d)| format!("{} ({})", m.dir_name, d.file_name())).collect();
+            });
+            let result = harness::run(&mut conn, m, *dir, &url);
+            crate::interrupt::update(|p| {
+                p.running = None;
+                if result.is_ok() {
+                    p.done.push(format!("{} ({})", m.dir_name, dir.file_name()));
+                }
+            });
+            match result {
                 Ok(took) => {
                     let word = if *dir == Direction::Down { "reverted".yellow() } else { "applied ".green() };
                     printer.line(format!("  {word} {} {}", m.dir_name, format!("({})", duration(took)).dimmed()));
@@ -151,13 +169,13 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
                     printer.line(format!("  {} {}", "failed  ".red().bold(), m.dir_name));
                     let diag = failure_diagnostic(resolved, &ctx.set.name, &failure, 0);
                     printer.diagnostics(&[diag], true);
-                    let _ = i;
                     return Ok((steps, Some(MigrationFailure { file: resolved.show(&failure.file), ..failure })));
                 }
             }
         }
         Ok((steps, None))
     })();
+    crate::interrupt::clear();
     lock.release(&mut conn);
     let (steps, failure) = result?;
     let ok = failure.is_none();
