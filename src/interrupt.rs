@@ -13,7 +13,8 @@
 //! 2. prints what was applied and what was not (a JSON document under `--format json`);
 //! 3. exits with 130.
 //!
-//! Outside a migration run the handler just exits with 130.
+//! Scratch databases still alive (see `db::scratch`) are dropped first. Outside a migration run
+//! the handler then just exits with 130.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -83,6 +84,7 @@ fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
 }
 
 fn on_signal() {
+    crate::db::scratch::drop_all_live();
     let progress = PROGRESS.lock().ok().and_then(|g| g.clone());
     let Some(p) = progress else {
         eprintln!("interrupted");

@@ -10,3 +10,5 @@ pub mod commands;
 pub mod output;
 pub mod settings;
 pub mod interrupt;
+pub mod schema;
+pub mod lint;

@@ -424,3 +424,69 @@ fn postgres_wait_for_a_server_that_starts_later() {
     t.run(&["status", "--database-url", &closed]).assert_code(2);
     drop(relay);
 }
+
+fn database_names(server: Server) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let base = server.url().unwrap();
+    let (admin, sql) = match server {
+        Server::Postgres => (format!("{base}/postgres"), "SELECT datname::text AS name FROM pg_database"),
+        Server::Mysql => (base, "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata"),
+    };
+    let mut conn = Connection::establish(&DatabaseUrl::new(admin), server.backend(), ConnectOptions::default()).unwrap();
+    let q = diesel::sql_query(sql);
+    let rows: Vec<Row> = with_conn!(&mut conn, c => q.load(c)).unwrap();
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+/// Scratch databases are created, dropped afterwards, and a crashed run's leftovers (our
+/// prefix, older than ten minutes) are cleaned up; no other database is touched.
+fn scratch_databases_are_safe(server: Server) {
+    let Some(bystander) = TestDb::create(server, "bystander") else { return };
+    let mut by = bystander.connect();
+    by.batch_execute("CREATE TABLE keep_me (id INTEGER)").unwrap();
+    let base = server.url().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let stale = format!("cargo_migrate_scratch_{}_{}_0", now - 3600, std::process::id());
+    let young = format!("cargo_migrate_scratch_{}_{}_0", now - 60, std::process::id());
+    let admin = match server {
+        Server::Postgres => format!("{base}/postgres"),
+        Server::Mysql => base.clone(),
+    };
+    let mut admin_conn = Connection::establish(&DatabaseUrl::new(&admin), server.backend(), ConnectOptions::default()).unwrap();
+    for name in [&stale, &young] {
+        admin_conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    }
+    let before: std::collections::BTreeSet<String> = database_names(server).into_iter().collect();
+
+    let scratch_name;
+    {
+        let mut scratch = cargo_migrate::db::scratch::ScratchDb::create(server.backend(), Some(&DatabaseUrl::new(format!("{base}/ignored")))).unwrap();
+        scratch_name = scratch.name().unwrap().to_string();
+        assert!(scratch_name.starts_with("cargo_migrate_scratch_"));
+        scratch.conn.batch_execute("CREATE TABLE t (id INTEGER)").unwrap();
+        assert!(database_names(server).contains(&scratch_name));
+    }
+    let after: std::collections::BTreeSet<String> = database_names(server).into_iter().collect();
+    assert!(!after.contains(&scratch_name), "the scratch database was not dropped");
+    assert!(!after.contains(&stale), "a stale leftover was not cleaned up");
+    assert!(after.contains(&young), "a young scratch database (maybe another run's) was dropped");
+    let expected: std::collections::BTreeSet<String> = before.iter().filter(|n| **n != stale).cloned().collect();
+    assert_eq!(after, expected, "some other database appeared or disappeared");
+    assert_eq!(by.count("SELECT COUNT(*) AS n FROM keep_me").unwrap(), 0, "the bystander's table is gone");
+    admin_conn.batch_execute(&format!("DROP DATABASE IF EXISTS {young}")).unwrap();
+}
+
+#[test]
+fn postgres_scratch_databases_are_safe() {
+    scratch_databases_are_safe(Server::Postgres);
+}
+
+#[test]
+fn mysql_scratch_databases_are_safe() {
+    scratch_databases_are_safe(Server::Mysql);
+}

@@ -10,6 +10,8 @@
 
 pub mod harness;
 pub mod lock;
+pub mod scratch;
+pub mod introspect;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,95 @@
+//! `constraint-without-not-valid`: adding a `FOREIGN KEY` or `CHECK` constraint to an existing
+//! PostgreSQL table without `NOT VALID`, or validating it in the same transaction.
+//!
+//! Without `NOT VALID`, PostgreSQL checks every existing row while holding a lock that blocks
+//! writes (ACCESS EXCLUSIVE for a check; SHARE ROW EXCLUSIVE on both tables for a foreign key).
+//! `VALIDATE CONSTRAINT` takes a weaker lock, but only helps in a later transaction: in the same
+//! one, the strong lock from `ADD CONSTRAINT` is still held.
+//!
+//! Safe pattern: `ADD CONSTRAINT … NOT VALID` in one migration, `VALIDATE CONSTRAINT` in the
+//! next.
+
+use crate::lint::config::Level;
+use crate::lint::model::{Action, ConstraintKind};
+
+use super::{Finding, Rule, RuleInfo, StmtCx, POSTGRES};
+
+pub const ID: &str = "constraint-without-not-valid";
+
+pub struct ConstraintWithoutNotValid;
+
+static INFO: RuleInfo = RuleInfo {
+    id: ID,
+    default_level: Level::Warn,
+    backends: POSTGRES,
+    summary: "FOREIGN KEY or CHECK added to an existing table without NOT VALID",
+    on_down: false,
+};
+
+impl Rule for ConstraintWithoutNotValid {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
+        for act in &cx.facts.actions {
+            match &act.action {
+                Action::AddConstraint { table, kind: kind @ (ConstraintKind::ForeignKey | ConstraintKind::Check), not_valid: false, .. }
+                    if cx.is_existing_table(table) =>
+                {
+                    let what = if *kind == ConstraintKind::ForeignKey { "FOREIGN KEY" } else { "CHECK" };
+                    out.push(cx.finding(
+                        ID,
+                        act.at,
+                        format!("adding a {what} constraint to `{table}` checks every row while blocking writes"),
+                        "add it with NOT VALID (new rows are checked at once), then run \
+                         `ALTER TABLE ... VALIDATE CONSTRAINT ...` in a later migration",
+                    ));
+                }
+                Action::ValidateConstraint { table, name } if cx.file.in_transaction() => {
+                    let added_here = cx.earlier().any(|(_, f)| {
+                        f.iter().any(|a| matches!(a, Action::AddConstraint { name: Some(n), table: t, .. } if n == name && t == table))
+                    });
+                    if added_here {
+                        out.push(cx.finding(
+                            ID,
+                            act.at,
+                            format!("constraint `{name}` is validated in the same transaction that adds it, so the write-blocking lock is held during validation"),
+                            "move `VALIDATE CONSTRAINT` to a later migration",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::Case;
+
+    #[test]
+    fn fires_without_not_valid() {
+        let d = Case::pg("ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);")
+            .fires("constraint-without-not-valid");
+        assert!(d[0].message.contains("FOREIGN KEY"));
+        Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);").fires("constraint-without-not-valid");
+    }
+
+    #[test]
+    fn fires_on_validate_in_same_transaction() {
+        let d = Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0) NOT VALID;\nALTER TABLE posts VALIDATE CONSTRAINT c;")
+            .fires("constraint-without-not-valid");
+        assert!(d[0].message.contains("same transaction"));
+    }
+
+    #[test]
+    fn quiet_with_not_valid_or_new_table() {
+        Case::pg("ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;")
+            .quiet("constraint-without-not-valid");
+        Case::pg("ALTER TABLE posts VALIDATE CONSTRAINT fk;").quiet("constraint-without-not-valid");
+        Case::pg("CREATE TABLE posts (id INT, n INT);\nALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);")
+            .quiet("constraint-without-not-valid");
+    }
+}

@@ -1,0 +1,353 @@
+//! The rule registry and what a rule gets to look at.
+//!
+//! A rule is a unit struct implementing [`Rule`]. It declares its id, default level, backends
+//! and one-line summary in a [`RuleInfo`], and implements one or more of three hooks:
+//!
+//! * [`Rule::check_statement`] runs for every statement of `up.sql` (and of `down.sql` when
+//!   the rule sets `on_down`), with the schema as it stood just before that statement;
+//! * [`Rule::check_file_end`] runs once a file has been read to its end, with the schema after
+//!   it (only for `up.sql`);
+//! * [`Rule::check_migration`] runs once per migration folder, with both files.
+//!
+//! Adding a rule means writing its file and adding one line to each list below ([`all`] and the
+//! `mod` declarations).
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::backend::Backend;
+
+use super::config::Level;
+use super::model::{Action, Facts};
+use super::schema::Schema;
+use super::split::{Pos, SplitError, SplitFile, Statement};
+use super::MigrationInput;
+
+pub mod add_column_not_null;
+pub mod allow_without_reason;
+pub mod change_column_type;
+pub mod concurrently_in_transaction;
+pub mod constraint_without_not_valid;
+pub mod create_index_non_concurrently;
+pub mod down_drops_not_created;
+pub mod drop_column;
+pub mod drop_table;
+pub mod empty_down_sql;
+pub mod empty_up_sql;
+pub mod enum_value_used_in_transaction;
+pub mod missing_down_sql;
+pub mod missing_where;
+pub mod mysql_enum_change;
+pub mod rename_column;
+pub mod rename_table;
+pub mod set_not_null;
+pub mod sqlite_add_column_constraint;
+pub mod sqlite_pragma_in_transaction;
+pub mod transaction_control;
+pub mod unparsed_statement;
+pub mod unreadable_sql;
+pub mod unsafe_enum_change;
+pub mod unused_allow;
+pub mod volatile_default;
+
+/// Every rule, in the order `cargo migrate rules` lists them.
+pub fn all() -> &'static [&'static dyn Rule] {
+    static ALL: &[&dyn Rule] = &[
+        &unreadable_sql::UnreadableSql,
+        &empty_up_sql::EmptyUpSql,
+        &concurrently_in_transaction::ConcurrentlyInTransaction,
+        &enum_value_used_in_transaction::EnumValueUsedInTransaction,
+        &transaction_control::TransactionControl,
+        &sqlite_add_column_constraint::SqliteAddColumnConstraint,
+        &sqlite_pragma_in_transaction::SqlitePragmaInTransaction,
+        &unsafe_enum_change::UnsafeEnumChange,
+        &mysql_enum_change::MysqlEnumChange,
+        &add_column_not_null::AddColumnNotNull,
+        &set_not_null::SetNotNull,
+        &create_index_non_concurrently::CreateIndexNonConcurrently,
+        &constraint_without_not_valid::ConstraintWithoutNotValid,
+        &change_column_type::ChangeColumnType,
+        &volatile_default::VolatileDefault,
+        &rename_column::RenameColumn,
+        &rename_table::RenameTable,
+        &drop_column::DropColumn,
+        &drop_table::DropTable,
+        &missing_where::MissingWhere,
+        &missing_down_sql::MissingDownSql,
+        &empty_down_sql::EmptyDownSql,
+        &down_drops_not_created::DownDropsNotCreated,
+        &allow_without_reason::AllowWithoutReason,
+        &unused_allow::UnusedAllow,
+        &unparsed_statement::UnparsedStatement,
+    ];
+    ALL
+}
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    all().iter().copied().find(|r| r.info().id == id)
+}
+
+/// What `cargo migrate rules` shows about a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    /// Stable kebab-case id, used in config, inline allows and output.
+    pub id: &'static str,
+    pub default_level: Level,
+    /// Backends the rule applies to.
+    pub backends: &'static [Backend],
+    /// One line: what it catches.
+    pub summary: &'static str,
+    /// Whether statement checks also run on `down.sql`. Rules about statements that fail at
+    /// run time do; rules about locks and data loss do not, since undoing `up.sql` is what a
+    /// `down.sql` is for.
+    pub on_down: bool,
+}
+
+pub const ALL_BACKENDS: &[Backend] = &[Backend::Sqlite, Backend::Postgres, Backend::Mysql];
+pub const POSTGRES: &[Backend] = &[Backend::Postgres];
+pub const MYSQL: &[Backend] = &[Backend::Mysql];
+pub const SQLITE: &[Backend] = &[Backend::Sqlite];
+pub const POSTGRES_MYSQL: &[Backend] = &[Backend::Postgres, Backend::Mysql];
+
+/// A lint rule.
+pub trait Rule: Sync {
+    fn info(&self) -> &'static RuleInfo;
+
+    /// Look at one statement.
+    fn check_statement(&self, _cx: &StmtCx<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Look at a whole `up.sql` once it has been replayed.
+    fn check_file_end(&self, _cx: &EndCx<'_>, _out: &mut Vec<Finding>) {}
+
+    /// Look at a migration folder.
+    fn check_migration(&self, _cx: &MigrationCx<'_>, _out: &mut Vec<Finding>) {}
+}
+
+/// Which file of a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    Up,
+    Down,
+}
+
+impl FileKind {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Up => "up.sql",
+            FileKind::Down => "down.sql",
+        }
+    }
+}
+
+/// Where a finding points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// `None` for the migration folder.
+    pub file: Option<FileKind>,
+    /// The statement, for inline suppression.
+    pub stmt: Option<usize>,
+    /// Position and marker width.
+    pub at: Option<(Pos, usize)>,
+}
+
+/// A rule's finding, before levels and suppressions are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub message: String,
+    pub help: String,
+    pub place: Place,
+}
+
+/// Names created by a file so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Created {
+    pub tables: HashSet<String>,
+    pub columns: HashSet<(String, String)>,
+    pub types: HashSet<String>,
+    pub indexes: HashSet<String>,
+}
+
+impl Created {
+    pub fn note(&mut self, action: &Action) {
+        match action {
+            Action::CreateTable { table, .. } => {
+                self.tables.insert(table.clone());
+            }
+            Action::RenameTable { from, to } if self.tables.remove(from) => {
+                self.tables.insert(to.clone());
+            }
+            Action::AddColumn { table, column } => {
+                self.columns.insert((table.clone(), column.name.clone()));
+            }
+            Action::CreateEnum { name, .. } => {
+                self.types.insert(name.clone());
+            }
+            Action::CreateIndex { name: Some(name), .. } => {
+                self.indexes.insert(name.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One file being linted.
+pub struct FileCx<'a> {
+    pub kind: FileKind,
+    pub backend: Backend,
+    pub migration: &'a MigrationInput<'a>,
+    pub split: &'a SplitFile<'a>,
+    pub facts: &'a [Facts],
+}
+
+impl FileCx<'_> {
+    /// Whether the file's statements run inside one transaction: diesel's own, or (on
+    /// PostgreSQL) the implicit one of a multi-statement batch.
+    pub fn in_transaction(&self) -> bool {
+        self.migration.run_in_transaction
+            || (self.backend == Backend::Postgres && self.split.statements.len() > 1)
+    }
+
+    /// Position and width of the start of a statement: its first two keywords when they sit
+    /// on one line (`CREATE INDEX`), else its first token.
+    pub fn head(&self, index: usize) -> (Pos, usize) {
+        let Some(stmt) = self.split.statements.get(index) else { return (Pos::new(1, 1), 1) };
+        let mut sig = self.split.significant(stmt);
+        let first = sig.next();
+        let second = sig.next();
+        match (first, second) {
+            (Some(a), Some(b)) if b.span.end.line == a.span.start.line => (
+                stmt.start,
+                (b.span.end.column.saturating_sub(a.span.start.column) as usize).max(1),
+            ),
+            (Some(a), _) if a.span.end.line == a.span.start.line => {
+                (stmt.start, (a.span.end.column.saturating_sub(a.span.start.column) as usize).max(1))
+            }
+            _ => (stmt.start, 1),
+        }
+    }
+}
+
+/// One statement being linted.
+pub struct StmtCx<'a> {
+    pub file: &'a FileCx<'a>,
+    pub index: usize,
+    pub stmt: &'a Statement,
+    pub facts: &'a Facts,
+    /// The schema just before this statement (for `down.sql`: after `up.sql`).
+    pub schema: &'a Schema,
+    /// What earlier statements of this file created.
+    pub created: &'a Created,
+}
+
+impl StmtCx<'_> {
+    pub fn backend(&self) -> Backend {
+        self.file.backend
+    }
+
+    /// A table that may already hold rows: anything not created earlier in this file. A table
+    /// the history does not know was made outside these migrations and counts as existing.
+    pub fn is_existing_table(&self, table: &str) -> bool {
+        !self.created.tables.contains(table)
+    }
+
+    /// A finding at `at`, or at the statement's head when `at` is `None`.
+    pub fn finding(
+        &self,
+        rule: &'static str,
+        at: Option<(Pos, usize)>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Finding {
+        let at = at.unwrap_or_else(|| self.file.head(self.index));
+        Finding {
+            rule,
+            message: message.into(),
+            help: help.into(),
+            place: Place { file: Some(self.file.kind), stmt: Some(self.index), at: Some(at) },
+        }
+    }
+
+    /// Statements of this file before this one, with their facts.
+    pub fn earlier(&self) -> impl Iterator<Item = (usize, &Facts)> + '_ {
+        self.file.facts.iter().enumerate().take(self.index)
+    }
+}
+
+/// A file read to its end.
+pub struct EndCx<'a> {
+    pub file: &'a FileCx<'a>,
+    /// The schema after the file.
+    pub schema: &'a Schema,
+    pub created: &'a Created,
+}
+
+/// How a migration file turned out.
+pub enum FileState<'a> {
+    Missing,
+    Unreadable(&'a SplitError),
+    Read(&'a FileCx<'a>),
+}
+
+/// A migration folder.
+pub struct MigrationCx<'a> {
+    pub backend: Backend,
+    pub migration: &'a MigrationInput<'a>,
+    pub up: FileState<'a>,
+    pub down: FileState<'a>,
+    /// What `up.sql` created.
+    pub up_created: &'a Created,
+}
+
+impl MigrationCx<'_> {
+    /// A finding about the whole folder.
+    pub fn folder_finding(&self, rule: &'static str, message: impl Into<String>, help: impl Into<String>) -> Finding {
+        Finding {
+            rule,
+            message: message.into(),
+            help: help.into(),
+            place: Place { file: None, stmt: None, at: None },
+        }
+    }
+
+    /// A finding about one file, optionally at a position.
+    pub fn file_finding(
+        &self,
+        rule: &'static str,
+        file: FileKind,
+        stmt: Option<usize>,
+        at: Option<(Pos, usize)>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Finding {
+        Finding { rule, message: message.into(), help: help.into(), place: Place { file: Some(file), stmt, at } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_documented() {
+        let mut seen = HashSet::new();
+        for r in all() {
+            let info = r.info();
+            assert!(seen.insert(info.id), "duplicate id {}", info.id);
+            assert!(
+                info.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{} is not kebab-case",
+                info.id
+            );
+            assert!(!info.summary.is_empty() && !info.backends.is_empty());
+            let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs/rules")
+                .join(format!("{}.md", info.id));
+            assert!(doc.exists(), "docs/rules/{}.md is missing", info.id);
+        }
+        assert!(find("drop-column").is_some());
+        assert!(find("no-such-rule").is_none());
+    }
+}

@@ -1,0 +1,79 @@
+//! `transaction-control`: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END` or `ROLLBACK` in a
+//! migration that diesel already runs in a transaction.
+//!
+//! Diesel opens a transaction around the migration and records the version inside it. An
+//! explicit `BEGIN` fails on SQLite ("cannot start a transaction within a transaction"),
+//! only warns on PostgreSQL, and commits implicitly on MySQL; a `COMMIT` ends diesel's
+//! transaction early, so a later failure leaves half a migration applied and unrecorded.
+//!
+//! Safe pattern: let diesel manage the transaction. If the migration really needs its own
+//! transaction control, set `run_in_transaction = false` in its `metadata.toml`.
+
+use crate::lint::config::Level;
+use crate::lint::model::{Action, TxKind};
+
+use super::{Finding, Rule, RuleInfo, StmtCx, ALL_BACKENDS};
+
+pub const ID: &str = "transaction-control";
+
+pub struct TransactionControl;
+
+static INFO: RuleInfo = RuleInfo {
+    id: ID,
+    default_level: Level::Deny,
+    backends: ALL_BACKENDS,
+    summary: "explicit BEGIN/COMMIT/ROLLBACK inside a migration diesel runs in a transaction",
+    on_down: true,
+};
+
+impl Rule for TransactionControl {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
+        if !cx.file.migration.run_in_transaction {
+            return;
+        }
+        for a in cx.facts.iter() {
+            let Action::Transaction(kind) = a else { continue };
+            let what = match kind {
+                TxKind::Begin => "starts a transaction inside the one diesel already opened",
+                TxKind::Commit => "commits diesel's transaction early; a later failure leaves the migration half applied",
+                TxKind::Rollback => "rolls back diesel's transaction; the rest of the migration runs outside it",
+            };
+            out.push(cx.finding(
+                ID,
+                None,
+                format!("this statement {what}"),
+                "remove it and let diesel wrap the migration in its transaction; if the migration \
+                 must manage transactions itself, set `run_in_transaction = false` in metadata.toml",
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::Backend;
+    use crate::lint::testing::{at, Case};
+
+    #[test]
+    fn fires_on_explicit_transactions() {
+        let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires("transaction-control");
+        assert_eq!(d.len(), 2);
+        assert_eq!(at(&d[1]), (3, 1));
+        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;").fires("transaction-control");
+        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;").fires("transaction-control");
+    }
+
+    #[test]
+    fn quiet_without_diesel_transaction_or_with_savepoints() {
+        Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").no_transaction().quiet("transaction-control");
+        Case::new(Backend::Postgres, "SAVEPOINT a;\nCREATE TABLE t (id INT);\nROLLBACK TO SAVEPOINT a;")
+            .quiet("transaction-control");
+        // A trigger body's BEGIN … END is not a transaction.
+        Case::sqlite("CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE id = NEW.id; END;")
+            .quiet("transaction-control");
+    }
+}

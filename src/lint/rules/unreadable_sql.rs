@@ -1,0 +1,68 @@
+//! `unreadable-sql`: a migration file that cannot be tokenized.
+//!
+//! An unterminated string literal, quoted identifier, dollar-quoted body or block comment
+//! swallows the rest of the file: the database rejects the whole batch, and the linter cannot
+//! find statement boundaries after it either. The finding points at the opening quote, and
+//! nothing else in that file is checked.
+//!
+//! Safe pattern: close the quote. Inside a string, write a single quote twice (`'it''s'`).
+
+use crate::lint::config::Level;
+
+use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
+
+pub const ID: &str = "unreadable-sql";
+
+pub struct UnreadableSql;
+
+static INFO: RuleInfo = RuleInfo {
+    id: ID,
+    default_level: Level::Deny,
+    backends: ALL_BACKENDS,
+    summary: "up.sql or down.sql cannot be tokenized (unterminated string, identifier or dollar quote)",
+    on_down: true,
+};
+
+impl Rule for UnreadableSql {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
+        for (kind, state) in [(FileKind::Up, &cx.up), (FileKind::Down, &cx.down)] {
+            if let FileState::Unreadable(e) = state {
+                out.push(cx.file_finding(
+                    ID,
+                    kind,
+                    None,
+                    Some((e.pos, 1)),
+                    format!("{} cannot be read: {} starting here never ends", kind.file_name(), e.message),
+                    "close it (inside a string, write a quote twice: 'it''s'); \
+                     nothing after this point in the file was checked",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::{at, Case};
+
+    #[test]
+    fn fires_at_the_opening_quote() {
+        let d = Case::pg("CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n").fires("unreadable-sql");
+        assert_eq!(at(&d[0]), (2, 23));
+        assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
+        assert!(d[0].message.contains("string literal"), "{}", d[0].message);
+        let d = Case::pg("SELECT 1;").down(Some("DO $$ BEGIN")).fires("unreadable-sql");
+        assert!(d[0].file.as_ref().unwrap().ends_with("down.sql"));
+        assert!(d[0].message.contains("dollar"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn quiet_on_closed_quotes() {
+        Case::pg("INSERT INTO t VALUES ('it''s; fine', $$a;b$$);").quiet("unreadable-sql");
+        Case::mysql("INSERT INTO t VALUES ('it\\'s');").quiet("unreadable-sql");
+    }
+}

@@ -1,0 +1,21 @@
+//! Everything about `schema.rs` that does not need a database.
+//!
+//! - [`model`]: tables, columns, types and foreign keys of an introspected schema, and diesel's
+//!   naming rules.
+//! - [`options`]: the `[print_schema]` sections of `diesel.toml`.
+//! - [`render`]: model + options -> the exact text `diesel print-schema` produces.
+//! - [`format`]: the rustfmt settings and layout rules that text follows.
+//! - [`patch`]: applying a `patch_file` to the text.
+//!
+//! Reading a live database into the model lives in `db::introspect`.
+
+pub mod format;
+pub mod model;
+pub mod options;
+pub mod patch;
+pub mod render;
+
+pub use format::FormatConfig;
+pub use model::Schema;
+pub use options::{print_schema_sections, PrintSchemaOptions};
+pub use render::render;
