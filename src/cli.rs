@@ -75,6 +75,10 @@ pub struct GlobalArgs {
     /// Print more
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// A server for scratch databases (postgres:// or mysql://); repeatable. Also read from
+    /// MIGRATE_SCRATCH_URL (several URLs separated by spaces)
+    #[arg(long, global = true, value_name = "URL")]
+    pub scratch_url: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +106,30 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
     },
+    /// Check migration folders, lint every migration, and compare each schema file with the
+    /// schema its migrations produce (the pre-commit and CI gate)
+    Check {
+        /// Only check folders and lint: no scratch database is needed
+        #[arg(long)]
+        lint_only: bool,
+        /// Replay the history even when the cached schema is fresh
+        #[arg(long)]
+        no_cache: bool,
+        /// `--deny warnings`: warnings fail the check too
+        #[arg(long, value_name = "LEVEL", value_parser = ["warnings"])]
+        deny: Option<String>,
+    },
+    /// Print the schema.rs a set's migrations produce, as diesel print-schema would
+    Schema {
+        /// Write the schema file(s) instead of printing
+        #[arg(long)]
+        write: bool,
+        /// Replay the history even when the cached schema is fresh
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// List the lint rules with their ids and default levels
+    Rules,
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
         /// How many migrations to revert
@@ -162,6 +190,7 @@ impl GlobalArgs {
             },
             quiet: self.quiet,
             verbose: self.verbose,
+            scratch_urls: self.scratch_url.clone(),
         }
     }
 
@@ -177,6 +206,9 @@ impl GlobalArgs {
 /// What to run, with plain options.
 pub enum Action {
     List,
+    Rules,
+    Schema { write: bool, no_cache: bool },
+    Check(crate::commands::check::CheckOptions),
     Status { exit_code: bool },
     Apply(ApplyOptions),
     Revert(RevertOptions),
@@ -186,6 +218,13 @@ impl Command {
     pub fn action(&self) -> Action {
         match self {
             Command::List => Action::List,
+            Command::Rules => Action::Rules,
+            Command::Schema { write, no_cache } => Action::Schema { write: *write, no_cache: *no_cache },
+            Command::Check { lint_only, no_cache, deny } => Action::Check(crate::commands::check::CheckOptions {
+                lint_only: *lint_only,
+                no_cache: *no_cache,
+                deny_warnings: deny.is_some(),
+            }),
             Command::Status { exit_code } => Action::Status { exit_code: *exit_code },
             Command::Apply { to, dry_run, wait, lock_timeout } => Action::Apply(ApplyOptions {
                 to: to.clone(),

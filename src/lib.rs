@@ -12,3 +12,5 @@ pub mod settings;
 pub mod interrupt;
 pub mod schema;
 pub mod lint;
+pub mod diff;
+pub mod cache;

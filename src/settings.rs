@@ -35,6 +35,8 @@ pub struct GlobalOptions {
     pub format: Format,
     pub quiet: bool,
     pub verbose: u8,
+    /// `--scratch-url` (repeatable); `MIGRATE_SCRATCH_URL` is read in [`resolve`].
+    pub scratch_urls: Vec<String>,
 }
 
 /// Where a set's URL came from.
@@ -118,6 +120,8 @@ pub struct Resolved {
     pub sets: Vec<SetContext>,
     /// Problems that span sets (two sets on one database with colliding versions).
     pub cross_set_problems: Vec<Diagnostic>,
+    /// Servers for scratch databases: `--scratch-url`, then `MIGRATE_SCRATCH_URL`.
+    pub scratch_urls: Vec<DatabaseUrl>,
 }
 
 /// The environment lookup, so tests can supply their own.
@@ -184,7 +188,11 @@ pub fn resolve_workspace(ws: Workspace, opts: &GlobalOptions, env: &dyn Env) -> 
         })
         .collect();
     let cross_set_problems = shared_database_collisions(&sets);
-    Ok(Resolved { workspace: ws, sets, cross_set_problems })
+    let mut scratch_urls: Vec<DatabaseUrl> = opts.scratch_urls.iter().map(DatabaseUrl::new).collect();
+    if let Some(env_urls) = env.var("MIGRATE_SCRATCH_URL") {
+        scratch_urls.extend(env_urls.split_whitespace().map(DatabaseUrl::new));
+    }
+    Ok(Resolved { workspace: ws, sets, cross_set_problems, scratch_urls })
 }
 
 /// A key naming the database a set uses: its URL when known, else its variable and backend.
@@ -241,6 +249,16 @@ impl Resolved {
             .filter(|o| o.set.name != ctx.set.name && database_key(o) == key)
             .flat_map(|o| o.folder.migrations.iter().map(|m| m.version.clone()))
             .collect()
+    }
+
+    /// The server to create `ctx`'s scratch databases on: the first scratch URL of its backend,
+    /// else the server of its own database URL. SQLite needs none.
+    pub fn scratch_server(&self, ctx: &SetContext, backend: Backend) -> Option<DatabaseUrl> {
+        self.scratch_urls
+            .iter()
+            .find(|u| u.backend() == Some(backend))
+            .cloned()
+            .or_else(|| ctx.url.as_ref().filter(|(u, _)| u.backend() == Some(backend)).map(|(u, _)| u.clone()))
     }
 
     /// A path as shown to the user.

@@ -2,8 +2,11 @@
 //! returns an [`Outcome`]; `Err` means the command could not run at all.
 
 pub mod apply;
+pub mod check;
 pub mod list;
 pub mod revert;
+pub mod rules;
+pub mod schema;
 pub mod status;
 
 use serde_json::json;
@@ -139,8 +142,14 @@ pub(crate) fn failure_diagnostic(resolved: &Resolved, set: &str, f: &MigrationFa
 /// Run a parsed command.
 pub fn execute(action: &crate::cli::Action, opts: &crate::settings::GlobalOptions, printer: &Printer) -> anyhow::Result<Outcome> {
     use crate::cli::Action;
+    if let Action::Rules = action {
+        return rules::run(printer);
+    }
     let resolved = crate::settings::resolve(opts, &crate::settings::ProcessEnv)?;
     match action {
+        Action::Rules => rules::run(printer),
+        Action::Schema { write, no_cache } => schema::run(&resolved, printer, *write, !*no_cache),
+        Action::Check(o) => check::run(&resolved, o, printer),
         Action::List => list::run(&resolved, printer),
         Action::Status { exit_code } => status::run(&resolved, printer, *exit_code),
         Action::Apply(o) => apply::run(&resolved, o, printer),

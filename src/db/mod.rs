@@ -12,6 +12,7 @@ pub mod harness;
 pub mod lock;
 pub mod scratch;
 pub mod introspect;
+pub mod history;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
