@@ -167,9 +167,29 @@ fn mysql_failing_migration_says_what_may_be_committed() {
     let run = t.run(&["apply"]);
     run.assert_code(1);
     assert!(run.stderr.contains("Table '") && run.stderr.contains("missing_table' doesn't exist"), "{}", run.stderr);
-    assert!(run.stderr.contains("may have been committed"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> migrations/2024-01-03-000000_broken/up.sql:2:1"), "{}", run.stderr);
+    assert!(run.stderr.contains("statement 2 (line 2) failed; the 1 statement before it ran, and this database commits DDL implicitly"), "{}", run.stderr);
     let mut conn = db.connect();
     assert_eq!(applied(&mut conn), ["20240101000000", "20240102000000"]);
+    assert!(tables(&mut conn).contains(&"half".to_string()), "MySQL keeps the committed CREATE TABLE");
+}
+
+/// Files with compound bodies run as one batch, as diesel runs them.
+#[test]
+fn mysql_trigger_bodies_run_as_one_batch() {
+    let Some(db) = TestDb::create(Server::Mysql, "trigger") else { return };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    two_migrations(&t);
+    t.migration(
+        "2024-01-03-000000_audit",
+        "CREATE TABLE audit (n INTEGER);\nCREATE TRIGGER users_audit AFTER INSERT ON users FOR EACH ROW\nBEGIN\n  INSERT INTO audit VALUES (NEW.id);\n  IF NEW.id > 100 THEN\n    INSERT INTO audit VALUES (-1);\n  END IF;\nEND;\n",
+        Some("DROP TRIGGER users_audit;\nDROP TABLE audit;\n"),
+    );
+    t.run(&["apply"]).assert_success();
+    let mut conn = db.connect();
+    conn.batch_execute("INSERT INTO users (id, email) VALUES (200, 'b@example.com')").unwrap();
+    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM audit").unwrap(), 2);
+    t.run(&["redo"]).assert_success();
 }
 
 #[test]

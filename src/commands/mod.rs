@@ -129,10 +129,11 @@ pub(crate) fn failure_diagnostic(resolved: &Resolved, set: &str, f: &MigrationFa
     }
     let kept = if earlier == 0 { String::new() } else { format!("; the {} before it stay applied", count(earlier, "migration")) };
     if f.may_be_partial {
-        help.push(format!(
-            "this database commits DDL statements one by one: statements of {} before the failing one may have been committed{kept}; inspect the database and undo them before running `apply` again",
-            f.migration
-        ));
+        let which = match (f.statement, f.line) {
+            (Some(n), Some(line)) => format!("statement {n} (line {line}) failed; the {} before it ran, and this database commits DDL implicitly, so their DDL stays", count(n - 1, "statement")),
+            _ => format!("this database commits DDL statements one by one: statements of {} before the failing one may have been committed", f.migration),
+        };
+        help.push(format!("{which}{kept}; inspect the database and undo them before running `apply` again"));
     } else {
         help.push(format!("{} was rolled back completely{kept}; fix the file and run `apply` again", f.migration));
     }

@@ -47,11 +47,49 @@ impl Direction {
 pub struct SqlFailed {
     pub direction: Direction,
     pub source: DieselError,
+    /// When the file ran statement by statement: which statement (1-based) and where it starts.
+    pub statement: Option<(usize, usize, usize)>,
+}
+
+/// One statement of a file, for backends where statements run one at a time.
+#[derive(Debug, Clone)]
+struct Piece {
+    sql: String,
+    line: usize,
+    column: usize,
+}
+
+/// MySQL commits DDL statement by statement, so a failure must name its statement: split the
+/// file with the lint's tokenizer and run the statements one at a time (inside the same
+/// transaction the harness opened, so the effect is that of one batch). Files with compound
+/// bodies (triggers, procedures, functions, events) and files the tokenizer cannot read run
+/// as one batch, exactly as diesel runs them.
+fn pieces(text: &str, backend: Backend) -> Option<Vec<Piece>> {
+    if backend != Backend::Mysql {
+        return None;
+    }
+    let split = crate::lint::split::split(text, backend).ok()?;
+    let mut out = Vec::new();
+    for stmt in &split.statements {
+        let sql = text.get(stmt.bytes.clone())?.to_string();
+        let head: Vec<String> = sql.split_whitespace().take(6).map(|w| w.to_ascii_uppercase()).collect();
+        if head.first().is_some_and(|w| w == "CREATE")
+            && head.iter().any(|w| matches!(w.as_str(), "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT"))
+        {
+            return None;
+        }
+        out.push(Piece { sql, line: stmt.start.line, column: stmt.start.column });
+    }
+    Some(out)
 }
 
 impl fmt::Display for SqlFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {}", self.direction.file_name(), self.source)
+        write!(f, "{} failed: {}", self.direction.file_name(), self.source)?;
+        if let Some((n, line, _)) = self.statement {
+            write!(f, " (statement {n}, line {line})")?;
+        }
+        Ok(())
     }
 }
 
@@ -91,14 +129,37 @@ struct Runnable<'a> {
     migration: &'a Migration,
     name: Name<'a>,
     meta: Meta,
+    up: Option<Vec<Piece>>,
+    down: Option<Vec<Piece>>,
 }
 
 impl<'a> Runnable<'a> {
-    fn new(migration: &'a Migration) -> Self {
+    fn new(migration: &'a Migration, backend: Backend) -> Self {
         Runnable {
             migration,
             name: Name { dir_name: &migration.dir_name, version: &migration.version },
             meta: Meta(migration.run_in_transaction),
+            up: pieces(&migration.up_sql, backend),
+            down: migration.down_sql.as_deref().and_then(|d| pieces(d, backend)),
+        }
+    }
+}
+
+fn execute<DB: DieselBackend>(
+    conn: &mut dyn BoxableConnection<DB>,
+    text: &str,
+    pieces: Option<&[Piece]>,
+    direction: Direction,
+) -> diesel::migration::Result<()> {
+    match pieces {
+        None => conn.batch_execute(text).map_err(|source| Box::new(SqlFailed { direction, source, statement: None }) as BoxErr),
+        Some(pieces) => {
+            for (i, p) in pieces.iter().enumerate() {
+                conn.batch_execute(&p.sql).map_err(|source| {
+                    Box::new(SqlFailed { direction, source, statement: Some((i + 1, p.line, p.column)) }) as BoxErr
+                })?;
+            }
+            Ok(())
         }
     }
 }
@@ -107,14 +168,12 @@ type BoxErr = Box<dyn Error + Send + Sync>;
 
 impl<DB: DieselBackend> DieselMigration<DB> for Runnable<'_> {
     fn run(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
-        conn.batch_execute(&self.migration.up_sql)
-            .map_err(|source| Box::new(SqlFailed { direction: Direction::Up, source }) as BoxErr)
+        execute(conn, &self.migration.up_sql, self.up.as_deref(), Direction::Up)
     }
 
     fn revert(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
         let sql = self.migration.down_sql.as_deref().unwrap_or_default();
-        conn.batch_execute(sql)
-            .map_err(|source| Box::new(SqlFailed { direction: Direction::Down, source }) as BoxErr)
+        execute(conn, sql, self.down.as_deref(), Direction::Down)
     }
 
     fn metadata(&self) -> &dyn MigrationMetadata {
@@ -144,6 +203,8 @@ pub struct MigrationFailure {
     /// Whether earlier statements of this migration may be committed (MySQL DDL commits
     /// implicitly; SQLite and PostgreSQL roll back the whole migration).
     pub may_be_partial: bool,
+    /// Which statement of the file failed (1-based), when it ran statement by statement.
+    pub statement: Option<usize>,
 }
 
 /// Line and column of a 1-based character position.
@@ -183,9 +244,17 @@ fn failure_from(
         detail: None,
         hint: None,
         may_be_partial: backend == Backend::Mysql || (backend == Backend::Sqlite && !transactional),
+        statement: None,
     };
     if let Some(sql) = err.downcast_ref::<SqlFailed>() {
         failure.message = one_line(&sql.source.to_string(), url);
+        if let Some((n, line, column)) = sql.statement {
+            failure.statement = Some(n);
+            failure.line = Some(line);
+            failure.column = Some(column);
+            // The first statement failing means nothing of this migration ran before it.
+            failure.may_be_partial = n > 1;
+        }
         if let DieselError::DatabaseError(_, info) = &sql.source {
             failure.message = one_line(info.message(), url);
             failure.detail = info.details().map(|d| one_line(d, url));
@@ -213,7 +282,7 @@ pub fn run(
     url: &DatabaseUrl,
 ) -> Result<Duration, MigrationFailure> {
     let backend = conn.backend();
-    let runnable = Runnable::new(migration);
+    let runnable = Runnable::new(migration, backend);
     let start = Instant::now();
     let result: Result<(), BoxErr> = match direction {
         Direction::Up => with_conn!(conn, c => c.run_migration(&runnable).map(|_| ())),
