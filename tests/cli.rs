@@ -243,3 +243,114 @@ fn json_errors_are_documents() {
     assert_eq!(doc["ok"], false);
     assert!(doc["error"].as_str().unwrap().contains("no database URL"));
 }
+
+#[test]
+fn check_passes_on_the_demo() {
+    let t = CliTest::fixture("demo");
+    let run = t.run(&["check"]);
+    run.assert_success();
+    assert_snapshot!("check_demo", t.clean(&run.stdout));
+}
+
+#[test]
+fn check_shows_drift_as_a_unified_diff() {
+    let t = CliTest::fixture("drift");
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    assert_snapshot!("check_drift", t.clean(&run.stdout));
+    let doc = t.run(&["check", "--format", "json"]).json();
+    assert_eq!(doc["ok"], false);
+    let drift = &doc["sets"][0]["drift"][0];
+    assert_eq!(drift["file"], "src/schema.rs");
+    assert!(drift["diff"].as_str().unwrap().contains("-        sku -> Text,\n"));
+
+    // CRLF line endings and a missing final newline are not drift.
+    let committed = std::fs::read_to_string(t.path("src/schema.rs")).unwrap().replace("        sku -> Text,\n", "");
+    std::fs::write(t.path("src/schema.rs"), committed.replace('\n', "\r\n").trim_end()).unwrap();
+    t.run(&["check"]).assert_success();
+
+    // `schema --write` brings the file back to exactly what diesel would print.
+    std::fs::write(t.path("src/schema.rs"), "// stale\n").unwrap();
+    t.run(&["check"]).assert_code(1);
+    t.run(&["schema", "--write"]).assert_success();
+    t.run(&["check"]).assert_success();
+    let written = std::fs::read_to_string(t.path("src/schema.rs")).unwrap();
+    assert!(written.starts_with("// @generated automatically by Diesel CLI.\n"));
+}
+
+#[test]
+fn check_lint_only_needs_no_database_and_reads_like_a_compiler() {
+    let t = CliTest::fixture("lint-findings");
+    let run = t.run(&["check", "--lint-only"]);
+    run.assert_code(1);
+    assert_snapshot!("check_lint_findings", run.stdout);
+    let doc = t.run(&["check", "--lint-only", "--format", "json"]).json();
+    let codes: Vec<&str> = doc["sets"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["add-column-not-null", "create-index-non-concurrently", "concurrently-in-transaction", "missing-down-sql", "rename-table"]);
+    let first = &doc["sets"][0]["findings"][0];
+    assert_eq!(first["file"], "migrations/2024-08-02-000000_add_due_date/up.sql");
+    assert_eq!(first["location"], serde_json::json!({"line": 1, "column": 33}));
+    assert_eq!(first["severity"], "warning");
+    assert!(first["help"].as_str().unwrap().contains("DEFAULT"));
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings_alone() {
+    let t = CliTest::fixture("lint-findings");
+    // Fix the two errors; three warnings remain.
+    t.write("migrations/2024-08-03-000000_concurrent_index/metadata.toml", "run_in_transaction = false\n");
+    t.write("migrations/2024-08-04-000000_cleanup/up.sql", "-- cargo-migrate: allow(missing-where): test rows only\nDELETE FROM invoices;\n");
+    t.write("migrations/2024-08-04-000000_cleanup/down.sql", "SELECT 1;\n");
+    let run = t.run(&["check", "--lint-only"]);
+    run.assert_success();
+    assert!(run.stdout.contains("0 errors, 3 warnings"), "{}", run.stdout);
+    let run = t.run(&["check", "--lint-only", "--deny", "warnings"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("3 warnings (denied)"), "{}", run.stdout);
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let t = CliTest::fixture("demo");
+    let run = t.run(&["rules", "--format", "json"]);
+    run.assert_success();
+    let rules = run.json()["rules"].as_array().unwrap().clone();
+    assert!(rules.len() >= 20);
+    for r in &rules {
+        let id = r["id"].as_str().unwrap();
+        assert!(common::fixtures_dir().join("../docs/rules").join(format!("{id}.md")).is_file(), "docs/rules/{id}.md");
+    }
+}
+
+/// The warm path reads the cache; any change to the inputs misses it; --no-cache bypasses it.
+#[test]
+fn schema_cache_is_used_and_never_stale() {
+    let t = CliTest::fixture("drift");
+    t.run(&["schema", "--write"]).assert_success();
+    let target = t.path("target").display().to_string();
+    let t = t.env("CARGO_TARGET_DIR", target);
+    t.run(&["check"]).assert_success();
+    let entry = t.path("target/cargo-migrate/schema/shop.json");
+    let cached = std::fs::read_to_string(&entry).expect("check writes a cache entry");
+    // Poison the entry's text but keep its key: a warm check must read it (and so fail).
+    let poisoned = cached.replace("price_cents -> Integer", "price_cents -> BigInt");
+    assert_ne!(poisoned, cached);
+    std::fs::write(&entry, &poisoned).unwrap();
+    t.run(&["check"]).assert_code(1);
+    t.run(&["check", "--no-cache"]).assert_success();
+
+    // Editing an up.sql changes the key: the poisoned entry is not trusted.
+    std::fs::write(&entry, &poisoned).unwrap();
+    let up = t.path("migrations/2024-07-02-000000_create_orders/up.sql");
+    let text = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(&up, format!("-- orders of products\n{text}")).unwrap();
+    t.run(&["check"]).assert_success();
+
+    // So does editing diesel.toml.
+    let fresh = std::fs::read_to_string(&entry).unwrap();
+    std::fs::write(&entry, fresh.replace("price_cents -> Integer", "price_cents -> BigInt")).unwrap();
+    let cfg = t.path("diesel.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("file = \"src/schema.rs\"", "file = \"src/schema.rs\"\ncolumn_sorting = \"ordinal_position\"")).unwrap();
+    t.run(&["check"]).assert_success();
+}
