@@ -118,6 +118,9 @@ pub enum Command {
         /// `--deny warnings`: warnings fail the check too
         #[arg(long, value_name = "LEVEL", value_parser = ["warnings"])]
         deny: Option<String>,
+        /// Report edits to migrations released at REF (default: the merge base with the main branch)
+        #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
+        base: Option<String>,
     },
     /// Print the schema.rs a set's migrations produce, as diesel print-schema would
     Schema {
@@ -220,10 +223,11 @@ impl Command {
             Command::List => Action::List,
             Command::Rules => Action::Rules,
             Command::Schema { write, no_cache } => Action::Schema { write: *write, no_cache: *no_cache },
-            Command::Check { lint_only, no_cache, deny } => Action::Check(crate::commands::check::CheckOptions {
+            Command::Check { lint_only, no_cache, deny, base } => Action::Check(crate::commands::check::CheckOptions {
                 lint_only: *lint_only,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
+                base: base.clone(),
             }),
             Command::Status { exit_code } => Action::Status { exit_code: *exit_code },
             Command::Apply { to, dry_run, wait, lock_timeout } => Action::Apply(ApplyOptions {

@@ -14,3 +14,5 @@ pub mod schema;
 pub mod lint;
 pub mod diff;
 pub mod cache;
+pub mod git;
+pub mod released;

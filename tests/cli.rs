@@ -354,3 +354,73 @@ fn schema_cache_is_used_and_never_stale() {
     std::fs::write(&cfg, text.replace("file = \"src/schema.rs\"", "file = \"src/schema.rs\"\ncolumn_sorting = \"ordinal_position\"")).unwrap();
     t.run(&["check"]).assert_success();
 }
+
+#[test]
+fn check_with_a_database_reports_pending_unknown_and_live_drift() {
+    let t = CliTest::fixture("demo");
+    // No database yet: the live part is skipped (an info), the check passes.
+    t.run(&["check"]).assert_success();
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+
+    // A migration committed but never applied.
+    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/up.sql", "ALTER TABLE posts ADD COLUMN slug TEXT;\n");
+    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/down.sql", "ALTER TABLE posts DROP COLUMN slug;\n");
+    t.run(&["schema", "--write", "-p", "blog"]).assert_success();
+    let run = t.run(&["check", "-p", "blog"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("error[pending-migration]: 1 migration is not applied to"), "{}", run.stdout);
+    assert!(run.stdout.contains("2024-04-01-000000_add_slug"), "{}", run.stdout);
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+
+    // A column made by hand on the database.
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("crates/blog/blog.db").display().to_string());
+    let mut conn = cargo_migrate::db::Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, Default::default()).unwrap();
+    conn.batch_execute("ALTER TABLE posts ADD COLUMN hand_made INTEGER").unwrap();
+    let run = t.run(&["check", "-p", "blog"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("error[live-drift]"), "{}", run.stdout);
+    assert!(run.stdout.contains("+        hand_made -> Nullable<Integer>,"), "{}", run.stdout);
+
+    // A version recorded on the database that the folder does not have.
+    conn.batch_execute("ALTER TABLE posts DROP COLUMN hand_made; INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')").unwrap();
+    let doc = t.run(&["check", "-p", "blog", "--format", "json"]).json();
+    let codes: Vec<&str> = doc["sets"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["unknown-applied-migration"]);
+}
+
+fn git(t: &CliTest, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "core.autocrlf=false"])
+        .args(args)
+        .current_dir(&t.root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn check_base_protects_released_migrations() {
+    let t = CliTest::fixture("single-sqlite");
+    git(&t, &["init", "-q", "-b", "main"]);
+    git(&t, &["add", "-A"]);
+    git(&t, &["commit", "-qm", "release 1"]);
+    git(&t, &["checkout", "-q", "-b", "feature"]);
+    t.run(&["check", "--lint-only", "--base"]).assert_success();
+
+    // Line endings alone are not an edit.
+    let up = t.path("migrations/2024-05-01-000000_create_todos/up.sql");
+    let text = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(&up, text.replace('\n', "\r\n")).unwrap();
+    t.run(&["check", "--lint-only", "--base"]).assert_success();
+
+    // A real edit, a rename, and a new migration that sorts before the released ones.
+    std::fs::write(&up, text.replace("title TEXT NOT NULL", "title TEXT NOT NULL,\n    notes TEXT")).unwrap();
+    std::fs::rename(t.path("migrations/2024-05-02-000000_add_due_date"), t.path("migrations/2024-05-02-000000_add_deadline")).unwrap();
+    t.write("migrations/2024-04-30-000000_early/up.sql", "CREATE TABLE early (id INTEGER PRIMARY KEY);\n");
+    t.write("migrations/2024-04-30-000000_early/down.sql", "DROP TABLE early;\n");
+    let run = t.run(&["check", "--lint-only", "--base", "main"]);
+    run.assert_code(1);
+    assert_snapshot!("check_base", run.stdout);
+}

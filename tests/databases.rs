@@ -510,3 +510,38 @@ fn postgres_scratch_databases_are_safe() {
 fn mysql_scratch_databases_are_safe() {
     scratch_databases_are_safe(Server::Mysql);
 }
+
+/// `check` with a PostgreSQL or MySQL database URL: a pending migration and a hand-made column
+/// are both caught, the drift shown as a diff; the history replays on a scratch database of the
+/// same server.
+fn live_check(server: Server) {
+    let Some(db) = TestDb::create(server, "live") else { return };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.write("diesel.toml", "[print_schema]\nfile = \"src/schema.rs\"\n");
+    two_migrations(&t);
+    t.run(&["apply"]).assert_success();
+    t.run(&["schema", "--write"]).assert_success();
+    t.run(&["check"]).assert_success();
+
+    t.migration("2024-01-03-000000_add_title_index", "CREATE INDEX posts_title ON posts (title);\n", Some("DROP INDEX posts_title ON posts;\n"));
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("error[pending-migration]"), "{}", run.stdout);
+    std::fs::remove_dir_all(t.path("migrations/2024-01-03-000000_add_title_index")).unwrap();
+
+    db.connect().batch_execute("ALTER TABLE users ADD COLUMN nickname VARCHAR(40)").unwrap();
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("error[live-drift]"), "{}", run.stdout);
+    assert!(run.stdout.contains("nickname -> Nullable<Varchar>"), "{}", run.stdout);
+}
+
+#[test]
+fn postgres_live_check() {
+    live_check(Server::Postgres);
+}
+
+#[test]
+fn mysql_live_check() {
+    live_check(Server::Mysql);
+}

@@ -27,6 +27,9 @@ pub struct CheckOptions {
     pub no_cache: bool,
     /// Warnings fail the check too.
     pub deny_warnings: bool,
+    /// `--base [REF]`: check released migrations against this revision (`Some("")` means the
+    /// merge base with the main branch).
+    pub base: Option<String>,
 }
 
 /// The difference between a committed schema file and the history's.
@@ -124,6 +127,80 @@ fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> (Vec
     (findings, drifts, true)
 }
 
+/// With a database URL: the database's own state (pending, unknown, out of order) and drift
+/// between its schema and the schema its applied migrations should have produced.
+fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>)> {
+    let mut findings = Vec::new();
+    let mut drifts = Vec::new();
+    let Some((url, source)) = &ctx.url else { return Ok((findings, drifts)) };
+    let set = &ctx.set.name;
+    let st = super::status::read(resolved, ctx)?;
+    if !st.exists {
+        findings.push(
+            Diagnostic::new("database-missing", crate::diagnostic::Severity::Info, format!("the database {url} (from {source}) does not exist yet; live checks skipped"))
+                .with_set(set)
+                .with_help(format!("`cargo migrate apply -p {set}` creates it")),
+        );
+        return Ok((findings, drifts));
+    }
+    let dir_name = |v: &String| ctx.folder.find(v).map(|m| m.dir_name.clone()).unwrap_or_else(|| v.clone());
+    if !st.pending.is_empty() {
+        let names: Vec<String> = st.pending.iter().map(dir_name).collect();
+        findings.push(
+            Diagnostic::error("pending-migration", format!("{} not applied to {url} (from {source}): {}", if names.len() == 1 { "1 migration is".to_string() } else { format!("{} migrations are", names.len()) }, names.join(", ")))
+                .with_set(set)
+                .with_help(format!("run `cargo migrate apply -p {set}`")),
+        );
+    }
+    if !st.unknown.is_empty() {
+        findings.push(
+            Diagnostic::error("unknown-applied-migration", format!("{url} records {} as applied that the folder does not have: {}", count(st.unknown.len(), "migration"), st.unknown.join(", ")))
+                .with_set(set)
+                .with_help("restore the missing migration folders (a branch that was never merged, or a deleted migration?), or revert them on that database"),
+        );
+    }
+    for v in &st.out_of_order {
+        findings.push(
+            Diagnostic::warning("out-of-order-migration", format!("pending migration `{}` is older than the newest applied one, probably merged out of order", dir_name(v)))
+                .with_set(set)
+                .with_help("it will run after newer migrations on this database; make sure it does not depend on running first, or give it a newer version"),
+        );
+    }
+    // Live drift: compare the database with the schema its applied migrations produce.
+    if ctx.set.schema_file.is_none() && ctx.set.diesel_toml.as_ref().is_none_or(|d| d.print_schema.is_none()) {
+        return Ok((findings, drifts));
+    }
+    let backend = super::schema::backend_of(ctx)?;
+    let sections = crate::db::history::sections(&ctx.set)?;
+    let fmt = crate::db::history::format_config(&ctx.set, &resolved.workspace.root)?;
+    let applied: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| st.applied.contains(&m.version)).cloned().collect();
+    let expected = match super::schema::rendered_for(resolved, ctx, &applied, !opts.no_cache, "applied") {
+        Ok(r) => r,
+        Err(err) => {
+            findings.push(super::schema::history_diagnostic(resolved, ctx, &err));
+            return Ok((findings, drifts));
+        }
+    };
+    let mut conn = super::connect_raw(resolved, ctx, crate::db::ConnectOptions::default()).map_err(|e| super::describe_connect_error(ctx, e))?;
+    let _ = backend;
+    let live = crate::db::history::render_live(&mut conn, &sections, &fmt)?;
+    for (want, have) in expected.iter().zip(&live) {
+        if crate::diff::same(&want.text, &have.text) {
+            continue;
+        }
+        let label = format!("{url}");
+        let diff = crate::diff::unified(&want.text, &have.text, "schema of the applied migrations", &format!("{label} (live)"));
+        let (added, removed) = crate::diff::stats(&want.text, &have.text);
+        findings.push(
+            Diagnostic::error("live-drift", format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"))
+                .with_set(set)
+                .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
+        );
+        drifts.push(Drift { file: PathBuf::from(format!("{label} (live)")), diff });
+    }
+    Ok((findings, drifts))
+}
+
 /// Check every selected set; findings are values, nothing is printed here.
 pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<SetReport>> {
     // Lint and folder findings first (cheap, and configuration errors stop the run).
@@ -140,6 +217,9 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
             ),
         }
         reports.push(SetReport { set: ctx.set.name.clone(), findings, drift: Vec::new(), schema_checked: false });
+    }
+    if let Some(base) = &opts.base {
+        released_findings(resolved, base, &mut reports)?;
     }
     if opts.lint_only {
         return Ok(reports);
@@ -166,7 +246,29 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
         report.drift = drift;
         report.schema_checked = checked;
     }
+    // The databases named by URLs: reachable or the check cannot run (exit 2).
+    for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
+        let (findings, drift) = live_for(resolved, ctx, opts)?;
+        report.findings.extend(findings);
+        report.drift.extend(drift);
+    }
     Ok(reports)
+}
+
+fn released_findings(resolved: &Resolved, base: &str, reports: &mut [SetReport]) -> anyhow::Result<()> {
+    let repo = crate::git::Repo::discover(&resolved.workspace.root)
+        .ok_or_else(|| anyhow::anyhow!("--base needs a git repository, and {} is not in one", resolved.workspace.root.display()))?;
+    let (commit, label) = if base.is_empty() {
+        let c = repo.default_base()?;
+        let short = c.chars().take(10).collect::<String>();
+        (c, format!("the merge base {short}"))
+    } else {
+        (repo.resolve(base)?, base.to_string())
+    };
+    for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
+        report.findings.extend(crate::released::check(&repo, &commit, &label, ctx, &resolved.workspace.root)?);
+    }
+    Ok(())
 }
 
 pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyhow::Result<Outcome> {

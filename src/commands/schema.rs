@@ -29,21 +29,34 @@ pub(crate) fn backend_of(ctx: &SetContext) -> anyhow::Result<Backend> {
     })
 }
 
-/// Render a set's history, from the cache when allowed and fresh.
+/// Render a set's whole history, from the cache when allowed and fresh.
 pub(crate) fn rendered(resolved: &Resolved, ctx: &SetContext, use_cache: bool) -> Result<Vec<RenderedSection>, HistoryError> {
+    rendered_for(resolved, ctx, &ctx.folder.migrations, use_cache, "all")
+}
+
+/// Render the schema `migrations` (a prefix or subset of the set's history) produce. `slot`
+/// names the cache entry, so the whole history and, say, the applied part are kept apart.
+pub(crate) fn rendered_for(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    migrations: &[crate::migration::Migration],
+    use_cache: bool,
+    slot: &str,
+) -> Result<Vec<RenderedSection>, HistoryError> {
     let backend = backend_of(ctx).map_err(|e| HistoryError::Config(e.to_string()))?;
     let sections = history::sections(&ctx.set)?;
     let fmt = history::format_config(&ctx.set, &resolved.workspace.root)?;
     let cache = SchemaCache::new(&resolved.workspace.target_dir);
-    let key = cache::key(&ctx.set, backend, &ctx.folder.migrations, &sections, &fmt);
+    let key = cache::key(&ctx.set, backend, migrations, &sections, &fmt);
+    let entry = if slot == "all" { ctx.set.name.clone() } else { format!("{}.{slot}", ctx.set.name) };
     if use_cache {
-        if let Some(hit) = cache.get(&ctx.set.name, &key) {
+        if let Some(hit) = cache.get(&entry, &key) {
             return Ok(hit);
         }
     }
     let server = resolved.scratch_server(ctx, backend);
-    let out = history::render_history(backend, server.as_ref(), &ctx.folder.migrations, &sections, &fmt)?;
-    cache.put(&ctx.set.name, &key, &out);
+    let out = history::render_history(backend, server.as_ref(), migrations, &sections, &fmt)?;
+    cache.put(&entry, &key, &out);
     Ok(out)
 }
 
