@@ -218,6 +218,20 @@ pub enum Action {
 }
 
 impl Command {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::List => "list",
+            Command::Status { .. } => "status",
+            Command::Apply { .. } => "apply",
+            Command::Check { .. } => "check",
+            Command::Schema { .. } => "schema",
+            Command::Rules => "rules",
+            Command::Revert { .. } => "revert",
+            Command::Redo { .. } => "redo",
+        }
+    }
+
     pub fn action(&self) -> Action {
         match self {
             Command::List => Action::List,

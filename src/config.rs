@@ -135,7 +135,11 @@ pub fn migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
             path: manifest.to_path_buf(),
             at: format!(" ([{table}.metadata.migrate])"),
             message: err.to_string(),
-            help: "the keys are `migrations`, `schema`, `database-url-env`, `backend`, `enabled` and `lint` (see docs/configuration.md)".to_string(),
+            help: if table == "workspace" {
+                "the keys of [workspace.metadata.migrate] are `database-url-env`, `backend` and `lint` (see docs/configuration.md)".to_string()
+            } else {
+                "the keys of [package.metadata.migrate] are `migrations`, `schema`, `database-url-env`, `backend`, `enabled` and `lint` (see docs/configuration.md)".to_string()
+            },
         }),
     }
 }
@@ -193,5 +197,9 @@ mod tests {
         let meta = serde_json::json!({"migrate": {"migration": "db/m"}});
         let err = migrate_metadata::<PackageMigrate>(&meta, Path::new("Cargo.toml"), "package").unwrap_err();
         assert!(err.to_string().contains("unknown field `migration`"), "{err}");
+        // The workspace table lists its own keys, not the package's.
+        let meta = serde_json::json!({"migrate": {"migrations": "db/m"}});
+        let err = migrate_metadata::<WorkspaceMigrate>(&meta, Path::new("Cargo.toml"), "workspace").unwrap_err();
+        assert!(err.to_string().contains("[workspace.metadata.migrate] are `database-url-env`, `backend` and `lint`"), "{err}");
     }
 }

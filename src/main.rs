@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match commands::execute(&args.command.action(), &opts, &printer) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            output::print_error(&err, &printer);
+            output::print_error(&err, &printer, args.command.name());
             ExitCode::from(Outcome::Unusable.exit_code())
         }
     }

@@ -93,7 +93,11 @@ pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
 
 /// How paths are shown to the user (relative to the workspace root where possible).
 pub fn display_path(path: &Path, root: &Path) -> PathBuf {
-    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    match path.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
 }
 
 /// Read `path` as UTF-8, or describe exactly what is wrong with it.

@@ -73,7 +73,7 @@ pub struct SetContext {
 /// Why a set cannot reach its database.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UrlError {
-    #[error("set `{set}`: no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv}, or pass --database-url")]
+    #[error("set `{set}`: no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url")]
     Missing { set: String, var: String, dotenv: String },
     #[error("set `{set}`: the database URL from {origin} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
     UnknownScheme { set: String, origin: UrlSource, scheme: String },
@@ -122,6 +122,9 @@ pub struct Resolved {
     pub cross_set_problems: Vec<Diagnostic>,
     /// Servers for scratch databases: `--scratch-url`, then `MIGRATE_SCRATCH_URL`.
     pub scratch_urls: Vec<DatabaseUrl>,
+    /// Sets left out by `-p`/`--exclude` that share a database with a selected set: their
+    /// versions are theirs, not unknown ones, and they must not collide.
+    pub unselected_siblings: Vec<SetContext>,
 }
 
 /// The environment lookup, so tests can supply their own.
@@ -187,12 +190,27 @@ pub fn resolve_workspace(ws: Workspace, opts: &GlobalOptions, env: &dyn Env) -> 
             SetContext { set, folder, url }
         })
         .collect();
-    let cross_set_problems = shared_database_collisions(&sets);
+    let selected_keys: std::collections::BTreeSet<String> = sets.iter().map(database_key).collect();
+    let unselected_siblings: Vec<SetContext> = ws
+        .sets
+        .iter()
+        .filter(|s| !sets.iter().any(|c| c.set.name == s.name))
+        .filter_map(|set| {
+            let url = resolve_url(set, &ws.root, None, env);
+            let probe = SetContext { set: set.clone(), folder: MigrationFolder::default(), url };
+            selected_keys.contains(&database_key(&probe)).then(|| SetContext {
+                folder: load_folder(&set.name, &set.migrations_dir, &ws.root),
+                ..probe
+            })
+        })
+        .collect();
+    let all: Vec<SetContext> = sets.iter().chain(&unselected_siblings).cloned().collect();
+    let cross_set_problems = shared_database_collisions(&all);
     let mut scratch_urls: Vec<DatabaseUrl> = opts.scratch_urls.iter().map(DatabaseUrl::new).collect();
     if let Some(env_urls) = env.var("MIGRATE_SCRATCH_URL") {
         scratch_urls.extend(env_urls.split_whitespace().map(DatabaseUrl::new));
     }
-    Ok(Resolved { workspace: ws, sets, cross_set_problems, scratch_urls })
+    Ok(Resolved { workspace: ws, sets, cross_set_problems, scratch_urls, unselected_siblings })
 }
 
 /// A key naming the database a set uses: its URL when known, else its variable and backend.
@@ -246,6 +264,7 @@ impl Resolved {
         let key = database_key(ctx);
         self.sets
             .iter()
+            .chain(&self.unselected_siblings)
             .filter(|o| o.set.name != ctx.set.name && database_key(o) == key)
             .flat_map(|o| o.folder.migrations.iter().map(|m| m.version.clone()))
             .collect()

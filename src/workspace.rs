@@ -60,6 +60,8 @@ pub struct Workspace {
     pub sets: Vec<MigrationSet>,
     /// Every member's package name, with or without migrations.
     pub members: Vec<String>,
+    /// Members whose `[package.metadata.migrate]` says `enabled = false`.
+    pub disabled: Vec<String>,
     /// `[workspace.metadata.migrate.lint]`.
     pub lint: Option<serde_json::Value>,
 }
@@ -75,6 +77,8 @@ pub enum DiscoverError {
     UnknownPackage { name: String, available: Vec<String> },
     #[error("the package `{name}` has no migrations\nhelp: add a `migrations/` folder or a diesel.toml to it, or set `migrations` in its [package.metadata.migrate]")]
     PackageWithoutMigrations { name: String },
+    #[error("the package `{name}` turns its migrations off (`enabled = false` in its [package.metadata.migrate])\nhelp: remove that line to include it")]
+    PackageDisabled { name: String },
 }
 
 fn available_hint(available: &[String]) -> String {
@@ -116,6 +120,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
 
     let packages = metadata.workspace_packages();
     let mut sets: Vec<MigrationSet> = Vec::new();
+    let mut disabled: Vec<String> = Vec::new();
     // Dependency edges among members, by name: member -> members it depends on by path.
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let member_dirs: BTreeMap<PathBuf, String> = packages
@@ -142,6 +147,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
         }
         let pkg_cfg: PackageMigrate = config::migrate_metadata(&package.metadata, &manifest, "package")?;
         if pkg_cfg.enabled == Some(false) {
+            disabled.push(name);
             continue;
         }
         if let Some(set) = set_for(&name, &dir, &manifest, &pkg_cfg, ws_backend, &default_env)? {
@@ -170,6 +176,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
         target_dir: metadata.target_directory.clone().into_std_path_buf(),
         sets,
         members: packages.iter().map(|p| p.name.to_string()).collect(),
+        disabled,
         lint: ws_cfg.lint,
     })
 }
@@ -261,6 +268,9 @@ pub fn select(ws: &Workspace, packages: &[String], exclude: &[String]) -> Result
     let names: Vec<String> = ws.sets.iter().map(|s| s.name.clone()).collect();
     for name in packages.iter().chain(exclude) {
         if !names.contains(name) {
+            if ws.disabled.contains(name) {
+                return Err(DiscoverError::PackageDisabled { name: name.clone() });
+            }
             if ws.members.contains(name) {
                 return Err(DiscoverError::PackageWithoutMigrations { name: name.clone() });
             }

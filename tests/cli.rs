@@ -241,6 +241,7 @@ fn json_errors_are_documents() {
     run.assert_code(2);
     let doc = run.json();
     assert_eq!(doc["ok"], false);
+    assert_eq!(doc["command"], "status");
     assert!(doc["error"].as_str().unwrap().contains("no database URL"));
 }
 
@@ -423,4 +424,94 @@ fn check_base_protects_released_migrations() {
     let run = t.run(&["check", "--lint-only", "--base", "main"]);
     run.assert_code(1);
     assert_snapshot!("check_base", run.stdout);
+}
+
+// Regression tests for behaviour found wrong in review.
+
+#[test]
+fn sqlite_colon_prefix_names_the_file_not_a_literal_name() {
+    let t = CliTest::fixture("single-sqlite");
+    t.run(&["apply", "--database-url", "sqlite:rel.db"]).assert_success();
+    assert!(t.path("rel.db").is_file());
+    assert!(!t.path("sqlite:rel.db").exists());
+    let doc = t.run(&["status", "--database-url", "sqlite:rel.db", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn sets_sharing_a_database_see_each_others_versions_as_theirs() {
+    let t = CliTest::fixture("broken-folders");
+    // Make the two sets on $SHARED_URL valid SQLite sets with distinct versions.
+    for set in ["reports", "audit"] {
+        let manifest = t.path(&format!("{set}/Cargo.toml"));
+        let text = std::fs::read_to_string(&manifest).unwrap().replace("postgres", "sqlite");
+        std::fs::write(&manifest, text).unwrap();
+    }
+    std::fs::rename(t.path("audit/migrations/2024-02-01-000000_create_audit_log"), t.path("audit/migrations/2024-02-02-000000_create_audit_log")).unwrap();
+    t.write("reports/migrations/2024-02-01-000000_create_reports/up.sql", "CREATE TABLE reports (id INTEGER PRIMARY KEY);\n");
+    t.write("reports/migrations/2024-02-01-000000_create_reports/down.sql", "DROP TABLE reports;\n");
+    t.write("audit/migrations/2024-02-02-000000_create_audit_log/up.sql", "CREATE TABLE audit_log (id INTEGER PRIMARY KEY);\n");
+    t.write("audit/migrations/2024-02-02-000000_create_audit_log/down.sql", "DROP TABLE audit_log;\n");
+    let shared = t.path("shared.db").display().to_string();
+    let t = t.env("SHARED_URL", shared);
+    t.run(&["apply", "-p", "reports", "-p", "audit"]).assert_success();
+    let doc = t.run(&["status", "-p", "audit", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["unknown"], serde_json::json!([]), "reports' version is not unknown to audit");
+    // Reverting audit alone reverts only audit's migration, though reports' is newer... or older.
+    t.run(&["revert", "-p", "reports", "--all"]).assert_success();
+    let doc = t.run(&["status", "-p", "audit", "-p", "reports", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240202000000"]));
+    assert_eq!(doc["sets"][1]["applied"], serde_json::json!([]));
+}
+
+#[test]
+fn failing_down_sql_says_to_fix_down_sql_and_revert() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply"]).assert_success();
+    t.write("migrations/2024-05-02-000000_add_due_date/down.sql", "DROP TABLE no_such_table;\n");
+    let run = t.run(&["revert"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("fix down.sql and run `revert` again"), "{}", run.stderr);
+}
+
+#[test]
+fn disabled_package_is_named_as_disabled() {
+    let t = CliTest::fixture("metadata-overrides");
+    let run = t.run(&["list", "-p", "legacy"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("turns its migrations off (`enabled = false`"), "{}", run.stderr);
+}
+
+#[test]
+fn status_exit_code_agrees_with_its_json() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply", "--to", "20240501000000"]).assert_success();
+    let run = t.run(&["status", "--exit-code", "--format", "json"]);
+    run.assert_code(1);
+    assert_eq!(run.json()["ok"], false);
+    let run = t.run(&["apply", "--dry-run"]);
+    run.assert_success();
+    t.run(&["apply"]).assert_success();
+    // A version the folder does not know also needs attention.
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("todo.db").display().to_string());
+    let mut conn = cargo_migrate::db::Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, Default::default()).unwrap();
+    conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20200101000000')").unwrap();
+    t.run(&["status", "--exit-code"]).assert_code(1);
+    t.run(&["status"]).assert_success();
+}
+
+#[test]
+fn dry_run_warns_about_out_of_order_migrations_too() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply"]).assert_success();
+    t.write("migrations/2024-04-01-000000_late_merge/up.sql", "CREATE TABLE late (id INTEGER);\n");
+    let run = t.run(&["apply", "--dry-run"]);
+    run.assert_success();
+    assert!(run.stderr.contains("warning: set `todo`: 1 pending migration is older than the newest applied one"), "{}", run.stderr);
+}
+
+#[test]
+fn virtual_root_dir_is_shown_as_dot() {
+    let t = CliTest::fixture("virtual-root");
+    assert_eq!(t.run(&["list", "--format", "json"]).json()["sets"][0]["dir"], ".");
 }

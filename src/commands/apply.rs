@@ -111,6 +111,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
                 None => Vec::new(),
             };
             let todo = pending(ctx, &applied, to.as_deref());
+            warn_out_of_order(ctx, &applied, &todo, printer);
             for m in &todo {
                 printer.line(format!("  {} {}", "would apply".cyan(), m.dir_name));
             }
@@ -156,6 +157,21 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     Ok(outcome)
 }
 
+/// Pending migrations older than the newest applied one were probably merged out of order:
+/// they run anyway (as diesel runs them), with a warning.
+fn warn_out_of_order(ctx: &SetContext, applied: &[String], todo: &[&Migration], printer: &Printer) {
+    let Some(newest) = applied.iter().filter(|v| ctx.folder.find(v).is_some()).max() else { return };
+    let older: Vec<&str> = todo.iter().filter(|m| m.version < *newest).map(|m| m.dir_name.as_str()).collect();
+    if !older.is_empty() {
+        printer.warn(format!(
+            "set `{}`: {} older than the newest applied one ({newest}), probably merged out of order: {}",
+            ctx.set.name,
+            if older.len() == 1 { "1 pending migration is".to_string() } else { format!("{} pending migrations are", older.len()) },
+            older.join(", ")
+        ));
+    }
+}
+
 /// Apply the pending migrations of one set while its lock is held. `Ok(Err(()))` when a
 /// migration failed (already reported).
 fn apply_locked(
@@ -173,17 +189,7 @@ fn apply_locked(
     conn.ensure_migrations_table().map_err(query_err)?;
     let applied = conn.applied_versions().map_err(query_err)?;
     let todo = pending(ctx, &applied, to);
-    if let Some(newest) = applied.iter().filter(|v| ctx.folder.find(v).is_some()).max() {
-        let older: Vec<&str> = todo.iter().filter(|m| m.version < *newest).map(|m| m.dir_name.as_str()).collect();
-        if !older.is_empty() {
-            printer.warn(format!(
-                "set `{}`: {} older than the newest applied one ({newest}), probably merged out of order: {}",
-                ctx.set.name,
-                if older.len() == 1 { "1 pending migration is".to_string() } else { format!("{} pending migrations are", older.len()) },
-                older.join(", ")
-            ));
-        }
-    }
+    warn_out_of_order(ctx, &applied, &todo, printer);
     if todo.is_empty() {
         printer.line("  nothing to apply".dimmed().to_string());
         return Ok(Ok(0));

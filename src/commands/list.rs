@@ -20,7 +20,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             Some((url, source)) => format!("{url} (from {source})"),
             None => format!("${} not set", set.database_url_env),
         };
-        printer.line(format!("{} {}", set.name.bold(), format!("[{backend}]").dimmed()));
+        printer.result(format!("{} {}", set.name.bold(), format!("[{backend}]").dimmed()));
         printer.line(format!("  migrations: {}", resolved.show(&set.migrations_dir).display()));
         if let Some(schema) = &set.schema_file {
             printer.line(format!("  schema:     {}", resolved.show(schema).display()));
@@ -50,7 +50,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             "migrations_dir": resolved.show(&set.migrations_dir),
             "schema_file": set.schema_file.as_ref().map(|s| resolved.show(s)),
             "database_url_env": set.database_url_env,
-            "database_url": ctx.url.as_ref().map(|(u, _)| u.to_string()),
+            "database": ctx.url.as_ref().map(|(u, _)| u.to_string()),
             "found_by": set.found_by,
             "depends_on": set.depends_on,
             "migrations": ctx.folder.migrations.iter().map(|m| json!({

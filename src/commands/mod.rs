@@ -127,15 +127,23 @@ pub(crate) fn failure_diagnostic(resolved: &Resolved, set: &str, f: &MigrationFa
     if let Some(hint) = &f.hint {
         help.push(format!("database hint: {hint}"));
     }
-    let kept = if earlier == 0 { String::new() } else { format!("; the {} before it stay applied", count(earlier, "migration")) };
+    let kept = match earlier {
+        0 => String::new(),
+        1 => "; the migration before it stays applied".to_string(),
+        n => format!("; the {n} migrations before it stay applied"),
+    };
+    let again = match f.direction {
+        crate::db::harness::Direction::Up => "`apply`",
+        crate::db::harness::Direction::Down => "`revert`",
+    };
     if f.may_be_partial {
         let which = match (f.statement, f.line) {
             (Some(n), Some(line)) => format!("statement {n} (line {line}) failed; the {} before it ran, and this database commits DDL implicitly, so their DDL stays", count(n - 1, "statement")),
             _ => format!("this database commits DDL statements one by one: statements of {} before the failing one may have been committed", f.migration),
         };
-        help.push(format!("{which}{kept}; inspect the database and undo them before running `apply` again"));
+        help.push(format!("{which}{kept}; inspect the database and undo them before running {again} again"));
     } else {
-        help.push(format!("{} was rolled back completely{kept}; fix the file and run `apply` again", f.migration));
+        help.push(format!("{} was rolled back completely{kept}; fix {} and run {again} again", f.migration, f.direction.file_name()));
     }
     d.with_help(help.join("\n"))
 }

@@ -107,12 +107,15 @@ pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::R
         statuses.push(st);
     }
     let pending: usize = statuses.iter().map(|s| s.pending.len()).sum();
+    let unknown: usize = statuses.iter().map(|s| s.unknown.len()).sum();
     if !statuses.is_empty() && printer.human() && !printer.quiet {
         println!(
             "{}",
             if pending == 0 { "everything is applied".to_string() } else { format!("{} pending", count(pending, "migration")) }
         );
     }
-    printer.json(&json!({ "command": "status", "ok": true, "pending": pending, "sets": statuses }));
-    Ok(if exit_code && pending > 0 { Outcome::Failure } else { Outcome::Success })
+    // `--exit-code`: anything that needs attention (pending, or recorded but unknown) is exit 1.
+    let outcome = if exit_code && (pending > 0 || unknown > 0) { Outcome::Failure } else { Outcome::Success };
+    printer.json(&json!({ "command": "status", "ok": outcome == Outcome::Success, "pending": pending, "unknown": unknown, "sets": statuses }));
+    Ok(outcome)
 }

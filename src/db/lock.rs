@@ -6,8 +6,8 @@
 //!   are per database, so sets on other databases never wait for each other.
 //! - MySQL/MariaDB: `GET_LOCK` on a name derived from the database name (MySQL's lock names are
 //!   server-wide, so the database name keeps two databases apart).
-//! - SQLite: an exclusive lock on a file in the system's temporary folder named after the
-//!   database file's canonical path, so nothing is written next to the user's database; writers
+//! - SQLite: an exclusive lock on a file in `<temp>/cargo-migrate-locks/`, named after a hash
+//!   of the database file's canonical path, so nothing is written next to the user's database; writers
 //!   that are not `cargo migrate` are waited for through `busy_timeout`.
 //!
 //! All three are released by the operating system or the server when the process dies, so a
@@ -54,7 +54,11 @@ fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
         hash ^= u64::from(*b);
         hash = hash.wrapping_mul(0x100000001b3);
     }
-    Some(std::env::temp_dir().join(format!("cargo-migrate-{hash:016x}.lock")))
+    // One small file per database path, in one folder. Lock files are never deleted: removing
+    // one while another process waits on it would let two processes hold "the" lock at once.
+    let dir = std::env::temp_dir().join("cargo-migrate-locks");
+    let _ = std::fs::create_dir_all(&dir);
+    Some(dir.join(format!("{hash:016x}.lock")))
 }
 
 impl MigrationLock {

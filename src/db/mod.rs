@@ -75,7 +75,12 @@ pub fn one_line(message: &str, url: &DatabaseUrl) -> String {
 /// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-    if path == ":memory:" || path.starts_with("file:") || path.is_empty() {
+    // `file:` URIs: the path is what comes before the query (`file::memory:` is in memory).
+    let path = match path.strip_prefix("file:") {
+        Some(uri) => uri.split(['?', '#']).next().unwrap_or_default().trim_start_matches("//"),
+        None => path,
+    };
+    if path == ":memory:" || path.is_empty() {
         None
     } else {
         Some(PathBuf::from(path))
@@ -136,7 +141,12 @@ impl Connection {
                         return Err(DbError::SqliteMissing { path });
                     }
                 }
-                let target = raw.strip_prefix("sqlite://").unwrap_or(raw);
+                // `sqlite://x.db` and `sqlite:x.db` name the file `x.db`; `file:` URIs and
+                // `:memory:` go to SQLite as written.
+                let target = match raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
+                    Some(rest) => rest,
+                    None => raw,
+                };
                 let mut conn = diesel::SqliteConnection::establish(target).map_err(connect_err)?;
                 // Wait for other writers instead of failing with SQLITE_BUSY, and behave as
                 // diesel_cli does with the system SQLite: foreign keys are not enforced
@@ -216,7 +226,9 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://dev.db"), Some(PathBuf::from("dev.db")));
         assert_eq!(sqlite_path("/tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
         assert_eq!(sqlite_path(":memory:"), None);
-        assert_eq!(sqlite_path("file:x.db?mode=ro"), None);
+        assert_eq!(sqlite_path("file:x.db?mode=ro"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
+        assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
     }
 
     #[test]

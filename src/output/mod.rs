@@ -175,7 +175,7 @@ mod tests {
 
 /// Print an error that stopped a command: `error: …`, then `Caused by:` lines; `help:` lines
 /// inside messages are colored. In JSON mode a document with `ok: false` goes to stdout too.
-pub fn print_error(err: &anyhow::Error, printer: &Printer) {
+pub fn print_error(err: &anyhow::Error, printer: &Printer, command: &str) {
     let mut text = String::new();
     let mut chain = err.chain();
     if let Some(first) = chain.next() {
@@ -191,7 +191,7 @@ pub fn print_error(err: &anyhow::Error, printer: &Printer) {
     eprintln!("{text}");
     if printer.format == Format::Json {
         let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-        printer.json(&serde_json::json!({ "ok": false, "error": chain.join(": ") }));
+        printer.json(&serde_json::json!({ "command": command, "ok": false, "error": chain.join(": ") }));
     }
 }
 
