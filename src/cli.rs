@@ -133,6 +133,19 @@ pub enum Command {
     },
     /// List the lint rules with their ids and default levels
     Rules,
+    /// Record migrations up to VERSION as applied on a database that already has their effect,
+    /// after verifying its schema (one set at a time)
+    Baseline {
+        /// The newest migration the database already has
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// Record them even when the database's schema differs from the history's
+        #[arg(long)]
+        force: bool,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
         /// How many migrations to revert
@@ -212,6 +225,7 @@ pub enum Action {
     Rules,
     Schema { write: bool, no_cache: bool },
     Check(crate::commands::check::CheckOptions),
+    Baseline(crate::commands::baseline::BaselineOptions),
     Status { exit_code: bool },
     Apply(ApplyOptions),
     Revert(RevertOptions),
@@ -227,6 +241,7 @@ impl Command {
             Command::Check { .. } => "check",
             Command::Schema { .. } => "schema",
             Command::Rules => "rules",
+            Command::Baseline { .. } => "baseline",
             Command::Revert { .. } => "revert",
             Command::Redo { .. } => "redo",
         }
@@ -236,6 +251,11 @@ impl Command {
         match self {
             Command::List => Action::List,
             Command::Rules => Action::Rules,
+            Command::Baseline { to, force, lock_timeout } => Action::Baseline(crate::commands::baseline::BaselineOptions {
+                to: to.clone(),
+                force: *force,
+                lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
             Command::Schema { write, no_cache } => Action::Schema { write: *write, no_cache: *no_cache },
             Command::Check { lint_only, no_cache, deny, base } => Action::Check(crate::commands::check::CheckOptions {
                 lint_only: *lint_only,

@@ -553,3 +553,58 @@ fn postgres_live_check() {
 fn mysql_live_check() {
     live_check(Server::Mysql);
 }
+
+/// Adopting a database made without these migrations: baseline verifies, then records.
+fn baseline(server: Server) {
+    let Some(db) = TestDb::create(server, "baseline") else { return };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    two_migrations(&t);
+    t.migration("2024-01-03-000000_create_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(40) NOT NULL);\n", Some("DROP TABLE tags;\n"));
+    // The database was made by hand: the first two migrations' tables, plus one column too many.
+    let mut conn = db.connect();
+    conn.batch_execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, legacy_flag INTEGER)").unwrap();
+    conn.batch_execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title VARCHAR(200) NOT NULL)").unwrap();
+
+    let run = t.run(&["baseline", "--to", "20240102000000"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("+        legacy_flag -> Nullable<"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was recorded"), "{}", run.stderr);
+    assert!(applied(&mut conn).is_empty(), "a refused baseline recorded something");
+
+    conn.batch_execute("ALTER TABLE users DROP COLUMN legacy_flag").unwrap();
+    let run = t.run(&["baseline", "--to", "2024-01-02-000000_create_posts"]);
+    run.assert_success();
+    assert!(run.stdout.contains("recorded 2024-01-01-000000_create_users"), "{}", run.stdout);
+    assert_eq!(applied(&mut conn), ["20240101000000", "20240102000000"]);
+    // Nothing ran: the table made by hand still has no rows from the first migration's INSERT.
+    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM users").unwrap(), 0);
+    let run = t.run(&["apply"]);
+    run.assert_success();
+    assert!(run.stdout.contains("applied 2024-01-03-000000_create_tags"), "{}", run.stdout);
+    // A database that is ahead cannot be baselined.
+    t.run(&["baseline", "--to", "20240101000000"]).assert_code(2);
+}
+
+#[test]
+fn postgres_baseline() {
+    baseline(Server::Postgres);
+}
+
+#[test]
+fn mysql_baseline() {
+    baseline(Server::Mysql);
+}
+
+#[test]
+fn sqlite_baseline_with_force() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    two_migrations(&t);
+    let url = DatabaseUrl::new(t.path("app.db").display().to_string());
+    let mut conn = Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, ConnectOptions { create_sqlite: true, wait: None }).unwrap();
+    conn.batch_execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, extra TEXT)").unwrap();
+    t.run(&["baseline", "--to", "20240101000000"]).assert_code(1);
+    let run = t.run(&["baseline", "--to", "20240101000000", "--force"]);
+    run.assert_success();
+    assert!(run.stderr.contains("recording migrations although the schema differs (--force)"), "{}", run.stderr);
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+}

@@ -2,6 +2,7 @@
 //! returns an [`Outcome`]; `Err` means the command could not run at all.
 
 pub mod apply;
+pub mod baseline;
 pub mod check;
 pub mod list;
 pub mod revert;
@@ -159,6 +160,13 @@ pub fn execute(action: &crate::cli::Action, opts: &crate::settings::GlobalOption
         Action::Rules => rules::run(printer),
         Action::Schema { write, no_cache } => schema::run(&resolved, printer, *write, !*no_cache),
         Action::Check(o) => check::run(&resolved, o, printer),
+        Action::Baseline(o) => {
+            if resolved.sets.len() != 1 {
+                let names: Vec<_> = resolved.sets.iter().map(|s| s.set.name.as_str()).collect();
+                anyhow::bail!("`baseline` works on one migration set at a time, and {} are selected ({})\nhelp: choose one with -p NAME", names.len(), names.join(", "));
+            }
+            baseline::run(&resolved, o, printer)
+        }
         Action::List => list::run(&resolved, printer),
         Action::Status { exit_code } => status::run(&resolved, printer, *exit_code),
         Action::Apply(o) => apply::run(&resolved, o, printer),
