@@ -115,6 +115,9 @@ pub enum Command {
         /// Replay the history even when the cached schema is fresh
         #[arg(long)]
         no_cache: bool,
+        /// Do not connect to the sets' databases, even when their URLs are set
+        #[arg(long)]
+        offline: bool,
         /// `--deny warnings`: warnings fail the check too
         #[arg(long, value_name = "LEVEL", value_parser = ["warnings"])]
         deny: Option<String>,
@@ -133,6 +136,9 @@ pub enum Command {
     },
     /// List the lint rules with their ids and default levels
     Rules,
+    /// Write a git pre-commit hook, pre-commit framework entries and an example CI workflow
+    /// (never overwriting)
+    Init,
     /// Record migrations up to VERSION as applied on a database that already has their effect,
     /// after verifying its schema (one set at a time)
     Baseline {
@@ -222,6 +228,7 @@ impl GlobalArgs {
 /// What to run, with plain options.
 pub enum Action {
     List,
+    Init,
     Rules,
     Schema { write: bool, no_cache: bool },
     Check(crate::commands::check::CheckOptions),
@@ -241,6 +248,7 @@ impl Command {
             Command::Check { .. } => "check",
             Command::Schema { .. } => "schema",
             Command::Rules => "rules",
+            Command::Init => "init",
             Command::Baseline { .. } => "baseline",
             Command::Revert { .. } => "revert",
             Command::Redo { .. } => "redo",
@@ -251,14 +259,16 @@ impl Command {
         match self {
             Command::List => Action::List,
             Command::Rules => Action::Rules,
+            Command::Init => Action::Init,
             Command::Baseline { to, force, lock_timeout } => Action::Baseline(crate::commands::baseline::BaselineOptions {
                 to: to.clone(),
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
             Command::Schema { write, no_cache } => Action::Schema { write: *write, no_cache: *no_cache },
-            Command::Check { lint_only, no_cache, deny, base } => Action::Check(crate::commands::check::CheckOptions {
+            Command::Check { lint_only, no_cache, offline, deny, base } => Action::Check(crate::commands::check::CheckOptions {
                 lint_only: *lint_only,
+                offline: *offline,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),

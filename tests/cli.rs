@@ -515,3 +515,39 @@ fn virtual_root_dir_is_shown_as_dot() {
     let t = CliTest::fixture("virtual-root");
     assert_eq!(t.run(&["list", "--format", "json"]).json()["sets"][0]["dir"], ".");
 }
+
+#[test]
+fn init_writes_hooks_and_ci_without_overwriting() {
+    let t = CliTest::fixture("demo");
+    git(&t, &["init", "-q", "-b", "main"]);
+    t.write(".pre-commit-config.yaml", "repos: []\n");
+    let run = t.run(&["init"]);
+    run.assert_success();
+    assert_snapshot!("init_first", t.clean(&run.stdout));
+    let hook = t.path(".git/hooks/pre-commit");
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(text.starts_with("#!/bin/sh\n") && text.contains("exec cargo migrate check --offline"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&hook).unwrap().permissions().mode() & 0o111, 0o111, "the hook is executable");
+    }
+    assert_eq!(std::fs::read_to_string(t.path(".pre-commit-config.yaml")).unwrap(), "repos: []\n", "an existing file was overwritten");
+    assert!(std::fs::read_to_string(t.path(".github/workflows/cargo-migrate.yml")).unwrap().contains("cargo migrate apply --wait 60"));
+    // A second run writes nothing.
+    std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
+    let doc = t.run(&["init", "--format", "json"]).json();
+    assert_eq!(doc["written"], serde_json::json!([]));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\necho mine\n");
+}
+
+#[test]
+fn check_offline_leaves_the_databases_alone() {
+    let t = CliTest::fixture("demo");
+    t.run(&["apply"]).assert_success();
+    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/up.sql", "ALTER TABLE posts ADD COLUMN slug TEXT;\n");
+    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/down.sql", "ALTER TABLE posts DROP COLUMN slug;\n");
+    t.run(&["schema", "--write", "-p", "blog"]).assert_success();
+    t.run(&["check"]).assert_code(1);
+    t.run(&["check", "--offline"]).assert_success();
+}

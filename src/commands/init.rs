@@ -1,0 +1,145 @@
+//! `cargo migrate init`: wire the checks into hooks and CI, never overwriting anything.
+//!
+//! Writes, each only when the file does not exist yet:
+//! - the git pre-commit hook (in the repository's hooks folder), running `cargo migrate check
+//!   --offline`: folders, lint and drift, without needing a database;
+//! - `.pre-commit-hooks.yaml` and a `.pre-commit-config.yaml` with a local hook, for the
+//!   pre-commit framework;
+//! - `.github/workflows/cargo-migrate.yml`, an example workflow that checks every pull request
+//!   (including released-migration edits) against a PostgreSQL service and applies the
+//!   migrations before the tests run.
+//!
+//! It prints what it wrote and what it left alone.
+
+use std::path::{Path, PathBuf};
+
+use colored::Colorize;
+use serde_json::json;
+
+use super::Outcome;
+use crate::output::Printer;
+use crate::settings::Resolved;
+
+const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
+# Written by `cargo migrate init`. Checks every migration set before a commit: migration folders,
+# the lint, and that each schema.rs matches what its migrations produce. It needs no database.
+# Skip once with `git commit --no-verify`.
+exec cargo migrate check --offline
+"#;
+
+const PRE_COMMIT_HOOKS_YAML: &str = r#"# Hook definitions for the pre-commit framework (https://pre-commit.com), written by
+# `cargo migrate init`.
+- id: cargo-migrate-check
+  name: cargo migrate check
+  description: Migration folders, lint, and schema.rs drift for every migration set
+  entry: cargo migrate check --offline
+  language: system
+  pass_filenames: false
+  files: '(migrations/|schema\.rs$|diesel\.toml$|Cargo\.toml$|rustfmt\.toml$)'
+"#;
+
+const PRE_COMMIT_CONFIG_YAML: &str = r#"# Written by `cargo migrate init`; see https://pre-commit.com
+repos:
+  - repo: local
+    hooks:
+      - id: cargo-migrate-check
+        name: cargo migrate check
+        entry: cargo migrate check --offline
+        language: system
+        pass_filenames: false
+        files: '(migrations/|schema\.rs$|diesel\.toml$|Cargo\.toml$|rustfmt\.toml$)'
+"#;
+
+const WORKFLOW: &str = r#"# Written by `cargo migrate init`: an example to adapt. It checks every pull request's
+# migrations and applies them to a fresh PostgreSQL before the tests run.
+name: migrations
+
+on:
+  pull_request:
+  push:
+    branches: [main]
+
+jobs:
+  migrations:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:16
+        env:
+          POSTGRES_HOST_AUTH_METHOD: trust
+        ports: ["5432:5432"]
+        options: >-
+          --health-cmd "pg_isready -U postgres"
+          --health-interval 2s --health-timeout 5s --health-retries 30
+    env:
+      # One database per migration set; name the variables your sets use.
+      DATABASE_URL: postgres://postgres@127.0.0.1:5432/postgres
+      MIGRATE_SCRATCH_URL: postgres://postgres@127.0.0.1:5432
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0 # --base needs the history of the main branch
+      - uses: dtolnay/rust-toolchain@stable
+      - run: cargo install cargo-migrate --locked
+      # Lint, schema.rs drift, and no edits to migrations released on the main branch.
+      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}
+      # Apply to the service database (waiting for it to accept connections), then test.
+      - run: cargo migrate apply --wait 60
+      - run: cargo migrate check
+      - run: cargo test
+"#;
+
+fn hooks_dir(root: &Path) -> Option<PathBuf> {
+    let out = std::process::Command::new("git").arg("-C").arg(root).args(["rev-parse", "--git-path", "hooks"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Some(if path.is_absolute() { path } else { root.join(path) })
+}
+
+fn write_new(path: &Path, text: &str, executable: bool) -> std::io::Result<bool> {
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    #[cfg(unix)]
+    if executable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    Ok(true)
+}
+
+pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
+    let root = &resolved.workspace.root;
+    let mut files: Vec<(PathBuf, &str, bool)> = Vec::new();
+    match hooks_dir(root) {
+        Some(dir) => files.push((dir.join("pre-commit"), PRE_COMMIT_HOOK, true)),
+        None => printer.warn("not in a git repository: no pre-commit hook written"),
+    }
+    files.push((root.join(".pre-commit-hooks.yaml"), PRE_COMMIT_HOOKS_YAML, false));
+    files.push((root.join(".pre-commit-config.yaml"), PRE_COMMIT_CONFIG_YAML, false));
+    files.push((root.join(".github/workflows/cargo-migrate.yml"), WORKFLOW, false));
+    let mut written = Vec::new();
+    let mut kept = Vec::new();
+    for (path, text, exec) in files {
+        let shown = resolved.show(&path);
+        if write_new(&path, text, exec).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", shown.display()))? {
+            printer.line(format!("  {} {}", "wrote".green(), shown.display()));
+            written.push(shown);
+        } else {
+            printer.line(format!("  {} {} {}", "kept ".yellow(), shown.display(), "(exists; not overwritten)".dimmed()));
+            kept.push(shown);
+        }
+    }
+    printer.result(format!("init: wrote {}, left {} as they were", written.len(), kept.len()));
+    printer.json(&json!({ "command": "init", "ok": true, "written": written, "kept": kept }));
+    Ok(Outcome::Success)
+}
