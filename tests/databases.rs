@@ -608,3 +608,22 @@ fn sqlite_baseline_with_force() {
     assert!(run.stderr.contains("recording migrations although the schema differs (--force)"), "{}", run.stderr);
     assert_eq!(applied(&mut conn), ["20240101000000"]);
 }
+
+/// A history that does not replay is a finding naming the migration, file and line (the
+/// position PostgreSQL reports is relative to the file, not to the batch sent).
+#[test]
+fn postgres_failing_replay_is_a_located_finding() {
+    let Some(base) = Server::Postgres.url() else { return };
+    let t = CliTest::package().env("MIGRATE_SCRATCH_URL", &base);
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"postgres\"\n\n[workspace]\n");
+    t.write("diesel.toml", "[print_schema]\nfile = \"src/schema.rs\"\n");
+    two_migrations(&t);
+    t.migration("2024-01-03-000000_broken", "CREATE TABLE half (id INTEGER);\nINSERT INTO half VALUES (1);\nINSERT INTO missing_table VALUES (1);\n", None);
+    let run = t.run(&["check", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    let finding = doc["sets"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "replay-failed").cloned().expect("a replay-failed finding");
+    assert_eq!(finding["file"], "migrations/2024-01-03-000000_broken/up.sql");
+    assert_eq!(finding["location"], serde_json::json!({"line": 3, "column": 13}));
+    assert!(finding["message"].as_str().unwrap().contains("relation \"missing_table\" does not exist"), "{finding}");
+}

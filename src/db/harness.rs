@@ -225,6 +225,22 @@ pub fn char_position(text: &str, position: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// A failure of `migration` before the database said why.
+pub(crate) fn blank_failure(migration: &Migration, direction: Direction, backend: Backend) -> MigrationFailure {
+    MigrationFailure {
+        migration: migration.dir_name.clone(),
+        direction,
+        file: migration.dir.join(direction.file_name()),
+        line: None,
+        column: None,
+        message: String::new(),
+        detail: None,
+        hint: None,
+        may_be_partial: backend == Backend::Mysql || (backend == Backend::Sqlite && !migration.run_in_transaction),
+        statement: None,
+    }
+}
+
 fn failure_from(
     err: BoxErr,
     migration: &Migration,
@@ -232,22 +248,9 @@ fn failure_from(
     backend: Backend,
     url: &DatabaseUrl,
 ) -> MigrationFailure {
-    let file = migration.dir.join(direction.file_name());
-    let transactional = migration.run_in_transaction;
-    let mut failure = MigrationFailure {
-        migration: migration.dir_name.clone(),
-        direction,
-        file,
-        line: None,
-        column: None,
-        message: one_line(&err.to_string(), url),
-        detail: None,
-        hint: None,
-        may_be_partial: backend == Backend::Mysql || (backend == Backend::Sqlite && !transactional),
-        statement: None,
-    };
+    let mut failure = blank_failure(migration, direction, backend);
+    failure.message = one_line(&err.to_string(), url);
     if let Some(sql) = err.downcast_ref::<SqlFailed>() {
-        failure.message = one_line(&sql.source.to_string(), url);
         if let Some((n, line, column)) = sql.statement {
             failure.statement = Some(n);
             failure.line = Some(line);
@@ -255,22 +258,30 @@ fn failure_from(
             // The first statement failing means nothing of this migration ran before it.
             failure.may_be_partial = n > 1;
         }
-        if let DieselError::DatabaseError(_, info) = &sql.source {
-            failure.message = one_line(info.message(), url);
-            failure.detail = info.details().map(|d| one_line(d, url));
-            failure.hint = info.hint().map(|h| one_line(h, url));
-            if let Some(pos) = info.statement_position() {
-                let text = match direction {
-                    Direction::Up => migration.up_sql.as_str(),
-                    Direction::Down => migration.down_sql.as_deref().unwrap_or_default(),
-                };
-                let (line, column) = char_position(text, pos.max(1) as usize);
-                failure.line = Some(line);
-                failure.column = Some(column);
-            }
-        }
+        describe_database_error(&mut failure, &sql.source, migration, url, 0);
     }
     failure
+}
+
+/// Fill in the database's message, detail, hint and (PostgreSQL) position. `offset` is how
+/// many characters were sent before the file's own text.
+pub(crate) fn describe_database_error(failure: &mut MigrationFailure, err: &DieselError, migration: &Migration, url: &DatabaseUrl, offset: usize) {
+    failure.message = one_line(&err.to_string(), url);
+    if let DieselError::DatabaseError(_, info) = err {
+        failure.message = one_line(info.message(), url);
+        failure.detail = info.details().map(|d| one_line(d, url));
+        failure.hint = info.hint().map(|h| one_line(h, url));
+        if let Some(pos) = info.statement_position() {
+            let text = match failure.direction {
+                Direction::Up => migration.up_sql.as_str(),
+                Direction::Down => migration.down_sql.as_deref().unwrap_or_default(),
+            };
+            let pos = (pos.max(1) as usize).saturating_sub(offset).max(1);
+            let (line, column) = char_position(text, pos);
+            failure.line = Some(line);
+            failure.column = Some(column);
+        }
+    }
 }
 
 /// Apply (`Up`) or revert (`Down`) one migration through diesel's harness, which records or
