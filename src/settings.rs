@@ -280,6 +280,19 @@ impl Resolved {
             .or_else(|| ctx.url.as_ref().filter(|(u, _)| u.backend() == Some(backend)).map(|(u, _)| u.clone()))
     }
 
+    /// A database URL as shown to the user: password hidden, and a SQLite file inside the
+    /// workspace relative to its root.
+    pub fn show_url(&self, url: &DatabaseUrl) -> String {
+        if url.backend() == Some(Backend::Sqlite) {
+            if let Some(path) = crate::db::sqlite_path(url.expose()) {
+                if path.is_absolute() && path.starts_with(&self.workspace.root) {
+                    return display_path(&path, &self.workspace.root).display().to_string();
+                }
+            }
+        }
+        url.to_string()
+    }
+
     /// A path as shown to the user.
     pub fn show(&self, path: &Path) -> PathBuf {
         display_path(path, &self.workspace.root)

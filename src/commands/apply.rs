@@ -91,8 +91,8 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     let mut total = 0usize;
     for ctx in &resolved.sets {
         let (url, _) = ctx.require_url(&resolved.workspace.root)?;
-        let mut report = SetReport { set: ctx.set.name.clone(), database: url.to_string(), ..Default::default() };
-        printer.line(format!("{} {}", ctx.set.name.bold(), url.to_string().dimmed()));
+        let mut report = SetReport { set: ctx.set.name.clone(), database: resolved.show_url(&url), ..Default::default() };
+        printer.line(format!("{} {}", ctx.set.name.bold(), resolved.show_url(&url).dimmed()));
 
         let connect_opts = ConnectOptions { create_sqlite: !opts.dry_run, wait: opts.wait };
         let mut conn = match super::connect_raw(resolved, ctx, connect_opts) {

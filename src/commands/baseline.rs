@@ -57,7 +57,7 @@ pub fn run(resolved: &Resolved, opts: &BaselineOptions, printer: &Printer) -> an
         }
         let upto: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| m.version <= to).cloned().collect();
         let to_mark: Vec<&crate::migration::Migration> = upto.iter().filter(|m| !applied.contains(&m.version)).collect();
-        printer.line(format!("{} {}", set.bold(), url.to_string().dimmed()));
+        printer.line(format!("{} {}", set.bold(), resolved.show_url(&url).dimmed()));
 
         // Verify: the live schema must be the schema of the history up to VERSION.
         let expected = super::schema::rendered_for(resolved, ctx, &upto, true, "baseline").map_err(|e| {

@@ -17,7 +17,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
         let set = &ctx.set;
         let backend = ctx.backend().map(|b| b.to_string()).unwrap_or_else(|| "backend unknown".to_string());
         let url = match &ctx.url {
-            Some((url, source)) => format!("{url} (from {source})"),
+            Some((url, source)) => format!("{} (from {source})", resolved.show_url(url)),
             None => format!("${} not set", set.database_url_env),
         };
         printer.result(format!("{} {}", set.name.bold(), format!("[{backend}]").dimmed()));
@@ -50,7 +50,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             "migrations_dir": resolved.show(&set.migrations_dir),
             "schema_file": set.schema_file.as_ref().map(|s| resolved.show(s)),
             "database_url_env": set.database_url_env,
-            "database": ctx.url.as_ref().map(|(u, _)| u.to_string()),
+            "database": ctx.url.as_ref().map(|(u, _)| resolved.show_url(u)),
             "found_by": set.found_by,
             "depends_on": set.depends_on,
             "migrations": ctx.folder.migrations.iter().map(|m| json!({

@@ -96,7 +96,7 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
     };
     let ctx = &resolved.sets[0];
     let (url, _) = ctx.require_url(&resolved.workspace.root)?;
-    printer.line(format!("{} {}", ctx.set.name.bold(), url.to_string().dimmed()));
+    printer.line(format!("{} {}", ctx.set.name.bold(), resolved.show_url(&url).dimmed()));
     let mut conn = match super::connect_raw(resolved, ctx, ConnectOptions::default()) {
         Ok(c) => c,
         Err(DbError::SqliteMissing { path }) => {

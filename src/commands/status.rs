@@ -45,7 +45,7 @@ pub fn read(resolved: &Resolved, ctx: &SetContext) -> anyhow::Result<SetStatus> 
         Err(DbError::SqliteMissing { .. }) => (Vec::new(), false),
         Err(err) => return Err(describe_connect_error(ctx, err)),
     };
-    Ok(compute(resolved, ctx, url.to_string(), exists, applied_db))
+    Ok(compute(resolved, ctx, resolved.show_url(&url), exists, applied_db))
 }
 
 fn compute(resolved: &Resolved, ctx: &SetContext, database: String, exists: bool, applied_db: Vec<String>) -> SetStatus {
