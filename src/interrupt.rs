@@ -17,6 +17,7 @@
 //! the handler then just exits with 130.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::backend::Backend;
@@ -41,6 +42,24 @@ pub struct Progress {
 }
 
 static PROGRESS: Mutex<Option<Progress>> = Mutex::new(None);
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal arrived. Ending the running session makes the running migration fail; the
+/// command must then leave the report to the handler instead of calling it a failed migration.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Called by a command whose migration failed: if that failure is the handler ending the
+/// session, wait for the handler to finish and exit with 130 (this never returns then).
+pub fn yield_to_handler() {
+    if interrupted() {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+}
 
 /// Install the handler once per process. Errors (another handler) are ignored: the default
 /// behaviour, ending the process, still leaves the database consistent.
@@ -84,6 +103,7 @@ fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
 }
 
 fn on_signal() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
     crate::db::scratch::drop_all_live();
     let progress = PROGRESS.lock().ok().and_then(|g| g.clone());
     let Some(p) = progress else {
@@ -124,7 +144,13 @@ fn on_signal() {
             running.iter().chain(p.remaining.iter()).cloned().collect::<Vec<_>>().join(", ")
         }
     ));
-    msg.push_str(&format!("\nhelp: run `cargo migrate {}` again to continue", if p.command == "apply" { "apply" } else { "status" }));
+    msg.push_str(&format!(
+        "\nhelp: {}",
+        match p.command {
+            "apply" => "run `cargo migrate apply` again to continue",
+            _ => "`cargo migrate status` shows where the database stands; run the command again to continue",
+        }
+    ));
     eprintln!("{msg}");
     std::process::exit(130);
 }

@@ -627,3 +627,51 @@ fn postgres_failing_replay_is_a_located_finding() {
     assert_eq!(finding["location"], serde_json::json!({"line": 3, "column": 13}));
     assert!(finding["message"].as_str().unwrap().contains("relation \"missing_table\" does not exist"), "{finding}");
 }
+
+/// Regression: on MySQL the interrupted migration's own error (its session was killed) used
+/// to be reported as a failed migration with exit 1 instead of the interruption (130).
+#[test]
+fn mysql_sigterm_exits_130() {
+    let Some(db) = TestDb::create(Server::Mysql, "sigterm") else { return };
+    let t = CliTest::package();
+    t.migration("2024-01-01-000000_first", "CREATE TABLE first_table (id INTEGER);\n", None);
+    t.migration("2024-01-02-000000_slow", "DO SLEEP(30);\n", None);
+    let child = t.command(&["apply", "--database-url", &db.url]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("2024-01-02-000000_slow was stopped"), "{stderr}");
+    assert!(!stderr.contains("migration-failed"), "{stderr}");
+    assert_eq!(applied(&mut db.connect()), ["20240101000000"]);
+}
+
+/// `--wait` retries a server that is not up yet, never a wrong password.
+#[test]
+fn mysql_wait_does_not_retry_a_wrong_password() {
+    let Some(base) = Server::Mysql.url() else { return };
+    let wrong = base.replacen("mysql://root@", "mysql://root:Wr0ngPassw0rd@", 1);
+    let t = CliTest::package();
+    two_migrations(&t);
+    let start = std::time::Instant::now();
+    let run = t.run(&["apply", "--wait", "30", "--database-url", &format!("{wrong}/mysql")]);
+    run.assert_code(2);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "waited on an authentication error");
+    assert!(!run.all().contains("Wr0ngPassw0rd"));
+}
+
+/// Regression: a PostgreSQL set with no scratch server is a configuration error (exit 2), not
+/// a finding about its migrations (exit 1).
+#[test]
+fn check_without_a_scratch_server_cannot_run() {
+    let t = CliTest::package();
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"postgres\"\n\n[workspace]\n");
+    t.write("diesel.toml", "[print_schema]\nfile = \"src/schema.rs\"\n");
+    two_migrations(&t);
+    let run = t.run(&["check"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("scratch database needs a server"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: pass --scratch-url"), "{}", run.stderr);
+    t.run(&["check", "--lint-only"]).assert_success();
+}

@@ -95,7 +95,14 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         printer.line(format!("{} {}", ctx.set.name.bold(), resolved.show_url(&url).dimmed()));
 
         let connect_opts = ConnectOptions { create_sqlite: !opts.dry_run, wait: opts.wait };
-        let mut conn = match super::connect_raw(resolved, ctx, connect_opts) {
+        let backend = ctx.require_url(&resolved.workspace.root)?.1;
+        let connected = crate::db::Connection::establish_waiting(&url, backend, connect_opts, || {
+            printer.line(format!(
+                "  {}",
+                format!("waiting for the database to accept connections (up to {} s)...", opts.wait.map(|w| w.as_secs()).unwrap_or(0)).dimmed()
+            ))
+        });
+        let mut conn = match connected {
             Ok(conn) => Some(conn),
             // A dry run against a SQLite file that does not exist yet: everything is pending.
             Err(DbError::SqliteMissing { .. }) if opts.dry_run => None,
@@ -222,6 +229,7 @@ fn apply_locked(
                 done += 1;
             }
             Err(failure) => {
+                crate::interrupt::yield_to_handler();
                 printer.line(format!("  {} {}", "failed ".red().bold(), m.dir_name));
                 let diag = failure_diagnostic(resolved, &ctx.set.name, &failure, i);
                 printer.diagnostics(&[diag], true);

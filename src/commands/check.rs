@@ -78,18 +78,20 @@ pub fn lint_set(resolved: &Resolved, ctx: &SetContext, backend: crate::backend::
     Ok(lint::lint_set(&ctx.set.name, backend, &inputs, &config))
 }
 
-fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> (Vec<Diagnostic>, Vec<Drift>, bool) {
+/// Drift of one set; `Err` when the check cannot run (configuration, no scratch server).
+fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)> {
     let mut findings = Vec::new();
     let mut drifts = Vec::new();
     if ctx.set.schema_file.is_none() && ctx.set.diesel_toml.as_ref().is_none_or(|d| d.print_schema.is_none()) {
-        return (findings, drifts, false);
+        return Ok((findings, drifts, false));
     }
     let sections = match super::schema::rendered(resolved, ctx, !opts.no_cache) {
         Ok(s) => s,
-        Err(err) => {
+        Err(err) if super::schema::is_finding(&err) => {
             findings.push(super::schema::history_diagnostic(resolved, ctx, &err));
-            return (findings, drifts, false);
+            return Ok((findings, drifts, false));
         }
+        Err(err) => return Err(anyhow::anyhow!("set `{}`: {err}", ctx.set.name)),
     };
     for section in sections {
         let Some(file) = &section.file else { continue };
@@ -126,7 +128,7 @@ fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> (Vec
         );
         drifts.push(Drift { file: shown, diff });
     }
-    (findings, drifts, true)
+    Ok((findings, drifts, true))
 }
 
 /// With a database URL: the database's own state (pending, unknown, out of order) and drift
@@ -135,6 +137,7 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
     let mut findings = Vec::new();
     let mut drifts = Vec::new();
     let Some((url, source)) = &ctx.url else { return Ok((findings, drifts)) };
+    let url = resolved.show_url(url);
     let set = &ctx.set.name;
     let st = super::status::read(resolved, ctx)?;
     if !st.exists {
@@ -178,10 +181,11 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
     let applied: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| st.applied.contains(&m.version)).cloned().collect();
     let expected = match super::schema::rendered_for(resolved, ctx, &applied, !opts.no_cache, "applied") {
         Ok(r) => r,
-        Err(err) => {
+        Err(err) if super::schema::is_finding(&err) => {
             findings.push(super::schema::history_diagnostic(resolved, ctx, &err));
             return Ok((findings, drifts));
         }
+        Err(err) => return Err(anyhow::anyhow!("set `{set}`: {err}")),
     };
     let mut conn = super::connect_raw(resolved, ctx, crate::db::ConnectOptions::default()).map_err(|e| super::describe_connect_error(ctx, e))?;
     let _ = backend;
@@ -227,22 +231,26 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
         return Ok(reports);
     }
     // Drift: replay the sets in parallel.
-    let results: Vec<(Vec<Diagnostic>, Vec<Drift>, bool)> = std::thread::scope(|scope| {
+    let results: Vec<anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = resolved
             .sets
             .iter()
             .map(|ctx| {
                 scope.spawn(move || {
                     if ctx.backend().is_none() {
-                        (Vec::new(), Vec::new(), false)
+                        Ok((Vec::new(), Vec::new(), false))
                     } else {
                         drift_for(resolved, ctx, opts)
                     }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("checking a set's schema panicked"))))
+            .collect()
     });
+    let results = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     for (report, (findings, drift, checked)) in reports.iter_mut().zip(results) {
         report.findings.extend(findings);
         report.drift = drift;
@@ -291,7 +299,13 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
         }
         printer.line(format!(
             "{} {} {}",
-            if counts.errors > 0 { "FAIL".red().bold() } else { "warn".yellow().bold() },
+            if counts.errors > 0 {
+                "FAIL".red().bold()
+            } else if counts.warnings > 0 {
+                "warn".yellow().bold()
+            } else {
+                "ok".green().bold()
+            },
             report.set.bold(),
             format!("({}, {}, {})", count(n, "migration"), count(counts.errors, "error"), count(counts.warnings, "warning")).dimmed()
         ));

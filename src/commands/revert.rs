@@ -166,6 +166,7 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
                     steps.push(Step { version: m.version.clone(), dir_name: m.dir_name.clone(), direction: *dir, duration_ms: took.as_secs_f64() * 1000.0 });
                 }
                 Err(failure) => {
+                    crate::interrupt::yield_to_handler();
                     printer.line(format!("  {} {}", "failed  ".red().bold(), m.dir_name));
                     let diag = failure_diagnostic(resolved, &ctx.set.name, &failure, 0);
                     printer.diagnostics(&[diag], true);

@@ -60,6 +60,13 @@ pub(crate) fn rendered_for(
     Ok(out)
 }
 
+/// Whether a rendering error is a finding about the migrations (the history does not replay,
+/// or produces what print-schema cannot print) rather than something that stops the command
+/// (configuration, an unreachable scratch server: exit 2).
+pub(crate) fn is_finding(err: &HistoryError) -> bool {
+    matches!(err, HistoryError::Replay(_) | HistoryError::Render(_) | HistoryError::Introspect(_))
+}
+
 /// A history that could not be rendered, as a finding naming the set, file and line.
 pub(crate) fn history_diagnostic(resolved: &Resolved, ctx: &SetContext, err: &HistoryError) -> Diagnostic {
     match err {
@@ -104,6 +111,7 @@ pub fn run(resolved: &Resolved, printer: &Printer, write: bool, use_cache: bool)
     for ctx in &resolved.sets {
         let sections = match rendered(resolved, ctx, use_cache) {
             Ok(s) => s,
+            Err(err) if !is_finding(&err) => return Err(anyhow::anyhow!("set `{}`: {err}", ctx.set.name)),
             Err(err) => {
                 let diag = history_diagnostic(resolved, ctx, &err);
                 printer.diagnostics(std::slice::from_ref(&diag), true);

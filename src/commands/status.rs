@@ -109,10 +109,11 @@ pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::R
     let pending: usize = statuses.iter().map(|s| s.pending.len()).sum();
     let unknown: usize = statuses.iter().map(|s| s.unknown.len()).sum();
     if !statuses.is_empty() && printer.human() && !printer.quiet {
-        println!(
-            "{}",
-            if pending == 0 { "everything is applied".to_string() } else { format!("{} pending", count(pending, "migration")) }
-        );
+        let mut summary = if pending == 0 { "everything is applied".to_string() } else { format!("{} pending", count(pending, "migration")) };
+        if unknown > 0 {
+            summary.push_str(&format!("; {} recorded as applied but missing from the folder", count(unknown, "migration")));
+        }
+        println!("{summary}");
     }
     // `--exit-code`: anything that needs attention (pending, or recorded but unknown) is exit 1.
     let outcome = if exit_code && (pending > 0 || unknown > 0) { Outcome::Failure } else { Outcome::Success };

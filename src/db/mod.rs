@@ -72,6 +72,17 @@ pub fn one_line(message: &str, url: &DatabaseUrl) -> String {
     redacted.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// Whether a connection error means the server is not (yet) accepting connections, as opposed
+/// to one that waiting cannot fix (authentication, a missing database, a bad URL).
+pub fn is_transient(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["connection refused", "could not connect", "can't connect", "no such file or directory", "timed out", "timeout",
+     "the database system is starting up", "the database system is shutting down", "network is unreachable",
+     "connection reset", "broken pipe", "server closed the connection", "no route to host", "temporary failure in name resolution", "is the server running"]
+        .iter()
+        .any(|needle| m.contains(needle))
+}
+
 /// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -120,11 +131,27 @@ pub struct ConnectOptions {
 impl Connection {
     /// Connect to `url`, whose backend is `backend`.
     pub fn establish(url: &DatabaseUrl, backend: Backend, opts: ConnectOptions) -> Result<Connection, DbError> {
-        let deadline = opts.wait.map(|w| std::time::Instant::now() + w);
+        Self::establish_waiting(url, backend, opts, || {})
+    }
+
+    /// Like [`Connection::establish`]; with `opts.wait`, errors that mean "not up yet" (refused,
+    /// unreachable, starting up) are retried until the time is over, and `on_wait` is called
+    /// once when the first attempt fails. Errors that waiting cannot fix (a wrong password, a
+    /// missing database) are returned at once.
+    pub fn establish_waiting(url: &DatabaseUrl, backend: Backend, opts: ConnectOptions, mut on_wait: impl FnMut()) -> Result<Connection, DbError> {
+        let start = std::time::Instant::now();
+        let mut waited = false;
         loop {
             match Self::establish_once(url, backend, opts) {
-                Err(DbError::Connect { .. }) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                Err(DbError::Connect { message, .. }) if opts.wait.is_some_and(|w| start.elapsed() < w) && is_transient(&message) => {
+                    if !waited {
+                        on_wait();
+                        waited = true;
+                    }
                     std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(DbError::Connect { url, message }) if waited => {
+                    return Err(DbError::Connect { url, message: format!("{message} (gave up after waiting {} s)", start.elapsed().as_secs()) })
                 }
                 other => return other,
             }
@@ -155,7 +182,14 @@ impl Connection {
                     .map_err(|e| DbError::Connect { url: url.clone(), message: one_line(&e.to_string(), url) })?;
                 Ok(Connection::Sqlite(conn))
             }
-            Backend::Postgres => Ok(Connection::Postgres(diesel::PgConnection::establish(raw).map_err(connect_err)?)),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(raw).map_err(connect_err)?;
+                // PostgreSQL 14+: notice a vanished client (a killed deploy) within a second even
+                // during a long statement, so its transaction and advisory lock end at once.
+                // Older servers do not know the setting; that error is ignored.
+                let _ = conn.batch_execute("SET client_connection_check_interval = 1000");
+                Ok(Connection::Postgres(conn))
+            }
             Backend::Mysql => Ok(Connection::Mysql(MysqlConnection::establish(&mysql_url(raw)).map_err(connect_err)?)),
         }
     }
@@ -229,6 +263,15 @@ mod tests {
         assert_eq!(sqlite_path("file:x.db?mode=ro"), Some(PathBuf::from("x.db")));
         assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
         assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+    }
+
+    #[test]
+    fn only_unreachable_servers_are_waited_for() {
+        assert!(is_transient("connection to server at \"127.0.0.1\", port 5432 failed: Connection refused Is the server running on that host"));
+        assert!(is_transient("FATAL: the database system is starting up"));
+        assert!(!is_transient("FATAL: password authentication failed for user \"app\""));
+        assert!(!is_transient("FATAL: database \"nope\" does not exist"));
+        assert!(!is_transient("Access denied for user 'root'@'localhost' (using password: YES)"));
     }
 
     #[test]

@@ -73,6 +73,16 @@ fn drop_sql(backend: Backend, name: &str) -> String {
     }
 }
 
+/// Drop one of our databases; PostgreSQL before 13 has no `WITH (FORCE)`, so fall back to the
+/// plain statement (our own sessions are closed by then).
+fn drop_on(conn: &mut Connection, backend: Backend, name: &str) -> bool {
+    if !name.starts_with(PREFIX) {
+        return false;
+    }
+    conn.batch_execute(&drop_sql(backend, name)).is_ok()
+        || (backend == Backend::Postgres && conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).is_ok())
+}
+
 /// Drop scratch databases of earlier runs that crashed (prefix and stale timestamp only).
 pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
     let backend = admin.backend();
@@ -89,7 +99,7 @@ pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
     let now = SystemTime::now();
     let mut dropped = Vec::new();
     for row in rows {
-        if is_stale(&row.name, now) && admin.batch_execute(&drop_sql(backend, &row.name)).is_ok() {
+        if is_stale(&row.name, now) && drop_on(admin, backend, &row.name) {
             dropped.push(row.name);
         }
     }
@@ -199,7 +209,7 @@ fn drop_database(admin: &DatabaseUrl, backend: Backend, name: &str) {
         return;
     }
     if let Ok(mut conn) = Connection::establish(admin, backend, ConnectOptions::default()) {
-        let _ = conn.batch_execute(&drop_sql(backend, name));
+        drop_on(&mut conn, backend, name);
     }
 }
 
@@ -209,8 +219,8 @@ impl Drop for ScratchDb {
             // Close our own session first so the drop does not wait for it.
             self.conn = Connection::Sqlite(placeholder());
             let dropped = match self.admin.as_mut() {
-                Some(conn) if name.starts_with(PREFIX) => conn.batch_execute(&drop_sql(self.backend, &name)).is_ok(),
-                _ => false,
+                Some(conn) => drop_on(conn, self.backend, &name),
+                None => false,
             };
             if !dropped {
                 drop_database(&admin, self.backend, &name);

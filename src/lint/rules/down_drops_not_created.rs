@@ -38,18 +38,34 @@ impl Rule for DownDropsNotCreated {
             return;
         }
         let created = cx.up_created;
+        // Objects down.sql itself creates or renames into place before dropping them (restoring
+        // an enum by rename-recreate-drop drops the `_old` type it just renamed) are its own.
+        let mut own_tables: Vec<&str> = Vec::new();
+        let mut own_types: Vec<&str> = Vec::new();
+        let mut own_indexes: Vec<&str> = Vec::new();
         for (index, facts) in down.facts.iter().enumerate() {
             for act in &facts.actions {
+                match &act.action {
+                    Action::CreateTable { table, .. } | Action::RenameTable { to: table, .. } => own_tables.push(table),
+                    Action::CreateEnum { name, .. } | Action::RenameType { to: name, .. } => own_types.push(name),
+                    Action::CreateIndex { name: Some(name), .. } => own_indexes.push(name),
+                    _ => {}
+                }
                 let what = match &act.action {
-                    Action::DropTable { table, .. } if !created.tables.contains(table) => format!("table `{table}`"),
+                    Action::DropTable { table, .. } if !created.tables.contains(table) && !own_tables.contains(&table.as_str()) => {
+                        format!("table `{table}`")
+                    }
                     Action::DropColumn { table, column }
                         if !created.tables.contains(table)
+                            && !own_tables.contains(&table.as_str())
                             && !created.columns.contains(&(table.clone(), column.clone())) =>
                     {
                         format!("column `{table}.{column}`")
                     }
-                    Action::DropType { name, .. } if !created.types.contains(name) => format!("type `{name}`"),
-                    Action::DropIndex { name, .. } if !created.indexes.contains(name) => format!("index `{name}`"),
+                    Action::DropType { name, .. } if !created.types.contains(name) && !own_types.contains(&name.as_str()) => format!("type `{name}`"),
+                    Action::DropIndex { name, .. } if !created.indexes.contains(name) && !own_indexes.contains(&name.as_str()) => {
+                        format!("index `{name}`")
+                    }
                     _ => continue,
                 };
                 let at = act.at.or_else(|| Some(down.head(index)));
@@ -80,6 +96,15 @@ mod tests {
         Case::pg("ALTER TABLE users ADD COLUMN a INT;")
             .down(Some("ALTER TABLE users DROP COLUMN b;"))
             .fires("down-drops-not-created");
+    }
+
+    /// Regression: a down.sql that restores an enum by rename-recreate-drop drops the type it
+    /// renamed a moment before; that is not a foreign object.
+    #[test]
+    fn quiet_on_objects_down_sql_renamed_itself() {
+        Case::pg("ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('a');\nALTER TABLE p ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood_old;")
+            .down(Some("ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('a', 'b');\nALTER TABLE p ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood_old;"))
+            .quiet("down-drops-not-created");
     }
 
     #[test]

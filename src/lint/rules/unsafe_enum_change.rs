@@ -44,7 +44,9 @@ fn pattern(ty: &str, table: &str, column: &str) -> String {
          UPDATE {table} SET {column} = '<kept value>' WHERE {column} = '<removed value>';\n\
          ALTER TYPE {ty} RENAME TO {ty}_old;\n\
          CREATE TYPE {ty} AS ENUM (<kept values>);\n\
+         ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;  -- only if the column has one\n\
          ALTER TABLE {table} ALTER COLUMN {column} TYPE {ty} USING {column}::text::{ty};\n\
+         ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT '<kept value>';  -- restore it\n\
          DROP TYPE {ty}_old;"
     )
 }
