@@ -65,3 +65,21 @@ impl IntrospectError {
         }
     }
 }
+
+/// A table and its comment, as the PostgreSQL and MySQL catalog queries return them.
+#[derive(diesel::QueryableByName)]
+pub(super) struct TableRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(super) table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub(super) table_comment: Option<String>,
+}
+
+/// One primary-key column of a table, in key order.
+#[derive(diesel::QueryableByName)]
+pub(super) struct KeyRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(super) table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(super) column_name: String,
+}

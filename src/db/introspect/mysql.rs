@@ -23,13 +23,7 @@ struct DbRow {
     db: Option<String>,
 }
 
-#[derive(QueryableByName)]
-struct TableRow {
-    #[diesel(sql_type = Text)]
-    table_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    table_comment: Option<String>,
-}
+use super::{KeyRow, TableRow};
 
 #[derive(QueryableByName)]
 struct ColumnRow {
@@ -47,14 +41,6 @@ struct ColumnRow {
     ordinal_position: i64,
     #[diesel(sql_type = Nullable<Text>)]
     column_comment: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = Text)]
-    table_name: String,
-    #[diesel(sql_type = Text)]
-    column_name: String,
 }
 
 #[derive(QueryableByName)]

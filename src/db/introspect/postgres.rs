@@ -16,13 +16,7 @@ use crate::schema::options::{ColumnSorting, DocConfig, PrintSchemaOptions};
 /// diesel always treats `public` as PostgreSQL's default schema.
 const DEFAULT_SCHEMA: &str = "public";
 
-#[derive(QueryableByName)]
-struct TableRow {
-    #[diesel(sql_type = Text)]
-    table_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    table_comment: Option<String>,
-}
+use super::{KeyRow, TableRow};
 
 #[derive(QueryableByName)]
 struct ColumnRow {
@@ -46,14 +40,6 @@ struct ColumnRow {
     ordinal_position: i64,
     #[diesel(sql_type = Nullable<Text>)]
     column_comment: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = Text)]
-    table_name: String,
-    #[diesel(sql_type = Text)]
-    column_name: String,
 }
 
 #[derive(QueryableByName)]
