@@ -551,3 +551,15 @@ fn check_offline_leaves_the_databases_alone() {
     t.run(&["check"]).assert_code(1);
     t.run(&["check", "--offline"]).assert_success();
 }
+
+/// Regression: when `redo` fails to re-apply, the fault is in down.sql, and the help says so.
+#[test]
+fn redo_blames_an_incomplete_down_sql() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply"]).assert_success();
+    // A down.sql that forgets to drop the column it should drop.
+    t.write("migrations/2024-05-02-000000_add_due_date/down.sql", "SELECT 1;\n");
+    let run = t.run(&["redo"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("probably does not undo its up.sql completely; fix down.sql"), "{}", run.stderr);
+}

@@ -168,7 +168,15 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
                 Err(failure) => {
                     crate::interrupt::yield_to_handler();
                     printer.line(format!("  {} {}", "failed  ".red().bold(), m.dir_name));
-                    let diag = failure_diagnostic(resolved, &ctx.set.name, &failure, 0);
+                    let mut diag = failure_diagnostic(resolved, &ctx.set.name, &failure, 0);
+                    if *dir == Direction::Up {
+                        // redo: up.sql ran fine before its down.sql did; failing now means the
+                        // down.sql left something behind (or removed too much).
+                        diag.help = Some(format!(
+                            "{m} was reverted and then failed to apply again, so its down.sql probably does not undo its up.sql completely; fix down.sql (and undo by hand what it left), then run `apply`",
+                            m = m.dir_name
+                        ));
+                    }
                     printer.diagnostics(&[diag], true);
                     return Ok((steps, Some(MigrationFailure { file: resolved.show(&failure.file), ..failure })));
                 }
