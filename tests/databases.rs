@@ -675,3 +675,28 @@ fn check_without_a_scratch_server_cannot_run() {
     assert!(run.stderr.contains("help: pass --scratch-url"), "{}", run.stderr);
     t.run(&["check", "--lint-only"]).assert_success();
 }
+
+/// Ctrl-C/SIGTERM while `check` replays on a scratch database: the scratch database is dropped
+/// before the process exits with 130.
+#[test]
+fn postgres_sigterm_during_check_drops_the_scratch_database() {
+    let Some(base) = Server::Postgres.url() else { return };
+    let t = CliTest::package();
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"postgres\"\n\n[workspace]\n");
+    t.write("diesel.toml", "[print_schema]\nfile = \"src/schema.rs\"\n");
+    t.migration("2024-01-01-000000_slow", "CREATE TABLE slow_table (id INTEGER);\nSELECT pg_sleep(30);\n", None);
+    let child = t.command(&["check", "--scratch-url", &base]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let ours = format!("_{}_", child.id());
+    // Wait until the scratch database exists, then stop the check.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !database_names(Server::Postgres).iter().any(|n| n.starts_with("cargo_migrate_scratch_") && n.contains(&ours)) {
+        assert!(std::time::Instant::now() < deadline, "no scratch database appeared");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<String> = database_names(Server::Postgres).into_iter().filter(|n| n.contains(&ours)).collect();
+    assert!(left.is_empty(), "scratch databases left behind: {left:?}");
+}
