@@ -125,6 +125,18 @@ pub enum Command {
         #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
         base: Option<String>,
     },
+    /// Create a migration folder; with --diff-schema, filled with the SQL that turns the
+    /// history's schema into the schema file's
+    Generate {
+        /// The migration's name, in snake_case (e.g. add_user_email)
+        name: String,
+        /// Write the SQL for the difference between the schema file and the history
+        #[arg(long)]
+        diff_schema: bool,
+        /// Open up.sql and down.sql in $VISUAL / $EDITOR afterwards
+        #[arg(long)]
+        edit: bool,
+    },
     /// Print the schema.rs a set's migrations produce, as diesel print-schema would
     Schema {
         /// Write the schema file(s) instead of printing
@@ -232,6 +244,7 @@ pub enum Action {
     Rules,
     Schema { write: bool, no_cache: bool },
     Check(crate::commands::check::CheckOptions),
+    Generate(crate::commands::generate::GenerateOptions),
     Baseline(crate::commands::baseline::BaselineOptions),
     Status { exit_code: bool },
     Apply(ApplyOptions),
@@ -247,6 +260,7 @@ impl Command {
             Command::Apply { .. } => "apply",
             Command::Check { .. } => "check",
             Command::Schema { .. } => "schema",
+            Command::Generate { .. } => "generate",
             Command::Rules => "rules",
             Command::Init => "init",
             Command::Baseline { .. } => "baseline",
@@ -259,6 +273,11 @@ impl Command {
         match self {
             Command::List => Action::List,
             Command::Rules => Action::Rules,
+            Command::Generate { name, diff_schema, edit } => Action::Generate(crate::commands::generate::GenerateOptions {
+                name: name.clone(),
+                diff_schema: *diff_schema,
+                edit: *edit,
+            }),
             Command::Init => Action::Init,
             Command::Baseline { to, force, lock_timeout } => Action::Baseline(crate::commands::baseline::BaselineOptions {
                 to: to.clone(),

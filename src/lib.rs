@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod schema;
 pub mod lint;
 pub mod diff;
+pub mod generate;
 pub mod cache;
 pub mod git;
 pub mod released;

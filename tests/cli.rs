@@ -563,3 +563,50 @@ fn redo_blames_an_incomplete_down_sql() {
     run.assert_code(1);
     assert!(run.stderr.contains("probably does not undo its up.sql completely; fix down.sql"), "{}", run.stderr);
 }
+
+/// `generate` folder names carry the time; replace it for snapshots.
+fn mask_versions(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let masked = match line.find("20") {
+            Some(i) if line[i..].len() > 22 && line[i..i + 22].chars().all(|c| c.is_ascii_hexdigit() || c == '-') && &line[i + 22..i + 23] == "_" => {
+                format!("{}[VERSION]{}", &line[..i], &line[i + 22..])
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(&masked);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn generate_creates_a_diesel_versioned_folder() {
+    let t = CliTest::fixture("drift");
+    let run = t.run(&["generate", "add_thing"]);
+    run.assert_success();
+    assert_snapshot!("generate_plain", mask_versions(&run.stdout));
+    let dirs: Vec<String> = std::fs::read_dir(t.path("migrations")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let new = dirs.iter().find(|d| d.ends_with("_add_thing")).expect("a new folder");
+    // diesel_cli 2.3's format: %Y-%m-%d-%H%M%S then four hex digits.
+    assert_eq!(new.len(), "2024-01-01-000000-0000_add_thing".len(), "{new}");
+    assert!(t.path(&format!("migrations/{new}/up.sql")).is_file() && t.path(&format!("migrations/{new}/down.sql")).is_file());
+    let run = t.run(&["generate", "Add Thing"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("help: write it as `add_thing`"), "{}", run.stderr);
+}
+
+#[test]
+fn generate_diff_schema_closes_the_drift() {
+    let t = CliTest::fixture("drift");
+    t.run(&["check"]).assert_code(1);
+    let run = t.run(&["generate", "add_sku", "--diff-schema"]);
+    run.assert_success();
+    assert_snapshot!("generate_diff_schema", mask_versions(&run.stdout));
+    assert!(run.stderr.contains("warning: TODO: column `products.sku` is added NOT NULL without a default"), "{}", run.stderr);
+    t.run(&["check"]).assert_success();
+    // Nothing left to generate.
+    let run = t.run(&["generate", "again", "--diff-schema"]);
+    run.assert_success();
+    assert!(run.stdout.contains("matches the schema the migrations produce; no migration created"), "{}", run.stdout);
+}

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod check;
+pub mod generate;
 pub mod init;
 pub mod list;
 pub mod revert;
@@ -162,6 +163,7 @@ pub fn execute(action: &crate::cli::Action, opts: &crate::settings::GlobalOption
         Action::Schema { write, no_cache } => schema::run(&resolved, printer, *write, !*no_cache),
         Action::Check(o) => check::run(&resolved, o, printer),
         Action::Init => init::run(&resolved, printer),
+        Action::Generate(o) => generate::run(&resolved, o, printer),
         Action::Baseline(o) => {
             if resolved.sets.len() != 1 {
                 let names: Vec<_> = resolved.sets.iter().map(|s| s.set.name.as_str()).collect();

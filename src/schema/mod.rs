@@ -12,6 +12,7 @@
 pub mod format;
 pub mod model;
 pub mod options;
+pub mod parse;
 pub mod patch;
 pub mod render;
 
