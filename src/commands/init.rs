@@ -28,7 +28,8 @@ exec cargo migrate check --offline
 "#;
 
 const PRE_COMMIT_HOOKS_YAML: &str = r#"# Hook definitions for the pre-commit framework (https://pre-commit.com), written by
-# `cargo migrate init`.
+# `cargo migrate init`: for repositories that share their hooks with others. Inside this
+# repository, .pre-commit-config.yaml (also written by init) runs the same hook locally.
 - id: cargo-migrate-check
   name: cargo migrate check
   description: Migration folders, lint, and schema.rs drift for every migration set
@@ -80,6 +81,8 @@ jobs:
         with:
           fetch-depth: 0 # --base needs the history of the main branch
       - uses: dtolnay/rust-toolchain@stable
+      # Install cargo-migrate the way your project pins it (a registry version, or
+      # `cargo install --git <its repository> --locked`).
       - run: cargo install cargo-migrate --locked
       # Lint, schema.rs drift, and no edits to migrations released on the main branch.
       - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}
