@@ -610,3 +610,20 @@ fn generate_diff_schema_closes_the_drift() {
     run.assert_success();
     assert!(run.stdout.contains("matches the schema the migrations produce; no migration created"), "{}", run.stdout);
 }
+
+#[test]
+fn generate_edit_opens_both_files_in_the_editor() {
+    let t = CliTest::fixture("drift");
+    let log = t.path("editor.log");
+    let editor = t.path("editor.sh");
+    std::fs::write(&editor, format!("#!/bin/sh\nfor f in \"$@\"; do echo \"$f\" >> '{}'; done\n", log.display())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let t = t.env("VISUAL", editor.display().to_string());
+    t.run(&["generate", "tweak", "--edit"]).assert_success();
+    let opened = std::fs::read_to_string(&log).expect("the editor ran");
+    assert!(opened.contains("_tweak/up.sql") && opened.contains("_tweak/down.sql"), "{opened}");
+}
