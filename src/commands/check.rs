@@ -194,7 +194,7 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
         if crate::diff::same(&want.text, &have.text) {
             continue;
         }
-        let label = format!("{url}");
+        let label = url.clone();
         let diff = crate::diff::unified(&want.text, &have.text, "schema of the applied migrations", &format!("{label} (live)"));
         let (added, removed) = crate::diff::stats(&want.text, &have.text);
         findings.push(
@@ -231,7 +231,8 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
         return Ok(reports);
     }
     // Drift: replay the sets in parallel.
-    let results: Vec<anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)>> = std::thread::scope(|scope| {
+    type SetDrift = anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)>;
+    let results: Vec<SetDrift> = std::thread::scope(|scope| {
         let handles: Vec<_> = resolved
             .sets
             .iter()

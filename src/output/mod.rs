@@ -123,8 +123,8 @@ pub fn paint(rendered: &str, severity: Severity) -> String {
             let (gutter, rest) = line.split_at(idx);
             if rest.starts_with("--> ") {
                 out.push_str(&format!("{}{}{}", gutter, "-->".blue().bold(), &rest[3..]));
-            } else if rest.starts_with("= help:") {
-                out.push_str(&format!("{}{}{}", gutter, "= help:".cyan().bold(), &rest[7..]));
+            } else if let Some(after) = rest.strip_prefix("= help:") {
+                out.push_str(&format!("{}{}{}", gutter, "= help:".cyan().bold(), after));
             } else {
                 let (bar, text) = rest.split_at(1);
                 let text = if text.trim_start().starts_with('^') { text.red().bold().to_string() } else { text.to_string() };
@@ -149,27 +149,6 @@ pub fn duration(d: std::time::Duration) -> String {
         format!("{} ms", ms.round() as u64)
     } else {
         format!("{:.1} s", ms / 1000.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_well() {
-        use std::time::Duration;
-        assert_eq!(duration(Duration::from_micros(300)), "<1 ms");
-        assert_eq!(duration(Duration::from_millis(35)), "35 ms");
-        assert_eq!(duration(Duration::from_millis(1250)), "1.2 s");
-    }
-
-    #[test]
-    fn paint_without_colors_is_identity() {
-        colored::control::set_override(false);
-        let d = Diagnostic::error("x", "y").with_file("f.sql").with_location(1, 1).with_source_line("SELECT 1;", 6);
-        let text = d.render();
-        assert_eq!(paint(&text, Severity::Error), text);
     }
 }
 
@@ -203,4 +182,25 @@ fn paint_help(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_micros(300)), "<1 ms");
+        assert_eq!(duration(Duration::from_millis(35)), "35 ms");
+        assert_eq!(duration(Duration::from_millis(1250)), "1.2 s");
+    }
+
+    #[test]
+    fn paint_without_colors_is_identity() {
+        colored::control::set_override(false);
+        let d = Diagnostic::error("x", "y").with_file("f.sql").with_location(1, 1).with_source_line("SELECT 1;", 6);
+        let text = d.render();
+        assert_eq!(paint(&text, Severity::Error), text);
+    }
 }
