@@ -175,7 +175,7 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
     if ctx.set.schema_file.is_none() && ctx.set.diesel_toml.as_ref().is_none_or(|d| d.print_schema.is_none()) {
         return Ok((findings, drifts));
     }
-    let backend = super::schema::backend_of(ctx)?;
+    super::schema::backend_of(ctx)?;
     let sections = crate::db::history::sections(&ctx.set)?;
     let fmt = crate::db::history::format_config(&ctx.set, &resolved.workspace.root)?;
     let applied: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| st.applied.contains(&m.version)).cloned().collect();
@@ -188,7 +188,6 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
         Err(err) => return Err(anyhow::anyhow!("set `{set}`: {err}")),
     };
     let mut conn = super::connect_raw(resolved, ctx, crate::db::ConnectOptions::default()).map_err(|e| super::describe_connect_error(ctx, e))?;
-    let _ = backend;
     let live = crate::db::history::render_live(&mut conn, &sections, &fmt)?;
     for (want, have) in expected.iter().zip(&live) {
         if crate::diff::same(&want.text, &have.text) {

@@ -90,14 +90,13 @@ pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::R
             printer.line("  the database file does not exist yet; `cargo migrate apply` creates it".dimmed().to_string());
         }
         for m in &ctx.folder.migrations {
-            let (word, painted) = if st.applied.contains(&m.version) {
-                ("applied", "applied".green().to_string())
+            let painted = if st.applied.contains(&m.version) {
+                "applied".green().to_string()
             } else if st.out_of_order.contains(&m.version) {
-                ("pending", "pending".yellow().bold().to_string())
+                "pending".yellow().bold().to_string()
             } else {
-                ("pending", "pending".yellow().to_string())
+                "pending".yellow().to_string()
             };
-            let _ = word;
             let note = if st.out_of_order.contains(&m.version) { "  (older than the newest applied migration)".yellow().to_string() } else { String::new() };
             printer.line(format!("  {painted}  {}{note}", m.dir_name));
         }
