@@ -159,8 +159,14 @@ fn inputs(generated: &[Generated]) -> Vec<MigrationInput<'_>> {
             dir_name: &g.dir_name,
             version: &g.version,
             dir: &g.dir,
-            up: Some(SqlFile { path: &g.up_path, text: &g.up }),
-            down: Some(SqlFile { path: &g.down_path, text: &g.down }),
+            up: Some(SqlFile {
+                path: &g.up_path,
+                text: &g.up,
+            }),
+            down: Some(SqlFile {
+                path: &g.down_path,
+                text: &g.down,
+            }),
             run_in_transaction: g.run_in_transaction,
         })
         .collect()
@@ -178,8 +184,11 @@ fn main() {
         ("local", Backend::Sqlite, generate(1_200, sqlite, "local")),
     ];
     let migrations: usize = sets.iter().map(|s| s.2.len()).sum();
-    let statements: usize =
-        sets.iter().flat_map(|s| s.2.iter()).map(|g| count_statements(&g.up) + count_statements(&g.down)).sum();
+    let statements: usize = sets
+        .iter()
+        .flat_map(|s| s.2.iter())
+        .map(|g| count_statements(&g.up) + count_statements(&g.down))
+        .sum();
     let config = LintConfig::default();
 
     let mut best = f64::MAX;
@@ -194,7 +203,11 @@ fn main() {
         best = best.min(start.elapsed().as_secs_f64());
     }
     println!("linted {migrations} migrations, about {statements} statements (up.sql and down.sql), {findings} findings");
-    println!("best of 3 runs on one thread: {:.3} s, {:.0} statements/s", best, statements as f64 / best);
+    println!(
+        "best of 3 runs on one thread: {:.3} s, {:.0} statements/s",
+        best,
+        statements as f64 / best
+    );
     if best >= 1.0 {
         println!("warning: slower than the 1 second target");
     }

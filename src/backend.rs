@@ -84,10 +84,22 @@ mod tests {
 
     #[test]
     fn backend_from_url_scheme() {
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("mysql://root@127.0.0.1/db"), Some(Backend::Mysql));
-        assert_eq!(Backend::from_url("mariadb://root@127.0.0.1/db"), Some(Backend::Mysql));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("mysql://root@127.0.0.1/db"),
+            Some(Backend::Mysql)
+        );
+        assert_eq!(
+            Backend::from_url("mariadb://root@127.0.0.1/db"),
+            Some(Backend::Mysql)
+        );
         assert_eq!(Backend::from_url("sqlite://dev.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("dev.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url(":memory:"), Some(Backend::Sqlite));

@@ -67,11 +67,22 @@ pub fn key(
 impl SchemaCache {
     /// The cache under a workspace's target directory.
     pub fn new(target_dir: &Path) -> SchemaCache {
-        SchemaCache { dir: target_dir.join("cargo-migrate").join("schema") }
+        SchemaCache {
+            dir: target_dir.join("cargo-migrate").join("schema"),
+        }
     }
 
     fn path(&self, set: &str) -> PathBuf {
-        let safe: String = set.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let safe: String = set
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         self.dir.join(format!("{safe}.json"))
     }
 
@@ -87,8 +98,13 @@ impl SchemaCache {
         if fs::create_dir_all(&self.dir).is_err() {
             return;
         }
-        let entry = Entry { key: key.to_string(), sections: sections.to_vec() };
-        let Ok(text) = serde_json::to_string(&entry) else { return };
+        let entry = Entry {
+            key: key.to_string(),
+            sections: sections.to_vec(),
+        };
+        let Ok(text) = serde_json::to_string(&entry) else {
+            return;
+        };
         let path = self.path(set);
         let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
         if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, &path).is_err() {
@@ -136,13 +152,35 @@ mod tests {
         let s = set(tmp.path());
         let fmt = FormatConfig::default();
         let sections = vec![("default".to_string(), PrintSchemaOptions::default())];
-        let k1 = key(&s, Backend::Sqlite, &[migration("CREATE TABLE a (id INT);")], &sections, &fmt);
-        let k2 = key(&s, Backend::Sqlite, &[migration("CREATE TABLE a (id BIGINT);")], &sections, &fmt);
-        let k3 = key(&s, Backend::Postgres, &[migration("CREATE TABLE a (id INT);")], &sections, &fmt);
+        let k1 = key(
+            &s,
+            Backend::Sqlite,
+            &[migration("CREATE TABLE a (id INT);")],
+            &sections,
+            &fmt,
+        );
+        let k2 = key(
+            &s,
+            Backend::Sqlite,
+            &[migration("CREATE TABLE a (id BIGINT);")],
+            &sections,
+            &fmt,
+        );
+        let k3 = key(
+            &s,
+            Backend::Postgres,
+            &[migration("CREATE TABLE a (id INT);")],
+            &sections,
+            &fmt,
+        );
         assert_ne!(k1, k2);
         assert_ne!(k1, k3);
         let cache = SchemaCache::new(tmp.path());
-        let rendered = vec![RenderedSection { key: "default".into(), file: None, text: "x".into() }];
+        let rendered = vec![RenderedSection {
+            key: "default".into(),
+            file: None,
+            text: "x".into(),
+        }];
         cache.put("app", &k1, &rendered);
         assert_eq!(cache.get("app", &k1), Some(rendered));
         assert_eq!(cache.get("app", &k2), None);

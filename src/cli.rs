@@ -64,10 +64,22 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
     /// When to use colors (NO_COLOR and non-terminals mean never under `auto`)
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     pub color: ColorArg,
     /// Output format; `json` prints one document on stdout (see docs/json.md)
-    #[arg(long, global = true, value_enum, default_value = "human", value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        value_name = "FORMAT"
+    )]
     pub format: FormatArg,
     /// Print less: results and errors only
     #[arg(short, long, global = true)]
@@ -273,33 +285,63 @@ impl Command {
         match self {
             Command::List => Action::List,
             Command::Rules => Action::Rules,
-            Command::Generate { name, diff_schema, edit } => Action::Generate(crate::commands::generate::GenerateOptions {
+            Command::Generate {
+                name,
+                diff_schema,
+                edit,
+            } => Action::Generate(crate::commands::generate::GenerateOptions {
                 name: name.clone(),
                 diff_schema: *diff_schema,
                 edit: *edit,
             }),
             Command::Init => Action::Init,
-            Command::Baseline { to, force, lock_timeout } => Action::Baseline(crate::commands::baseline::BaselineOptions {
+            Command::Baseline {
+                to,
+                force,
+                lock_timeout,
+            } => Action::Baseline(crate::commands::baseline::BaselineOptions {
                 to: to.clone(),
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
-            Command::Schema { write, no_cache } => Action::Schema { write: *write, no_cache: *no_cache },
-            Command::Check { lint_only, no_cache, offline, deny, base } => Action::Check(crate::commands::check::CheckOptions {
+            Command::Schema { write, no_cache } => Action::Schema {
+                write: *write,
+                no_cache: *no_cache,
+            },
+            Command::Check {
+                lint_only,
+                no_cache,
+                offline,
+                deny,
+                base,
+            } => Action::Check(crate::commands::check::CheckOptions {
                 lint_only: *lint_only,
                 offline: *offline,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
             }),
-            Command::Status { exit_code } => Action::Status { exit_code: *exit_code },
-            Command::Apply { to, dry_run, wait, lock_timeout } => Action::Apply(ApplyOptions {
+            Command::Status { exit_code } => Action::Status {
+                exit_code: *exit_code,
+            },
+            Command::Apply {
+                to,
+                dry_run,
+                wait,
+                lock_timeout,
+            } => Action::Apply(ApplyOptions {
                 to: to.clone(),
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
-            Command::Revert { steps, to, all, dry_run, lock_timeout } => Action::Revert(RevertOptions {
+            Command::Revert {
+                steps,
+                to,
+                all,
+                dry_run,
+                lock_timeout,
+            } => Action::Revert(RevertOptions {
                 target: if *all {
                     RevertTarget::All
                 } else if let Some(to) = to {
@@ -311,7 +353,11 @@ impl Command {
                 redo: false,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
-            Command::Redo { steps, dry_run, lock_timeout } => Action::Revert(RevertOptions {
+            Command::Redo {
+                steps,
+                dry_run,
+                lock_timeout,
+            } => Action::Revert(RevertOptions {
                 target: RevertTarget::Steps(*steps),
                 dry_run: *dry_run,
                 redo: true,

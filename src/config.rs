@@ -18,9 +18,17 @@ use crate::backend::Backend;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read `{path}`: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{path}` is not valid{at}: {message}\nhelp: {help}")]
-    Invalid { path: PathBuf, at: String, message: String, help: String },
+    Invalid {
+        path: PathBuf,
+        at: String,
+        message: String,
+        help: String,
+    },
 }
 
 /// The parts of a diesel.toml this tool uses.
@@ -41,7 +49,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 impl DieselToml {
     pub fn read(path: &Path) -> Result<DieselToml, ConfigError> {
-        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -53,11 +64,21 @@ impl DieselToml {
             help: help.to_string(),
         };
         let table: toml::Table = toml::from_str(text).map_err(|err| {
-            let at = err.span().map(|s| format!(" (line {})", line_of(text, s.start))).unwrap_or_default();
-            invalid(at, err.message().to_string(), "fix the TOML syntax; diesel_cli cannot read this file either")
+            let at = err
+                .span()
+                .map(|s| format!(" (line {})", line_of(text, s.start)))
+                .unwrap_or_default();
+            invalid(
+                at,
+                err.message().to_string(),
+                "fix the TOML syntax; diesel_cli cannot read this file either",
+            )
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut out = DieselToml { path: path.to_path_buf(), ..Default::default() };
+        let mut out = DieselToml {
+            path: path.to_path_buf(),
+            ..Default::default()
+        };
         for (key, value) in &table {
             match key.as_str() {
                 "migrations_directory" => {
@@ -165,9 +186,19 @@ mod tests {
             Path::new("/ws/api/diesel.toml"),
         )
         .unwrap();
-        assert_eq!(cfg.migrations_dir.as_deref(), Some(Path::new("/ws/api/db/migrations")));
-        assert_eq!(cfg.schema_file.as_deref(), Some(Path::new("/ws/api/src/schema.rs")));
-        assert!(cfg.print_schema.unwrap().get("custom_type_derives").is_some());
+        assert_eq!(
+            cfg.migrations_dir.as_deref(),
+            Some(Path::new("/ws/api/db/migrations"))
+        );
+        assert_eq!(
+            cfg.schema_file.as_deref(),
+            Some(Path::new("/ws/api/src/schema.rs"))
+        );
+        assert!(cfg
+            .print_schema
+            .unwrap()
+            .get("custom_type_derives")
+            .is_some());
     }
 
     #[test]
@@ -177,29 +208,57 @@ mod tests {
             Path::new("/ws/diesel.toml"),
         )
         .unwrap();
-        assert_eq!(cfg.schema_file.as_deref(), Some(Path::new("/ws/src/schema.rs")));
+        assert_eq!(
+            cfg.schema_file.as_deref(),
+            Some(Path::new("/ws/src/schema.rs"))
+        );
     }
 
     #[test]
     fn diesel_toml_errors_name_the_line() {
-        let err = DieselToml::parse("[print_schema]\nfile = \n", Path::new("diesel.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("`diesel.toml` is not valid (line 2)"), "{err}");
-        let err = DieselToml::parse("[migration_directory]\ndir = \"m\"\n", Path::new("diesel.toml")).unwrap_err();
-        assert!(err.to_string().contains("unknown section `migration_directory`"), "{err}");
+        let err =
+            DieselToml::parse("[print_schema]\nfile = \n", Path::new("diesel.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`diesel.toml` is not valid (line 2)"),
+            "{err}"
+        );
+        let err = DieselToml::parse(
+            "[migration_directory]\ndir = \"m\"\n",
+            Path::new("diesel.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown section `migration_directory`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn package_metadata_rejects_unknown_keys() {
-        let meta = serde_json::json!({"migrate": {"migrations": "db/m", "database-url-env": "API_DB"}});
-        let m: PackageMigrate = migrate_metadata(&meta, Path::new("Cargo.toml"), "package").unwrap();
+        let meta =
+            serde_json::json!({"migrate": {"migrations": "db/m", "database-url-env": "API_DB"}});
+        let m: PackageMigrate =
+            migrate_metadata(&meta, Path::new("Cargo.toml"), "package").unwrap();
         assert_eq!(m.migrations.as_deref(), Some(Path::new("db/m")));
         assert_eq!(m.database_url_env.as_deref(), Some("API_DB"));
         let meta = serde_json::json!({"migrate": {"migration": "db/m"}});
-        let err = migrate_metadata::<PackageMigrate>(&meta, Path::new("Cargo.toml"), "package").unwrap_err();
-        assert!(err.to_string().contains("unknown field `migration`"), "{err}");
+        let err = migrate_metadata::<PackageMigrate>(&meta, Path::new("Cargo.toml"), "package")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `migration`"),
+            "{err}"
+        );
         // The workspace table lists its own keys, not the package's.
         let meta = serde_json::json!({"migrate": {"migrations": "db/m"}});
-        let err = migrate_metadata::<WorkspaceMigrate>(&meta, Path::new("Cargo.toml"), "workspace").unwrap_err();
-        assert!(err.to_string().contains("[workspace.metadata.migrate] are `database-url-env`, `backend` and `lint`"), "{err}");
+        let err = migrate_metadata::<WorkspaceMigrate>(&meta, Path::new("Cargo.toml"), "workspace")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "[workspace.metadata.migrate] are `database-url-env`, `backend` and `lint`"
+            ),
+            "{err}"
+        );
     }
 }

@@ -17,7 +17,9 @@ pub struct DatabaseUrl {
 
 impl DatabaseUrl {
     pub fn new(raw: impl Into<String>) -> Self {
-        DatabaseUrl { raw: raw.into().trim().to_string() }
+        DatabaseUrl {
+            raw: raw.into().trim().to_string(),
+        }
     }
 
     /// The real URL, with its password: for connecting only, never for output.
@@ -160,19 +162,31 @@ mod tests {
     #[test]
     fn password_never_displayed() {
         let url = DatabaseUrl::new("postgres://app:s3cr3t@db.example:5432/prod?sslmode=require");
-        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/prod?sslmode=require");
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.example:5432/prod?sslmode=require"
+        );
         assert!(!format!("{url:?}").contains("s3cr3t"));
-        assert_eq!(url.expose(), "postgres://app:s3cr3t@db.example:5432/prod?sslmode=require");
+        assert_eq!(
+            url.expose(),
+            "postgres://app:s3cr3t@db.example:5432/prod?sslmode=require"
+        );
     }
 
     #[test]
     fn password_with_at_sign_and_query_password() {
-        assert_eq!(redact("mysql://root:p@ss@localhost/db"), "mysql://root:***@localhost/db");
+        assert_eq!(
+            redact("mysql://root:p@ss@localhost/db"),
+            "mysql://root:***@localhost/db"
+        );
         assert_eq!(
             redact("postgres://localhost/db?user=a&password=hunter2&x=1"),
             "postgres://localhost/db?user=a&password=***&x=1"
         );
-        assert_eq!(redact("postgres://app@localhost/db"), "postgres://app@localhost/db");
+        assert_eq!(
+            redact("postgres://app@localhost/db"),
+            "postgres://app@localhost/db"
+        );
         assert_eq!(redact("dev.db"), "dev.db");
     }
 
@@ -189,7 +203,10 @@ mod tests {
         let url = DatabaseUrl::new("postgres://u:p@h:5432/app?sslmode=disable");
         assert_eq!(url.database_name().as_deref(), Some("app"));
         let other = url.with_database("scratch_1").unwrap();
-        assert_eq!(other.expose(), "postgres://u:p@h:5432/scratch_1?sslmode=disable");
+        assert_eq!(
+            other.expose(),
+            "postgres://u:p@h:5432/scratch_1?sslmode=disable"
+        );
         assert_eq!(url.scheme(), Some("postgres"));
         assert_eq!(DatabaseUrl::new("dev.db").scheme(), None);
     }

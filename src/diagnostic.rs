@@ -218,12 +218,15 @@ mod tests {
 
     #[test]
     fn renders_like_a_compiler() {
-        let d = Diagnostic::warning("create-index-non-concurrently", "CREATE INDEX blocks writes")
-            .with_set("api")
-            .with_file("migrations/1_x/up.sql")
-            .with_location(3, 5)
-            .with_source_line("    CREATE INDEX i ON t (a);", 12)
-            .with_help("use CONCURRENTLY\nalone in its file");
+        let d = Diagnostic::warning(
+            "create-index-non-concurrently",
+            "CREATE INDEX blocks writes",
+        )
+        .with_set("api")
+        .with_file("migrations/1_x/up.sql")
+        .with_location(3, 5)
+        .with_source_line("    CREATE INDEX i ON t (a);", 12)
+        .with_help("use CONCURRENTLY\nalone in its file");
         let text = d.render();
         assert_eq!(
             text,
@@ -236,7 +239,10 @@ mod tests {
     #[test]
     fn renders_without_location() {
         let d = Diagnostic::error("missing-up-sql", "no up.sql").with_file("migrations/1_x");
-        assert_eq!(d.render(), "error[missing-up-sql]: no up.sql\n --> migrations/1_x\n");
+        assert_eq!(
+            d.render(),
+            "error[missing-up-sql]: no up.sql\n --> migrations/1_x\n"
+        );
         let d = Diagnostic::error("x", "y").with_set("api");
         assert_eq!(d.render(), "error[x]: y (set `api`)\n");
     }
@@ -248,6 +254,13 @@ mod tests {
             Diagnostic::warning("b", "b"),
             Diagnostic::warning("c", "c"),
         ];
-        assert_eq!(Counts::of(&ds), Counts { errors: 1, warnings: 2, infos: 0 });
+        assert_eq!(
+            Counts::of(&ds),
+            Counts {
+                errors: 1,
+                warnings: 2,
+                infos: 0
+            }
+        );
     }
 }

@@ -21,7 +21,11 @@ fn normalise(text: &str) -> String {
 pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
     let old = normalise(old);
     let new = normalise(new);
-    TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header(old_label, new_label).to_string()
+    TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
 }
 
 /// Color a unified diff line by line (the newline stays outside the color codes).
@@ -75,7 +79,12 @@ mod tests {
 
     #[test]
     fn unified_diff_has_headers_and_hunks() {
-        let d = unified("a\nb\nc\n", "a\nB\nc\n", "src/schema.rs (committed)", "src/schema.rs (from migrations)");
+        let d = unified(
+            "a\nb\nc\n",
+            "a\nB\nc\n",
+            "src/schema.rs (committed)",
+            "src/schema.rs (from migrations)",
+        );
         assert_eq!(
             d,
             "--- src/schema.rs (committed)\n+++ src/schema.rs (from migrations)\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"

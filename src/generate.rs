@@ -106,8 +106,22 @@ struct Planner<'a> {
 
 /// Plan the migration that turns the history's schema (`from`) into the schema file's (`to`).
 /// `custom_types` are the PostgreSQL types the schema file declares and uses.
-pub fn plan(from: &Schema, to: &Schema, custom_types: &[CustomType], backend: Backend, facts: &HistoryFacts) -> Plan {
-    let mut p = Planner { backend, from, to, facts, steps: Vec::new(), changes: Vec::new(), notes: Vec::new() };
+pub fn plan(
+    from: &Schema,
+    to: &Schema,
+    custom_types: &[CustomType],
+    backend: Backend,
+    facts: &HistoryFacts,
+) -> Plan {
+    let mut p = Planner {
+        backend,
+        from,
+        to,
+        facts,
+        steps: Vec::new(),
+        changes: Vec::new(),
+        notes: Vec::new(),
+    };
     p.create_types(custom_types);
     if backend != Backend::Sqlite {
         p.drop_foreign_keys();
@@ -145,7 +159,11 @@ fn qualified(backend: Backend, t: &Table) -> String {
 fn type_key(backend: Backend, ty: &ColumnType) -> (String, bool, bool, Option<u64>) {
     let base = match builtin_type(backend, &ty.rust_name) {
         Some(b) => b.to_string(),
-        None => format!("custom:{}.{}", ty.schema.as_deref().unwrap_or(""), ty.sql_name.to_lowercase()),
+        None => format!(
+            "custom:{}.{}",
+            ty.schema.as_deref().unwrap_or(""),
+            ty.sql_name.to_lowercase()
+        ),
     };
     (base, ty.is_array, ty.is_unsigned, ty.max_length)
 }
@@ -157,7 +175,9 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
         None => base.to_string(),
     };
     let base = match builtin_type(backend, &ty.rust_name) {
-        Some("varchar") if backend == Backend::Mysql && ty.max_length.is_none() => "VARCHAR(255)".to_string(),
+        Some("varchar") if backend == Backend::Mysql && ty.max_length.is_none() => {
+            "VARCHAR(255)".to_string()
+        }
         Some(b @ ("varchar" | "char" | "binary" | "varbinary" | "bit")) => len(&b.to_uppercase()),
         Some(b) => b.to_uppercase(),
         None => match backend {
@@ -168,7 +188,11 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
             _ => len(&ty.sql_name.to_uppercase()),
         },
     };
-    let base = if ty.is_unsigned { format!("{base} UNSIGNED") } else { base };
+    let base = if ty.is_unsigned {
+        format!("{base} UNSIGNED")
+    } else {
+        base
+    };
     if ty.is_array {
         format!("{base}[]")
     } else {
@@ -186,16 +210,26 @@ fn not_null(ty: &ColumnType) -> &'static str {
 
 /// A column definition: name, type, NOT NULL.
 fn column_def(backend: Backend, c: &Column) -> String {
-    format!("{} {}{}", quote(backend, &c.sql_name), sql_type(backend, &c.ty), not_null(&c.ty))
+    format!(
+        "{} {}{}",
+        quote(backend, &c.sql_name),
+        sql_type(backend, &c.ty),
+        not_null(&c.ty)
+    )
 }
 
 /// MySQL cannot create an ENUM or SET column without its values, which schema.rs lacks.
 fn mysql_needs_values(backend: Backend, ty: &ColumnType) -> bool {
-    backend == Backend::Mysql && matches!(ty.sql_name.as_str(), "enum" | "set") && builtin_type(backend, &ty.rust_name).is_none()
+    backend == Backend::Mysql
+        && matches!(ty.sql_name.as_str(), "enum" | "set")
+        && builtin_type(backend, &ty.rust_name).is_none()
 }
 
 fn fk_name(fk: &ForeignKey) -> String {
-    format!("{}_{}_fkey", fk.child_table.sql_name, fk.foreign_key_columns[0])
+    format!(
+        "{}_{}_fkey",
+        fk.child_table.sql_name, fk.foreign_key_columns[0]
+    )
 }
 
 fn comment_block(text: &str) -> String {
@@ -232,7 +266,12 @@ impl Planner<'_> {
         }
         let mut notes = self.notes;
         notes.sort_by_key(|n| n.kind);
-        Plan { up: up.trim_end().to_string() + "\n", down: down.trim_end().to_string() + "\n", changes: self.changes, notes }
+        Plan {
+            up: up.trim_end().to_string() + "\n",
+            down: down.trim_end().to_string() + "\n",
+            changes: self.changes,
+            notes,
+        }
     }
 
     // -- 1. custom types -------------------------------------------------------------------
@@ -252,8 +291,14 @@ impl Planner<'_> {
         for ty in custom {
             let schema = ty.schema.clone().unwrap_or_else(|| "public".into());
             let exists = used.contains(&(ty.schema.clone(), ty.sql_name.clone()))
-                || self.facts.existing_types.contains(&format!("{schema}.{}", ty.sql_name))
-                || self.facts.existing_types.contains(&format!("pg_catalog.{}", ty.sql_name));
+                || self
+                    .facts
+                    .existing_types
+                    .contains(&format!("{schema}.{}", ty.sql_name))
+                || self
+                    .facts
+                    .existing_types
+                    .contains(&format!("pg_catalog.{}", ty.sql_name));
             if exists {
                 continue;
             }
@@ -279,10 +324,15 @@ impl Planner<'_> {
     // -- 2. and 6. foreign keys (PostgreSQL and MySQL) ----------------------------------------
 
     fn same_fk(a: &ForeignKey, b: &ForeignKey) -> bool {
-        a.child_table == b.child_table && a.parent_table == b.parent_table && a.foreign_key_columns == b.foreign_key_columns
+        a.child_table == b.child_table
+            && a.parent_table == b.parent_table
+            && a.foreign_key_columns == b.foreign_key_columns
     }
 
-    fn table_in<'s>(schema: &'s Schema, fk_child: &crate::schema::model::TableName) -> Option<&'s Table> {
+    fn table_in<'s>(
+        schema: &'s Schema,
+        fk_child: &crate::schema::model::TableName,
+    ) -> Option<&'s Table> {
         schema.tables.iter().find(|t| &t.name == fk_child)
     }
 
@@ -293,7 +343,11 @@ impl Planner<'_> {
             "ALTER TABLE {child} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {parent} ({})",
             self.q(name),
             self.q(&fk.foreign_key_columns[0]),
-            fk.primary_key_columns.iter().map(|c| self.q(c)).collect::<Vec<_>>().join(", ")
+            fk.primary_key_columns
+                .iter()
+                .map(|c| self.q(c))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 
@@ -315,7 +369,10 @@ impl Planner<'_> {
     fn history_fk_name(&self, fk: &ForeignKey) -> String {
         self.facts
             .foreign_key_names
-            .get(&(fk.child_table.sql_name.clone(), fk.foreign_key_columns[0].clone()))
+            .get(&(
+                fk.child_table.sql_name.clone(),
+                fk.foreign_key_columns[0].clone(),
+            ))
             .cloned()
             .unwrap_or_else(|| fk_name(fk))
     }
@@ -338,7 +395,10 @@ impl Planner<'_> {
             );
             let down = format!("{};\n", self.add_fk_sql(fk, &name));
             self.push(up, down);
-            self.changes.push(format!("drop foreign key {}.{} -> {}", fk.child_table.sql_name, fk.foreign_key_columns[0], fk.parent_table.sql_name));
+            self.changes.push(format!(
+                "drop foreign key {}.{} -> {}",
+                fk.child_table.sql_name, fk.foreign_key_columns[0], fk.parent_table.sql_name
+            ));
         }
     }
 
@@ -362,7 +422,10 @@ impl Planner<'_> {
             };
             let down = self.drop_fk_sql(fk, &name);
             self.push(up, down);
-            self.changes.push(format!("add foreign key {}.{} -> {}", fk.child_table.sql_name, fk.foreign_key_columns[0], fk.parent_table.sql_name));
+            self.changes.push(format!(
+                "add foreign key {}.{} -> {}",
+                fk.child_table.sql_name, fk.foreign_key_columns[0], fk.parent_table.sql_name
+            ));
         }
     }
 
@@ -375,20 +438,47 @@ impl Planner<'_> {
 
     /// Like [`Self::create_table_sql`], created under the name `as_name` when given.
     fn create_table_sql_as(&self, t: &Table, schema: &Schema, as_name: Option<&str>) -> String {
-        let mut lines: Vec<String> = t.columns.iter().map(|c| format!("    {}", column_def(self.backend, c))).collect();
-        lines.push(format!("    PRIMARY KEY ({})", t.primary_key_sql.iter().map(|c| self.q(c)).collect::<Vec<_>>().join(", ")));
+        let mut lines: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("    {}", column_def(self.backend, c)))
+            .collect();
+        lines.push(format!(
+            "    PRIMARY KEY ({})",
+            t.primary_key_sql
+                .iter()
+                .map(|c| self.q(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         let mut todo = String::new();
-        for fk in schema.foreign_keys.iter().filter(|f| f.child_table == t.name) {
-            let name = if std::ptr::eq(schema, self.from) { self.history_fk_name(fk) } else { fk_name(fk) };
+        for fk in schema
+            .foreign_keys
+            .iter()
+            .filter(|f| f.child_table == t.name)
+        {
+            let name = if std::ptr::eq(schema, self.from) {
+                self.history_fk_name(fk)
+            } else {
+                fk_name(fk)
+            };
             lines.push(format!(
                 "    CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
                 self.q(&name),
                 self.q(&fk.foreign_key_columns[0]),
                 self.table_sql_name(&fk.parent_table),
-                fk.primary_key_columns.iter().map(|c| self.q(c)).collect::<Vec<_>>().join(", ")
+                fk.primary_key_columns
+                    .iter()
+                    .map(|c| self.q(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
-        for c in t.columns.iter().filter(|c| mysql_needs_values(self.backend, &c.ty)) {
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| mysql_needs_values(self.backend, &c.ty))
+        {
             todo.push_str(&format!(
                 "-- TODO: `{}` is a MySQL {} column; schema.rs does not carry its values: write them into\n-- `{}(…)` below before applying.\n",
                 c.sql_name,
@@ -409,7 +499,11 @@ impl Planner<'_> {
         let mut left = tables;
         while !left.is_empty() {
             let ready = left.iter().position(|t| {
-                !fks.iter().any(|fk| fk.child_table == t.name && fk.parent_table != t.name && left.iter().any(|o| o.name == fk.parent_table))
+                !fks.iter().any(|fk| {
+                    fk.child_table == t.name
+                        && fk.parent_table != t.name
+                        && left.iter().any(|o| o.name == fk.parent_table)
+                })
             });
             let i = ready.unwrap_or(0);
             out.push(left.remove(i));
@@ -418,7 +512,12 @@ impl Planner<'_> {
     }
 
     fn drop_tables(&mut self) {
-        let dropped: Vec<&Table> = self.from.tables.iter().filter(|t| Self::table_in(self.to, &t.name).is_none()).collect();
+        let dropped: Vec<&Table> = self
+            .from
+            .tables
+            .iter()
+            .filter(|t| Self::table_in(self.to, &t.name).is_none())
+            .collect();
         // Children first: the reverse of parents first.
         let mut order = Self::parents_first(dropped, &self.from.foreign_keys);
         order.reverse();
@@ -431,12 +530,19 @@ impl Planner<'_> {
                  DROP TABLE {name};\n",
                 t.name.sql_name
             );
-            let mut down = String::from("-- The table comes back empty: its rows were deleted by up.sql.\n");
+            let mut down =
+                String::from("-- The table comes back empty: its rows were deleted by up.sql.\n");
             match (self.backend, self.facts.table_sql.get(&t.name.sql_name)) {
                 (Backend::Sqlite, Some(sql)) => {
                     down.push_str(sql.trim_end_matches(';'));
                     down.push_str(";\n");
-                    for o in self.facts.table_objects.get(&t.name.sql_name).into_iter().flatten() {
+                    for o in self
+                        .facts
+                        .table_objects
+                        .get(&t.name.sql_name)
+                        .into_iter()
+                        .flatten()
+                    {
                         down.push_str(o.trim_end_matches(';'));
                         down.push_str(";\n");
                     }
@@ -448,32 +554,68 @@ impl Planner<'_> {
             }
             self.push(up, down);
             self.changes.push(format!("drop table {}", t.name.sql_name));
-            self.note(NoteKind::DataLoss, format!("table `{}` is dropped with all its rows (it is not in the schema file)", t.name.sql_name));
+            self.note(
+                NoteKind::DataLoss,
+                format!(
+                    "table `{}` is dropped with all its rows (it is not in the schema file)",
+                    t.name.sql_name
+                ),
+            );
         }
     }
 
     fn create_tables(&mut self) {
-        let created: Vec<&Table> = self.to.tables.iter().filter(|t| Self::table_in(self.from, &t.name).is_none()).collect();
+        let created: Vec<&Table> = self
+            .to
+            .tables
+            .iter()
+            .filter(|t| Self::table_in(self.from, &t.name).is_none())
+            .collect();
         for t in Self::parents_first(created, &self.to.foreign_keys) {
             let up = self.create_table_sql(t, self.to);
             let down = format!("DROP TABLE {};\n", qualified(self.backend, t));
-            if t.columns.iter().any(|c| mysql_needs_values(self.backend, &c.ty)) {
-                self.note(NoteKind::Todo, format!("table `{}`: write the values of its ENUM/SET columns into up.sql", t.name.sql_name));
+            if t.columns
+                .iter()
+                .any(|c| mysql_needs_values(self.backend, &c.ty))
+            {
+                self.note(
+                    NoteKind::Todo,
+                    format!(
+                        "table `{}`: write the values of its ENUM/SET columns into up.sql",
+                        t.name.sql_name
+                    ),
+                );
             }
             self.push(up, down);
-            self.changes.push(format!("create table {}", t.name.sql_name));
+            self.changes
+                .push(format!("create table {}", t.name.sql_name));
         }
     }
 
     /// A dropped table and a new table with the same columns, or a dropped and an added column
     /// of the same type in one table, may be a rename.
     fn renames(&mut self) {
-        let dropped: Vec<&Table> = self.from.tables.iter().filter(|t| Self::table_in(self.to, &t.name).is_none()).collect();
-        let created: Vec<&Table> = self.to.tables.iter().filter(|t| Self::table_in(self.from, &t.name).is_none()).collect();
+        let dropped: Vec<&Table> = self
+            .from
+            .tables
+            .iter()
+            .filter(|t| Self::table_in(self.to, &t.name).is_none())
+            .collect();
+        let created: Vec<&Table> = self
+            .to
+            .tables
+            .iter()
+            .filter(|t| Self::table_in(self.from, &t.name).is_none())
+            .collect();
         let mut todo = String::new();
         for d in &dropped {
             let backend = self.backend;
-            let cols = |t: &Table| t.columns.iter().map(|c| (c.sql_name.clone(), type_key(backend, &c.ty))).collect::<Vec<_>>();
+            let cols = |t: &Table| {
+                t.columns
+                    .iter()
+                    .map(|c| (c.sql_name.clone(), type_key(backend, &c.ty)))
+                    .collect::<Vec<_>>()
+            };
             for c in &created {
                 if cols(d) == cols(c) {
                     todo.push_str(&format!(
@@ -490,7 +632,13 @@ impl Planner<'_> {
             }
         }
         if !todo.is_empty() {
-            self.steps.insert(0, Step { up: todo, down: String::new() });
+            self.steps.insert(
+                0,
+                Step {
+                    up: todo,
+                    down: String::new(),
+                },
+            );
         }
     }
 
@@ -498,47 +646,108 @@ impl Planner<'_> {
 
     fn alter_table(&mut self, old: &Table, new: &Table) {
         let b = self.backend;
-        let dropped: Vec<&Column> = old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.sql_name == c.sql_name)).collect();
-        let added: Vec<&Column> = new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.sql_name == c.sql_name)).collect();
+        let dropped: Vec<&Column> = old
+            .columns
+            .iter()
+            .filter(|c| !new.columns.iter().any(|n| n.sql_name == c.sql_name))
+            .collect();
+        let added: Vec<&Column> = new
+            .columns
+            .iter()
+            .filter(|c| !old.columns.iter().any(|o| o.sql_name == c.sql_name))
+            .collect();
         let changed: Vec<(&Column, &Column)> = old
             .columns
             .iter()
-            .filter_map(|o| new.columns.iter().find(|n| n.sql_name == o.sql_name).map(|n| (o, n)))
-            .filter(|(o, n)| type_key(b, &o.ty) != type_key(b, &n.ty) || o.ty.is_nullable != n.ty.is_nullable)
+            .filter_map(|o| {
+                new.columns
+                    .iter()
+                    .find(|n| n.sql_name == o.sql_name)
+                    .map(|n| (o, n))
+            })
+            .filter(|(o, n)| {
+                type_key(b, &o.ty) != type_key(b, &n.ty) || o.ty.is_nullable != n.ty.is_nullable
+            })
             .collect();
         let pk_changed = old.primary_key_sql != new.primary_key_sql;
         let fks_changed = b == Backend::Sqlite && {
-            let mine = |s: &Schema| s.foreign_keys.iter().filter(|f| f.child_table == old.name).map(|f| (f.parent_table.clone(), f.foreign_key_columns.clone())).collect::<BTreeSet<_>>();
+            let mine = |s: &Schema| {
+                s.foreign_keys
+                    .iter()
+                    .filter(|f| f.child_table == old.name)
+                    .map(|f| (f.parent_table.clone(), f.foreign_key_columns.clone()))
+                    .collect::<BTreeSet<_>>()
+            };
             mine(self.from) != mine(self.to)
         };
-        if dropped.is_empty() && added.is_empty() && changed.is_empty() && !pk_changed && !fks_changed {
+        if dropped.is_empty()
+            && added.is_empty()
+            && changed.is_empty()
+            && !pk_changed
+            && !fks_changed
+        {
             return;
         }
         let tname = &old.name.sql_name;
         for c in &dropped {
-            self.changes.push(format!("drop column {tname}.{}", c.sql_name));
-            self.note(NoteKind::DataLoss, format!("column `{tname}.{}` is dropped with its data (it is not in the schema file)", c.sql_name));
+            self.changes
+                .push(format!("drop column {tname}.{}", c.sql_name));
+            self.note(
+                NoteKind::DataLoss,
+                format!(
+                    "column `{tname}.{}` is dropped with its data (it is not in the schema file)",
+                    c.sql_name
+                ),
+            );
         }
         for c in &added {
-            self.changes.push(format!("add column {tname}.{}", c.sql_name));
+            self.changes
+                .push(format!("add column {tname}.{}", c.sql_name));
         }
         for (o, n) in &changed {
             if type_key(b, &o.ty) != type_key(b, &n.ty) {
-                self.changes.push(format!("change type of {tname}.{}: {} -> {}", o.sql_name, o.ty, n.ty));
+                self.changes.push(format!(
+                    "change type of {tname}.{}: {} -> {}",
+                    o.sql_name, o.ty, n.ty
+                ));
             } else {
-                self.changes.push(format!("change {tname}.{} to {}", o.sql_name, if n.ty.is_nullable { "NULL" } else { "NOT NULL" }));
+                self.changes.push(format!(
+                    "change {tname}.{} to {}",
+                    o.sql_name,
+                    if n.ty.is_nullable { "NULL" } else { "NOT NULL" }
+                ));
             }
         }
         if pk_changed {
-            self.changes.push(format!("change primary key of {tname}: ({}) -> ({})", old.primary_key_sql.join(", "), new.primary_key_sql.join(", ")));
+            self.changes.push(format!(
+                "change primary key of {tname}: ({}) -> ({})",
+                old.primary_key_sql.join(", "),
+                new.primary_key_sql.join(", ")
+            ));
         }
         if fks_changed {
             self.changes.push(format!("change foreign keys of {tname}"));
         }
         let rename_todo = self.column_rename_todo(old, &dropped, &added);
         match b {
-            Backend::Sqlite => self.alter_sqlite(old, new, &dropped, &added, &changed, pk_changed || fks_changed, rename_todo),
-            _ => self.alter_server(old, new, &dropped, &added, &changed, pk_changed, rename_todo),
+            Backend::Sqlite => self.alter_sqlite(
+                old,
+                new,
+                &dropped,
+                &added,
+                &changed,
+                pk_changed || fks_changed,
+                rename_todo,
+            ),
+            _ => self.alter_server(
+                old,
+                new,
+                &dropped,
+                &added,
+                &changed,
+                pk_changed,
+                rename_todo,
+            ),
         }
     }
 
@@ -546,7 +755,10 @@ impl Planner<'_> {
         let mut todo = String::new();
         for d in dropped {
             let backend = self.backend;
-            for a in added.iter().filter(|a| type_key(backend, &a.ty) == type_key(backend, &d.ty)) {
+            for a in added
+                .iter()
+                .filter(|a| type_key(backend, &a.ty) == type_key(backend, &d.ty))
+            {
                 todo.push_str(&format!(
                     "-- TODO: `{t}.{old}` was dropped and `{t}.{new}` added with the same type. If this is a rename, replace both\n\
                      -- with `ALTER TABLE {qt} RENAME COLUMN {qo} TO {qn};` to keep the data (and the reverse in down.sql).\n",
@@ -564,7 +776,16 @@ impl Planner<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn alter_server(&mut self, old: &Table, new: &Table, dropped: &[&Column], added: &[&Column], changed: &[(&Column, &Column)], pk_changed: bool, rename_todo: String) {
+    fn alter_server(
+        &mut self,
+        old: &Table,
+        new: &Table,
+        dropped: &[&Column],
+        added: &[&Column],
+        changed: &[(&Column, &Column)],
+        pk_changed: bool,
+        rename_todo: String,
+    ) {
         let b = self.backend;
         let t = qualified(b, old);
         let tname = old.name.sql_name.clone();
@@ -594,14 +815,23 @@ impl Planner<'_> {
                 col = c.sql_name,
                 qc = self.q(&c.sql_name)
             ));
-            let mut d = format!("-- `{tname}.{}` comes back empty: its data was deleted by up.sql.\n", c.sql_name);
-            if b == Backend::Postgres && old.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name) {
+            let mut d = format!(
+                "-- `{tname}.{}` comes back empty: its data was deleted by up.sql.\n",
+                c.sql_name
+            );
+            if b == Backend::Postgres
+                && old.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
+            {
                 d.push_str("-- PostgreSQL adds it as the last column, not where it was.\n");
             }
             if !c.ty.is_nullable && b == Backend::Postgres {
                 d.push_str("-- TODO: it is NOT NULL, so this fails while the table has rows: add a DEFAULT or fill it in steps.\n");
             }
-            d.push_str(&format!("ALTER TABLE {t} ADD COLUMN {}{};\n", column_def(b, c), position(&old.columns, &c.sql_name)));
+            d.push_str(&format!(
+                "ALTER TABLE {t} ADD COLUMN {}{};\n",
+                column_def(b, c),
+                position(&old.columns, &c.sql_name)
+            ));
             down_parts.push(d);
         }
         for c in added {
@@ -627,11 +857,20 @@ impl Planner<'_> {
                 ));
                 self.note(NoteKind::Todo, format!("column `{tname}.{}` is added NOT NULL without a default: decide how existing rows get a value", c.sql_name));
             }
-            if b == Backend::Postgres && new.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name) {
+            if b == Backend::Postgres
+                && new.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
+            {
                 self.note(NoteKind::Info, format!("PostgreSQL adds `{tname}.{}` as the last column; schema.rs lists it elsewhere, so regenerate schema.rs after applying (`cargo migrate schema --write`)", c.sql_name));
             }
-            up.push_str(&format!("ALTER TABLE {t} ADD COLUMN {}{};\n", column_def(b, c), position(&new.columns, &c.sql_name)));
-            down_parts.push(format!("ALTER TABLE {t} DROP COLUMN {};\n", self.q(&c.sql_name)));
+            up.push_str(&format!(
+                "ALTER TABLE {t} ADD COLUMN {}{};\n",
+                column_def(b, c),
+                position(&new.columns, &c.sql_name)
+            ));
+            down_parts.push(format!(
+                "ALTER TABLE {t} DROP COLUMN {};\n",
+                self.q(&c.sql_name)
+            ));
         }
         for (o, n) in changed {
             up.push_str(&self.alter_column_sql(&t, &tname, o, n, true));
@@ -648,7 +887,12 @@ impl Planner<'_> {
     /// Drop the primary key of `old`, add the one of `new`.
     fn pk_sql(&self, old: &Table, new: &Table) -> (String, String) {
         let t = qualified(self.backend, old);
-        let cols = new.primary_key_sql.iter().map(|c| self.q(c)).collect::<Vec<_>>().join(", ");
+        let cols = new
+            .primary_key_sql
+            .iter()
+            .map(|c| self.q(c))
+            .collect::<Vec<_>>()
+            .join(", ");
         match self.backend {
             Backend::Mysql => (
                 format!("-- The primary key changes from ({}) to ({}).\nALTER TABLE {t} DROP PRIMARY KEY;\n", old.primary_key_sql.join(", "), new.primary_key_sql.join(", ")),
@@ -673,7 +917,14 @@ impl Planner<'_> {
     }
 
     /// Change column `o` into `n` (type and/or nullability), PostgreSQL or MySQL.
-    fn alter_column_sql(&mut self, t: &str, tname: &str, o: &Column, n: &Column, is_up: bool) -> String {
+    fn alter_column_sql(
+        &mut self,
+        t: &str,
+        tname: &str,
+        o: &Column,
+        n: &Column,
+        is_up: bool,
+    ) -> String {
         let b = self.backend;
         let col = self.q(&n.sql_name);
         let type_changes = type_key(b, &o.ty) != type_key(b, &n.ty);
@@ -703,7 +954,10 @@ impl Planner<'_> {
                 if is_up && !allow.is_empty() {
                     out.push_str(&format!("-- cargo-migrate: allow({}): schema.rs declares the column this way; the table is rebuilt under a lock\n", allow.join(", ")));
                 }
-                out.push_str(&format!("ALTER TABLE {t} MODIFY COLUMN {};\n", column_def(b, n)));
+                out.push_str(&format!(
+                    "ALTER TABLE {t} MODIFY COLUMN {};\n",
+                    column_def(b, n)
+                ));
             }
             _ => {
                 if type_changes {
@@ -711,20 +965,31 @@ impl Planner<'_> {
                         out.push_str("-- cargo-migrate: allow(change-column-type): schema.rs declares the new type; the USING cast keeps the data (the table is rewritten under a lock)\n");
                     }
                     let target = sql_type(b, &n.ty);
-                    let custom_or_array = builtin_type(b, &n.ty.rust_name).is_none() || builtin_type(b, &o.ty.rust_name).is_none();
-                    let using = if custom_or_array && !n.ty.is_array { format!("{col}::text::{target}") } else { format!("{col}::{target}") };
-                    out.push_str(&format!("ALTER TABLE {t} ALTER COLUMN {col} TYPE {target} USING {using};\n"));
+                    let custom_or_array = builtin_type(b, &n.ty.rust_name).is_none()
+                        || builtin_type(b, &o.ty.rust_name).is_none();
+                    let using = if custom_or_array && !n.ty.is_array {
+                        format!("{col}::text::{target}")
+                    } else {
+                        format!("{col}::{target}")
+                    };
+                    out.push_str(&format!(
+                        "ALTER TABLE {t} ALTER COLUMN {col} TYPE {target} USING {using};\n"
+                    ));
                 }
                 if o.ty.is_nullable != n.ty.is_nullable {
                     if n.ty.is_nullable {
-                        out.push_str(&format!("ALTER TABLE {t} ALTER COLUMN {col} DROP NOT NULL;\n"));
+                        out.push_str(&format!(
+                            "ALTER TABLE {t} ALTER COLUMN {col} DROP NOT NULL;\n"
+                        ));
                     } else {
                         if is_up {
                             out.push_str("-- cargo-migrate: allow(set-not-null): schema.rs declares the column NOT NULL; this fails while rows hold NULL (fill them first)\n");
                         } else {
                             out.push_str("-- This fails while rows hold NULL.\n");
                         }
-                        out.push_str(&format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;\n"));
+                        out.push_str(&format!(
+                            "ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;\n"
+                        ));
                     }
                 }
             }
@@ -735,14 +1000,43 @@ impl Planner<'_> {
     /// SQLite: `ADD COLUMN` for a nullable column appended at the end, `DROP COLUMN` for a plain
     /// column, the table-rebuild recipe for everything else.
     #[allow(clippy::too_many_arguments)]
-    fn alter_sqlite(&mut self, old: &Table, new: &Table, dropped: &[&Column], added: &[&Column], changed: &[(&Column, &Column)], structural: bool, rename_todo: String) {
+    fn alter_sqlite(
+        &mut self,
+        old: &Table,
+        new: &Table,
+        dropped: &[&Column],
+        added: &[&Column],
+        changed: &[(&Column, &Column)],
+        structural: bool,
+        rename_todo: String,
+    ) {
         let t = qualified(Backend::Sqlite, old);
         let tname = old.name.sql_name.clone();
-        let kept_prefix = new.columns.len() >= added.len() && new.columns[..new.columns.len() - added.len()].iter().all(|c| !added.iter().any(|a| a.sql_name == c.sql_name));
-        let in_key = |c: &Column| old.primary_key_sql.contains(&c.sql_name) || self.from.foreign_keys.iter().chain(&self.to.foreign_keys).any(|f| f.child_table == old.name && f.foreign_key_columns.contains(&c.sql_name));
-        let simple_adds = added.iter().all(|c| c.ty.is_nullable) && kept_prefix && added.iter().all(|c| !in_key(c));
+        let kept_prefix = new.columns.len() >= added.len()
+            && new.columns[..new.columns.len() - added.len()]
+                .iter()
+                .all(|c| !added.iter().any(|a| a.sql_name == c.sql_name));
+        let in_key = |c: &Column| {
+            old.primary_key_sql.contains(&c.sql_name)
+                || self
+                    .from
+                    .foreign_keys
+                    .iter()
+                    .chain(&self.to.foreign_keys)
+                    .any(|f| {
+                        f.child_table == old.name && f.foreign_key_columns.contains(&c.sql_name)
+                    })
+        };
+        let simple_adds = added.iter().all(|c| c.ty.is_nullable)
+            && kept_prefix
+            && added.iter().all(|c| !in_key(c));
         let simple_drops = dropped.iter().all(|c| !in_key(c));
-        if !structural && changed.is_empty() && (dropped.is_empty() || added.is_empty()) && simple_adds && simple_drops {
+        if !structural
+            && changed.is_empty()
+            && (dropped.is_empty() || added.is_empty())
+            && simple_adds
+            && simple_drops
+        {
             let mut up = rename_todo;
             let mut down = String::new();
             for c in dropped {
@@ -764,8 +1058,14 @@ impl Planner<'_> {
                 ));
             }
             for c in added {
-                up.push_str(&format!("ALTER TABLE {t} ADD COLUMN {};\n", column_def(Backend::Sqlite, c)));
-                down.push_str(&format!("ALTER TABLE {t} DROP COLUMN {};\n", self.q(&c.sql_name)));
+                up.push_str(&format!(
+                    "ALTER TABLE {t} ADD COLUMN {};\n",
+                    column_def(Backend::Sqlite, c)
+                ));
+                down.push_str(&format!(
+                    "ALTER TABLE {t} DROP COLUMN {};\n",
+                    self.q(&c.sql_name)
+                ));
             }
             self.push(up, down);
             return;
@@ -786,7 +1086,10 @@ impl Planner<'_> {
         let mut up = rename_todo;
         up.push_str(&format!("-- SQLite cannot {} with ALTER TABLE, so `{tname}` is rebuilt:\n-- a new table is created, the rows are copied, the old table is dropped and the new one renamed.\n", reasons.join(" or ")));
         for c in dropped {
-            up.push_str(&format!("-- DATA LOSS: `{tname}.{}` is not in schema.rs; its data is not copied.\n", c.sql_name));
+            up.push_str(&format!(
+                "-- DATA LOSS: `{tname}.{}` is not in schema.rs; its data is not copied.\n",
+                c.sql_name
+            ));
         }
         for c in added.iter().filter(|c| !c.ty.is_nullable) {
             up.push_str(&format!("-- TODO: `{tname}.{}` is new and NOT NULL: copying existing rows fails until you give it a value in the SELECT.\n", c.sql_name));
@@ -805,11 +1108,25 @@ impl Planner<'_> {
 
     /// The SQLite rebuild recipe turning table `from_t` into `to_t`. With `exact`, the history's
     /// own `CREATE TABLE` text is used when known (down.sql restores the old table exactly).
-    fn sqlite_rebuild(&self, from_t: &Table, to_t: &Table, _from_s: &Schema, to_s: &Schema, exact: bool) -> String {
+    fn sqlite_rebuild(
+        &self,
+        from_t: &Table,
+        to_t: &Table,
+        _from_s: &Schema,
+        to_s: &Schema,
+        exact: bool,
+    ) -> String {
         let name = &to_t.name.sql_name;
         let tmp = format!("__cargo_migrate_new_{name}");
         let mut out = String::from("PRAGMA defer_foreign_keys = ON;\n");
-        let original = if exact { self.facts.table_sql.get(name).and_then(|sql| rename_create_table(sql, &self.q(&tmp))) } else { None };
+        let original = if exact {
+            self.facts
+                .table_sql
+                .get(name)
+                .and_then(|sql| rename_create_table(sql, &self.q(&tmp)))
+        } else {
+            None
+        };
         match original {
             Some(sql) => {
                 out.push_str(sql.trim_end().trim_end_matches(';'));
@@ -817,11 +1134,27 @@ impl Planner<'_> {
             }
             None => out.push_str(&self.create_table_sql_as(to_t, to_s, Some(&tmp))),
         }
-        let common: Vec<&Column> = to_t.columns.iter().filter(|c| from_t.columns.iter().any(|o| o.sql_name == c.sql_name)).collect();
-        let cols = common.iter().map(|c| self.q(&c.sql_name)).collect::<Vec<_>>().join(", ");
-        out.push_str(&format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {};\n", self.q(&tmp), self.q(name)));
+        let common: Vec<&Column> = to_t
+            .columns
+            .iter()
+            .filter(|c| from_t.columns.iter().any(|o| o.sql_name == c.sql_name))
+            .collect();
+        let cols = common
+            .iter()
+            .map(|c| self.q(&c.sql_name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "INSERT INTO {} ({cols}) SELECT {cols} FROM {};\n",
+            self.q(&tmp),
+            self.q(name)
+        ));
         out.push_str(&format!("DROP TABLE {};\n", self.q(name)));
-        out.push_str(&format!("ALTER TABLE {} RENAME TO {};\n", self.q(&tmp), self.q(name)));
+        out.push_str(&format!(
+            "ALTER TABLE {} RENAME TO {};\n",
+            self.q(&tmp),
+            self.q(name)
+        ));
         for o in self.facts.table_objects.get(name).into_iter().flatten() {
             if exact || !mentions_dropped_column(o, from_t, to_t) {
                 out.push_str(o.trim_end().trim_end_matches(';'));
@@ -837,7 +1170,10 @@ impl Planner<'_> {
 
 /// `sql` without its inline lint directives (for down.sql, where those rules do not run).
 fn without_allows(sql: &str) -> String {
-    sql.lines().filter(|l| !l.starts_with("-- cargo-migrate: allow(")).map(|l| format!("{l}\n")).collect()
+    sql.lines()
+        .filter(|l| !l.starts_with("-- cargo-migrate: allow("))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// A PostgreSQL type change that only relaxes a varchar limit (or turns varchar into text):
@@ -855,7 +1191,10 @@ fn pg_relaxes_varchar(old: &ColumnType, new: &ColumnType) -> bool {
     match (limit(old), limit(new)) {
         (Some(Some(_)), Some(None)) => true,
         (Some(Some(a)), Some(Some(b))) => b >= a,
-        (Some(None), Some(None)) => text || builtin_type(Backend::Postgres, &old.rust_name) == builtin_type(Backend::Postgres, &new.rust_name),
+        (Some(None), Some(None)) => {
+            text || builtin_type(Backend::Postgres, &old.rust_name)
+                == builtin_type(Backend::Postgres, &new.rust_name)
+        }
         _ => false,
     }
 }
@@ -867,7 +1206,11 @@ fn mentions_dropped_column(sql: &str, from_t: &Table, to_t: &Table) -> bool {
         .columns
         .iter()
         .filter(|c| !to_t.columns.iter().any(|n| n.sql_name == c.sql_name))
-        .any(|c| lower.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == c.sql_name.to_lowercase()))
+        .any(|c| {
+            lower
+                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .any(|w| w == c.sql_name.to_lowercase())
+        })
 }
 
 /// Replace the table name in the head of a SQLite `CREATE TABLE` statement.
@@ -893,7 +1236,12 @@ fn rename_create_table(sql: &str, new_name: &str) -> Option<String> {
         }
         _ => name_part.find(|c: char| c.is_whitespace() || c == '(')?,
     };
-    Some(format!("{}{}{}", &trimmed[..start], new_name, &name_part[end..]))
+    Some(format!(
+        "{}{}{}",
+        &trimmed[..start],
+        new_name,
+        &name_part[end..]
+    ))
 }
 
 #[cfg(test)]
@@ -902,7 +1250,12 @@ mod tests {
     use crate::schema::model::TableName;
 
     fn col(t: &str, name: &str, rust: &str, nullable: bool) -> Column {
-        Column::new(&TableName::new(t), name, ColumnType::simple(rust, rust.to_lowercase(), nullable), None)
+        Column::new(
+            &TableName::new(t),
+            name,
+            ColumnType::simple(rust, rust.to_lowercase(), nullable),
+            None,
+        )
     }
 
     fn table(name: &str, cols: Vec<Column>) -> Table {
@@ -911,24 +1264,56 @@ mod tests {
 
     #[test]
     fn same_schemas_plan_nothing() {
-        let s = Schema { tables: vec![table("a", vec![col("a", "id", "Int4", false)])], foreign_keys: vec![] };
+        let s = Schema {
+            tables: vec![table("a", vec![col("a", "id", "Int4", false)])],
+            foreign_keys: vec![],
+        };
         assert!(plan(&s, &s, &[], Backend::Postgres, &HistoryFacts::default()).is_empty());
     }
 
     #[test]
     fn pg_type_change_uses_using_and_never_drops() {
-        let from = Schema { tables: vec![table("a", vec![col("a", "id", "Int4", false), col("a", "n", "Int4", true)])], foreign_keys: vec![] };
-        let to = Schema { tables: vec![table("a", vec![col("a", "id", "Int4", false), col("a", "n", "Int8", true)])], foreign_keys: vec![] };
+        let from = Schema {
+            tables: vec![table(
+                "a",
+                vec![col("a", "id", "Int4", false), col("a", "n", "Int4", true)],
+            )],
+            foreign_keys: vec![],
+        };
+        let to = Schema {
+            tables: vec![table(
+                "a",
+                vec![col("a", "id", "Int4", false), col("a", "n", "Int8", true)],
+            )],
+            foreign_keys: vec![],
+        };
         let p = plan(&from, &to, &[], Backend::Postgres, &HistoryFacts::default());
-        assert!(p.up.contains("ALTER TABLE \"a\" ALTER COLUMN \"n\" TYPE BIGINT USING \"n\"::BIGINT;"), "{}", p.up);
-        assert!(p.down.contains("TYPE INTEGER USING \"n\"::INTEGER;"), "{}", p.down);
+        assert!(
+            p.up.contains("ALTER TABLE \"a\" ALTER COLUMN \"n\" TYPE BIGINT USING \"n\"::BIGINT;"),
+            "{}",
+            p.up
+        );
+        assert!(
+            p.down.contains("TYPE INTEGER USING \"n\"::INTEGER;"),
+            "{}",
+            p.down
+        );
         assert!(!p.up.contains("DROP COLUMN"));
     }
 
     #[test]
     fn sqlite_create_table_names_are_rewritten() {
-        assert_eq!(rename_create_table("CREATE TABLE \"users\" (id INTEGER)", "\"x\"").unwrap(), "CREATE TABLE \"x\" (id INTEGER)");
-        assert_eq!(rename_create_table("create table users(id INTEGER)", "\"x\"").unwrap(), "create table \"x\"(id INTEGER)");
-        assert_eq!(rename_create_table("CREATE TABLE IF NOT EXISTS [u s] (a)", "\"x\"").unwrap(), "CREATE TABLE IF NOT EXISTS \"x\" (a)");
+        assert_eq!(
+            rename_create_table("CREATE TABLE \"users\" (id INTEGER)", "\"x\"").unwrap(),
+            "CREATE TABLE \"x\" (id INTEGER)"
+        );
+        assert_eq!(
+            rename_create_table("create table users(id INTEGER)", "\"x\"").unwrap(),
+            "create table \"x\"(id INTEGER)"
+        );
+        assert_eq!(
+            rename_create_table("CREATE TABLE IF NOT EXISTS [u s] (a)", "\"x\"").unwrap(),
+            "CREATE TABLE IF NOT EXISTS \"x\" (a)"
+        );
     }
 }

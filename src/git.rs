@@ -28,7 +28,12 @@ pub struct Repo {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(GitError::Missing)?;
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(GitError::Missing)?;
     if !out.status.success() {
         return Err(GitError::Failed {
             args: args.join(" "),
@@ -41,30 +46,58 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
 impl Repo {
     /// The work tree containing `dir`, if any.
     pub fn discover(dir: &Path) -> Option<Repo> {
-        git(dir, &["rev-parse", "--show-toplevel"]).ok().map(|r| Repo { root: PathBuf::from(r) })
+        git(dir, &["rev-parse", "--show-toplevel"])
+            .ok()
+            .map(|r| Repo {
+                root: PathBuf::from(r),
+            })
     }
 
     /// The merge base of `HEAD` with the main branch (`origin/HEAD`, `origin/main`, `main`,
     /// `origin/master`, `master`: the first that exists).
     pub fn default_base(&self) -> Result<String, GitError> {
-        let candidates = ["origin/HEAD", "origin/main", "main", "origin/master", "master"];
+        let candidates = [
+            "origin/HEAD",
+            "origin/main",
+            "main",
+            "origin/master",
+            "master",
+        ];
         for c in candidates {
-            if git(&self.root, &["rev-parse", "--verify", "--quiet", &format!("{c}^{{commit}}")]).is_ok() {
+            if git(
+                &self.root,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{c}^{{commit}}"),
+                ],
+            )
+            .is_ok()
+            {
                 return git(&self.root, &["merge-base", "HEAD", c]);
             }
         }
-        Err(GitError::NoMainBranch { tried: candidates.join(", ") })
+        Err(GitError::NoMainBranch {
+            tried: candidates.join(", "),
+        })
     }
 
     /// The commit a revision names.
     pub fn resolve(&self, rev: &str) -> Result<String, GitError> {
-        git(&self.root, &["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+        git(
+            &self.root,
+            &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
+        )
     }
 
     /// Files under `dir` (relative to the repository root) at `rev`: (path, blob id).
     pub fn files_at(&self, rev: &str, dir: &Path) -> Result<Vec<(PathBuf, String)>, GitError> {
         let dir = dir.to_string_lossy().replace('\\', "/");
-        let out = git(&self.root, &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &dir])?;
+        let out = git(
+            &self.root,
+            &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &dir],
+        )?;
         Ok(out
             .split('\0')
             .filter(|l| !l.is_empty())
@@ -93,7 +126,12 @@ impl Repo {
             let _ = stdin.write_all(input.as_bytes());
         });
         let mut out = Vec::new();
-        child.stdout.take().expect("piped stdout").read_to_end(&mut out).map_err(GitError::Missing)?;
+        child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .read_to_end(&mut out)
+            .map_err(GitError::Missing)?;
         let _ = writer.join();
         let _ = child.wait();
         let mut blobs = HashMap::new();
@@ -102,8 +140,13 @@ impl Repo {
             let header = String::from_utf8_lossy(&rest[..nl]).to_string();
             rest = &rest[nl + 1..];
             let mut parts = header.split_whitespace();
-            let (Some(id), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else { break };
-            let Ok(size) = size.parse::<usize>() else { break };
+            let (Some(id), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next())
+            else {
+                break;
+            };
+            let Ok(size) = size.parse::<usize>() else {
+                break;
+            };
             if rest.len() < size {
                 break;
             }

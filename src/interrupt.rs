@@ -93,7 +93,9 @@ pub fn session_id(conn: &mut Connection) -> Option<i64> {
 }
 
 fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
-    let Ok(mut conn) = Connection::establish(url, backend, ConnectOptions::default()) else { return };
+    let Ok(mut conn) = Connection::establish(url, backend, ConnectOptions::default()) else {
+        return;
+    };
     let sql = match backend {
         Backend::Postgres => format!("SELECT pg_terminate_backend({id})"),
         Backend::Mysql => format!("KILL {id}"),
@@ -137,11 +139,20 @@ fn on_signal() {
     }
     msg.push_str(&format!(
         "\n  done before the stop: {}\n  not run: {}",
-        if p.done.is_empty() { "none".to_string() } else { p.done.join(", ") },
+        if p.done.is_empty() {
+            "none".to_string()
+        } else {
+            p.done.join(", ")
+        },
         if p.remaining.is_empty() && running.is_none() {
             "none".to_string()
         } else {
-            running.iter().chain(p.remaining.iter()).cloned().collect::<Vec<_>>().join(", ")
+            running
+                .iter()
+                .chain(p.remaining.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     ));
     msg.push_str(&format!(

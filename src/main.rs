@@ -17,7 +17,11 @@ fn main() -> ExitCode {
     output::init_colors(args.global.color());
     cargo_migrate::interrupt::install();
     let opts = args.global.options();
-    let printer = Printer { format: opts.format, quiet: opts.quiet, verbose: opts.verbose };
+    let printer = Printer {
+        format: opts.format,
+        quiet: opts.quiet,
+        verbose: opts.verbose,
+    };
     match commands::execute(&args.command.action(), &opts, &printer) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {

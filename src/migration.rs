@@ -81,7 +81,9 @@ pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
     }
     // diesel_cli 2.3 writes `2024-01-01-120000-0a1b`: a timestamp, then 4 hex digits.
     if !raw_version.starts_with(|c: char| c.is_ascii_digit())
-        || !raw_version.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || !raw_version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return Err(format!("has the version `{raw_version}`, which does not start with a digit or has characters other than letters, digits and `-`"));
     }
@@ -104,13 +106,23 @@ pub fn display_path(path: &Path, root: &Path) -> PathBuf {
 fn read_text(path: &Path, shown: &Path, set: &str) -> Result<String, Diagnostic> {
     match fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text)),
+            Ok(text) => Ok(text
+                .strip_prefix('\u{feff}')
+                .map(str::to_string)
+                .unwrap_or(text)),
             Err(err) => {
                 let valid = err.utf8_error().valid_up_to();
                 let bytes = err.as_bytes();
                 let line = bytes[..valid].iter().filter(|b| **b == b'\n').count() + 1;
-                let line_start = bytes[..valid].iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
-                let column = String::from_utf8_lossy(&bytes[line_start..valid]).chars().count() + 1;
+                let line_start = bytes[..valid]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let column = String::from_utf8_lossy(&bytes[line_start..valid])
+                    .chars()
+                    .count()
+                    + 1;
                 Err(Diagnostic::error("non-utf8-file", format!("`{}` is not valid UTF-8 (byte {valid})", shown.display()))
                     .with_set(set)
                     .with_file(shown)
@@ -118,10 +130,13 @@ fn read_text(path: &Path, shown: &Path, set: &str) -> Result<String, Diagnostic>
                     .with_help("save the file as UTF-8; diesel sends migration files to the database as UTF-8 text"))
             }
         },
-        Err(err) => Err(Diagnostic::error("unreadable-file", format!("cannot read `{}`: {err}", shown.display()))
-            .with_set(set)
-            .with_file(shown)
-            .with_help("check the file's permissions")),
+        Err(err) => Err(Diagnostic::error(
+            "unreadable-file",
+            format!("cannot read `{}`: {err}", shown.display()),
+        )
+        .with_set(set)
+        .with_file(shown)
+        .with_help("check the file's permissions")),
     }
 }
 
@@ -134,7 +149,10 @@ struct MetadataToml {
 /// Load and validate one migrations folder. `root` is what shown paths are relative to.
 pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
     let shown_dir = display_path(dir, root);
-    let mut folder = MigrationFolder { path: dir.to_path_buf(), ..Default::default() };
+    let mut folder = MigrationFolder {
+        path: dir.to_path_buf(),
+        ..Default::default()
+    };
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -148,9 +166,15 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         }
         Err(err) => {
             folder.problems.push(
-                Diagnostic::error("unreadable-file", format!("cannot read the migrations folder `{}`: {err}", shown_dir.display()))
-                    .with_set(set)
-                    .with_file(&shown_dir),
+                Diagnostic::error(
+                    "unreadable-file",
+                    format!(
+                        "cannot read the migrations folder `{}`: {err}",
+                        shown_dir.display()
+                    ),
+                )
+                .with_set(set)
+                .with_file(&shown_dir),
             );
             return folder;
         }
@@ -162,9 +186,12 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
             Ok(e) => e,
             Err(err) => {
                 folder.problems.push(
-                    Diagnostic::error("unreadable-file", format!("cannot list `{}`: {err}", shown_dir.display()))
-                        .with_set(set)
-                        .with_file(&shown_dir),
+                    Diagnostic::error(
+                        "unreadable-file",
+                        format!("cannot list `{}`: {err}", shown_dir.display()),
+                    )
+                    .with_set(set)
+                    .with_file(&shown_dir),
                 );
                 continue;
             }
@@ -176,10 +203,16 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         }
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             folder.problems.push(
-                Diagnostic::error("invalid-migration-name", format!("the folder `{}` has a name that is not UTF-8", path.display()))
-                    .with_set(set)
-                    .with_file(display_path(&path, root))
-                    .with_help("rename it to `<version>_<name>`"),
+                Diagnostic::error(
+                    "invalid-migration-name",
+                    format!(
+                        "the folder `{}` has a name that is not UTF-8",
+                        path.display()
+                    ),
+                )
+                .with_set(set)
+                .with_file(display_path(&path, root))
+                .with_help("rename it to `<version>_<name>`"),
             );
             continue;
         };
@@ -290,7 +323,10 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
             true
         };
 
-        by_version.entry(version.clone()).or_default().push(dir_name.clone());
+        by_version
+            .entry(version.clone())
+            .or_default()
+            .push(dir_name.clone());
         if ok {
             folder.migrations.push(Migration {
                 version,
@@ -319,7 +355,9 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         }
     }
     // Both copies of a duplicated version are unusable: which one ran is unknowable.
-    folder.migrations.retain(|m| by_version.get(&m.version).is_none_or(|n| n.len() == 1));
+    folder
+        .migrations
+        .retain(|m| by_version.get(&m.version).is_none_or(|n| n.len() == 1));
     folder.migrations.sort_by(|a, b| a.version.cmp(&b.version));
     folder
 }
@@ -356,9 +394,17 @@ mod tests {
             parse_dir_name("2024-01-01-000000_create_users").unwrap(),
             ("20240101000000".to_string(), "create_users".to_string())
         );
-        assert_eq!(parse_dir_name("2024-01-01-120000-0a1b_x").unwrap().0, "202401011200000a1b");
+        assert_eq!(
+            parse_dir_name("2024-01-01-120000-0a1b_x").unwrap().0,
+            "202401011200000a1b"
+        );
         assert!(parse_dir_name("v1.2_x").is_err());
-        assert_eq!(parse_dir_name("00000000000000_diesel_initial_setup").unwrap().0, "00000000000000");
+        assert_eq!(
+            parse_dir_name("00000000000000_diesel_initial_setup")
+                .unwrap()
+                .0,
+            "00000000000000"
+        );
         assert!(parse_dir_name("create_users").is_err());
         assert!(parse_dir_name("20240101").is_err());
         assert!(parse_dir_name("2024_").is_err());
@@ -368,9 +414,21 @@ mod tests {
     fn loads_sorted_with_metadata_semantics() {
         let tmp = tempfile::tempdir().unwrap();
         let m = tmp.path().join("migrations");
-        write(&m, "2024-02-01-000000_b/up.sql", b"CREATE TABLE b (id INT);");
-        write(&m, "2024-02-01-000000_b/metadata.toml", b"run_in_transaction = false\n");
-        write(&m, "2024-01-01-000000_a/up.sql", b"CREATE TABLE a (id INT);");
+        write(
+            &m,
+            "2024-02-01-000000_b/up.sql",
+            b"CREATE TABLE b (id INT);",
+        );
+        write(
+            &m,
+            "2024-02-01-000000_b/metadata.toml",
+            b"run_in_transaction = false\n",
+        );
+        write(
+            &m,
+            "2024-01-01-000000_a/up.sql",
+            b"CREATE TABLE a (id INT);",
+        );
         write(&m, "2024-01-01-000000_a/down.sql", b"DROP TABLE a;");
         write(&m, "2024-03-01-000000_c/up.sql", b"SELECT 1;");
         write(&m, "2024-03-01-000000_c/metadata.toml", b"# no key\n");
@@ -378,10 +436,18 @@ mod tests {
         write(&m, "README.md", b"notes");
         let f = load_folder("app", &m, tmp.path());
         assert!(f.problems.is_empty(), "{:?}", f.problems);
-        let names: Vec<_> = f.migrations.iter().map(|m| (m.version.as_str(), m.run_in_transaction, m.has_down())).collect();
+        let names: Vec<_> = f
+            .migrations
+            .iter()
+            .map(|m| (m.version.as_str(), m.run_in_transaction, m.has_down()))
+            .collect();
         assert_eq!(
             names,
-            [("20240101000000", true, true), ("20240201000000", false, false), ("20240301000000", false, false)]
+            [
+                ("20240101000000", true, true),
+                ("20240201000000", false, false),
+                ("20240301000000", false, false)
+            ]
         );
     }
 
@@ -394,19 +460,37 @@ mod tests {
         write(&m, "create_users/up.sql", b"CREATE TABLE u (id INT);");
         write(&m, "2024-01-03-000000_a/up.sql", b"SELECT 1;");
         write(&m, "20240103000000_b/up.sql", b"SELECT 2;");
-        write(&m, "2024-01-04-000000_latin1/up.sql", b"SELECT 1;\nSELECT '\xe9';");
+        write(
+            &m,
+            "2024-01-04-000000_latin1/up.sql",
+            b"SELECT 1;\nSELECT '\xe9';",
+        );
         write(&m, "2024-01-05-000000_meta/up.sql", b"SELECT 1;");
-        write(&m, "2024-01-05-000000_meta/metadata.toml", b"run_in_transaction = nope\n");
+        write(
+            &m,
+            "2024-01-05-000000_meta/metadata.toml",
+            b"run_in_transaction = nope\n",
+        );
         write(&m, "2024-01-06-000000_good/up.sql", b"SELECT 1;");
         let f = load_folder("app", &m, tmp.path());
         let codes: Vec<_> = f.problems.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(
             codes,
-            ["missing-up-sql", "empty-up-sql", "non-utf8-file", "malformed-metadata", "invalid-migration-name", "duplicate-version"]
+            [
+                "missing-up-sql",
+                "empty-up-sql",
+                "non-utf8-file",
+                "malformed-metadata",
+                "invalid-migration-name",
+                "duplicate-version"
+            ]
         );
         let utf8 = &f.problems[2];
         assert_eq!(utf8.location.map(|l| (l.line, l.column)), Some((2, 9)));
-        assert_eq!(utf8.file.as_deref(), Some(Path::new("migrations/2024-01-04-000000_latin1/up.sql")));
+        assert_eq!(
+            utf8.file.as_deref(),
+            Some(Path::new("migrations/2024-01-04-000000_latin1/up.sql"))
+        );
         assert_eq!(f.problems[3].location.map(|l| l.line), Some(1));
         // Only the good migration survives: duplicates are both dropped.
         let versions: Vec<_> = f.migrations.iter().map(|m| m.version.as_str()).collect();

@@ -20,32 +20,69 @@ const TRACKED: [&str; 3] = ["up.sql", "down.sql", "metadata.toml"];
 fn normalise(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    text.replace("\r\n", "\n").trim_end_matches('\n').to_string()
+    text.replace("\r\n", "\n")
+        .trim_end_matches('\n')
+        .to_string()
 }
 
 /// First line where two texts differ (1-based).
 fn first_difference(a: &str, b: &str) -> usize {
-    a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or_else(|| a.lines().count().min(b.lines().count())) + 1
+    a.lines()
+        .zip(b.lines())
+        .position(|(x, y)| x != y)
+        .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
+        + 1
 }
 
 /// Findings for one set against the base revision `base` (shown as `label`).
-pub fn check(repo: &Repo, base: &str, label: &str, ctx: &SetContext, root: &Path) -> Result<Vec<Diagnostic>, GitError> {
+pub fn check(
+    repo: &Repo,
+    base: &str,
+    label: &str,
+    ctx: &SetContext,
+    root: &Path,
+) -> Result<Vec<Diagnostic>, GitError> {
     let set = &ctx.set.name;
-    let dir = ctx.folder.path.canonicalize().unwrap_or_else(|_| ctx.folder.path.clone());
-    let repo_root = repo.root.canonicalize().unwrap_or_else(|_| repo.root.clone());
-    let Ok(rel) = dir.strip_prefix(&repo_root) else { return Ok(Vec::new()) };
+    let dir = ctx
+        .folder
+        .path
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.folder.path.clone());
+    let repo_root = repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| repo.root.clone());
+    let Ok(rel) = dir.strip_prefix(&repo_root) else {
+        return Ok(Vec::new());
+    };
     let files = repo.files_at(base, rel)?;
 
     // migration folder -> file name -> blob id, at the base.
     let mut released: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (path, blob) in files {
-        let Ok(inner) = path.strip_prefix(rel) else { continue };
-        let parts: Vec<String> = inner.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-        if parts.len() == 2 && TRACKED.contains(&parts[1].as_str()) && parse_dir_name(&parts[0]).is_ok() {
-            released.entry(parts[0].clone()).or_default().insert(parts[1].clone(), blob);
+        let Ok(inner) = path.strip_prefix(rel) else {
+            continue;
+        };
+        let parts: Vec<String> = inner
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if parts.len() == 2
+            && TRACKED.contains(&parts[1].as_str())
+            && parse_dir_name(&parts[0]).is_ok()
+        {
+            released
+                .entry(parts[0].clone())
+                .or_default()
+                .insert(parts[1].clone(), blob);
         }
     }
-    let ids: Vec<String> = released.values().flat_map(|f| f.values().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let ids: Vec<String> = released
+        .values()
+        .flat_map(|f| f.values().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let blobs = repo.blobs(&ids)?;
 
     let mut out = Vec::new();
@@ -62,7 +99,12 @@ pub fn check(repo: &Repo, base: &str, label: &str, ctx: &SetContext, root: &Path
     for (name, files) in &released {
         let Some(now_dir) = current.get(name.as_str()) else {
             let version = parse_dir_name(name).map(|(v, _)| v).unwrap_or_default();
-            let renamed_to = ctx.folder.migrations.iter().find(|m| m.version == version).map(|m| m.dir_name.clone());
+            let renamed_to = ctx
+                .folder
+                .migrations
+                .iter()
+                .find(|m| m.version == version)
+                .map(|m| m.dir_name.clone());
             let shown = display_path(&ctx.folder.path.join(name), root);
             let diag = match renamed_to {
                 Some(new) => Diagnostic::error("released-migration-renamed", format!("released migration `{name}` (at {label}) was renamed to `{new}`"))
@@ -83,11 +125,16 @@ pub fn check(repo: &Repo, base: &str, label: &str, ctx: &SetContext, root: &Path
                     let after = normalise(&now);
                     if before != after {
                         let line = first_difference(&before, &after);
-                        let mut d = Diagnostic::error("released-migration-edited", format!("`{file}` of released migration `{name}` was edited since {label}"))
-                            .with_set(set)
-                            .with_file(&shown)
-                            .with_location(line, 1)
-                            .with_help(help_edit);
+                        let mut d = Diagnostic::error(
+                            "released-migration-edited",
+                            format!(
+                                "`{file}` of released migration `{name}` was edited since {label}"
+                            ),
+                        )
+                        .with_set(set)
+                        .with_file(&shown)
+                        .with_location(line, 1)
+                        .with_help(help_edit);
                         if let Some(src) = after.lines().nth(line - 1) {
                             d = d.with_source_line(src, src.chars().count().max(1));
                         }
@@ -95,22 +142,33 @@ pub fn check(repo: &Repo, base: &str, label: &str, ctx: &SetContext, root: &Path
                     }
                 }
                 (Some(_), None) => out.push(
-                    Diagnostic::error("released-migration-edited", format!("`{file}` of released migration `{name}` was deleted since {label}"))
-                        .with_set(set)
-                        .with_file(&shown)
-                        .with_help(help_edit),
+                    Diagnostic::error(
+                        "released-migration-edited",
+                        format!(
+                            "`{file}` of released migration `{name}` was deleted since {label}"
+                        ),
+                    )
+                    .with_set(set)
+                    .with_file(&shown)
+                    .with_help(help_edit),
                 ),
                 (None, Some(_)) if file != "down.sql" => out.push(
-                    Diagnostic::error("released-migration-edited", format!("`{file}` was added to released migration `{name}` since {label}"))
-                        .with_set(set)
-                        .with_file(&shown)
-                        .with_help(help_edit),
+                    Diagnostic::error(
+                        "released-migration-edited",
+                        format!("`{file}` was added to released migration `{name}` since {label}"),
+                    )
+                    .with_set(set)
+                    .with_file(&shown)
+                    .with_help(help_edit),
                 ),
                 _ => {}
             }
         }
     }
-    let newest = released.keys().filter_map(|n| parse_dir_name(n).ok().map(|(v, _)| v)).max();
+    let newest = released
+        .keys()
+        .filter_map(|n| parse_dir_name(n).ok().map(|(v, _)| v))
+        .max();
     if let Some(newest) = newest {
         for m in &ctx.folder.migrations {
             if !released.contains_key(&m.dir_name) && m.version < newest {

@@ -74,17 +74,32 @@ pub struct SetContext {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UrlError {
     #[error("set `{set}`: no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url")]
-    Missing { set: String, var: String, dotenv: String },
+    Missing {
+        set: String,
+        var: String,
+        dotenv: String,
+    },
     #[error("set `{set}`: the database URL from {origin} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
-    UnknownScheme { set: String, origin: UrlSource, scheme: String },
+    UnknownScheme {
+        set: String,
+        origin: UrlSource,
+        scheme: String,
+    },
     #[error("set `{set}`: its configured backend is `{configured}` but the database URL from {origin} is a {from_url} URL\nhelp: fix `backend` in [package.metadata.migrate] or the URL")]
-    BackendMismatch { set: String, configured: Backend, origin: UrlSource, from_url: Backend },
+    BackendMismatch {
+        set: String,
+        configured: Backend,
+        origin: UrlSource,
+        from_url: Backend,
+    },
 }
 
 impl SetContext {
     /// The set's backend: configured, else from its URL.
     pub fn backend(&self) -> Option<Backend> {
-        self.set.backend.or_else(|| self.url.as_ref().and_then(|(u, _)| u.backend()))
+        self.set
+            .backend
+            .or_else(|| self.url.as_ref().and_then(|(u, _)| u.backend()))
     }
 
     /// The URL and backend, or a one-line error that says what to set.
@@ -106,7 +121,12 @@ impl SetContext {
         };
         if let Some(configured) = self.set.backend {
             if configured != from_url {
-                return Err(UrlError::BackendMismatch { set: self.set.name.clone(), configured, origin: source.clone(), from_url });
+                return Err(UrlError::BackendMismatch {
+                    set: self.set.name.clone(),
+                    configured,
+                    origin: source.clone(),
+                    from_url,
+                });
             }
         }
         Ok((url.clone(), from_url))
@@ -143,12 +163,20 @@ impl Env for ProcessEnv {
 
 fn dotenv_lookup(file: &Path, var: &str) -> Option<String> {
     let iter = dotenvy::from_path_iter(file).ok()?;
-    iter.filter_map(Result::ok).find(|(k, _)| k == var).map(|(_, v)| v).filter(|v| !v.trim().is_empty())
+    iter.filter_map(Result::ok)
+        .find(|(k, _)| k == var)
+        .map(|(_, v)| v)
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Find a set's URL. SQLite paths from the environment or `.env` are relative to the member's
 /// folder (where diesel.toml lives); a `--database-url` path is relative to the current folder.
-pub fn resolve_url(set: &MigrationSet, root: &Path, flag: Option<&str>, env: &dyn Env) -> Option<(DatabaseUrl, UrlSource)> {
+pub fn resolve_url(
+    set: &MigrationSet,
+    root: &Path,
+    flag: Option<&str>,
+    env: &dyn Env,
+) -> Option<(DatabaseUrl, UrlSource)> {
     let var = &set.database_url_env;
     let (url, source) = if let Some(flag) = flag {
         (DatabaseUrl::new(flag), UrlSource::Flag)
@@ -156,8 +184,16 @@ pub fn resolve_url(set: &MigrationSet, root: &Path, flag: Option<&str>, env: &dy
         (DatabaseUrl::new(value), UrlSource::Env { var: var.clone() })
     } else {
         let candidates = [set.dir.join(".env"), root.join(".env")];
-        let (file, value) = candidates.iter().find_map(|f| dotenv_lookup(f, var).map(|v| (f.clone(), v)))?;
-        (DatabaseUrl::new(value), UrlSource::DotEnv { var: var.clone(), file: display_path(&file, root) })
+        let (file, value) = candidates
+            .iter()
+            .find_map(|f| dotenv_lookup(f, var).map(|v| (f.clone(), v)))?;
+        (
+            DatabaseUrl::new(value),
+            UrlSource::DotEnv {
+                var: var.clone(),
+                file: display_path(&file, root),
+            },
+        )
     };
     let url = match (&source, url.backend()) {
         (UrlSource::Flag, _) | (_, Some(Backend::Postgres | Backend::Mysql) | None) => url,
@@ -172,7 +208,11 @@ pub fn resolve(opts: &GlobalOptions, env: &dyn Env) -> anyhow::Result<Resolved> 
     resolve_workspace(ws, opts, env)
 }
 
-pub fn resolve_workspace(ws: Workspace, opts: &GlobalOptions, env: &dyn Env) -> anyhow::Result<Resolved> {
+pub fn resolve_workspace(
+    ws: Workspace,
+    opts: &GlobalOptions,
+    env: &dyn Env,
+) -> anyhow::Result<Resolved> {
     let selected = workspace::select(&ws, &opts.packages, &opts.exclude)?;
     if opts.database_url.is_some() && selected.len() > 1 {
         let names: Vec<_> = selected.iter().map(|s| s.name.as_str()).collect();
@@ -197,27 +237,44 @@ pub fn resolve_workspace(ws: Workspace, opts: &GlobalOptions, env: &dyn Env) -> 
         .filter(|s| !sets.iter().any(|c| c.set.name == s.name))
         .filter_map(|set| {
             let url = resolve_url(set, &ws.root, None, env);
-            let probe = SetContext { set: set.clone(), folder: MigrationFolder::default(), url };
-            selected_keys.contains(&database_key(&probe)).then(|| SetContext {
-                folder: load_folder(&set.name, &set.migrations_dir, &ws.root),
-                ..probe
-            })
+            let probe = SetContext {
+                set: set.clone(),
+                folder: MigrationFolder::default(),
+                url,
+            };
+            selected_keys
+                .contains(&database_key(&probe))
+                .then(|| SetContext {
+                    folder: load_folder(&set.name, &set.migrations_dir, &ws.root),
+                    ..probe
+                })
         })
         .collect();
     let all: Vec<SetContext> = sets.iter().chain(&unselected_siblings).cloned().collect();
     let cross_set_problems = shared_database_collisions(&all);
-    let mut scratch_urls: Vec<DatabaseUrl> = opts.scratch_urls.iter().map(DatabaseUrl::new).collect();
+    let mut scratch_urls: Vec<DatabaseUrl> =
+        opts.scratch_urls.iter().map(DatabaseUrl::new).collect();
     if let Some(env_urls) = env.var("MIGRATE_SCRATCH_URL") {
         scratch_urls.extend(env_urls.split_whitespace().map(DatabaseUrl::new));
     }
-    Ok(Resolved { workspace: ws, sets, cross_set_problems, scratch_urls, unselected_siblings })
+    Ok(Resolved {
+        workspace: ws,
+        sets,
+        cross_set_problems,
+        scratch_urls,
+        unselected_siblings,
+    })
 }
 
 /// A key naming the database a set uses: its URL when known, else its variable and backend.
 pub fn database_key(ctx: &SetContext) -> String {
     match &ctx.url {
         Some((url, _)) => format!("url:{}", url.expose()),
-        None => format!("env:{}:{}", ctx.set.database_url_env, ctx.set.backend.map(|b| b.as_str()).unwrap_or("?")),
+        None => format!(
+            "env:{}:{}",
+            ctx.set.database_url_env,
+            ctx.set.backend.map(|b| b.as_str()).unwrap_or("?")
+        ),
     }
 }
 
@@ -256,7 +313,11 @@ pub fn shared_database_collisions(sets: &[SetContext]) -> Vec<Diagnostic> {
 impl Resolved {
     /// All folder problems of the selected sets plus cross-set ones.
     pub fn problems(&self) -> Vec<Diagnostic> {
-        self.sets.iter().flat_map(|s| s.folder.problems.iter().cloned()).chain(self.cross_set_problems.iter().cloned()).collect()
+        self.sets
+            .iter()
+            .flat_map(|s| s.folder.problems.iter().cloned())
+            .chain(self.cross_set_problems.iter().cloned())
+            .collect()
     }
 
     /// Versions that belong to other selected sets on the same database as `ctx`.
@@ -277,7 +338,12 @@ impl Resolved {
             .iter()
             .find(|u| u.backend() == Some(backend))
             .cloned()
-            .or_else(|| ctx.url.as_ref().filter(|(u, _)| u.backend() == Some(backend)).map(|(u, _)| u.clone()))
+            .or_else(|| {
+                ctx.url
+                    .as_ref()
+                    .filter(|(u, _)| u.backend() == Some(backend))
+                    .map(|(u, _)| u.clone())
+            })
     }
 
     /// A database URL as shown to the user: password hidden, and a SQLite file inside the
@@ -286,7 +352,9 @@ impl Resolved {
         if url.backend() == Some(Backend::Sqlite) {
             if let Some(path) = crate::db::sqlite_path(url.expose()) {
                 if path.is_absolute() && path.starts_with(&self.workspace.root) {
-                    return display_path(&path, &self.workspace.root).display().to_string();
+                    return display_path(&path, &self.workspace.root)
+                        .display()
+                        .to_string();
                 }
             }
         }

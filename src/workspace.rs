@@ -70,11 +70,20 @@ pub struct Workspace {
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
     #[error("`cargo metadata` failed{}: {message}", manifest.as_ref().map(|m| format!(" for `{}`", m.display())).unwrap_or_default())]
-    Metadata { manifest: Option<PathBuf>, message: String },
+    Metadata {
+        manifest: Option<PathBuf>,
+        message: String,
+    },
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("no package or migration set named `{name}` in this workspace{}", available_hint(available))]
-    UnknownPackage { name: String, available: Vec<String> },
+    #[error(
+        "no package or migration set named `{name}` in this workspace{}",
+        available_hint(available)
+    )]
+    UnknownPackage {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("the package `{name}` has no migrations\nhelp: add a `migrations/` folder or a diesel.toml to it, or set `migrations` in its [package.metadata.migrate]")]
     PackageWithoutMigrations { name: String },
     #[error("the package `{name}` turns its migrations off (`enabled = false` in its [package.metadata.migrate])\nhelp: remove that line to include it")]
@@ -83,7 +92,8 @@ pub enum DiscoverError {
 
 fn available_hint(available: &[String]) -> String {
     if available.is_empty() {
-        "\nhelp: no member owns migrations; add a `migrations/` folder or a diesel.toml to a member".to_string()
+        "\nhelp: no member owns migrations; add a `migrations/` folder or a diesel.toml to a member"
+            .to_string()
     } else {
         format!("\nhelp: the migration sets are: {}", available.join(", "))
     }
@@ -105,7 +115,9 @@ pub fn discover(manifest_path: Option<&Path>) -> Result<Workspace, DiscoverError
 
 fn clean_cargo_error(err: &cargo_metadata::Error) -> String {
     match err {
-        cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().trim_start_matches("error: ").to_string(),
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            stderr.trim().trim_start_matches("error: ").to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -114,9 +126,17 @@ fn clean_cargo_error(err: &cargo_metadata::Error) -> String {
 pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
     let root = metadata.workspace_root.clone().into_std_path_buf();
     let root_manifest = root.join("Cargo.toml");
-    let ws_cfg: WorkspaceMigrate = config::migrate_metadata(&metadata.workspace_metadata, &root_manifest, "workspace")?;
-    let ws_backend = ws_cfg.backend.as_deref().map(|b| config::parse_backend(b, &root_manifest)).transpose()?;
-    let default_env = ws_cfg.database_url_env.clone().unwrap_or_else(|| "DATABASE_URL".to_string());
+    let ws_cfg: WorkspaceMigrate =
+        config::migrate_metadata(&metadata.workspace_metadata, &root_manifest, "workspace")?;
+    let ws_backend = ws_cfg
+        .backend
+        .as_deref()
+        .map(|b| config::parse_backend(b, &root_manifest))
+        .transpose()?;
+    let default_env = ws_cfg
+        .database_url_env
+        .clone()
+        .unwrap_or_else(|| "DATABASE_URL".to_string());
 
     let packages = metadata.workspace_packages();
     let mut sets: Vec<MigrationSet> = Vec::new();
@@ -125,7 +145,12 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let member_dirs: BTreeMap<PathBuf, String> = packages
         .iter()
-        .filter_map(|p| Some((p.manifest_path.parent()?.as_std_path().to_path_buf(), p.name.to_string())))
+        .filter_map(|p| {
+            Some((
+                p.manifest_path.parent()?.as_std_path().to_path_buf(),
+                p.name.to_string(),
+            ))
+        })
         .collect();
 
     for package in &packages {
@@ -145,7 +170,8 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
                 }
             }
         }
-        let pkg_cfg: PackageMigrate = config::migrate_metadata(&package.metadata, &manifest, "package")?;
+        let pkg_cfg: PackageMigrate =
+            config::migrate_metadata(&package.metadata, &manifest, "package")?;
         if pkg_cfg.enabled == Some(false) {
             disabled.push(name);
             continue;
@@ -157,8 +183,19 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
 
     // A virtual root (no package at the root) with its own diesel.toml.
     if !member_dirs.contains_key(&root) && root.join("diesel.toml").is_file() {
-        let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("workspace").to_string();
-        if let Some(set) = set_for(&name, &root, &root_manifest, &PackageMigrate::default(), ws_backend, &default_env)? {
+        let name = root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("workspace")
+            .to_string();
+        if let Some(set) = set_for(
+            &name,
+            &root,
+            &root_manifest,
+            &PackageMigrate::default(),
+            ws_backend,
+            &default_env,
+        )? {
             sets.push(set);
         }
     }
@@ -166,10 +203,17 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
     let order = dependency_order(&edges);
     let set_names: BTreeSet<String> = sets.iter().map(|s| s.name.clone()).collect();
     for set in &mut sets {
-        set.depends_on = transitive(&edges, &set.name).into_iter().filter(|n| set_names.contains(n)).collect();
+        set.depends_on = transitive(&edges, &set.name)
+            .into_iter()
+            .filter(|n| set_names.contains(n))
+            .collect();
     }
     let rank = |name: &str| order.iter().position(|n| n == name).unwrap_or(usize::MAX);
-    sets.sort_by(|a, b| rank(&a.name).cmp(&rank(&b.name)).then_with(|| a.name.cmp(&b.name)));
+    sets.sort_by(|a, b| {
+        rank(&a.name)
+            .cmp(&rank(&b.name))
+            .then_with(|| a.name.cmp(&b.name))
+    });
 
     Ok(Workspace {
         root,
@@ -190,13 +234,22 @@ fn set_for(
     default_env: &str,
 ) -> Result<Option<MigrationSet>, DiscoverError> {
     let diesel_path = dir.join("diesel.toml");
-    let diesel_toml = if diesel_path.is_file() { Some(DieselToml::read(&diesel_path)?) } else { None };
+    let diesel_toml = if diesel_path.is_file() {
+        Some(DieselToml::read(&diesel_path)?)
+    } else {
+        None
+    };
     let default_migrations = dir.join("migrations");
 
     let (migrations_dir, found_by) = if let Some(m) = &cfg.migrations {
         (dir.join(m), FoundBy::PackageMetadata)
     } else if let Some(d) = &diesel_toml {
-        (d.migrations_dir.clone().unwrap_or_else(|| default_migrations.clone()), FoundBy::DieselToml)
+        (
+            d.migrations_dir
+                .clone()
+                .unwrap_or_else(|| default_migrations.clone()),
+            FoundBy::DieselToml,
+        )
     } else if default_migrations.is_dir() {
         (default_migrations, FoundBy::MigrationsFolder)
     } else {
@@ -221,7 +274,10 @@ fn set_for(
         migrations_dir,
         schema_file,
         diesel_toml,
-        database_url_env: cfg.database_url_env.clone().unwrap_or_else(|| default_env.to_string()),
+        database_url_env: cfg
+            .database_url_env
+            .clone()
+            .unwrap_or_else(|| default_env.to_string()),
         backend,
         found_by,
         depends_on: Vec::new(),
@@ -234,12 +290,26 @@ fn set_for(
 fn dependency_order(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let mut remaining: BTreeMap<&str, BTreeSet<&str>> = edges
         .iter()
-        .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).filter(|d| edges.contains_key(*d)).collect()))
+        .map(|(k, v)| {
+            (
+                k.as_str(),
+                v.iter()
+                    .map(String::as_str)
+                    .filter(|d| edges.contains_key(*d))
+                    .collect(),
+            )
+        })
         .collect();
     let mut order = Vec::new();
     loop {
-        let ready: Vec<&str> = remaining.iter().filter(|(_, deps)| deps.is_empty()).map(|(k, _)| *k).collect();
-        let Some(next) = ready.first().copied() else { break };
+        let ready: Vec<&str> = remaining
+            .iter()
+            .filter(|(_, deps)| deps.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        let Some(next) = ready.first().copied() else {
+            break;
+        };
         remaining.remove(next);
         for deps in remaining.values_mut() {
             deps.remove(next);
@@ -252,7 +322,10 @@ fn dependency_order(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 
 fn transitive(edges: &BTreeMap<String, BTreeSet<String>>, start: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<&str> = edges.get(start).map(|d| d.iter().map(String::as_str).collect()).unwrap_or_default();
+    let mut stack: Vec<&str> = edges
+        .get(start)
+        .map(|d| d.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     while let Some(n) = stack.pop() {
         if seen.insert(n.to_string()) {
             if let Some(d) = edges.get(n) {
@@ -264,7 +337,11 @@ fn transitive(edges: &BTreeMap<String, BTreeSet<String>>, start: &str) -> BTreeS
 }
 
 /// Narrow the sets to `-p` (all when empty) minus `--exclude`. Unknown names are errors.
-pub fn select(ws: &Workspace, packages: &[String], exclude: &[String]) -> Result<Vec<MigrationSet>, DiscoverError> {
+pub fn select(
+    ws: &Workspace,
+    packages: &[String],
+    exclude: &[String],
+) -> Result<Vec<MigrationSet>, DiscoverError> {
     let names: Vec<String> = ws.sets.iter().map(|s| s.name.clone()).collect();
     for name in packages.iter().chain(exclude) {
         if !names.contains(name) {
@@ -274,7 +351,10 @@ pub fn select(ws: &Workspace, packages: &[String], exclude: &[String]) -> Result
             if ws.members.contains(name) {
                 return Err(DiscoverError::PackageWithoutMigrations { name: name.clone() });
             }
-            return Err(DiscoverError::UnknownPackage { name: name.clone(), available: names });
+            return Err(DiscoverError::UnknownPackage {
+                name: name.clone(),
+                available: names,
+            });
         }
     }
     Ok(ws
@@ -299,8 +379,16 @@ mod tests {
 
     #[test]
     fn dependency_order_then_name() {
-        let e = edges(&[("web", &["core"]), ("core", &[]), ("billing", &["core"]), ("admin", &["web"])]);
+        let e = edges(&[
+            ("web", &["core"]),
+            ("core", &[]),
+            ("billing", &["core"]),
+            ("admin", &["web"]),
+        ]);
         assert_eq!(dependency_order(&e), ["core", "billing", "web", "admin"]);
-        assert_eq!(transitive(&e, "admin").into_iter().collect::<Vec<_>>(), ["core", "web"]);
+        assert_eq!(
+            transitive(&e, "admin").into_iter().collect::<Vec<_>>(),
+            ["core", "web"]
+        );
     }
 }

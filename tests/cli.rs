@@ -36,10 +36,20 @@ fn list_three_backends_in_dependency_order() {
     let run = t.run(&["list", "--format", "json"]);
     run.assert_success();
     let doc = run.json();
-    let names: Vec<_> = doc["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = doc["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     // billing depends on core by path; analytics depends on nothing; web owns no migrations.
     assert_eq!(names, ["analytics", "core", "billing"]);
-    let backends: Vec<_> = doc["sets"].as_array().unwrap().iter().map(|s| s["backend"].as_str().unwrap()).collect();
+    let backends: Vec<_> = doc["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["backend"].as_str().unwrap())
+        .collect();
     assert_eq!(backends, ["sqlite", "postgres", "mysql"]);
     assert_eq!(doc["sets"][2]["depends_on"], serde_json::json!(["core"]));
     assert_snapshot!(t.clean(&t.run(&["list"]).stdout));
@@ -49,10 +59,20 @@ fn list_three_backends_in_dependency_order() {
 fn package_selection_and_exclusion() {
     let t = CliTest::fixture("three-backends");
     let run = t.run(&["list", "-p", "billing", "-p", "core", "--format", "json"]);
-    let names: Vec<_> = run.json()["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> = run.json()["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["core", "billing"]);
     let run = t.run(&["list", "--exclude", "core", "--format", "json"]);
-    let names: Vec<_> = run.json()["sets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> = run.json()["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["analytics", "billing"]);
 
     let run = t.run(&["list", "-p", "nope"]);
@@ -60,24 +80,36 @@ fn package_selection_and_exclusion() {
     assert_snapshot!(run.stderr);
     let run = t.run(&["list", "-p", "web"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("the package `web` has no migrations"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the package `web` has no migrations"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn manifest_path_from_elsewhere() {
     let t = CliTest::fixture("metadata-overrides");
     let mut cmd = t.command(&["list", "--format", "json", "--manifest-path"]);
-    cmd.arg(t.path("Cargo.toml")).current_dir(std::env::temp_dir());
+    cmd.arg(t.path("Cargo.toml"))
+        .current_dir(std::env::temp_dir());
     let out = cmd.output().unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let set = &doc["sets"][0];
-    assert_eq!(doc["sets"].as_array().unwrap().len(), 1, "legacy opts out with enabled = false");
+    assert_eq!(
+        doc["sets"].as_array().unwrap().len(),
+        1,
+        "legacy opts out with enabled = false"
+    );
     assert_eq!(set["name"], "app");
     assert_eq!(set["migrations_dir"], "app/db/migrations");
     assert_eq!(set["schema_file"], "app/src/db/schema.rs");
     assert_eq!(set["database_url_env"], "APP_DATABASE_URL");
-    assert_eq!(set["backend"], "sqlite", "from [workspace.metadata.migrate]");
+    assert_eq!(
+        set["backend"], "sqlite",
+        "from [workspace.metadata.migrate]"
+    );
     assert_eq!(set["found_by"], "package-metadata");
 }
 
@@ -93,11 +125,16 @@ fn virtual_root_with_diesel_toml_is_a_set() {
 
 #[test]
 fn broken_folders_report_every_problem_before_anything_runs() {
-    let t = CliTest::fixture("broken-folders").env("DATABASE_URL", "app.db").env("SHARED_URL", "postgres://u:pw@127.0.0.1:1/x");
+    let t = CliTest::fixture("broken-folders")
+        .env("DATABASE_URL", "app.db")
+        .env("SHARED_URL", "postgres://u:pw@127.0.0.1:1/x");
     let run = t.run(&["apply"]);
     run.assert_code(2);
     assert_snapshot!(t.clean(&run.stderr));
-    assert!(!t.path("app/app.db").exists(), "nothing may run, not even the database file may be created");
+    assert!(
+        !t.path("app/app.db").exists(),
+        "nothing may run, not even the database file may be created"
+    );
     let codes: Vec<String> = t.run(&["list", "--format", "json"]).json()["problems"]
         .as_array()
         .unwrap()
@@ -138,11 +175,18 @@ fn apply_status_revert_on_demo() {
     run.assert_code(1);
     let doc = run.json();
     assert_eq!(doc["pending"], 1);
-    assert_eq!(doc["sets"][1]["pending"], serde_json::json!(["20240301080000"]));
+    assert_eq!(
+        doc["sets"][1]["pending"],
+        serde_json::json!(["20240301080000"])
+    );
 
-    t.run(&["redo", "-p", "accounts", "--steps", "2"]).assert_success();
+    t.run(&["redo", "-p", "accounts", "--steps", "2"])
+        .assert_success();
     let doc = t.run(&["status", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240110090000", "20240202120000"]));
+    assert_eq!(
+        doc["sets"][0]["applied"],
+        serde_json::json!(["20240110090000", "20240202120000"])
+    );
 }
 
 #[test]
@@ -151,12 +195,24 @@ fn revert_needs_one_set_and_down_sql() {
     t.run(&["apply"]).assert_success();
     let run = t.run(&["revert"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("works on one migration set at a time"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("works on one migration set at a time"),
+        "{}",
+        run.stderr
+    );
 
-    std::fs::remove_file(t.path("crates/blog/migrations/2024-03-01-080000_index_posts_by_author/down.sql")).unwrap();
+    std::fs::remove_file(
+        t.path("crates/blog/migrations/2024-03-01-080000_index_posts_by_author/down.sql"),
+    )
+    .unwrap();
     let run = t.run(&["revert", "-p", "blog", "--all"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("2024-03-01-080000_index_posts_by_author has no down.sql"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("2024-03-01-080000_index_posts_by_author has no down.sql"),
+        "{}",
+        run.stderr
+    );
     // Nothing was reverted: the check comes before the first down.sql runs.
     let doc = t.run(&["status", "-p", "blog", "--format", "json"]).json();
     assert_eq!(doc["sets"][0]["applied"].as_array().unwrap().len(), 2);
@@ -165,12 +221,21 @@ fn revert_needs_one_set_and_down_sql() {
 #[test]
 fn apply_to_a_version_then_the_rest() {
     let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
-    t.run(&["apply", "--to", "2024-05-01-000000_create_todos"]).assert_success();
+    t.run(&["apply", "--to", "2024-05-01-000000_create_todos"])
+        .assert_success();
     let doc = t.run(&["status", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240501000000"]));
+    assert_eq!(
+        doc["sets"][0]["applied"],
+        serde_json::json!(["20240501000000"])
+    );
     let run = t.run(&["apply", "--to", "20991231000000"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("has no migration with the version 20991231000000"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("has no migration with the version 20991231000000"),
+        "{}",
+        run.stderr
+    );
     t.run(&["apply"]).assert_success();
     assert_eq!(t.run(&["status", "--format", "json"]).json()["pending"], 0);
 }
@@ -189,7 +254,11 @@ fn dry_run_changes_nothing_on_sqlite() {
     t.run(&["apply", "--dry-run"]).assert_success();
     t.run(&["revert", "--all", "--dry-run"]).assert_success();
     t.run(&["redo", "--dry-run"]).assert_success();
-    assert_eq!(before, std::fs::read(t.path("todo.db")).unwrap(), "the database file changed byte for byte");
+    assert_eq!(
+        before,
+        std::fs::read(t.path("todo.db")).unwrap(),
+        "the database file changed byte for byte"
+    );
 }
 
 #[test]
@@ -203,8 +272,14 @@ fn failing_sqlite_migration_rolls_back_and_names_the_file() {
     run.assert_code(1);
     assert_snapshot!(t.clean(&run.all()));
     let doc = t.run(&["status", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240501000000", "20240502000000"]));
-    assert_eq!(doc["sets"][0]["pending"], serde_json::json!(["20240503000000"]));
+    assert_eq!(
+        doc["sets"][0]["applied"],
+        serde_json::json!(["20240501000000", "20240502000000"])
+    );
+    assert_eq!(
+        doc["sets"][0]["pending"],
+        serde_json::json!(["20240503000000"])
+    );
     // The half-done table was rolled back with the migration.
     let mut conn = cargo_migrate::db::Connection::establish(
         &cargo_migrate::database_url::DatabaseUrl::new(t.path("todo.db").display().to_string()),
@@ -212,7 +287,11 @@ fn failing_sqlite_migration_rolls_back_and_names_the_file() {
         Default::default(),
     )
     .unwrap();
-    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").unwrap(), 0);
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'")
+            .unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -223,14 +302,25 @@ fn url_errors_are_one_line_and_exit_2() {
     run.assert_code(2);
     assert_snapshot!("missing_url", run.stderr);
 
-    let run = t.run(&["status", "-p", "blog", "--database-url", "redis://user:hunter2@localhost/0"]);
+    let run = t.run(&[
+        "status",
+        "-p",
+        "blog",
+        "--database-url",
+        "redis://user:hunter2@localhost/0",
+    ]);
     run.assert_code(2);
     assert!(run.stderr.contains("the scheme `redis`"), "{}", run.stderr);
     assert!(!run.all().contains("hunter2"));
 
     let run = t.run(&["status", "--database-url", "x.db"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("--database-url names one database, but 2 migration sets are selected"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--database-url names one database, but 2 migration sets are selected"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -263,11 +353,20 @@ fn check_shows_drift_as_a_unified_diff() {
     assert_eq!(doc["ok"], false);
     let drift = &doc["sets"][0]["drift"][0];
     assert_eq!(drift["file"], "src/schema.rs");
-    assert!(drift["diff"].as_str().unwrap().contains("-        sku -> Text,\n"));
+    assert!(drift["diff"]
+        .as_str()
+        .unwrap()
+        .contains("-        sku -> Text,\n"));
 
     // CRLF line endings and a missing final newline are not drift.
-    let committed = std::fs::read_to_string(t.path("src/schema.rs")).unwrap().replace("        sku -> Text,\n", "");
-    std::fs::write(t.path("src/schema.rs"), committed.replace('\n', "\r\n").trim_end()).unwrap();
+    let committed = std::fs::read_to_string(t.path("src/schema.rs"))
+        .unwrap()
+        .replace("        sku -> Text,\n", "");
+    std::fs::write(
+        t.path("src/schema.rs"),
+        committed.replace('\n', "\r\n").trim_end(),
+    )
+    .unwrap();
     t.run(&["check"]).assert_success();
 
     // `schema --write` brings the file back to exactly what diesel would print.
@@ -286,11 +385,31 @@ fn check_lint_only_needs_no_database_and_reads_like_a_compiler() {
     run.assert_code(1);
     assert_snapshot!("check_lint_findings", run.stdout);
     let doc = t.run(&["check", "--lint-only", "--format", "json"]).json();
-    let codes: Vec<&str> = doc["sets"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["add-column-not-null", "create-index-non-concurrently", "concurrently-in-transaction", "missing-down-sql", "rename-table"]);
+    let codes: Vec<&str> = doc["sets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "add-column-not-null",
+            "create-index-non-concurrently",
+            "concurrently-in-transaction",
+            "missing-down-sql",
+            "rename-table"
+        ]
+    );
     let first = &doc["sets"][0]["findings"][0];
-    assert_eq!(first["file"], "migrations/2024-08-02-000000_add_due_date/up.sql");
-    assert_eq!(first["location"], serde_json::json!({"line": 1, "column": 33}));
+    assert_eq!(
+        first["file"],
+        "migrations/2024-08-02-000000_add_due_date/up.sql"
+    );
+    assert_eq!(
+        first["location"],
+        serde_json::json!({"line": 1, "column": 33})
+    );
     assert_eq!(first["severity"], "warning");
     assert!(first["help"].as_str().unwrap().contains("DEFAULT"));
 }
@@ -299,12 +418,25 @@ fn check_lint_only_needs_no_database_and_reads_like_a_compiler() {
 fn deny_warnings_fails_on_warnings_alone() {
     let t = CliTest::fixture("lint-findings");
     // Fix the two errors; three warnings remain.
-    t.write("migrations/2024-08-03-000000_concurrent_index/metadata.toml", "run_in_transaction = false\n");
-    t.write("migrations/2024-08-04-000000_cleanup/up.sql", "-- cargo-migrate: allow(missing-where): test rows only\nDELETE FROM invoices;\n");
-    t.write("migrations/2024-08-04-000000_cleanup/down.sql", "SELECT 1;\n");
+    t.write(
+        "migrations/2024-08-03-000000_concurrent_index/metadata.toml",
+        "run_in_transaction = false\n",
+    );
+    t.write(
+        "migrations/2024-08-04-000000_cleanup/up.sql",
+        "-- cargo-migrate: allow(missing-where): test rows only\nDELETE FROM invoices;\n",
+    );
+    t.write(
+        "migrations/2024-08-04-000000_cleanup/down.sql",
+        "SELECT 1;\n",
+    );
     let run = t.run(&["check", "--lint-only"]);
     run.assert_success();
-    assert!(run.stdout.contains("0 errors, 3 warnings"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("0 errors, 3 warnings"),
+        "{}",
+        run.stdout
+    );
     let run = t.run(&["check", "--lint-only", "--deny", "warnings"]);
     run.assert_code(1);
     assert!(run.stdout.contains("3 warnings (denied)"), "{}", run.stdout);
@@ -319,7 +451,13 @@ fn rules_lists_every_rule() {
     assert!(rules.len() >= 20);
     for r in &rules {
         let id = r["id"].as_str().unwrap();
-        assert!(common::fixtures_dir().join("../docs/rules").join(format!("{id}.md")).is_file(), "docs/rules/{id}.md");
+        assert!(
+            common::fixtures_dir()
+                .join("../docs/rules")
+                .join(format!("{id}.md"))
+                .is_file(),
+            "docs/rules/{id}.md"
+        );
     }
 }
 
@@ -349,10 +487,21 @@ fn schema_cache_is_used_and_never_stale() {
 
     // So does editing diesel.toml.
     let fresh = std::fs::read_to_string(&entry).unwrap();
-    std::fs::write(&entry, fresh.replace("price_cents -> Integer", "price_cents -> BigInt")).unwrap();
+    std::fs::write(
+        &entry,
+        fresh.replace("price_cents -> Integer", "price_cents -> BigInt"),
+    )
+    .unwrap();
     let cfg = t.path("diesel.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, text.replace("file = \"src/schema.rs\"", "file = \"src/schema.rs\"\ncolumn_sorting = \"ordinal_position\"")).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "file = \"src/schema.rs\"",
+            "file = \"src/schema.rs\"\ncolumn_sorting = \"ordinal_position\"",
+        ),
+    )
+    .unwrap();
     t.run(&["check"]).assert_success();
 }
 
@@ -365,40 +514,84 @@ fn check_with_a_database_reports_pending_unknown_and_live_drift() {
     t.run(&["check"]).assert_success();
 
     // A migration committed but never applied.
-    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/up.sql", "ALTER TABLE posts ADD COLUMN slug TEXT;\n");
-    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/down.sql", "ALTER TABLE posts DROP COLUMN slug;\n");
+    t.write(
+        "crates/blog/migrations/2024-04-01-000000_add_slug/up.sql",
+        "ALTER TABLE posts ADD COLUMN slug TEXT;\n",
+    );
+    t.write(
+        "crates/blog/migrations/2024-04-01-000000_add_slug/down.sql",
+        "ALTER TABLE posts DROP COLUMN slug;\n",
+    );
     t.run(&["schema", "--write", "-p", "blog"]).assert_success();
     let run = t.run(&["check", "-p", "blog"]);
     run.assert_code(1);
-    assert!(run.stdout.contains("error[pending-migration]: 1 migration is not applied to"), "{}", run.stdout);
-    assert!(run.stdout.contains("2024-04-01-000000_add_slug"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("error[pending-migration]: 1 migration is not applied to"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("2024-04-01-000000_add_slug"),
+        "{}",
+        run.stdout
+    );
     t.run(&["apply"]).assert_success();
     t.run(&["check"]).assert_success();
 
     // A column made by hand on the database.
-    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("crates/blog/blog.db").display().to_string());
-    let mut conn = cargo_migrate::db::Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, Default::default()).unwrap();
-    conn.batch_execute("ALTER TABLE posts ADD COLUMN hand_made INTEGER").unwrap();
+    let url = cargo_migrate::database_url::DatabaseUrl::new(
+        t.path("crates/blog/blog.db").display().to_string(),
+    );
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap();
+    conn.batch_execute("ALTER TABLE posts ADD COLUMN hand_made INTEGER")
+        .unwrap();
     let run = t.run(&["check", "-p", "blog"]);
     run.assert_code(1);
     assert!(run.stdout.contains("error[live-drift]"), "{}", run.stdout);
-    assert!(run.stdout.contains("+        hand_made -> Nullable<Integer>,"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("+        hand_made -> Nullable<Integer>,"),
+        "{}",
+        run.stdout
+    );
 
     // A version recorded on the database that the folder does not have.
     conn.batch_execute("ALTER TABLE posts DROP COLUMN hand_made; INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')").unwrap();
     let doc = t.run(&["check", "-p", "blog", "--format", "json"]).json();
-    let codes: Vec<&str> = doc["sets"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = doc["sets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["unknown-applied-migration"]);
 }
 
 fn git(t: &CliTest, args: &[&str]) {
     let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "core.autocrlf=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "core.autocrlf=false",
+        ])
         .args(args)
         .current_dir(&t.root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -417,10 +610,27 @@ fn check_base_protects_released_migrations() {
     t.run(&["check", "--lint-only", "--base"]).assert_success();
 
     // A real edit, a rename, and a new migration that sorts before the released ones.
-    std::fs::write(&up, text.replace("title TEXT NOT NULL", "title TEXT NOT NULL,\n    notes TEXT")).unwrap();
-    std::fs::rename(t.path("migrations/2024-05-02-000000_add_due_date"), t.path("migrations/2024-05-02-000000_add_deadline")).unwrap();
-    t.write("migrations/2024-04-30-000000_early/up.sql", "CREATE TABLE early (id INTEGER PRIMARY KEY);\n");
-    t.write("migrations/2024-04-30-000000_early/down.sql", "DROP TABLE early;\n");
+    std::fs::write(
+        &up,
+        text.replace(
+            "title TEXT NOT NULL",
+            "title TEXT NOT NULL,\n    notes TEXT",
+        ),
+    )
+    .unwrap();
+    std::fs::rename(
+        t.path("migrations/2024-05-02-000000_add_due_date"),
+        t.path("migrations/2024-05-02-000000_add_deadline"),
+    )
+    .unwrap();
+    t.write(
+        "migrations/2024-04-30-000000_early/up.sql",
+        "CREATE TABLE early (id INTEGER PRIMARY KEY);\n",
+    );
+    t.write(
+        "migrations/2024-04-30-000000_early/down.sql",
+        "DROP TABLE early;\n",
+    );
     let run = t.run(&["check", "--lint-only", "--base", "main"]);
     run.assert_code(1);
     assert_snapshot!("check_base", run.stdout);
@@ -431,10 +641,19 @@ fn check_base_protects_released_migrations() {
 #[test]
 fn sqlite_colon_prefix_names_the_file_not_a_literal_name() {
     let t = CliTest::fixture("single-sqlite");
-    t.run(&["apply", "--database-url", "sqlite:rel.db"]).assert_success();
+    t.run(&["apply", "--database-url", "sqlite:rel.db"])
+        .assert_success();
     assert!(t.path("rel.db").is_file());
     assert!(!t.path("sqlite:rel.db").exists());
-    let doc = t.run(&["status", "--database-url", "sqlite:rel.db", "--format", "json"]).json();
+    let doc = t
+        .run(&[
+            "status",
+            "--database-url",
+            "sqlite:rel.db",
+            "--format",
+            "json",
+        ])
+        .json();
     assert_eq!(doc["sets"][0]["applied"].as_array().unwrap().len(), 2);
 }
 
@@ -444,23 +663,52 @@ fn sets_sharing_a_database_see_each_others_versions_as_theirs() {
     // Make the two sets on $SHARED_URL valid SQLite sets with distinct versions.
     for set in ["reports", "audit"] {
         let manifest = t.path(&format!("{set}/Cargo.toml"));
-        let text = std::fs::read_to_string(&manifest).unwrap().replace("postgres", "sqlite");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("postgres", "sqlite");
         std::fs::write(&manifest, text).unwrap();
     }
-    std::fs::rename(t.path("audit/migrations/2024-02-01-000000_create_audit_log"), t.path("audit/migrations/2024-02-02-000000_create_audit_log")).unwrap();
-    t.write("reports/migrations/2024-02-01-000000_create_reports/up.sql", "CREATE TABLE reports (id INTEGER PRIMARY KEY);\n");
-    t.write("reports/migrations/2024-02-01-000000_create_reports/down.sql", "DROP TABLE reports;\n");
-    t.write("audit/migrations/2024-02-02-000000_create_audit_log/up.sql", "CREATE TABLE audit_log (id INTEGER PRIMARY KEY);\n");
-    t.write("audit/migrations/2024-02-02-000000_create_audit_log/down.sql", "DROP TABLE audit_log;\n");
+    std::fs::rename(
+        t.path("audit/migrations/2024-02-01-000000_create_audit_log"),
+        t.path("audit/migrations/2024-02-02-000000_create_audit_log"),
+    )
+    .unwrap();
+    t.write(
+        "reports/migrations/2024-02-01-000000_create_reports/up.sql",
+        "CREATE TABLE reports (id INTEGER PRIMARY KEY);\n",
+    );
+    t.write(
+        "reports/migrations/2024-02-01-000000_create_reports/down.sql",
+        "DROP TABLE reports;\n",
+    );
+    t.write(
+        "audit/migrations/2024-02-02-000000_create_audit_log/up.sql",
+        "CREATE TABLE audit_log (id INTEGER PRIMARY KEY);\n",
+    );
+    t.write(
+        "audit/migrations/2024-02-02-000000_create_audit_log/down.sql",
+        "DROP TABLE audit_log;\n",
+    );
     let shared = t.path("shared.db").display().to_string();
     let t = t.env("SHARED_URL", shared);
-    t.run(&["apply", "-p", "reports", "-p", "audit"]).assert_success();
+    t.run(&["apply", "-p", "reports", "-p", "audit"])
+        .assert_success();
     let doc = t.run(&["status", "-p", "audit", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["unknown"], serde_json::json!([]), "reports' version is not unknown to audit");
+    assert_eq!(
+        doc["sets"][0]["unknown"],
+        serde_json::json!([]),
+        "reports' version is not unknown to audit"
+    );
     // Reverting audit alone reverts only audit's migration, though reports' is newer... or older.
-    t.run(&["revert", "-p", "reports", "--all"]).assert_success();
-    let doc = t.run(&["status", "-p", "audit", "-p", "reports", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["applied"], serde_json::json!(["20240202000000"]));
+    t.run(&["revert", "-p", "reports", "--all"])
+        .assert_success();
+    let doc = t
+        .run(&["status", "-p", "audit", "-p", "reports", "--format", "json"])
+        .json();
+    assert_eq!(
+        doc["sets"][0]["applied"],
+        serde_json::json!(["20240202000000"])
+    );
     assert_eq!(doc["sets"][1]["applied"], serde_json::json!([]));
 }
 
@@ -468,10 +716,17 @@ fn sets_sharing_a_database_see_each_others_versions_as_theirs() {
 fn failing_down_sql_says_to_fix_down_sql_and_revert() {
     let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
     t.run(&["apply"]).assert_success();
-    t.write("migrations/2024-05-02-000000_add_due_date/down.sql", "DROP TABLE no_such_table;\n");
+    t.write(
+        "migrations/2024-05-02-000000_add_due_date/down.sql",
+        "DROP TABLE no_such_table;\n",
+    );
     let run = t.run(&["revert"]);
     run.assert_code(1);
-    assert!(run.stderr.contains("fix down.sql and run `revert` again"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("fix down.sql and run `revert` again"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -479,7 +734,12 @@ fn disabled_package_is_named_as_disabled() {
     let t = CliTest::fixture("metadata-overrides");
     let run = t.run(&["list", "-p", "legacy"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("turns its migrations off (`enabled = false`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("turns its migrations off (`enabled = false`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -493,9 +753,18 @@ fn status_exit_code_agrees_with_its_json() {
     run.assert_success();
     t.run(&["apply"]).assert_success();
     // A version the folder does not know also needs attention.
-    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("todo.db").display().to_string());
-    let mut conn = cargo_migrate::db::Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, Default::default()).unwrap();
-    conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20200101000000')").unwrap();
+    let url =
+        cargo_migrate::database_url::DatabaseUrl::new(t.path("todo.db").display().to_string());
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap();
+    conn.batch_execute(
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('20200101000000')",
+    )
+    .unwrap();
     t.run(&["status", "--exit-code"]).assert_code(1);
     t.run(&["status"]).assert_success();
 }
@@ -504,16 +773,28 @@ fn status_exit_code_agrees_with_its_json() {
 fn dry_run_warns_about_out_of_order_migrations_too() {
     let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
     t.run(&["apply"]).assert_success();
-    t.write("migrations/2024-04-01-000000_late_merge/up.sql", "CREATE TABLE late (id INTEGER);\n");
+    t.write(
+        "migrations/2024-04-01-000000_late_merge/up.sql",
+        "CREATE TABLE late (id INTEGER);\n",
+    );
     let run = t.run(&["apply", "--dry-run"]);
     run.assert_success();
-    assert!(run.stderr.contains("warning: set `todo`: 1 pending migration is older than the newest applied one"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: set `todo`: 1 pending migration is older than the newest applied one"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn virtual_root_dir_is_shown_as_dot() {
     let t = CliTest::fixture("virtual-root");
-    assert_eq!(t.run(&["list", "--format", "json"]).json()["sets"][0]["dir"], ".");
+    assert_eq!(
+        t.run(&["list", "--format", "json"]).json()["sets"][0]["dir"],
+        "."
+    );
 }
 
 #[test]
@@ -530,23 +811,44 @@ fn init_writes_hooks_and_ci_without_overwriting() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&hook).unwrap().permissions().mode() & 0o111, 0o111, "the hook is executable");
+        assert_eq!(
+            std::fs::metadata(&hook).unwrap().permissions().mode() & 0o111,
+            0o111,
+            "the hook is executable"
+        );
     }
-    assert_eq!(std::fs::read_to_string(t.path(".pre-commit-config.yaml")).unwrap(), "repos: []\n", "an existing file was overwritten");
-    assert!(std::fs::read_to_string(t.path(".github/workflows/cargo-migrate.yml")).unwrap().contains("cargo migrate apply --wait 60"));
+    assert_eq!(
+        std::fs::read_to_string(t.path(".pre-commit-config.yaml")).unwrap(),
+        "repos: []\n",
+        "an existing file was overwritten"
+    );
+    assert!(
+        std::fs::read_to_string(t.path(".github/workflows/cargo-migrate.yml"))
+            .unwrap()
+            .contains("cargo migrate apply --wait 60")
+    );
     // A second run writes nothing.
     std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
     let doc = t.run(&["init", "--format", "json"]).json();
     assert_eq!(doc["written"], serde_json::json!([]));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\necho mine\n");
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
 }
 
 #[test]
 fn check_offline_leaves_the_databases_alone() {
     let t = CliTest::fixture("demo");
     t.run(&["apply"]).assert_success();
-    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/up.sql", "ALTER TABLE posts ADD COLUMN slug TEXT;\n");
-    t.write("crates/blog/migrations/2024-04-01-000000_add_slug/down.sql", "ALTER TABLE posts DROP COLUMN slug;\n");
+    t.write(
+        "crates/blog/migrations/2024-04-01-000000_add_slug/up.sql",
+        "ALTER TABLE posts ADD COLUMN slug TEXT;\n",
+    );
+    t.write(
+        "crates/blog/migrations/2024-04-01-000000_add_slug/down.sql",
+        "ALTER TABLE posts DROP COLUMN slug;\n",
+    );
     t.run(&["schema", "--write", "-p", "blog"]).assert_success();
     t.run(&["check"]).assert_code(1);
     t.run(&["check", "--offline"]).assert_success();
@@ -558,10 +860,18 @@ fn redo_blames_an_incomplete_down_sql() {
     let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
     t.run(&["apply"]).assert_success();
     // A down.sql that forgets to drop the column it should drop.
-    t.write("migrations/2024-05-02-000000_add_due_date/down.sql", "SELECT 1;\n");
+    t.write(
+        "migrations/2024-05-02-000000_add_due_date/down.sql",
+        "SELECT 1;\n",
+    );
     let run = t.run(&["redo"]);
     run.assert_code(1);
-    assert!(run.stderr.contains("probably does not undo its up.sql completely; fix down.sql"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("probably does not undo its up.sql completely; fix down.sql"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `generate` folder names carry the time; replace it for snapshots.
@@ -569,7 +879,13 @@ fn mask_versions(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let masked = match line.find("20") {
-            Some(i) if line[i..].len() > 22 && line[i..i + 22].chars().all(|c| c.is_ascii_hexdigit() || c == '-') && &line[i + 22..i + 23] == "_" => {
+            Some(i)
+                if line[i..].len() > 22
+                    && line[i..i + 22]
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == '-')
+                    && &line[i + 22..i + 23] == "_" =>
+            {
                 format!("{}[VERSION]{}", &line[..i], &line[i + 22..])
             }
             _ => line.to_string(),
@@ -586,14 +902,27 @@ fn generate_creates_a_diesel_versioned_folder() {
     let run = t.run(&["generate", "add_thing"]);
     run.assert_success();
     assert_snapshot!("generate_plain", mask_versions(&run.stdout));
-    let dirs: Vec<String> = std::fs::read_dir(t.path("migrations")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    let new = dirs.iter().find(|d| d.ends_with("_add_thing")).expect("a new folder");
+    let dirs: Vec<String> = std::fs::read_dir(t.path("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let new = dirs
+        .iter()
+        .find(|d| d.ends_with("_add_thing"))
+        .expect("a new folder");
     // diesel_cli 2.3's format: %Y-%m-%d-%H%M%S then four hex digits.
     assert_eq!(new.len(), "2024-01-01-000000-0000_add_thing".len(), "{new}");
-    assert!(t.path(&format!("migrations/{new}/up.sql")).is_file() && t.path(&format!("migrations/{new}/down.sql")).is_file());
+    assert!(
+        t.path(&format!("migrations/{new}/up.sql")).is_file()
+            && t.path(&format!("migrations/{new}/down.sql")).is_file()
+    );
     let run = t.run(&["generate", "Add Thing"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("help: write it as `add_thing`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("help: write it as `add_thing`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -603,12 +932,22 @@ fn generate_diff_schema_closes_the_drift() {
     let run = t.run(&["generate", "add_sku", "--diff-schema"]);
     run.assert_success();
     assert_snapshot!("generate_diff_schema", mask_versions(&run.stdout));
-    assert!(run.stderr.contains("warning: TODO: column `products.sku` is added NOT NULL without a default"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: TODO: column `products.sku` is added NOT NULL without a default"),
+        "{}",
+        run.stderr
+    );
     t.run(&["check"]).assert_success();
     // Nothing left to generate.
     let run = t.run(&["generate", "again", "--diff-schema"]);
     run.assert_success();
-    assert!(run.stdout.contains("matches the schema the migrations produce; no migration created"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("matches the schema the migrations produce; no migration created"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -616,7 +955,14 @@ fn generate_edit_opens_both_files_in_the_editor() {
     let t = CliTest::fixture("drift");
     let log = t.path("editor.log");
     let editor = t.path("editor.sh");
-    std::fs::write(&editor, format!("#!/bin/sh\nfor f in \"$@\"; do echo \"$f\" >> '{}'; done\n", log.display())).unwrap();
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nfor f in \"$@\"; do echo \"$f\" >> '{}'; done\n",
+            log.display()
+        ),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -625,5 +971,8 @@ fn generate_edit_opens_both_files_in_the_editor() {
     let t = t.env("VISUAL", editor.display().to_string());
     t.run(&["generate", "tweak", "--edit"]).assert_success();
     let opened = std::fs::read_to_string(&log).expect("the editor ran");
-    assert!(opened.contains("_tweak/up.sql") && opened.contains("_tweak/down.sql"), "{opened}");
+    assert!(
+        opened.contains("_tweak/up.sql") && opened.contains("_tweak/down.sql"),
+        "{opened}"
+    );
 }

@@ -24,10 +24,18 @@ use cargo_migrate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table
 use cargo_migrate::settings::{self, Format, GlobalOptions, Resolved};
 use common::{CliTest, Server};
 
-const PRINTER: Printer = Printer { format: Format::Human, quiet: true, verbose: 0 };
+const PRINTER: Printer = Printer {
+    format: Format::Human,
+    quiet: true,
+    verbose: 0,
+};
 
 fn opts(name: &str, diff: bool) -> GenerateOptions {
-    GenerateOptions { name: name.into(), diff_schema: diff, edit: false }
+    GenerateOptions {
+        name: name.into(),
+        diff_schema: diff,
+        edit: false,
+    }
 }
 
 /// A one-package workspace for `backend` with the base history.
@@ -40,12 +48,20 @@ fn workspace(backend: Backend, base: &str) -> CliTest {
             backend.as_str()
         ),
     );
-    ws.migration("2024-01-01-000000_base", base, Some("-- reverting the base is not part of these tests\nSELECT 1;\n"));
+    ws.migration(
+        "2024-01-01-000000_base",
+        base,
+        Some("-- reverting the base is not part of these tests\nSELECT 1;\n"),
+    );
     ws
 }
 
 fn resolve(ws: &CliTest, scratch: &[String]) -> Resolved {
-    let g = GlobalOptions { manifest_path: Some(ws.path("Cargo.toml")), scratch_urls: scratch.to_vec(), ..Default::default() };
+    let g = GlobalOptions {
+        manifest_path: Some(ws.path("Cargo.toml")),
+        scratch_urls: scratch.to_vec(),
+        ..Default::default()
+    };
     settings::resolve(&g, &settings::ProcessEnv).unwrap()
 }
 
@@ -56,7 +72,8 @@ fn render(resolved: &Resolved, migrations: &[cargo_migrate::migration::Migration
     let sections = history::sections(&ctx.set).unwrap();
     let fmt = history::format_config(&ctx.set, &resolved.workspace.root).unwrap();
     let server = resolved.scratch_server(ctx, backend);
-    let out = history::render_history(backend, server.as_ref(), migrations, &sections, &fmt).unwrap();
+    let out =
+        history::render_history(backend, server.as_ref(), migrations, &sections, &fmt).unwrap();
     out[0].text.clone()
 }
 
@@ -120,11 +137,18 @@ fn ty(backend: Backend, kind: &str, nullable: bool) -> ColumnType {
 }
 
 fn table<'s>(s: &'s mut Schema, name: &str) -> &'s mut Table {
-    s.tables.iter_mut().find(|t| t.name.sql_name == name).unwrap()
+    s.tables
+        .iter_mut()
+        .find(|t| t.name.sql_name == name)
+        .unwrap()
 }
 
 fn column<'s>(s: &'s mut Schema, t: &str, c: &str) -> &'s mut Column {
-    table(s, t).columns.iter_mut().find(|x| x.sql_name == c).unwrap()
+    table(s, t)
+        .columns
+        .iter_mut()
+        .find(|x| x.sql_name == c)
+        .unwrap()
 }
 
 fn add_column(s: &mut Schema, t: &str, c: &str, ty: ColumnType) {
@@ -137,7 +161,12 @@ fn drop_column(s: &mut Schema, t: &str, c: &str) {
 }
 
 fn fk(child: &str, col: &str, parent: &str) -> ForeignKey {
-    ForeignKey::new(TableName::new(child), TableName::new(parent), vec![col.into()], vec!["id".into()])
+    ForeignKey::new(
+        TableName::new(child),
+        TableName::new(parent),
+        vec![col.into()],
+        vec!["id".into()],
+    )
 }
 
 fn sort(s: &mut Schema) {
@@ -163,7 +192,14 @@ fn cases() -> Vec<Case> {
         Case {
             name: "add_nullable_column",
             backends: ALL,
-            edit: |s, _| add_column(s, "users", "email", ColumnType::simple("Text", "text", true)),
+            edit: |s, _| {
+                add_column(
+                    s,
+                    "users",
+                    "email",
+                    ColumnType::simple("Text", "text", true),
+                )
+            },
             up_contains: |_| Some("ADD COLUMN"),
         },
         Case {
@@ -189,31 +225,37 @@ fn cases() -> Vec<Case> {
             name: "make_nullable",
             backends: ALL,
             edit: |s, _| column(s, "posts", "title").ty.is_nullable = true,
-            up_contains: |b| Some(match b {
-                Backend::Postgres => "DROP NOT NULL",
-                Backend::Mysql => "MODIFY COLUMN",
-                Backend::Sqlite => "is rebuilt",
-            }),
+            up_contains: |b| {
+                Some(match b {
+                    Backend::Postgres => "DROP NOT NULL",
+                    Backend::Mysql => "MODIFY COLUMN",
+                    Backend::Sqlite => "is rebuilt",
+                })
+            },
         },
         Case {
             name: "make_not_null",
             backends: ALL,
             edit: |s, _| column(s, "users", "age").ty.is_nullable = false,
-            up_contains: |b| Some(match b {
-                Backend::Postgres => "SET NOT NULL",
-                Backend::Mysql => "MODIFY COLUMN",
-                Backend::Sqlite => "is rebuilt",
-            }),
+            up_contains: |b| {
+                Some(match b {
+                    Backend::Postgres => "SET NOT NULL",
+                    Backend::Mysql => "MODIFY COLUMN",
+                    Backend::Sqlite => "is rebuilt",
+                })
+            },
         },
         Case {
             name: "change_type",
             backends: ALL,
             edit: |s, b| column(s, "users", "age").ty = ty(b, "bigint", true),
-            up_contains: |b| Some(match b {
-                Backend::Postgres => "TYPE BIGINT USING \"age\"::BIGINT",
-                Backend::Mysql => "MODIFY COLUMN `age` BIGINT",
-                Backend::Sqlite => "\"age\" BIGINT",
-            }),
+            up_contains: |b| {
+                Some(match b {
+                    Backend::Postgres => "TYPE BIGINT USING \"age\"::BIGINT",
+                    Backend::Mysql => "MODIFY COLUMN `age` BIGINT",
+                    Backend::Sqlite => "\"age\" BIGINT",
+                })
+            },
         },
         Case {
             name: "change_varchar_length",
@@ -229,9 +271,15 @@ fn cases() -> Vec<Case> {
                 let cols = vec![
                     Column::new(&name, "id", ty(b, "int", false), None),
                     Column::new(&name, "post_id", ty(b, "int", false), None),
-                    Column::new(&name, "body", ColumnType::simple("Text", "text", true), None),
+                    Column::new(
+                        &name,
+                        "body",
+                        ColumnType::simple("Text", "text", true),
+                        None,
+                    ),
                 ];
-                s.tables.push(Table::new(name, vec!["id".into()], cols, None));
+                s.tables
+                    .push(Table::new(name, vec!["id".into()], cols, None));
                 s.foreign_keys.push(fk("comments", "post_id", "posts"));
             },
             up_contains: |_| Some("CREATE TABLE"),
@@ -264,14 +312,25 @@ fn cases() -> Vec<Case> {
             name: "drop_foreign_key",
             backends: ALL,
             edit: |s, _| s.foreign_keys.retain(|f| f.child_table.sql_name != "posts"),
-            up_contains: |b| Some(if b == Backend::Sqlite { "is rebuilt" } else { "DROP" }),
+            up_contains: |b| {
+                Some(if b == Backend::Sqlite {
+                    "is rebuilt"
+                } else {
+                    "DROP"
+                })
+            },
         },
         Case {
             name: "change_primary_key",
             backends: ALL,
             edit: |s, _| {
                 let t = table(s, "notes");
-                *t = Table::new(t.name.clone(), vec!["id".into(), "user_id".into()], t.columns.clone(), None);
+                *t = Table::new(
+                    t.name.clone(),
+                    vec!["id".into(), "user_id".into()],
+                    t.columns.clone(),
+                    None,
+                );
             },
             up_contains: |_| Some("PRIMARY KEY"),
         },
@@ -281,7 +340,9 @@ fn cases() -> Vec<Case> {
             edit: |s, _| {
                 let name = TableName::new("users");
                 let mood = ColumnType::simple("Mood", "mood", true);
-                table(s, "users").columns.push(Column::new(&name, "mood", mood, None));
+                table(s, "users")
+                    .columns
+                    .push(Column::new(&name, "mood", mood, None));
             },
             up_contains: |_| Some("CREATE TYPE \"mood\" AS ENUM (/* TODO"),
         },
@@ -301,9 +362,23 @@ fn cases() -> Vec<Case> {
             backends: &[Backend::Sqlite, Backend::Mysql],
             edit: |s, _| {
                 let name = TableName::new("users");
-                table(s, "users").columns.insert(2, Column::new(&name, "email", ColumnType::simple("Text", "text", true), None));
+                table(s, "users").columns.insert(
+                    2,
+                    Column::new(
+                        &name,
+                        "email",
+                        ColumnType::simple("Text", "text", true),
+                        None,
+                    ),
+                );
             },
-            up_contains: |b| Some(if b == Backend::Sqlite { "is rebuilt" } else { "AFTER `name`" }),
+            up_contains: |b| {
+                Some(if b == Backend::Sqlite {
+                    "is rebuilt"
+                } else {
+                    "AFTER `name`"
+                })
+            },
         },
         Case {
             name: "sqlite_rebuild_keeps_indexes",
@@ -315,13 +390,27 @@ fn cases() -> Vec<Case> {
             name: "several_changes_at_once",
             backends: ALL,
             edit: |s, b| {
-                add_column(s, "notes", "created", ColumnType::simple("Timestamp", "timestamp", true));
+                add_column(
+                    s,
+                    "notes",
+                    "created",
+                    ColumnType::simple("Timestamp", "timestamp", true),
+                );
                 column(s, "users", "age").ty = ty(b, "bigint", true);
                 s.tables.retain(|t| t.name.sql_name != "posts");
                 s.foreign_keys.clear();
                 let name = TableName::new("tags");
-                let cols = vec![Column::new(&name, "id", ty(b, "int", false), None), Column::new(&name, "label", ColumnType::simple("Text", "text", false), None)];
-                s.tables.push(Table::new(name, vec!["id".into()], cols, None));
+                let cols = vec![
+                    Column::new(&name, "id", ty(b, "int", false), None),
+                    Column::new(
+                        &name,
+                        "label",
+                        ColumnType::simple("Text", "text", false),
+                        None,
+                    ),
+                ];
+                s.tables
+                    .push(Table::new(name, vec!["id".into()], cols, None));
             },
             up_contains: |_| Some("CREATE TABLE"),
         },
@@ -336,22 +425,29 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
     let resolved = resolve(&ws, scratch);
     let base_text = render(&resolved, &resolved.sets[0].folder.migrations);
     // The model of the base, read back from its own rendering.
-    let parsed = cargo_migrate::schema::parse::parse(&base_text, Path::new("src/schema.rs")).map_err(|e| e.to_string())?;
+    let parsed = cargo_migrate::schema::parse::parse(&base_text, Path::new("src/schema.rs"))
+        .map_err(|e| e.to_string())?;
     let mut model = parsed.to_model(backend).map_err(|e| e.to_string())?.schema;
     if render_model(&resolved, &model) != base_text {
-        return Err(format!("the parsed base does not render back to itself:\n{base_text}\n---\n{}", render_model(&resolved, &model)));
+        return Err(format!(
+            "the parsed base does not render back to itself:\n{base_text}\n---\n{}",
+            render_model(&resolved, &model)
+        ));
     }
     (case.edit)(&mut model, backend);
     sort(&mut model);
     let target = render_model(&resolved, &model);
     ws.write("src/schema.rs", &target);
 
-    let outcome = run(&resolve(&ws, scratch), &opts(case.name, true), &PRINTER).map_err(|e| format!("generate failed: {e:#}"))?;
+    let outcome = run(&resolve(&ws, scratch), &opts(case.name, true), &PRINTER)
+        .map_err(|e| format!("generate failed: {e:#}"))?;
     if outcome != Outcome::Success {
         return Err(format!("generate returned {outcome:?}"));
     }
     let created = new_folders(&ws);
-    let [dir] = created.as_slice() else { return Err(format!("expected one new folder, got {created:?}")) };
+    let [dir] = created.as_slice() else {
+        return Err(format!("expected one new folder, got {created:?}"));
+    };
     let up = std::fs::read_to_string(dir.join("up.sql")).unwrap();
     let down = std::fs::read_to_string(dir.join("down.sql")).unwrap();
     let show = || format!("--- schema.rs\n{target}\n--- up.sql\n{up}\n--- down.sql\n{down}");
@@ -363,28 +459,58 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
 
     // check: no drift, no lint finding above info.
     let after = resolve(&ws, scratch);
-    let reports = check(&after, &CheckOptions { no_cache: true, ..Default::default() }).map_err(|e| format!("check failed: {e:#}"))?;
+    let reports = check(
+        &after,
+        &CheckOptions {
+            no_cache: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("check failed: {e:#}"))?;
     let report = &reports[0];
     if !report.drift.is_empty() {
-        return Err(format!("check reports drift:\n{}\n{}", report.drift[0].diff, show()));
+        return Err(format!(
+            "check reports drift:\n{}\n{}",
+            report.drift[0].diff,
+            show()
+        ));
     }
-    let loud: Vec<String> = report.findings.iter().filter(|d| d.severity != Severity::Info).map(|d| d.render()).collect();
+    let loud: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .map(|d| d.render())
+        .collect();
     if !loud.is_empty() {
-        return Err(format!("check reports findings:\n{}\n{}", loud.join("\n"), show()));
+        return Err(format!(
+            "check reports findings:\n{}\n{}",
+            loud.join("\n"),
+            show()
+        ));
     }
 
     // Revert: base + new migration, then its down.sql, renders the base again.
     let ctx = &after.sets[0];
     let server = after.scratch_server(ctx, backend);
     let mut db = ScratchDb::create(backend, server.as_ref()).map_err(|e| e.to_string())?;
-    db.replay(&ctx.folder.migrations).map_err(|e| format!("replay failed: {e:?}"))?;
+    db.replay(&ctx.folder.migrations)
+        .map_err(|e| format!("replay failed: {e:?}"))?;
     // The replay may skip diesel's bookkeeping table; reverting through the harness needs it.
-    db.conn.ensure_migrations_table().map_err(|e| e.to_string())?;
+    db.conn
+        .ensure_migrations_table()
+        .map_err(|e| e.to_string())?;
     let new = ctx.folder.migrations.last().unwrap();
-    harness::run(&mut db.conn, new, Direction::Down, &DatabaseUrl::new("scratch")).map_err(|e| format!("down.sql failed: {}\n{}", e.message, show()))?;
+    harness::run(
+        &mut db.conn,
+        new,
+        Direction::Down,
+        &DatabaseUrl::new("scratch"),
+    )
+    .map_err(|e| format!("down.sql failed: {}\n{}", e.message, show()))?;
     let sections = history::sections(&ctx.set).unwrap();
     let fmt = history::format_config(&ctx.set, &after.workspace.root).unwrap();
-    let reverted = history::render_live(&mut db.conn, &sections, &fmt).map_err(|e| e.to_string())?;
+    let reverted =
+        history::render_live(&mut db.conn, &sections, &fmt).map_err(|e| e.to_string())?;
     if reverted[0].text != base_text {
         return Err(format!(
             "down.sql does not restore the schema:\n{}\n{}",
@@ -404,7 +530,12 @@ fn run_cases(backend: Backend, scratch: &[String]) -> usize {
             failures.push(format!("=== {} ({backend})\n{e}", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} of {n} cases failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     n
 }
 
@@ -415,13 +546,17 @@ fn round_trip_sqlite() {
 
 #[test]
 fn round_trip_postgres() {
-    let Some(url) = Server::Postgres.url() else { return };
+    let Some(url) = Server::Postgres.url() else {
+        return;
+    };
     assert!(run_cases(Backend::Postgres, &[url]) >= 15);
 }
 
 #[test]
 fn round_trip_mysql() {
-    let Some(url) = Server::Mysql.url() else { return };
+    let Some(url) = Server::Mysql.url() else {
+        return;
+    };
     assert!(run_cases(Backend::Mysql, &[url]) >= 15);
 }
 
@@ -430,15 +565,27 @@ fn round_trip_mysql() {
 
 #[test]
 fn plain_generate_writes_a_diesel_versioned_folder() {
-    let ws = workspace(Backend::Sqlite, "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL);");
+    let ws = workspace(
+        Backend::Sqlite,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL);",
+    );
     run(&resolve(&ws, &[]), &opts("add_things", false), &PRINTER).unwrap();
     run(&resolve(&ws, &[]), &opts("add_more", false), &PRINTER).unwrap();
     let folders = new_folders(&ws);
     assert_eq!(folders.len(), 2);
-    let names: Vec<String> = folders.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = folders
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     for (name, suffix) in names.iter().zip(["add_things", "add_more"]) {
-        let re = regex::Regex::new(&format!(r"^\d{{4}}-\d{{2}}-\d{{2}}-\d{{6}}-[0-9a-f]{{4}}_{suffix}$")).unwrap();
-        assert!(names.iter().any(|n| re.is_match(n)), "{names:?} has no {suffix}: {name}");
+        let re = regex::Regex::new(&format!(
+            r"^\d{{4}}-\d{{2}}-\d{{2}}-\d{{6}}-[0-9a-f]{{4}}_{suffix}$"
+        ))
+        .unwrap();
+        assert!(
+            names.iter().any(|n| re.is_match(n)),
+            "{names:?} has no {suffix}: {name}"
+        );
     }
     let up = std::fs::read_to_string(folders[0].join("up.sql")).unwrap();
     assert!(up.starts_with("-- "), "{up}");
@@ -451,28 +598,50 @@ fn plain_generate_writes_a_diesel_versioned_folder() {
 
 #[test]
 fn refuses_names_that_are_not_snake_case() {
-    let ws = workspace(Backend::Sqlite, "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL);");
-    let err = run(&resolve(&ws, &[]), &opts("AddUsers", false), &PRINTER).unwrap_err().to_string();
-    assert!(err.contains("`AddUsers` is not snake_case") && err.contains("`add_users`"), "{err}");
+    let ws = workspace(
+        Backend::Sqlite,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL);",
+    );
+    let err = run(&resolve(&ws, &[]), &opts("AddUsers", false), &PRINTER)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`AddUsers` is not snake_case") && err.contains("`add_users`"),
+        "{err}"
+    );
     assert!(new_folders(&ws).is_empty());
 }
 
 #[test]
 fn refuses_an_ambiguous_set() {
     let ws = CliTest::fixture("demo");
-    let g = GlobalOptions { manifest_path: Some(ws.path("Cargo.toml")), ..Default::default() };
+    let g = GlobalOptions {
+        manifest_path: Some(ws.path("Cargo.toml")),
+        ..Default::default()
+    };
     let resolved = settings::resolve(&g, &settings::ProcessEnv).unwrap();
     assert!(resolved.sets.len() > 1);
-    let err = run(&resolved, &opts("x", false), &PRINTER).unwrap_err().to_string();
-    assert!(err.contains("migration sets are selected") && err.contains("-p"), "{err}");
+    let err = run(&resolved, &opts("x", false), &PRINTER)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("migration sets are selected") && err.contains("-p"),
+        "{err}"
+    );
 }
 
 #[test]
 fn agreeing_schemas_create_nothing() {
     let ws = workspace(Backend::Sqlite, base_sql(Backend::Sqlite));
     let resolved = resolve(&ws, &[]);
-    ws.write("src/schema.rs", &render(&resolved, &resolved.sets[0].folder.migrations));
-    assert_eq!(run(&resolve(&ws, &[]), &opts("nothing", true), &PRINTER).unwrap(), Outcome::Success);
+    ws.write(
+        "src/schema.rs",
+        &render(&resolved, &resolved.sets[0].folder.migrations),
+    );
+    assert_eq!(
+        run(&resolve(&ws, &[]), &opts("nothing", true), &PRINTER).unwrap(),
+        Outcome::Success
+    );
     assert!(new_folders(&ws).is_empty());
 }
 
@@ -485,13 +654,21 @@ fn bad_schema(text: &str, line: usize, what: &str) {
     assert!(msg.contains(what), "{msg}");
     assert!(msg.contains("help:"), "{msg}");
     assert!(new_folders(&ws).is_empty(), "nothing may be written");
-    let hidden: Vec<_> = std::fs::read_dir(ws.path("migrations")).unwrap().filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+    let hidden: Vec<_> = std::fs::read_dir(ws.path("migrations"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
     assert!(hidden.is_empty());
 }
 
 #[test]
 fn a_syntax_error_names_the_line_and_writes_nothing() {
-    bad_schema("diesel::table! {\n    users (id) {\n        id -> Integer,\n        name -> ,\n    }\n}\n", 4, "not shaped as diesel expects");
+    bad_schema(
+        "diesel::table! {\n    users (id) {\n        id -> Integer,\n        name -> ,\n    }\n}\n",
+        4,
+        "not shaped as diesel expects",
+    );
 }
 
 #[test]
@@ -501,10 +678,18 @@ fn an_unknown_type_names_the_line_and_writes_nothing() {
 
 #[test]
 fn a_table_without_primary_key_names_the_line_and_writes_nothing() {
-    bad_schema("// schema\n\ndiesel::table! {\n    users {\n        name -> Text,\n    }\n}\n", 4, "no primary key");
+    bad_schema(
+        "// schema\n\ndiesel::table! {\n    users {\n        name -> Text,\n    }\n}\n",
+        4,
+        "no primary key",
+    );
 }
 
 #[test]
 fn a_rust_syntax_error_names_the_line() {
-    bad_schema("diesel::table! {\n    users (id) {\n        id -> Integer,\n    }\n\n", 1, "not valid Rust");
+    bad_schema(
+        "diesel::table! {\n    users (id) {\n        id -> Integer,\n    }\n\n",
+        1,
+        "not valid Rust",
+    );
 }

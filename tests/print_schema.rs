@@ -51,20 +51,48 @@ fn parity(backend: &str, scratch: Option<String>) {
         let pkg = tmp.path().join(case);
         package_for(case, backend, &pkg);
         let mut cmd = std::process::Command::new(common::BIN);
-        cmd.args(["migrate", "schema", "--no-cache"]).current_dir(&pkg).env_remove("DATABASE_URL").env_remove("MIGRATE_SCRATCH_URL");
+        cmd.args(["migrate", "schema", "--no-cache"])
+            .current_dir(&pkg)
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGRATE_SCRATCH_URL");
         if let Some(url) = &scratch {
             cmd.args(["--scratch-url", url]);
         }
         let out = cmd.output().unwrap();
-        let expected = std::fs::read_to_string(fixtures_dir().join("print_schema").join(case).join(backend).join("expected.rs")).unwrap();
+        let expected = std::fs::read_to_string(
+            fixtures_dir()
+                .join("print_schema")
+                .join(case)
+                .join(backend)
+                .join("expected.rs"),
+        )
+        .unwrap();
         let actual = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            failures.push(format!("{case}: exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+            failures.push(format!(
+                "{case}: exit {:?}: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
         } else if actual != expected {
-            failures.push(format!("{case}: output differs\n{}", cargo_migrate::diff::unified(&expected, &actual, "expected.rs", "cargo migrate schema")));
+            failures.push(format!(
+                "{case}: output differs\n{}",
+                cargo_migrate::diff::unified(
+                    &expected,
+                    &actual,
+                    "expected.rs",
+                    "cargo migrate schema"
+                )
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} {backend} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} {backend} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -74,12 +102,16 @@ fn sqlite_print_schema_parity() {
 
 #[test]
 fn postgres_print_schema_parity() {
-    let Some(url) = Server::Postgres.url() else { return };
+    let Some(url) = Server::Postgres.url() else {
+        return;
+    };
     parity("postgres", Some(url));
 }
 
 #[test]
 fn mysql_print_schema_parity() {
-    let Some(url) = Server::Mysql.url() else { return };
+    let Some(url) = Server::Mysql.url() else {
+        return;
+    };
     parity("mysql", Some(url));
 }

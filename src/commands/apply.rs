@@ -13,7 +13,9 @@ use colored::Colorize;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{count, failure_diagnostic, normalise_version, require_urls, stop_on_problems, Outcome};
+use super::{
+    count, failure_diagnostic, normalise_version, require_urls, stop_on_problems, Outcome,
+};
 use crate::db::harness::{self, Direction, MigrationFailure};
 use crate::db::lock::MigrationLock;
 use crate::db::{one_line, ConnectOptions, DbError};
@@ -51,7 +53,11 @@ struct SetReport {
 }
 
 /// The migrations of `ctx` that are not in `applied`, oldest first, up to `to`.
-pub fn pending<'a>(ctx: &'a SetContext, applied: &[String], to: Option<&str>) -> Vec<&'a Migration> {
+pub fn pending<'a>(
+    ctx: &'a SetContext,
+    applied: &[String],
+    to: Option<&str>,
+) -> Vec<&'a Migration> {
     ctx.folder
         .migrations
         .iter()
@@ -61,7 +67,11 @@ pub fn pending<'a>(ctx: &'a SetContext, applied: &[String], to: Option<&str>) ->
 }
 
 /// Check `--to` against the selection: it names one migration of the one selected set.
-pub(crate) fn check_target(resolved: &Resolved, to: Option<&str>, flag: &str) -> anyhow::Result<Option<String>> {
+pub(crate) fn check_target(
+    resolved: &Resolved,
+    to: Option<&str>,
+    flag: &str,
+) -> anyhow::Result<Option<String>> {
     let Some(to) = to else { return Ok(None) };
     let version = normalise_version(to);
     if resolved.sets.len() != 1 {
@@ -91,17 +101,33 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     let mut total = 0usize;
     for ctx in &resolved.sets {
         let (url, _) = ctx.require_url(&resolved.workspace.root)?;
-        let mut report = SetReport { set: ctx.set.name.clone(), database: resolved.show_url(&url), ..Default::default() };
-        printer.line(format!("{} {}", ctx.set.name.bold(), resolved.show_url(&url).dimmed()));
+        let mut report = SetReport {
+            set: ctx.set.name.clone(),
+            database: resolved.show_url(&url),
+            ..Default::default()
+        };
+        printer.line(format!(
+            "{} {}",
+            ctx.set.name.bold(),
+            resolved.show_url(&url).dimmed()
+        ));
 
-        let connect_opts = ConnectOptions { create_sqlite: !opts.dry_run, wait: opts.wait };
+        let connect_opts = ConnectOptions {
+            create_sqlite: !opts.dry_run,
+            wait: opts.wait,
+        };
         let backend = ctx.require_url(&resolved.workspace.root)?.1;
-        let connected = crate::db::Connection::establish_waiting(&url, backend, connect_opts, || {
-            printer.line(format!(
-                "  {}",
-                format!("waiting for the database to accept connections (up to {} s)...", opts.wait.map(|w| w.as_secs()).unwrap_or(0)).dimmed()
-            ))
-        });
+        let connected =
+            crate::db::Connection::establish_waiting(&url, backend, connect_opts, || {
+                printer.line(format!(
+                    "  {}",
+                    format!(
+                        "waiting for the database to accept connections (up to {} s)...",
+                        opts.wait.map(|w| w.as_secs()).unwrap_or(0)
+                    )
+                    .dimmed()
+                ))
+            });
         let mut conn = match connected {
             Ok(conn) => Some(conn),
             // A dry run against a SQLite file that does not exist yet: everything is pending.
@@ -109,7 +135,11 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
             Err(err) => return Err(super::describe_connect_error(ctx, err)),
         };
         let query_err = |e: diesel::result::Error| {
-            anyhow::anyhow!("set `{}`: reading __diesel_schema_migrations on {url} failed: {}", ctx.set.name, one_line(&e.to_string(), &url))
+            anyhow::anyhow!(
+                "set `{}`: reading __diesel_schema_migrations on {url} failed: {}",
+                ctx.set.name,
+                one_line(&e.to_string(), &url)
+            )
         };
 
         if opts.dry_run {
@@ -132,10 +162,22 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
 
         let mut conn = conn.expect("connected: only dry runs skip a missing SQLite file");
         let lock = MigrationLock::acquire(&mut conn, &url, opts.lock_timeout, || {
-            printer.line(format!("  {}", "waiting for the migration lock (another process is applying migrations)...".dimmed()))
+            printer.line(format!(
+                "  {}",
+                "waiting for the migration lock (another process is applying migrations)..."
+                    .dimmed()
+            ))
         })
         .map_err(|e| anyhow::anyhow!("set `{}`: {e}", ctx.set.name))?;
-        let result = apply_locked(resolved, ctx, &mut conn, &url, to.as_deref(), printer, &mut report);
+        let result = apply_locked(
+            resolved,
+            ctx,
+            &mut conn,
+            &url,
+            to.as_deref(),
+            printer,
+            &mut report,
+        );
         crate::interrupt::clear();
         lock.release(&mut conn);
         match result? {
@@ -151,9 +193,16 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
 
     if opts.dry_run {
         let n: usize = reports.iter().map(|r| r.pending.len()).sum();
-        printer.result(format!("dry run: {} would be applied; nothing was changed", count(n, "migration")));
+        printer.result(format!(
+            "dry run: {} would be applied; nothing was changed",
+            count(n, "migration")
+        ));
     } else if outcome == Outcome::Success {
-        printer.result(if total == 0 { "nothing to apply: every migration is applied".to_string() } else { format!("applied {}", count(total, "migration")) });
+        printer.result(if total == 0 {
+            "nothing to apply: every migration is applied".to_string()
+        } else {
+            format!("applied {}", count(total, "migration"))
+        });
     }
     printer.json(&json!({
         "command": "apply",
@@ -167,8 +216,18 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
 /// Pending migrations older than the newest applied one were probably merged out of order:
 /// they run anyway (as diesel runs them), with a warning.
 fn warn_out_of_order(ctx: &SetContext, applied: &[String], todo: &[&Migration], printer: &Printer) {
-    let Some(newest) = applied.iter().filter(|v| ctx.folder.find(v).is_some()).max() else { return };
-    let older: Vec<&str> = todo.iter().filter(|m| m.version < *newest).map(|m| m.dir_name.as_str()).collect();
+    let Some(newest) = applied
+        .iter()
+        .filter(|v| ctx.folder.find(v).is_some())
+        .max()
+    else {
+        return;
+    };
+    let older: Vec<&str> = todo
+        .iter()
+        .filter(|m| m.version < *newest)
+        .map(|m| m.dir_name.as_str())
+        .collect();
     if !older.is_empty() {
         printer.warn(format!(
             "set `{}`: {} older than the newest applied one ({newest}), probably merged out of order: {}",
@@ -191,7 +250,11 @@ fn apply_locked(
     report: &mut SetReport,
 ) -> anyhow::Result<Result<usize, ()>> {
     let query_err = |e: diesel::result::Error| {
-        anyhow::anyhow!("set `{}`: preparing __diesel_schema_migrations on {url} failed: {}", ctx.set.name, one_line(&e.to_string(), url))
+        anyhow::anyhow!(
+            "set `{}`: preparing __diesel_schema_migrations on {url} failed: {}",
+            ctx.set.name,
+            one_line(&e.to_string(), url)
+        )
     };
     conn.ensure_migrations_table().map_err(query_err)?;
     let applied = conn.applied_versions().map_err(query_err)?;
@@ -224,8 +287,17 @@ fn apply_locked(
         });
         match result {
             Ok(took) => {
-                printer.line(format!("  {} {} {}", "applied".green(), m.dir_name, format!("({})", duration(took)).dimmed()));
-                report.applied.push(AppliedJson { version: m.version.clone(), dir_name: m.dir_name.clone(), duration_ms: took.as_secs_f64() * 1000.0 });
+                printer.line(format!(
+                    "  {} {} {}",
+                    "applied".green(),
+                    m.dir_name,
+                    format!("({})", duration(took)).dimmed()
+                ));
+                report.applied.push(AppliedJson {
+                    version: m.version.clone(),
+                    dir_name: m.dir_name.clone(),
+                    duration_ms: took.as_secs_f64() * 1000.0,
+                });
                 done += 1;
             }
             Err(failure) => {
@@ -234,7 +306,10 @@ fn apply_locked(
                 let diag = failure_diagnostic(resolved, &ctx.set.name, &failure, i);
                 printer.diagnostics(&[diag], true);
                 report.pending = todo[i..].iter().map(|m| m.version.clone()).collect();
-                report.failure = Some(MigrationFailure { file: resolved.show(&failure.file), ..failure });
+                report.failure = Some(MigrationFailure {
+                    file: resolved.show(&failure.file),
+                    ..failure
+                });
                 return Ok(Err(()));
             }
         }

@@ -24,7 +24,11 @@ pub struct BaselineOptions {
     pub lock_timeout: std::time::Duration,
 }
 
-pub fn run(resolved: &Resolved, opts: &BaselineOptions, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(
+    resolved: &Resolved,
+    opts: &BaselineOptions,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
     if let Some(outcome) = stop_on_problems(resolved, printer, "baseline") {
         return Ok(outcome);
     }
@@ -40,29 +44,57 @@ pub fn run(resolved: &Resolved, opts: &BaselineOptions, printer: &Printer) -> an
         }
         Err(err) => return Err(super::describe_connect_error(ctx, err)),
     };
-    let query_err = |e: diesel::result::Error| anyhow::anyhow!("set `{set}`: reading {url} failed: {}", one_line(&e.to_string(), &url));
+    let query_err = |e: diesel::result::Error| {
+        anyhow::anyhow!(
+            "set `{set}`: reading {url} failed: {}",
+            one_line(&e.to_string(), &url)
+        )
+    };
     let lock = MigrationLock::acquire(&mut conn, &url, opts.lock_timeout, || {
-        printer.line(format!("  {}", "waiting for the migration lock (another process is applying migrations)...".dimmed()))
+        printer.line(format!(
+            "  {}",
+            "waiting for the migration lock (another process is applying migrations)...".dimmed()
+        ))
     })
     .map_err(|e| anyhow::anyhow!("set `{set}`: {e}"))?;
 
     let result = (|| -> anyhow::Result<Outcome> {
         let applied = conn.applied_versions().map_err(query_err)?;
-        let newer: Vec<&String> = applied.iter().filter(|v| v.as_str() > to.as_str()).collect();
+        let newer: Vec<&String> = applied
+            .iter()
+            .filter(|v| v.as_str() > to.as_str())
+            .collect();
         if !newer.is_empty() {
             anyhow::bail!(
                 "set `{set}`: {url} already records migrations newer than {to} as applied ({})\nhelp: baseline only adopts a database that is behind; use `apply` or `revert` on it instead",
                 newer.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
             );
         }
-        let upto: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| m.version <= to).cloned().collect();
-        let to_mark: Vec<&crate::migration::Migration> = upto.iter().filter(|m| !applied.contains(&m.version)).collect();
-        printer.line(format!("{} {}", set.bold(), resolved.show_url(&url).dimmed()));
+        let upto: Vec<crate::migration::Migration> = ctx
+            .folder
+            .migrations
+            .iter()
+            .filter(|m| m.version <= to)
+            .cloned()
+            .collect();
+        let to_mark: Vec<&crate::migration::Migration> = upto
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .collect();
+        printer.line(format!(
+            "{} {}",
+            set.bold(),
+            resolved.show_url(&url).dimmed()
+        ));
 
         // Verify: the live schema must be the schema of the history up to VERSION.
-        let expected = super::schema::rendered_for(resolved, ctx, &upto, true, "baseline").map_err(|e| {
-            anyhow::anyhow!("set `{set}`: could not render the schema of the history up to {to}: {}", super::schema::history_diagnostic(resolved, ctx, &e).message)
-        })?;
+        let expected = super::schema::rendered_for(resolved, ctx, &upto, true, "baseline")
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "set `{set}`: could not render the schema of the history up to {to}: {}",
+                    super::schema::history_diagnostic(resolved, ctx, &e).message
+                )
+            })?;
         let sections = crate::db::history::sections(&ctx.set)?;
         let fmt = crate::db::history::format_config(&ctx.set, &resolved.workspace.root)?;
         let live = crate::db::history::render_live(&mut conn, &sections, &fmt)?;
@@ -70,7 +102,12 @@ pub fn run(resolved: &Resolved, opts: &BaselineOptions, printer: &Printer) -> an
         for (want, have) in expected.iter().zip(&live) {
             if !crate::diff::same(&want.text, &have.text) {
                 differs = true;
-                let diff = crate::diff::unified(&want.text, &have.text, &format!("history up to {to}"), &format!("{url} (live)"));
+                let diff = crate::diff::unified(
+                    &want.text,
+                    &have.text,
+                    &format!("history up to {to}"),
+                    &format!("{url} (live)"),
+                );
                 if printer.human() && !printer.quiet {
                     eprint!("{}", crate::diff::paint(&diff));
                 }
@@ -88,18 +125,31 @@ pub fn run(resolved: &Resolved, opts: &BaselineOptions, printer: &Printer) -> an
             return Ok(Outcome::Failure);
         }
         if differs {
-            printer.warn(format!("set `{set}`: recording migrations although the schema differs (--force)"));
+            printer.warn(format!(
+                "set `{set}`: recording migrations although the schema differs (--force)"
+            ));
         }
         if !to_mark.is_empty() {
             conn.ensure_migrations_table().map_err(query_err)?;
             // Versions are letters and digits only (checked when the folder was read).
-            let values: Vec<String> = to_mark.iter().map(|m| format!("('{}')", m.version)).collect();
-            conn.batch_execute(&format!("INSERT INTO __diesel_schema_migrations (version) VALUES {}", values.join(", "))).map_err(query_err)?;
+            let values: Vec<String> = to_mark
+                .iter()
+                .map(|m| format!("('{}')", m.version))
+                .collect();
+            conn.batch_execute(&format!(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES {}",
+                values.join(", ")
+            ))
+            .map_err(query_err)?;
         }
         for m in &to_mark {
             printer.line(format!("  {} {}", "recorded".cyan(), m.dir_name));
         }
-        printer.result(format!("baseline: recorded {} as applied without running {}", count(to_mark.len(), "migration"), if to_mark.len() == 1 { "it" } else { "them" }));
+        printer.result(format!(
+            "baseline: recorded {} as applied without running {}",
+            count(to_mark.len(), "migration"),
+            if to_mark.len() == 1 { "it" } else { "them" }
+        ));
         printer.json(&json!({
             "command": "baseline",
             "ok": true,

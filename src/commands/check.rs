@@ -52,14 +52,30 @@ pub struct SetReport {
 }
 
 /// Lint one set's migrations.
-pub fn lint_set(resolved: &Resolved, ctx: &SetContext, backend: crate::backend::Backend) -> anyhow::Result<Vec<Diagnostic>> {
+pub fn lint_set(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    backend: crate::backend::Backend,
+) -> anyhow::Result<Vec<Diagnostic>> {
     let config = LintConfig::from_metadata(resolved.workspace.lint.as_ref(), ctx.set.lint.as_ref())
-        .map_err(|e| anyhow::anyhow!("set `{}`: the lint configuration in {} is not valid: {e}", ctx.set.name, ctx.set.manifest_path.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "set `{}`: the lint configuration in {} is not valid: {e}",
+                ctx.set.name,
+                ctx.set.manifest_path.display()
+            )
+        })?;
     let shown: Vec<(PathBuf, PathBuf, PathBuf)> = ctx
         .folder
         .migrations
         .iter()
-        .map(|m| (resolved.show(&m.dir), resolved.show(&m.up_path()), resolved.show(&m.down_path())))
+        .map(|m| {
+            (
+                resolved.show(&m.dir),
+                resolved.show(&m.up_path()),
+                resolved.show(&m.down_path()),
+            )
+        })
         .collect();
     let inputs: Vec<MigrationInput> = ctx
         .folder
@@ -70,8 +86,14 @@ pub fn lint_set(resolved: &Resolved, ctx: &SetContext, backend: crate::backend::
             dir_name: &m.dir_name,
             version: &m.version,
             dir,
-            up: Some(SqlFile { path: up, text: &m.up_sql }),
-            down: m.down_sql.as_deref().map(|text| SqlFile { path: down, text }),
+            up: Some(SqlFile {
+                path: up,
+                text: &m.up_sql,
+            }),
+            down: m
+                .down_sql
+                .as_deref()
+                .map(|text| SqlFile { path: down, text }),
             run_in_transaction: m.run_in_transaction,
         })
         .collect();
@@ -79,10 +101,20 @@ pub fn lint_set(resolved: &Resolved, ctx: &SetContext, backend: crate::backend::
 }
 
 /// Drift of one set; `Err` when the check cannot run (configuration, no scratch server).
-fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)> {
+fn drift_for(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    opts: &CheckOptions,
+) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>, bool)> {
     let mut findings = Vec::new();
     let mut drifts = Vec::new();
-    if ctx.set.schema_file.is_none() && ctx.set.diesel_toml.as_ref().is_none_or(|d| d.print_schema.is_none()) {
+    if ctx.set.schema_file.is_none()
+        && ctx
+            .set
+            .diesel_toml
+            .as_ref()
+            .is_none_or(|d| d.print_schema.is_none())
+    {
         return Ok((findings, drifts, false));
     }
     let sections = match super::schema::rendered(resolved, ctx, !opts.no_cache) {
@@ -100,10 +132,16 @@ fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyh
             Ok(text) => text,
             Err(_) => {
                 findings.push(
-                    Diagnostic::error("schema-drift", format!("the schema file `{}` does not exist", shown.display()))
-                        .with_set(&ctx.set.name)
-                        .with_file(&shown)
-                        .with_help(format!("create it from the history with `cargo migrate schema --write -p {}`", ctx.set.name)),
+                    Diagnostic::error(
+                        "schema-drift",
+                        format!("the schema file `{}` does not exist", shown.display()),
+                    )
+                    .with_set(&ctx.set.name)
+                    .with_file(&shown)
+                    .with_help(format!(
+                        "create it from the history with `cargo migrate schema --write -p {}`",
+                        ctx.set.name
+                    )),
                 );
                 continue;
             }
@@ -112,7 +150,12 @@ fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyh
             continue;
         }
         let label = shown.display().to_string();
-        let diff = crate::diff::unified(&committed, &section.text, &format!("{label} (committed)"), &format!("{label} (from migrations)"));
+        let diff = crate::diff::unified(
+            &committed,
+            &section.text,
+            &format!("{label} (committed)"),
+            &format!("{label} (from migrations)"),
+        );
         let (added, removed) = crate::diff::stats(&committed, &section.text);
         findings.push(
             Diagnostic::error(
@@ -133,28 +176,56 @@ fn drift_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyh
 
 /// With a database URL: the database's own state (pending, unknown, out of order) and drift
 /// between its schema and the schema its applied migrations should have produced.
-fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>)> {
+fn live_for(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    opts: &CheckOptions,
+) -> anyhow::Result<(Vec<Diagnostic>, Vec<Drift>)> {
     let mut findings = Vec::new();
     let mut drifts = Vec::new();
-    let Some((url, source)) = &ctx.url else { return Ok((findings, drifts)) };
+    let Some((url, source)) = &ctx.url else {
+        return Ok((findings, drifts));
+    };
     let url = resolved.show_url(url);
     let set = &ctx.set.name;
     let st = super::status::read(resolved, ctx)?;
     if !st.exists {
         findings.push(
-            Diagnostic::new("database-missing", crate::diagnostic::Severity::Info, format!("the database {url} (from {source}) does not exist yet; live checks skipped"))
-                .with_set(set)
-                .with_help(format!("`cargo migrate apply -p {set}` creates it")),
+            Diagnostic::new(
+                "database-missing",
+                crate::diagnostic::Severity::Info,
+                format!(
+                    "the database {url} (from {source}) does not exist yet; live checks skipped"
+                ),
+            )
+            .with_set(set)
+            .with_help(format!("`cargo migrate apply -p {set}` creates it")),
         );
         return Ok((findings, drifts));
     }
-    let dir_name = |v: &String| ctx.folder.find(v).map(|m| m.dir_name.clone()).unwrap_or_else(|| v.clone());
+    let dir_name = |v: &String| {
+        ctx.folder
+            .find(v)
+            .map(|m| m.dir_name.clone())
+            .unwrap_or_else(|| v.clone())
+    };
     if !st.pending.is_empty() {
         let names: Vec<String> = st.pending.iter().map(dir_name).collect();
         findings.push(
-            Diagnostic::error("pending-migration", format!("{} not applied to {url} (from {source}): {}", if names.len() == 1 { "1 migration is".to_string() } else { format!("{} migrations are", names.len()) }, names.join(", ")))
-                .with_set(set)
-                .with_help(format!("run `cargo migrate apply -p {set}`")),
+            Diagnostic::error(
+                "pending-migration",
+                format!(
+                    "{} not applied to {url} (from {source}): {}",
+                    if names.len() == 1 {
+                        "1 migration is".to_string()
+                    } else {
+                        format!("{} migrations are", names.len())
+                    },
+                    names.join(", ")
+                ),
+            )
+            .with_set(set)
+            .with_help(format!("run `cargo migrate apply -p {set}`")),
         );
     }
     if !st.unknown.is_empty() {
@@ -172,36 +243,58 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> anyho
         );
     }
     // Live drift: compare the database with the schema its applied migrations produce.
-    if ctx.set.schema_file.is_none() && ctx.set.diesel_toml.as_ref().is_none_or(|d| d.print_schema.is_none()) {
+    if ctx.set.schema_file.is_none()
+        && ctx
+            .set
+            .diesel_toml
+            .as_ref()
+            .is_none_or(|d| d.print_schema.is_none())
+    {
         return Ok((findings, drifts));
     }
     super::schema::backend_of(ctx)?;
     let sections = crate::db::history::sections(&ctx.set)?;
     let fmt = crate::db::history::format_config(&ctx.set, &resolved.workspace.root)?;
-    let applied: Vec<crate::migration::Migration> = ctx.folder.migrations.iter().filter(|m| st.applied.contains(&m.version)).cloned().collect();
-    let expected = match super::schema::rendered_for(resolved, ctx, &applied, !opts.no_cache, "applied") {
-        Ok(r) => r,
-        Err(err) if super::schema::is_finding(&err) => {
-            findings.push(super::schema::history_diagnostic(resolved, ctx, &err));
-            return Ok((findings, drifts));
-        }
-        Err(err) => return Err(anyhow::anyhow!("set `{set}`: {err}")),
-    };
-    let mut conn = super::connect_raw(resolved, ctx, crate::db::ConnectOptions::default()).map_err(|e| super::describe_connect_error(ctx, e))?;
+    let applied: Vec<crate::migration::Migration> = ctx
+        .folder
+        .migrations
+        .iter()
+        .filter(|m| st.applied.contains(&m.version))
+        .cloned()
+        .collect();
+    let expected =
+        match super::schema::rendered_for(resolved, ctx, &applied, !opts.no_cache, "applied") {
+            Ok(r) => r,
+            Err(err) if super::schema::is_finding(&err) => {
+                findings.push(super::schema::history_diagnostic(resolved, ctx, &err));
+                return Ok((findings, drifts));
+            }
+            Err(err) => return Err(anyhow::anyhow!("set `{set}`: {err}")),
+        };
+    let mut conn = super::connect_raw(resolved, ctx, crate::db::ConnectOptions::default())
+        .map_err(|e| super::describe_connect_error(ctx, e))?;
     let live = crate::db::history::render_live(&mut conn, &sections, &fmt)?;
     for (want, have) in expected.iter().zip(&live) {
         if crate::diff::same(&want.text, &have.text) {
             continue;
         }
         let label = url.clone();
-        let diff = crate::diff::unified(&want.text, &have.text, "schema of the applied migrations", &format!("{label} (live)"));
+        let diff = crate::diff::unified(
+            &want.text,
+            &have.text,
+            "schema of the applied migrations",
+            &format!("{label} (live)"),
+        );
         let (added, removed) = crate::diff::stats(&want.text, &have.text);
         findings.push(
             Diagnostic::error("live-drift", format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"))
                 .with_set(set)
                 .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
         );
-        drifts.push(Drift { file: PathBuf::from(format!("{label} (live)")), diff });
+        drifts.push(Drift {
+            file: PathBuf::from(format!("{label} (live)")),
+            diff,
+        });
     }
     Ok((findings, drifts))
 }
@@ -212,7 +305,13 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
     let mut reports = Vec::new();
     for ctx in &resolved.sets {
         let mut findings: Vec<Diagnostic> = ctx.folder.problems.clone();
-        findings.extend(resolved.cross_set_problems.iter().filter(|d| d.set.as_deref() == Some(&ctx.set.name)).cloned());
+        findings.extend(
+            resolved
+                .cross_set_problems
+                .iter()
+                .filter(|d| d.set.as_deref() == Some(&ctx.set.name))
+                .cloned(),
+        );
         match ctx.backend() {
             Some(backend) => findings.extend(lint_set(resolved, ctx, backend)?),
             None => findings.push(
@@ -221,7 +320,12 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
                     .with_help(format!("add `backend = \"sqlite\"` (or postgres, mysql) to [package.metadata.migrate] in {}", resolved.show(&ctx.set.manifest_path).display())),
             ),
         }
-        reports.push(SetReport { set: ctx.set.name.clone(), findings, drift: Vec::new(), schema_checked: false });
+        reports.push(SetReport {
+            set: ctx.set.name.clone(),
+            findings,
+            drift: Vec::new(),
+            schema_checked: false,
+        });
     }
     if let Some(base) = &opts.base {
         released_findings(resolved, base, &mut reports)?;
@@ -247,7 +351,10 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("checking a set's schema panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("checking a set's schema panicked")))
+            })
             .collect()
     });
     let results = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
@@ -257,7 +364,11 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
         report.schema_checked = checked;
     }
     // The databases named by URLs: reachable or the check cannot run (exit 2).
-    for (report, ctx) in reports.iter_mut().zip(&resolved.sets).filter(|_| !opts.offline) {
+    for (report, ctx) in reports
+        .iter_mut()
+        .zip(&resolved.sets)
+        .filter(|_| !opts.offline)
+    {
         let (findings, drift) = live_for(resolved, ctx, opts)?;
         report.findings.extend(findings);
         report.drift.extend(drift);
@@ -265,9 +376,17 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Set
     Ok(reports)
 }
 
-fn released_findings(resolved: &Resolved, base: &str, reports: &mut [SetReport]) -> anyhow::Result<()> {
-    let repo = crate::git::Repo::discover(&resolved.workspace.root)
-        .ok_or_else(|| anyhow::anyhow!("--base needs a git repository, and {} is not in one", resolved.workspace.root.display()))?;
+fn released_findings(
+    resolved: &Resolved,
+    base: &str,
+    reports: &mut [SetReport],
+) -> anyhow::Result<()> {
+    let repo = crate::git::Repo::discover(&resolved.workspace.root).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--base needs a git repository, and {} is not in one",
+            resolved.workspace.root.display()
+        )
+    })?;
     let (commit, label) = if base.is_empty() {
         let c = repo.default_base()?;
         let short = c.chars().take(10).collect::<String>();
@@ -276,7 +395,13 @@ fn released_findings(resolved: &Resolved, base: &str, reports: &mut [SetReport])
         (repo.resolve(base)?, base.to_string())
     };
     for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
-        report.findings.extend(crate::released::check(&repo, &commit, &label, ctx, &resolved.workspace.root)?);
+        report.findings.extend(crate::released::check(
+            &repo,
+            &commit,
+            &label,
+            ctx,
+            &resolved.workspace.root,
+        )?);
     }
     Ok(())
 }
@@ -291,10 +416,24 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
         total.infos += counts.infos;
         let ctx = resolved.sets.iter().find(|c| c.set.name == report.set);
         let n = ctx.map(|c| c.folder.migrations.len()).unwrap_or(0);
-        let visible: Vec<Diagnostic> = report.findings.iter().filter(|d| d.severity != Severity::Info || printer.verbose > 0).cloned().collect();
+        let visible: Vec<Diagnostic> = report
+            .findings
+            .iter()
+            .filter(|d| d.severity != Severity::Info || printer.verbose > 0)
+            .cloned()
+            .collect();
         if visible.is_empty() {
-            let what = if report.schema_checked { ", schema matches" } else { "" };
-            printer.line(format!("{} {} {}", "ok".green().bold(), report.set.bold(), format!("({}{what})", count(n, "migration")).dimmed()));
+            let what = if report.schema_checked {
+                ", schema matches"
+            } else {
+                ""
+            };
+            printer.line(format!(
+                "{} {} {}",
+                "ok".green().bold(),
+                report.set.bold(),
+                format!("({}{what})", count(n, "migration")).dimmed()
+            ));
             continue;
         }
         printer.line(format!(
@@ -307,7 +446,13 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
                 "ok".green().bold()
             },
             report.set.bold(),
-            format!("({}, {}, {})", count(n, "migration"), count(counts.errors, "error"), count(counts.warnings, "warning")).dimmed()
+            format!(
+                "({}, {}, {})",
+                count(n, "migration"),
+                count(counts.errors, "error"),
+                count(counts.warnings, "warning")
+            )
+            .dimmed()
         ));
         printer.diagnostics(&visible, false);
         for d in &report.drift {
@@ -320,10 +465,19 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
     let failed = total.errors > 0 || (opts.deny_warnings && total.warnings > 0);
     printer.result(format!(
         "{}: {}, {}, {}",
-        if failed { "check failed".red().bold().to_string() } else { "check passed".green().bold().to_string() },
+        if failed {
+            "check failed".red().bold().to_string()
+        } else {
+            "check passed".green().bold().to_string()
+        },
         count(reports.len(), "set"),
         count(total.errors, "error"),
-        count(total.warnings, "warning") + if opts.deny_warnings && total.warnings > 0 { " (denied)" } else { "" }
+        count(total.warnings, "warning")
+            + if opts.deny_warnings && total.warnings > 0 {
+                " (denied)"
+            } else {
+                ""
+            }
     ));
     printer.json(&json!({
         "command": "check",
@@ -332,5 +486,9 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
         "warnings": total.warnings,
         "sets": reports,
     }));
-    Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    })
 }

@@ -58,20 +58,31 @@ pub enum GenerateError {
 /// The name as diesel would accept it: lowercase snake_case of letters, digits and `_`.
 pub fn check_name(name: &str) -> Result<(), GenerateError> {
     use heck::ToSnakeCase;
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect();
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
     let suggestion = cleaned.to_snake_case();
     if suggestion.is_empty() {
-        return Err(GenerateError::EmptyName { name: name.to_string() });
+        return Err(GenerateError::EmptyName {
+            name: name.to_string(),
+        });
     }
     if suggestion != name {
-        return Err(GenerateError::NotSnakeCase { name: name.to_string(), suggestion });
+        return Err(GenerateError::NotSnakeCase {
+            name: name.to_string(),
+            suggestion,
+        });
     }
     Ok(())
 }
 
 /// `YYYY-MM-DD-HHMMSS` in UTC for `now`.
 pub fn timestamp(now: SystemTime) -> String {
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil date from days since 1970-01-01 (proleptic Gregorian).
@@ -84,15 +95,29 @@ pub fn timestamp(now: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    format!("{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The version diesel_cli 2.3 would pick at `now`: the timestamp plus the first `-XXXX`
 /// sub-version that no name in `existing` starts with and whose diesel version (dashes removed)
 /// is not in `taken`.
-pub fn next_version(now: SystemTime, existing: &[String], taken: &std::collections::BTreeSet<String>) -> Option<String> {
+pub fn next_version(
+    now: SystemTime,
+    existing: &[String],
+    taken: &std::collections::BTreeSet<String>,
+) -> Option<String> {
     let stamp = timestamp(now);
-    (0..=u16::MAX).map(|sub| format!("{stamp}-{sub:04x}")).find(|v| !existing.iter().any(|e| e.starts_with(v.as_str())) && !taken.contains(&v.replace('-', "")))
+    (0..=u16::MAX)
+        .map(|sub| format!("{stamp}-{sub:04x}"))
+        .find(|v| {
+            !existing.iter().any(|e| e.starts_with(v.as_str()))
+                && !taken.contains(&v.replace('-', ""))
+        })
 }
 
 fn select_set(resolved: &Resolved) -> Result<&SetContext, GenerateError> {
@@ -175,10 +200,16 @@ fn history_facts(conn: &mut Connection) -> HistoryFacts {
 /// `[print_schema]` section's file.
 fn schema_file(ctx: &SetContext) -> anyhow::Result<(PathBuf, crate::schema::PrintSchemaOptions)> {
     let sections = crate::db::history::sections(&ctx.set)?;
-    let default = sections.into_iter().find(|(k, _)| k == "default").map(|(_, o)| o);
+    let default = sections
+        .into_iter()
+        .find(|(k, _)| k == "default")
+        .map(|(_, o)| o);
     match default {
         Some(opts) if opts.file.is_some() => Ok((opts.file.clone().unwrap_or_default(), opts)),
-        _ => Err(GenerateError::NoSchemaFile { set: ctx.set.name.clone() }.into()),
+        _ => Err(GenerateError::NoSchemaFile {
+            set: ctx.set.name.clone(),
+        }
+        .into()),
     }
 }
 
@@ -198,7 +229,11 @@ pub fn plan_for(resolved: &Resolved, ctx: &SetContext) -> anyhow::Result<Plan> {
     let server = resolved.scratch_server(ctx, backend);
     let mut scratch = ScratchDb::create(backend, server.as_ref())?;
     if let Err(err) = scratch.replay(&ctx.folder.migrations) {
-        let diag = super::schema::history_diagnostic(resolved, ctx, &crate::db::history::HistoryError::Replay(err));
+        let diag = super::schema::history_diagnostic(
+            resolved,
+            ctx,
+            &crate::db::history::HistoryError::Replay(err),
+        );
         anyhow::bail!("{}", diag.render());
     }
     let history = match &mut scratch.conn {
@@ -206,9 +241,20 @@ pub fn plan_for(resolved: &Resolved, ctx: &SetContext) -> anyhow::Result<Plan> {
         Connection::Postgres(c) => crate::db::introspect::postgres(c, &opts),
         Connection::Mysql(c) => crate::db::introspect::mysql(c, &opts),
     }
-    .map_err(|e| anyhow::anyhow!("set `{}`: reading the schema of the replayed history failed: {e}", ctx.set.name))?;
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "set `{}`: reading the schema of the replayed history failed: {e}",
+            ctx.set.name
+        )
+    })?;
     let facts = history_facts(&mut scratch.conn);
-    Ok(generate::plan(&history, &desired.schema, &desired.custom_types, backend, &facts))
+    Ok(generate::plan(
+        &history,
+        &desired.schema,
+        &desired.custom_types,
+        backend,
+        &facts,
+    ))
 }
 
 fn header_up(plan: Option<(&Plan, &Path)>) -> String {
@@ -225,18 +271,34 @@ fn header_up(plan: Option<(&Plan, &Path)>) -> String {
 fn header_down(plan: Option<(&Plan, &Path)>) -> String {
     match plan {
         None => "-- This file undoes everything up.sql does.\n".to_string(),
-        Some(_) => "-- Undoes up.sql, in reverse order. Data that up.sql deleted does not come back.\n\n".to_string(),
+        Some(_) => {
+            "-- Undoes up.sql, in reverse order. Data that up.sql deleted does not come back.\n\n"
+                .to_string()
+        }
     }
 }
 
 /// Write `up` and `down` into `<migrations>/<dir_name>` through a temporary folder.
-fn write_migration(migrations: &Path, dir_name: &str, up: &str, down: &str) -> anyhow::Result<PathBuf> {
+fn write_migration(
+    migrations: &Path,
+    dir_name: &str,
+    up: &str,
+    down: &str,
+) -> anyhow::Result<PathBuf> {
     let target = migrations.join(dir_name);
     if target.exists() {
         return Err(GenerateError::Exists(target).into());
     }
-    std::fs::create_dir_all(migrations).map_err(|e| anyhow::anyhow!("cannot create the migrations folder `{}`: {e}", migrations.display()))?;
-    let tmp = migrations.join(format!(".{dir_name}.cargo-migrate-{}.tmp", std::process::id()));
+    std::fs::create_dir_all(migrations).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the migrations folder `{}`: {e}",
+            migrations.display()
+        )
+    })?;
+    let tmp = migrations.join(format!(
+        ".{dir_name}.cargo-migrate-{}.tmp",
+        std::process::id()
+    ));
     let result = (|| -> std::io::Result<()> {
         std::fs::create_dir(&tmp)?;
         std::fs::write(tmp.join("up.sql"), up)?;
@@ -251,21 +313,31 @@ fn write_migration(migrations: &Path, dir_name: &str, up: &str, down: &str) -> a
 }
 
 fn open_in_editor(files: &[PathBuf], printer: &Printer) {
-    let editor = ["VISUAL", "EDITOR"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()));
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()));
     let Some(editor) = editor else {
         printer.warn("--edit: neither $VISUAL nor $EDITOR is set, so the files were not opened");
         return;
     };
     let mut parts = editor.split_whitespace();
     let Some(program) = parts.next() else { return };
-    match std::process::Command::new(program).args(parts).args(files).status() {
+    match std::process::Command::new(program)
+        .args(parts)
+        .args(files)
+        .status()
+    {
         Ok(status) if status.success() => {}
         Ok(status) => printer.warn(format!("--edit: `{editor}` exited with {status}")),
         Err(e) => printer.warn(format!("--edit: cannot run `{editor}`: {e}")),
     }
 }
 
-pub fn run(resolved: &Resolved, opts: &GenerateOptions, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(
+    resolved: &Resolved,
+    opts: &GenerateOptions,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
     check_name(&opts.name)?;
     let ctx = select_set(resolved)?;
     let set = &ctx.set.name;
@@ -278,7 +350,11 @@ pub fn run(resolved: &Resolved, opts: &GenerateOptions, printer: &Printer) -> an
         let plan = plan_for(resolved, ctx)?;
         let shown = resolved.show(&file);
         if plan.is_empty() {
-            printer.result(format!("{} {} matches the schema the migrations produce; no migration created", set.bold(), shown.display()));
+            printer.result(format!(
+                "{} {} matches the schema the migrations produce; no migration created",
+                set.bold(),
+                shown.display()
+            ));
             printer.json(&json!({ "command": "generate", "ok": true, "set": set, "created": null, "changes": [] }));
             return Ok(Outcome::Success);
         }
@@ -286,7 +362,12 @@ pub fn run(resolved: &Resolved, opts: &GenerateOptions, printer: &Printer) -> an
     }
     let migrations = &ctx.set.migrations_dir;
     let existing: Vec<String> = std::fs::read_dir(migrations)
-        .map(|rd| rd.filter_map(Result::ok).filter(|e| e.path().is_dir()).filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let mut taken = resolved.sibling_versions(ctx);
     taken.extend(ctx.folder.migrations.iter().map(|m| m.version.clone()));
@@ -300,11 +381,19 @@ pub fn run(resolved: &Resolved, opts: &GenerateOptions, printer: &Printer) -> an
     let files = [dir.join("up.sql"), dir.join("down.sql")];
 
     for f in &files {
-        printer.line(format!("{} {}", "Created".green().bold(), resolved.show(f).display()));
+        printer.line(format!(
+            "{} {}",
+            "Created".green().bold(),
+            resolved.show(f).display()
+        ));
     }
     let mut notes_json = Vec::new();
     if let Some((plan, file)) = &plan_and_file {
-        printer.line(format!("{} from {}:", super::count(plan.changes.len(), "change"), file.display()));
+        printer.line(format!(
+            "{} from {}:",
+            super::count(plan.changes.len(), "change"),
+            file.display()
+        ));
         for c in &plan.changes {
             printer.line(format!("  {c}"));
         }
@@ -348,14 +437,21 @@ mod tests {
         assert!(check_name("add_users").is_ok());
         assert!(check_name("v2_fix").is_ok());
         match check_name("AddUsers") {
-            Err(GenerateError::NotSnakeCase { suggestion, .. }) => assert_eq!(suggestion, "add_users"),
+            Err(GenerateError::NotSnakeCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "add_users")
+            }
             other => panic!("{other:?}"),
         }
         match check_name("add users-email") {
-            Err(GenerateError::NotSnakeCase { suggestion, .. }) => assert_eq!(suggestion, "add_users_email"),
+            Err(GenerateError::NotSnakeCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "add_users_email")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(check_name("!!"), Err(GenerateError::EmptyName { .. })));
+        assert!(matches!(
+            check_name("!!"),
+            Err(GenerateError::EmptyName { .. })
+        ));
     }
 
     #[test]
@@ -363,11 +459,26 @@ mod tests {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         assert_eq!(timestamp(t), "2023-11-14-221320");
         let none = Default::default();
-        assert_eq!(next_version(t, &[], &none).unwrap(), "2023-11-14-221320-0000");
-        let existing = vec!["2023-11-14-221320-0000_a".to_string(), "2023-11-14-221320-0001_b".to_string()];
-        assert_eq!(next_version(t, &existing, &none).unwrap(), "2023-11-14-221320-0002");
+        assert_eq!(
+            next_version(t, &[], &none).unwrap(),
+            "2023-11-14-221320-0000"
+        );
+        let existing = vec![
+            "2023-11-14-221320-0000_a".to_string(),
+            "2023-11-14-221320-0001_b".to_string(),
+        ];
+        assert_eq!(
+            next_version(t, &existing, &none).unwrap(),
+            "2023-11-14-221320-0002"
+        );
         let taken = ["202311142213200002".to_string()].into_iter().collect();
-        assert_eq!(next_version(t, &existing, &taken).unwrap(), "2023-11-14-221320-0003");
-        assert_eq!(timestamp(UNIX_EPOCH + std::time::Duration::from_secs(951_782_400)), "2000-02-29-000000");
+        assert_eq!(
+            next_version(t, &existing, &taken).unwrap(),
+            "2023-11-14-221320-0003"
+        );
+        assert_eq!(
+            timestamp(UNIX_EPOCH + std::time::Duration::from_secs(951_782_400)),
+            "2000-02-29-000000"
+        );
     }
 }

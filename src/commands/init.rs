@@ -93,12 +93,21 @@ jobs:
 "#;
 
 fn hooks_dir(root: &Path) -> Option<PathBuf> {
-    let out = std::process::Command::new("git").arg("-C").arg(root).args(["rev-parse", "--git-path", "hooks"]).output().ok()?;
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--git-path", "hooks"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
     let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Some(if path.is_absolute() { path } else { root.join(path) })
+    Some(if path.is_absolute() {
+        path
+    } else {
+        root.join(path)
+    })
 }
 
 fn write_new(path: &Path, text: &str, executable: bool) -> std::io::Result<bool> {
@@ -108,7 +117,10 @@ fn write_new(path: &Path, text: &str, executable: bool) -> std::io::Result<bool>
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     std::io::Write::write_all(&mut file, text.as_bytes())?;
     #[cfg(unix)]
     if executable {
@@ -127,22 +139,45 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
         Some(dir) => files.push((dir.join("pre-commit"), PRE_COMMIT_HOOK, true)),
         None => printer.warn("not in a git repository: no pre-commit hook written"),
     }
-    files.push((root.join(".pre-commit-hooks.yaml"), PRE_COMMIT_HOOKS_YAML, false));
-    files.push((root.join(".pre-commit-config.yaml"), PRE_COMMIT_CONFIG_YAML, false));
-    files.push((root.join(".github/workflows/cargo-migrate.yml"), WORKFLOW, false));
+    files.push((
+        root.join(".pre-commit-hooks.yaml"),
+        PRE_COMMIT_HOOKS_YAML,
+        false,
+    ));
+    files.push((
+        root.join(".pre-commit-config.yaml"),
+        PRE_COMMIT_CONFIG_YAML,
+        false,
+    ));
+    files.push((
+        root.join(".github/workflows/cargo-migrate.yml"),
+        WORKFLOW,
+        false,
+    ));
     let mut written = Vec::new();
     let mut kept = Vec::new();
     for (path, text, exec) in files {
         let shown = resolved.show(&path);
-        if write_new(&path, text, exec).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", shown.display()))? {
+        if write_new(&path, text, exec)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", shown.display()))?
+        {
             printer.line(format!("  {} {}", "wrote".green(), shown.display()));
             written.push(shown);
         } else {
-            printer.line(format!("  {} {} {}", "kept ".yellow(), shown.display(), "(exists; not overwritten)".dimmed()));
+            printer.line(format!(
+                "  {} {} {}",
+                "kept ".yellow(),
+                shown.display(),
+                "(exists; not overwritten)".dimmed()
+            ));
             kept.push(shown);
         }
     }
-    printer.result(format!("init: wrote {}, left {} as they were", written.len(), kept.len()));
+    printer.result(format!(
+        "init: wrote {}, left {} as they were",
+        written.len(),
+        kept.len()
+    ));
     printer.json(&json!({ "command": "init", "ok": true, "written": written, "kept": kept }));
     Ok(Outcome::Success)
 }

@@ -15,13 +15,23 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
     }
     for ctx in &resolved.sets {
         let set = &ctx.set;
-        let backend = ctx.backend().map(|b| b.to_string()).unwrap_or_else(|| "backend unknown".to_string());
+        let backend = ctx
+            .backend()
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "backend unknown".to_string());
         let url = match &ctx.url {
             Some((url, source)) => format!("{} (from {source})", resolved.show_url(url)),
             None => format!("${} not set", set.database_url_env),
         };
-        printer.result(format!("{} {}", set.name.bold(), format!("[{backend}]").dimmed()));
-        printer.line(format!("  migrations: {}", resolved.show(&set.migrations_dir).display()));
+        printer.result(format!(
+            "{} {}",
+            set.name.bold(),
+            format!("[{backend}]").dimmed()
+        ));
+        printer.line(format!(
+            "  migrations: {}",
+            resolved.show(&set.migrations_dir).display()
+        ));
         if let Some(schema) = &set.schema_file {
             printer.line(format!("  schema:     {}", resolved.show(schema).display()));
         }
@@ -37,7 +47,11 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             if !m.run_in_transaction {
                 notes.push("no transaction");
             }
-            let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", notes.join(", "))
+            };
             printer.line(format!("    {}{}", m.dir_name, notes.dimmed()));
         }
         if ctx.folder.migrations.is_empty() && ctx.folder.problems.is_empty() {
@@ -72,5 +86,9 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
         "sets": sets_json,
         "problems": problems,
     }));
-    Ok(if problems.is_empty() { Outcome::Success } else { Outcome::Unusable })
+    Ok(if problems.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Unusable
+    })
 }

@@ -45,7 +45,11 @@ impl Outcome {
 }
 
 /// Print folder problems and stop before anything runs (exit 2), or go on.
-pub(crate) fn stop_on_problems(resolved: &Resolved, printer: &Printer, command: &str) -> Option<Outcome> {
+pub(crate) fn stop_on_problems(
+    resolved: &Resolved,
+    printer: &Printer,
+    command: &str,
+) -> Option<Outcome> {
     let problems = resolved.problems();
     if problems.is_empty() {
         return None;
@@ -82,7 +86,11 @@ pub(crate) fn require_urls(resolved: &Resolved) -> anyhow::Result<()> {
     let errors: Vec<String> = resolved
         .sets
         .iter()
-        .filter_map(|ctx| ctx.require_url(&resolved.workspace.root).err().map(|e| e.to_string()))
+        .filter_map(|ctx| {
+            ctx.require_url(&resolved.workspace.root)
+                .err()
+                .map(|e| e.to_string())
+        })
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -92,7 +100,11 @@ pub(crate) fn require_urls(resolved: &Resolved) -> anyhow::Result<()> {
 }
 
 /// Connect, keeping the typed error (for callers that treat some errors as states).
-pub(crate) fn connect_raw(resolved: &Resolved, ctx: &SetContext, opts: ConnectOptions) -> Result<Connection, DbError> {
+pub(crate) fn connect_raw(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    opts: ConnectOptions,
+) -> Result<Connection, DbError> {
     let (url, backend) = ctx
         .require_url(&resolved.workspace.root)
         .map_err(|e| DbError::Config(e.to_string()))?;
@@ -101,20 +113,34 @@ pub(crate) fn connect_raw(resolved: &Resolved, ctx: &SetContext, opts: ConnectOp
 
 /// A connection error as one line naming the set and where its URL came from.
 pub(crate) fn describe_connect_error(ctx: &SetContext, err: DbError) -> anyhow::Error {
-    let source = ctx.url.as_ref().map(|(_, s)| s.to_string()).unwrap_or_default();
+    let source = ctx
+        .url
+        .as_ref()
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
     let help = match &err {
-        DbError::SqliteMissing { .. } => "run `cargo migrate apply` to create it, or fix the path".to_string(),
+        DbError::SqliteMissing { .. } => {
+            "run `cargo migrate apply` to create it, or fix the path".to_string()
+        }
         _ => format!("check that the server is running and that {source} is right"),
     };
     anyhow::anyhow!("set `{}` ({source}): {err}\nhelp: {help}", ctx.set.name)
 }
 
 /// A failed migration as a finding: the file, the line, the database's message, what now.
-pub(crate) fn failure_diagnostic(resolved: &Resolved, set: &str, f: &MigrationFailure, earlier: usize) -> Diagnostic {
+pub(crate) fn failure_diagnostic(
+    resolved: &Resolved,
+    set: &str,
+    f: &MigrationFailure,
+    earlier: usize,
+) -> Diagnostic {
     let shown = resolved.show(&f.file);
-    let mut d = Diagnostic::error("migration-failed", format!("migration {} failed: {}", f.migration, f.message))
-        .with_set(set)
-        .with_file(&shown);
+    let mut d = Diagnostic::error(
+        "migration-failed",
+        format!("migration {} failed: {}", f.migration, f.message),
+    )
+    .with_set(set)
+    .with_file(&shown);
     if let (Some(line), Some(column)) = (f.line, f.column) {
         d = d.with_location(line, column);
         if let Ok(text) = std::fs::read_to_string(&f.file) {
@@ -144,15 +170,25 @@ pub(crate) fn failure_diagnostic(resolved: &Resolved, set: &str, f: &MigrationFa
             (Some(n), Some(line)) => format!("statement {n} (line {line}) failed; the {} before it ran, and this database commits DDL implicitly, so their DDL stays", count(n - 1, "statement")),
             _ => format!("this database commits DDL statements one by one: statements of {} before the failing one may have been committed", f.migration),
         };
-        help.push(format!("{which}{kept}; inspect the database and undo them before running {again} again"));
+        help.push(format!(
+            "{which}{kept}; inspect the database and undo them before running {again} again"
+        ));
     } else {
-        help.push(format!("{} was rolled back completely{kept}; fix {} and run {again} again", f.migration, f.direction.file_name()));
+        help.push(format!(
+            "{} was rolled back completely{kept}; fix {} and run {again} again",
+            f.migration,
+            f.direction.file_name()
+        ));
     }
     d.with_help(help.join("\n"))
 }
 
 /// Run a parsed command.
-pub fn execute(action: &crate::cli::Action, opts: &crate::settings::GlobalOptions, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn execute(
+    action: &crate::cli::Action,
+    opts: &crate::settings::GlobalOptions,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
     use crate::cli::Action;
     if let Action::Rules = action {
         return rules::run(printer);

@@ -48,13 +48,22 @@ struct Step {
 }
 
 /// The applied migrations of the set to revert, newest first, or an error naming what blocks it.
-fn plan<'a>(ctx: &'a SetContext, applied: &[String], siblings: &std::collections::BTreeSet<String>, target: &RevertTarget) -> anyhow::Result<Vec<&'a Migration>> {
+fn plan<'a>(
+    ctx: &'a SetContext,
+    applied: &[String],
+    siblings: &std::collections::BTreeSet<String>,
+    target: &RevertTarget,
+) -> anyhow::Result<Vec<&'a Migration>> {
     let mut mine: Vec<&String> = applied.iter().filter(|v| !siblings.contains(*v)).collect();
     mine.sort();
     mine.reverse();
     let chosen: Vec<&String> = match target {
         RevertTarget::Steps(n) => mine.iter().take(*n).copied().collect(),
-        RevertTarget::To(v) => mine.iter().filter(|a| a.as_str() > v.as_str()).copied().collect(),
+        RevertTarget::To(v) => mine
+            .iter()
+            .filter(|a| a.as_str() > v.as_str())
+            .copied()
+            .collect(),
         RevertTarget::All => mine.clone(),
     };
     let mut out = Vec::new();
@@ -63,7 +72,9 @@ fn plan<'a>(ctx: &'a SetContext, applied: &[String], siblings: &std::collections
         match ctx.folder.find(v) {
             Some(m) if m.has_down() => out.push(m),
             Some(m) => blockers.push(format!("{} has no down.sql", m.dir_name)),
-            None => blockers.push(format!("{v} is recorded as applied but is not in the folder")),
+            None => blockers.push(format!(
+                "{v} is recorded as applied but is not in the folder"
+            )),
         }
     }
     if !blockers.is_empty() {
@@ -76,7 +87,11 @@ fn plan<'a>(ctx: &'a SetContext, applied: &[String], siblings: &std::collections
     Ok(out)
 }
 
-pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(
+    resolved: &Resolved,
+    opts: &RevertOptions,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
     let command = if opts.redo { "redo" } else { "revert" };
     if let Some(outcome) = stop_on_problems(resolved, printer, command) {
         return Ok(outcome);
@@ -91,12 +106,18 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
     }
     require_urls(resolved)?;
     let target = match &opts.target {
-        RevertTarget::To(v) => RevertTarget::To(check_target(resolved, Some(v), "--to")?.unwrap_or_default()),
+        RevertTarget::To(v) => {
+            RevertTarget::To(check_target(resolved, Some(v), "--to")?.unwrap_or_default())
+        }
         other => other.clone(),
     };
     let ctx = &resolved.sets[0];
     let (url, _) = ctx.require_url(&resolved.workspace.root)?;
-    printer.line(format!("{} {}", ctx.set.name.bold(), resolved.show_url(&url).dimmed()));
+    printer.line(format!(
+        "{} {}",
+        ctx.set.name.bold(),
+        resolved.show_url(&url).dimmed()
+    ));
     let mut conn = match super::connect_raw(resolved, ctx, ConnectOptions::default()) {
         Ok(c) => c,
         Err(DbError::SqliteMissing { path }) => {
@@ -105,7 +126,11 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
         Err(err) => return Err(super::describe_connect_error(ctx, err)),
     };
     let query_err = |e: diesel::result::Error| {
-        anyhow::anyhow!("set `{}`: reading __diesel_schema_migrations on {url} failed: {}", ctx.set.name, one_line(&e.to_string(), &url))
+        anyhow::anyhow!(
+            "set `{}`: reading __diesel_schema_migrations on {url} failed: {}",
+            ctx.set.name,
+            one_line(&e.to_string(), &url)
+        )
     };
     let siblings = resolved.sibling_versions(ctx);
 
@@ -120,13 +145,20 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
                 printer.line(format!("  {} {}", "would apply".cyan(), m.dir_name));
             }
         }
-        printer.result(format!("dry run: {} would be {}; nothing was changed", count(todo.len(), "migration"), if opts.redo { "redone" } else { "reverted" }));
+        printer.result(format!(
+            "dry run: {} would be {}; nothing was changed",
+            count(todo.len(), "migration"),
+            if opts.redo { "redone" } else { "reverted" }
+        ));
         printer.json(&json!({ "command": command, "ok": true, "dry_run": true, "set": ctx.set.name, "versions": todo.iter().map(|m| &m.version).collect::<Vec<_>>() }));
         return Ok(Outcome::Success);
     }
 
     let lock = MigrationLock::acquire(&mut conn, &url, opts.lock_timeout, || {
-        printer.line(format!("  {}", "waiting for the migration lock (another process is applying migrations)...".dimmed()))
+        printer.line(format!(
+            "  {}",
+            "waiting for the migration lock (another process is applying migrations)...".dimmed()
+        ))
     })
     .map_err(|e| anyhow::anyhow!("set `{}`: {e}", ctx.set.name))?;
     let result = (|| -> anyhow::Result<(Vec<Step>, Option<MigrationFailure>)> {
@@ -136,11 +168,13 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
         if todo.is_empty() {
             printer.line("  nothing to revert".dimmed().to_string());
         }
-        let mut runs: Vec<(&Migration, Direction)> = todo.iter().map(|m| (*m, Direction::Down)).collect();
+        let mut runs: Vec<(&Migration, Direction)> =
+            todo.iter().map(|m| (*m, Direction::Down)).collect();
         if opts.redo {
             runs.extend(todo.iter().rev().map(|m| (*m, Direction::Up)));
         }
-        let session = crate::interrupt::session_id(&mut conn).map(|id| (url.clone(), conn.backend(), id));
+        let session =
+            crate::interrupt::session_id(&mut conn).map(|id| (url.clone(), conn.backend(), id));
         crate::interrupt::update(|p| {
             p.command = command;
             p.format = Some(printer.format);
@@ -150,7 +184,10 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
         for (i, (m, dir)) in runs.iter().enumerate() {
             crate::interrupt::update(|p| {
                 p.running = Some(format!("{} ({})", m.dir_name, dir.file_name()));
-                p.remaining = runs[i + 1..].iter().map(|(m, d)| format!("{} ({})", m.dir_name, d.file_name())).collect();
+                p.remaining = runs[i + 1..]
+                    .iter()
+                    .map(|(m, d)| format!("{} ({})", m.dir_name, d.file_name()))
+                    .collect();
             });
             let result = harness::run(&mut conn, m, *dir, &url);
             crate::interrupt::update(|p| {
@@ -161,9 +198,22 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
             });
             match result {
                 Ok(took) => {
-                    let word = if *dir == Direction::Down { "reverted".yellow() } else { "applied ".green() };
-                    printer.line(format!("  {word} {} {}", m.dir_name, format!("({})", duration(took)).dimmed()));
-                    steps.push(Step { version: m.version.clone(), dir_name: m.dir_name.clone(), direction: *dir, duration_ms: took.as_secs_f64() * 1000.0 });
+                    let word = if *dir == Direction::Down {
+                        "reverted".yellow()
+                    } else {
+                        "applied ".green()
+                    };
+                    printer.line(format!(
+                        "  {word} {} {}",
+                        m.dir_name,
+                        format!("({})", duration(took)).dimmed()
+                    ));
+                    steps.push(Step {
+                        version: m.version.clone(),
+                        dir_name: m.dir_name.clone(),
+                        direction: *dir,
+                        duration_ms: took.as_secs_f64() * 1000.0,
+                    });
                 }
                 Err(failure) => {
                     crate::interrupt::yield_to_handler();
@@ -178,7 +228,13 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
                         ));
                     }
                     printer.diagnostics(&[diag], true);
-                    return Ok((steps, Some(MigrationFailure { file: resolved.show(&failure.file), ..failure })));
+                    return Ok((
+                        steps,
+                        Some(MigrationFailure {
+                            file: resolved.show(&failure.file),
+                            ..failure
+                        }),
+                    ));
                 }
             }
         }
@@ -189,9 +245,20 @@ pub fn run(resolved: &Resolved, opts: &RevertOptions, printer: &Printer) -> anyh
     let (steps, failure) = result?;
     let ok = failure.is_none();
     if ok {
-        let reverted = steps.iter().filter(|s| s.direction == Direction::Down).count();
-        printer.result(if opts.redo { format!("redid {}", count(reverted, "migration")) } else { format!("reverted {}", count(reverted, "migration")) });
+        let reverted = steps
+            .iter()
+            .filter(|s| s.direction == Direction::Down)
+            .count();
+        printer.result(if opts.redo {
+            format!("redid {}", count(reverted, "migration"))
+        } else {
+            format!("reverted {}", count(reverted, "migration"))
+        });
     }
     printer.json(&json!({ "command": command, "ok": ok, "dry_run": false, "set": ctx.set.name, "steps": steps, "failure": failure }));
-    Ok(if ok { Outcome::Success } else { Outcome::Failure })
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
 }

@@ -17,7 +17,12 @@ pub fn run(printer: &Printer) -> anyhow::Result<Outcome> {
             Level::Allow => "allow".dimmed().to_string(),
         };
         let backends: Vec<&str> = r.backends.iter().map(|b| b.as_str()).collect();
-        printer.line(format!("{:width$}  {level}  {}  {}", r.id, r.summary, format!("[{}]", backends.join(", ")).dimmed()));
+        printer.line(format!(
+            "{:width$}  {level}  {}  {}",
+            r.id,
+            r.summary,
+            format!("[{}]", backends.join(", ")).dimmed()
+        ));
     }
     printer.line(format!("\n{} rules; docs/rules/<id>.md explains each. Levels are set in [workspace.metadata.migrate.lint] or [package.metadata.migrate.lint].", rules.len()));
     printer.json(&json!({ "command": "rules", "ok": true, "rules": rules }));

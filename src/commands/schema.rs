@@ -30,7 +30,11 @@ pub(crate) fn backend_of(ctx: &SetContext) -> anyhow::Result<Backend> {
 }
 
 /// Render a set's whole history, from the cache when allowed and fresh.
-pub(crate) fn rendered(resolved: &Resolved, ctx: &SetContext, use_cache: bool) -> Result<Vec<RenderedSection>, HistoryError> {
+pub(crate) fn rendered(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    use_cache: bool,
+) -> Result<Vec<RenderedSection>, HistoryError> {
     rendered_for(resolved, ctx, &ctx.folder.migrations, use_cache, "all")
 }
 
@@ -48,7 +52,11 @@ pub(crate) fn rendered_for(
     let fmt = history::format_config(&ctx.set, &resolved.workspace.root)?;
     let cache = SchemaCache::new(&resolved.workspace.target_dir);
     let key = cache::key(&ctx.set, backend, migrations, &sections, &fmt);
-    let entry = if slot == "all" { ctx.set.name.clone() } else { format!("{}.{slot}", ctx.set.name) };
+    let entry = if slot == "all" {
+        ctx.set.name.clone()
+    } else {
+        format!("{}.{slot}", ctx.set.name)
+    };
     if use_cache {
         if let Some(hit) = cache.get(&entry, &key) {
             return Ok(hit);
@@ -64,11 +72,18 @@ pub(crate) fn rendered_for(
 /// or produces what print-schema cannot print) rather than something that stops the command
 /// (configuration, an unreachable scratch server: exit 2).
 pub(crate) fn is_finding(err: &HistoryError) -> bool {
-    matches!(err, HistoryError::Replay(_) | HistoryError::Render(_) | HistoryError::Introspect(_))
+    matches!(
+        err,
+        HistoryError::Replay(_) | HistoryError::Render(_) | HistoryError::Introspect(_)
+    )
 }
 
 /// A history that could not be rendered, as a finding naming the set, file and line.
-pub(crate) fn history_diagnostic(resolved: &Resolved, ctx: &SetContext, err: &HistoryError) -> Diagnostic {
+pub(crate) fn history_diagnostic(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    err: &HistoryError,
+) -> Diagnostic {
     match err {
         HistoryError::Replay(ReplayError::Failed(f)) => {
             let failure = MigrationFailure { ..f.clone() };
@@ -99,7 +114,12 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     })
 }
 
-pub fn run(resolved: &Resolved, printer: &Printer, write: bool, use_cache: bool) -> anyhow::Result<Outcome> {
+pub fn run(
+    resolved: &Resolved,
+    printer: &Printer,
+    write: bool,
+    use_cache: bool,
+) -> anyhow::Result<Outcome> {
     if let Some(outcome) = stop_on_problems(resolved, printer, "schema") {
         return Ok(outcome);
     }
@@ -111,7 +131,9 @@ pub fn run(resolved: &Resolved, printer: &Printer, write: bool, use_cache: bool)
     for ctx in &resolved.sets {
         let sections = match rendered(resolved, ctx, use_cache) {
             Ok(s) => s,
-            Err(err) if !is_finding(&err) => return Err(anyhow::anyhow!("set `{}`: {err}", ctx.set.name)),
+            Err(err) if !is_finding(&err) => {
+                return Err(anyhow::anyhow!("set `{}`: {err}", ctx.set.name))
+            }
             Err(err) => {
                 let diag = history_diagnostic(resolved, ctx, &err);
                 printer.diagnostics(std::slice::from_ref(&diag), true);
@@ -122,15 +144,41 @@ pub fn run(resolved: &Resolved, printer: &Printer, write: bool, use_cache: bool)
         for section in &sections {
             if write {
                 let Some(file) = &section.file else {
-                    printer.warn(format!("set `{}`: [print_schema{}] has no `file`, nothing to write", ctx.set.name, if section.key == "default" { String::new() } else { format!(".{}", section.key) }));
+                    printer.warn(format!(
+                        "set `{}`: [print_schema{}] has no `file`, nothing to write",
+                        ctx.set.name,
+                        if section.key == "default" {
+                            String::new()
+                        } else {
+                            format!(".{}", section.key)
+                        }
+                    ));
                     continue;
                 };
                 let current = std::fs::read_to_string(file).unwrap_or_default();
-                if crate::diff::same(&current, &section.text) && current.ends_with('\n') == section.text.ends_with('\n') {
-                    printer.line(format!("{} {} {}", ctx.set.name.bold(), resolved.show(file).display(), "(unchanged)".dimmed()));
+                if crate::diff::same(&current, &section.text)
+                    && current.ends_with('\n') == section.text.ends_with('\n')
+                {
+                    printer.line(format!(
+                        "{} {} {}",
+                        ctx.set.name.bold(),
+                        resolved.show(file).display(),
+                        "(unchanged)".dimmed()
+                    ));
                 } else {
-                    write_atomically(file, &section.text).map_err(|e| anyhow::anyhow!("set `{}`: cannot write `{}`: {e}", ctx.set.name, file.display()))?;
-                    printer.line(format!("{} {} {}", ctx.set.name.bold(), resolved.show(file).display(), "(written)".green()));
+                    write_atomically(file, &section.text).map_err(|e| {
+                        anyhow::anyhow!(
+                            "set `{}`: cannot write `{}`: {e}",
+                            ctx.set.name,
+                            file.display()
+                        )
+                    })?;
+                    printer.line(format!(
+                        "{} {} {}",
+                        ctx.set.name.bold(),
+                        resolved.show(file).display(),
+                        "(written)".green()
+                    ));
                 }
             } else if printer.human() {
                 print!("{}", section.text);

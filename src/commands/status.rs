@@ -45,13 +45,30 @@ pub fn read(resolved: &Resolved, ctx: &SetContext) -> anyhow::Result<SetStatus> 
         Err(DbError::SqliteMissing { .. }) => (Vec::new(), false),
         Err(err) => return Err(describe_connect_error(ctx, err)),
     };
-    Ok(compute(resolved, ctx, resolved.show_url(&url), exists, applied_db))
+    Ok(compute(
+        resolved,
+        ctx,
+        resolved.show_url(&url),
+        exists,
+        applied_db,
+    ))
 }
 
-fn compute(resolved: &Resolved, ctx: &SetContext, database: String, exists: bool, applied_db: Vec<String>) -> SetStatus {
+fn compute(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    database: String,
+    exists: bool,
+    applied_db: Vec<String>,
+) -> SetStatus {
     let applied_set: BTreeSet<&str> = applied_db.iter().map(String::as_str).collect();
     let siblings = resolved.sibling_versions(ctx);
-    let folder: BTreeSet<&str> = ctx.folder.migrations.iter().map(|m| m.version.as_str()).collect();
+    let folder: BTreeSet<&str> = ctx
+        .folder
+        .migrations
+        .iter()
+        .map(|m| m.version.as_str())
+        .collect();
     let mut applied = Vec::new();
     let mut pending = Vec::new();
     for m in &ctx.folder.migrations {
@@ -67,8 +84,20 @@ fn compute(resolved: &Resolved, ctx: &SetContext, database: String, exists: bool
         .cloned()
         .collect();
     let newest_applied = applied.iter().max().cloned();
-    let out_of_order = pending.iter().filter(|v| newest_applied.as_ref().is_some_and(|n| *v < n)).cloned().collect();
-    SetStatus { set: ctx.set.name.clone(), database, exists, applied, pending, unknown, out_of_order }
+    let out_of_order = pending
+        .iter()
+        .filter(|v| newest_applied.as_ref().is_some_and(|n| *v < n))
+        .cloned()
+        .collect();
+    SetStatus {
+        set: ctx.set.name.clone(),
+        database,
+        exists,
+        applied,
+        pending,
+        unknown,
+        out_of_order,
+    }
 }
 
 pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::Result<Outcome> {
@@ -83,11 +112,24 @@ pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::R
             "{} applied, {} pending{}",
             st.applied.len(),
             st.pending.len(),
-            if st.unknown.is_empty() { String::new() } else { format!(", {} unknown", st.unknown.len()) }
+            if st.unknown.is_empty() {
+                String::new()
+            } else {
+                format!(", {} unknown", st.unknown.len())
+            }
         );
-        printer.result(format!("{} {} {}", ctx.set.name.bold(), st.database.dimmed(), format!("({summary})").dimmed()));
+        printer.result(format!(
+            "{} {} {}",
+            ctx.set.name.bold(),
+            st.database.dimmed(),
+            format!("({summary})").dimmed()
+        ));
         if !st.exists {
-            printer.line("  the database file does not exist yet; `cargo migrate apply` creates it".dimmed().to_string());
+            printer.line(
+                "  the database file does not exist yet; `cargo migrate apply` creates it"
+                    .dimmed()
+                    .to_string(),
+            );
         }
         for m in &ctx.folder.migrations {
             let painted = if st.applied.contains(&m.version) {
@@ -97,25 +139,46 @@ pub fn run(resolved: &Resolved, printer: &Printer, exit_code: bool) -> anyhow::R
             } else {
                 "pending".yellow().to_string()
             };
-            let note = if st.out_of_order.contains(&m.version) { "  (older than the newest applied migration)".yellow().to_string() } else { String::new() };
+            let note = if st.out_of_order.contains(&m.version) {
+                "  (older than the newest applied migration)"
+                    .yellow()
+                    .to_string()
+            } else {
+                String::new()
+            };
             printer.line(format!("  {painted}  {}{note}", m.dir_name));
         }
         for v in &st.unknown {
-            printer.line(format!("  {}  {v}  {}", "unknown".red(), "(applied in the database, missing from the folder)".dimmed()));
+            printer.line(format!(
+                "  {}  {v}  {}",
+                "unknown".red(),
+                "(applied in the database, missing from the folder)".dimmed()
+            ));
         }
         statuses.push(st);
     }
     let pending: usize = statuses.iter().map(|s| s.pending.len()).sum();
     let unknown: usize = statuses.iter().map(|s| s.unknown.len()).sum();
     if !statuses.is_empty() && printer.human() && !printer.quiet {
-        let mut summary = if pending == 0 { "everything is applied".to_string() } else { format!("{} pending", count(pending, "migration")) };
+        let mut summary = if pending == 0 {
+            "everything is applied".to_string()
+        } else {
+            format!("{} pending", count(pending, "migration"))
+        };
         if unknown > 0 {
-            summary.push_str(&format!("; {} recorded as applied but missing from the folder", count(unknown, "migration")));
+            summary.push_str(&format!(
+                "; {} recorded as applied but missing from the folder",
+                count(unknown, "migration")
+            ));
         }
         println!("{summary}");
     }
     // `--exit-code`: anything that needs attention (pending, or recorded but unknown) is exit 1.
-    let outcome = if exit_code && (pending > 0 || unknown > 0) { Outcome::Failure } else { Outcome::Success };
+    let outcome = if exit_code && (pending > 0 || unknown > 0) {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
     printer.json(&json!({ "command": "status", "ok": outcome == Outcome::Success, "pending": pending, "unknown": unknown, "sets": statuses }));
     Ok(outcome)
 }

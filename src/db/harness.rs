@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use diesel::backend::Backend as DieselBackend;
 use diesel::connection::BoxableConnection;
-use diesel::migration::{Migration as DieselMigration, MigrationMetadata, MigrationName, MigrationVersion};
+use diesel::migration::{
+    Migration as DieselMigration, MigrationMetadata, MigrationName, MigrationVersion,
+};
 use diesel::result::Error as DieselError;
 use diesel_migrations::MigrationHarness;
 use serde::Serialize;
@@ -72,13 +74,23 @@ fn pieces(text: &str, backend: Backend) -> Option<Vec<Piece>> {
     let mut out = Vec::new();
     for stmt in &split.statements {
         let sql = text.get(stmt.bytes.clone())?.to_string();
-        let head: Vec<String> = sql.split_whitespace().take(6).map(|w| w.to_ascii_uppercase()).collect();
+        let head: Vec<String> = sql
+            .split_whitespace()
+            .take(6)
+            .map(|w| w.to_ascii_uppercase())
+            .collect();
         if head.first().is_some_and(|w| w == "CREATE")
-            && head.iter().any(|w| matches!(w.as_str(), "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT"))
+            && head
+                .iter()
+                .any(|w| matches!(w.as_str(), "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT"))
         {
             return None;
         }
-        out.push(Piece { sql, line: stmt.start.line, column: stmt.start.column });
+        out.push(Piece {
+            sql,
+            line: stmt.start.line,
+            column: stmt.start.column,
+        });
     }
     Some(out)
 }
@@ -137,10 +149,16 @@ impl<'a> Runnable<'a> {
     fn new(migration: &'a Migration, backend: Backend) -> Self {
         Runnable {
             migration,
-            name: Name { dir_name: &migration.dir_name, version: &migration.version },
+            name: Name {
+                dir_name: &migration.dir_name,
+                version: &migration.version,
+            },
             meta: Meta(migration.run_in_transaction),
             up: pieces(&migration.up_sql, backend),
-            down: migration.down_sql.as_deref().and_then(|d| pieces(d, backend)),
+            down: migration
+                .down_sql
+                .as_deref()
+                .and_then(|d| pieces(d, backend)),
         }
     }
 }
@@ -152,11 +170,21 @@ fn execute<DB: DieselBackend>(
     direction: Direction,
 ) -> diesel::migration::Result<()> {
     match pieces {
-        None => conn.batch_execute(text).map_err(|source| Box::new(SqlFailed { direction, source, statement: None }) as BoxErr),
+        None => conn.batch_execute(text).map_err(|source| {
+            Box::new(SqlFailed {
+                direction,
+                source,
+                statement: None,
+            }) as BoxErr
+        }),
         Some(pieces) => {
             for (i, p) in pieces.iter().enumerate() {
                 conn.batch_execute(&p.sql).map_err(|source| {
-                    Box::new(SqlFailed { direction, source, statement: Some((i + 1, p.line, p.column)) }) as BoxErr
+                    Box::new(SqlFailed {
+                        direction,
+                        source,
+                        statement: Some((i + 1, p.line, p.column)),
+                    }) as BoxErr
                 })?;
             }
             Ok(())
@@ -168,7 +196,12 @@ type BoxErr = Box<dyn Error + Send + Sync>;
 
 impl<DB: DieselBackend> DieselMigration<DB> for Runnable<'_> {
     fn run(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
-        execute(conn, &self.migration.up_sql, self.up.as_deref(), Direction::Up)
+        execute(
+            conn,
+            &self.migration.up_sql,
+            self.up.as_deref(),
+            Direction::Up,
+        )
     }
 
     fn revert(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
@@ -226,7 +259,11 @@ pub fn char_position(text: &str, position: usize) -> (usize, usize) {
 }
 
 /// A failure of `migration` before the database said why.
-pub(crate) fn blank_failure(migration: &Migration, direction: Direction, backend: Backend) -> MigrationFailure {
+pub(crate) fn blank_failure(
+    migration: &Migration,
+    direction: Direction,
+    backend: Backend,
+) -> MigrationFailure {
     MigrationFailure {
         migration: migration.dir_name.clone(),
         direction,
@@ -236,7 +273,8 @@ pub(crate) fn blank_failure(migration: &Migration, direction: Direction, backend
         message: String::new(),
         detail: None,
         hint: None,
-        may_be_partial: backend == Backend::Mysql || (backend == Backend::Sqlite && !migration.run_in_transaction),
+        may_be_partial: backend == Backend::Mysql
+            || (backend == Backend::Sqlite && !migration.run_in_transaction),
         statement: None,
     }
 }
@@ -265,7 +303,13 @@ fn failure_from(
 
 /// Fill in the database's message, detail, hint and (PostgreSQL) position. `offset` is how
 /// many characters were sent before the file's own text.
-pub(crate) fn describe_database_error(failure: &mut MigrationFailure, err: &DieselError, migration: &Migration, url: &DatabaseUrl, offset: usize) {
+pub(crate) fn describe_database_error(
+    failure: &mut MigrationFailure,
+    err: &DieselError,
+    migration: &Migration,
+    url: &DatabaseUrl,
+    offset: usize,
+) {
     failure.message = one_line(&err.to_string(), url);
     if let DieselError::DatabaseError(_, info) = err {
         failure.message = one_line(info.message(), url);
@@ -299,7 +343,9 @@ pub fn run(
         Direction::Up => with_conn!(conn, c => c.run_migration(&runnable).map(|_| ())),
         Direction::Down => with_conn!(conn, c => c.revert_migration(&runnable).map(|_| ())),
     };
-    result.map(|()| start.elapsed()).map_err(|err| failure_from(err, migration, direction, backend, url))
+    result
+        .map(|()| start.elapsed())
+        .map_err(|err| failure_from(err, migration, direction, backend, url))
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ pub fn sections(set: &MigrationSet) -> Result<Vec<(String, PrintSchemaOptions)>,
             let empty = toml::Value::Table(Default::default());
             let value = d.print_schema.as_ref().unwrap_or(&empty);
             let dir = d.path.parent().unwrap_or(Path::new("."));
-            print_schema_sections(value, dir).map_err(|e| HistoryError::Config(format!("{}: {e}", d.path.display())))?
+            print_schema_sections(value, dir)
+                .map_err(|e| HistoryError::Config(format!("{}: {e}", d.path.display())))?
         }
         None => vec![("default".to_string(), PrintSchemaOptions::default())],
     };
@@ -89,8 +90,13 @@ pub fn render_live(
             Connection::Mysql(c) => introspect::mysql(c, opts),
         }
         .map_err(|e| HistoryError::Introspect(e.to_string()))?;
-        let text = render(&schema, backend, opts, fmt).map_err(|e| HistoryError::Render(e.to_string()))?;
-        out.push(RenderedSection { key: key.clone(), file: opts.file.clone(), text });
+        let text =
+            render(&schema, backend, opts, fmt).map_err(|e| HistoryError::Render(e.to_string()))?;
+        out.push(RenderedSection {
+            key: key.clone(),
+            file: opts.file.clone(),
+            text,
+        });
     }
     Ok(out)
 }

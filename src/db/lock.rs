@@ -83,7 +83,10 @@ impl MigrationLock {
                 *waited = true;
             }
             if Instant::now() >= deadline {
-                return Err(DbError::LockTimeout { url: url.clone(), seconds: timeout.as_secs() });
+                return Err(DbError::LockTimeout {
+                    url: url.clone(),
+                    seconds: timeout.as_secs(),
+                });
             }
             std::thread::sleep(Duration::from_millis(100));
             Ok(())
@@ -93,7 +96,9 @@ impl MigrationLock {
                 let q = diesel::sql_query(format!("SELECT CASE WHEN pg_try_advisory_lock({PG_LOCK_KEY}) THEN 1::bigint ELSE 0::bigint END AS n"));
                 let rows: Vec<LockRow> = with_conn!(conn, c => q.load(c)).map_err(query_err)?;
                 if rows.first().and_then(|r| r.n) == Some(1) {
-                    return Ok(MigrationLock { kind: Kind::Postgres });
+                    return Ok(MigrationLock {
+                        kind: Kind::Postgres,
+                    });
                 }
                 wait(&mut waited)?;
             },
@@ -108,20 +113,34 @@ impl MigrationLock {
             Backend::Sqlite => {
                 let Some(path) = lock_file_for(url) else {
                     // An in-memory database belongs to this process alone.
-                    return Ok(MigrationLock { kind: Kind::Sqlite(None) });
+                    return Ok(MigrationLock {
+                        kind: Kind::Sqlite(None),
+                    });
                 };
                 let file = OpenOptions::new()
                     .create(true)
                     .truncate(false)
                     .write(true)
                     .open(&path)
-                    .map_err(|e| DbError::Query { what: format!("opening the lock file `{}`", path.display()), url: url.clone(), message: e.to_string() })?;
+                    .map_err(|e| DbError::Query {
+                        what: format!("opening the lock file `{}`", path.display()),
+                        url: url.clone(),
+                        message: e.to_string(),
+                    })?;
                 loop {
                     match file.try_lock() {
-                        Ok(()) => return Ok(MigrationLock { kind: Kind::Sqlite(Some(file)) }),
+                        Ok(()) => {
+                            return Ok(MigrationLock {
+                                kind: Kind::Sqlite(Some(file)),
+                            })
+                        }
                         Err(std::fs::TryLockError::WouldBlock) => wait(&mut waited)?,
                         Err(std::fs::TryLockError::Error(e)) => {
-                            return Err(DbError::Query { what: format!("locking `{}`", path.display()), url: url.clone(), message: e.to_string() })
+                            return Err(DbError::Query {
+                                what: format!("locking `{}`", path.display()),
+                                url: url.clone(),
+                                message: e.to_string(),
+                            })
                         }
                     }
                 }
@@ -136,7 +155,9 @@ impl MigrationLock {
                 let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})"));
             }
             Kind::Mysql => {
-                let _ = conn.batch_execute("DO RELEASE_LOCK(LEFT(CONCAT('cargo-migrate:', COALESCE(DATABASE(), '')), 64))");
+                let _ = conn.batch_execute(
+                    "DO RELEASE_LOCK(LEFT(CONCAT('cargo-migrate:', COALESCE(DATABASE(), '')), 64))",
+                );
             }
             Kind::Sqlite(file) => drop(file),
         }

@@ -9,10 +9,10 @@
 //! tool can take turns on one database.
 
 pub mod harness;
+pub mod history;
+pub mod introspect;
 pub mod lock;
 pub mod scratch;
-pub mod introspect;
-pub mod history;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,7 +59,11 @@ pub enum DbError {
     #[error("the SQLite database `{path}` does not exist")]
     SqliteMissing { path: PathBuf },
     #[error("{what} failed on {url}: {message}")]
-    Query { what: String, url: DatabaseUrl, message: String },
+    Query {
+        what: String,
+        url: DatabaseUrl,
+        message: String,
+    },
     #[error("{0}")]
     Config(String),
     #[error("gave up after {seconds} s waiting for the migration lock on {url}: another `cargo migrate` (or deploy) is applying migrations\nhelp: wait for it to finish, or pass a longer --lock-timeout")]
@@ -69,26 +73,52 @@ pub enum DbError {
 /// Fold a multi-line driver message into one line, with any password removed.
 pub fn one_line(message: &str, url: &DatabaseUrl) -> String {
     let redacted = redact_text(message, url);
-    redacted.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    redacted
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a connection error means the server is not (yet) accepting connections, as opposed
 /// to one that waiting cannot fix (authentication, a missing database, a bad URL).
 pub fn is_transient(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["connection refused", "could not connect", "can't connect", "no such file or directory", "timed out", "timeout",
-     "the database system is starting up", "the database system is shutting down", "network is unreachable",
-     "connection reset", "broken pipe", "server closed the connection", "no route to host", "temporary failure in name resolution", "is the server running"]
-        .iter()
-        .any(|needle| m.contains(needle))
+    [
+        "connection refused",
+        "could not connect",
+        "can't connect",
+        "no such file or directory",
+        "timed out",
+        "timeout",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "network is unreachable",
+        "connection reset",
+        "broken pipe",
+        "server closed the connection",
+        "no route to host",
+        "temporary failure in name resolution",
+        "is the server running",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
 }
 
 /// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     // `file:` URIs: the path is what comes before the query (`file::memory:` is in memory).
     let path = match path.strip_prefix("file:") {
-        Some(uri) => uri.split(['?', '#']).next().unwrap_or_default().trim_start_matches("//"),
+        Some(uri) => uri
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("//"),
         None => path,
     };
     if path == ":memory:" || path.is_empty() {
@@ -130,7 +160,11 @@ pub struct ConnectOptions {
 
 impl Connection {
     /// Connect to `url`, whose backend is `backend`.
-    pub fn establish(url: &DatabaseUrl, backend: Backend, opts: ConnectOptions) -> Result<Connection, DbError> {
+    pub fn establish(
+        url: &DatabaseUrl,
+        backend: Backend,
+        opts: ConnectOptions,
+    ) -> Result<Connection, DbError> {
         Self::establish_waiting(url, backend, opts, || {})
     }
 
@@ -138,12 +172,19 @@ impl Connection {
     /// unreachable, starting up) are retried until the time is over, and `on_wait` is called
     /// once when the first attempt fails. Errors that waiting cannot fix (a wrong password, a
     /// missing database) are returned at once.
-    pub fn establish_waiting(url: &DatabaseUrl, backend: Backend, opts: ConnectOptions, mut on_wait: impl FnMut()) -> Result<Connection, DbError> {
+    pub fn establish_waiting(
+        url: &DatabaseUrl,
+        backend: Backend,
+        opts: ConnectOptions,
+        mut on_wait: impl FnMut(),
+    ) -> Result<Connection, DbError> {
         let start = std::time::Instant::now();
         let mut waited = false;
         loop {
             match Self::establish_once(url, backend, opts) {
-                Err(DbError::Connect { message, .. }) if opts.wait.is_some_and(|w| start.elapsed() < w) && is_transient(&message) => {
+                Err(DbError::Connect { message, .. })
+                    if opts.wait.is_some_and(|w| start.elapsed() < w) && is_transient(&message) =>
+                {
                     if !waited {
                         on_wait();
                         waited = true;
@@ -151,16 +192,29 @@ impl Connection {
                     std::thread::sleep(Duration::from_millis(500));
                 }
                 Err(DbError::Connect { url, message }) if waited => {
-                    return Err(DbError::Connect { url, message: format!("{message} (gave up after waiting {} s)", start.elapsed().as_secs()) })
+                    return Err(DbError::Connect {
+                        url,
+                        message: format!(
+                            "{message} (gave up after waiting {} s)",
+                            start.elapsed().as_secs()
+                        ),
+                    })
                 }
                 other => return other,
             }
         }
     }
 
-    fn establish_once(url: &DatabaseUrl, backend: Backend, opts: ConnectOptions) -> Result<Connection, DbError> {
+    fn establish_once(
+        url: &DatabaseUrl,
+        backend: Backend,
+        opts: ConnectOptions,
+    ) -> Result<Connection, DbError> {
         let raw = url.expose();
-        let connect_err = |e: diesel::ConnectionError| DbError::Connect { url: url.clone(), message: one_line(&e.to_string(), url) };
+        let connect_err = |e: diesel::ConnectionError| DbError::Connect {
+            url: url.clone(),
+            message: one_line(&e.to_string(), url),
+        };
         match backend {
             Backend::Sqlite => {
                 if let Some(path) = sqlite_path(raw) {
@@ -170,7 +224,10 @@ impl Connection {
                 }
                 // `sqlite://x.db` and `sqlite:x.db` name the file `x.db`; `file:` URIs and
                 // `:memory:` go to SQLite as written.
-                let target = match raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
+                let target = match raw
+                    .strip_prefix("sqlite://")
+                    .or_else(|| raw.strip_prefix("sqlite:"))
+                {
                     Some(rest) => rest,
                     None => raw,
                 };
@@ -179,7 +236,10 @@ impl Connection {
                 // diesel_cli does with the system SQLite: foreign keys are not enforced
                 // unless a migration turns them on (the bundled SQLite defaults to on).
                 conn.batch_execute("PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = OFF;")
-                    .map_err(|e| DbError::Connect { url: url.clone(), message: one_line(&e.to_string(), url) })?;
+                    .map_err(|e| DbError::Connect {
+                        url: url.clone(),
+                        message: one_line(&e.to_string(), url),
+                    })?;
                 Ok(Connection::Sqlite(conn))
             }
             Backend::Postgres => {
@@ -190,7 +250,9 @@ impl Connection {
                 let _ = conn.batch_execute("SET client_connection_check_interval = 1000");
                 Ok(Connection::Postgres(conn))
             }
-            Backend::Mysql => Ok(Connection::Mysql(MysqlConnection::establish(&mysql_url(raw)).map_err(connect_err)?)),
+            Backend::Mysql => Ok(Connection::Mysql(
+                MysqlConnection::establish(&mysql_url(raw)).map_err(connect_err)?,
+            )),
         }
     }
 
@@ -230,7 +292,9 @@ impl Connection {
         if !self.has_migrations_table()? {
             return Ok(Vec::new());
         }
-        let q = diesel::sql_query("SELECT version AS version FROM __diesel_schema_migrations ORDER BY version");
+        let q = diesel::sql_query(
+            "SELECT version AS version FROM __diesel_schema_migrations ORDER BY version",
+        );
         let rows: Vec<VersionRow> = with_conn!(self, c => q.load(c))?;
         Ok(rows.into_iter().map(|r| r.version).collect())
     }
@@ -246,7 +310,9 @@ impl Connection {
 pub fn resolve_sqlite_url(url: &DatabaseUrl, base: &Path) -> DatabaseUrl {
     let raw = url.expose();
     match sqlite_path(raw) {
-        Some(path) if path.is_relative() => DatabaseUrl::new(base.join(path).to_string_lossy().into_owned()),
+        Some(path) if path.is_relative() => {
+            DatabaseUrl::new(base.join(path).to_string_lossy().into_owned())
+        }
         _ => url.clone(),
     }
 }
@@ -257,10 +323,16 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite://dev.db"), Some(PathBuf::from("dev.db")));
+        assert_eq!(
+            sqlite_path("sqlite://dev.db"),
+            Some(PathBuf::from("dev.db"))
+        );
         assert_eq!(sqlite_path("/tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
         assert_eq!(sqlite_path(":memory:"), None);
-        assert_eq!(sqlite_path("file:x.db?mode=ro"), Some(PathBuf::from("x.db")));
+        assert_eq!(
+            sqlite_path("file:x.db?mode=ro"),
+            Some(PathBuf::from("x.db"))
+        );
         assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
         assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
     }
@@ -269,9 +341,13 @@ mod tests {
     fn only_unreachable_servers_are_waited_for() {
         assert!(is_transient("connection to server at \"127.0.0.1\", port 5432 failed: Connection refused Is the server running on that host"));
         assert!(is_transient("FATAL: the database system is starting up"));
-        assert!(!is_transient("FATAL: password authentication failed for user \"app\""));
+        assert!(!is_transient(
+            "FATAL: password authentication failed for user \"app\""
+        ));
         assert!(!is_transient("FATAL: database \"nope\" does not exist"));
-        assert!(!is_transient("Access denied for user 'root'@'localhost' (using password: YES)"));
+        assert!(!is_transient(
+            "Access denied for user 'root'@'localhost' (using password: YES)"
+        ));
     }
 
     #[test]
@@ -284,17 +360,22 @@ mod tests {
     fn messages_fold_to_one_line_without_password() {
         let url = DatabaseUrl::new("postgres://u:topsecret@h/db");
         let msg = "connection failed\n  FATAL: password authentication failed (topsecret)\n";
-        assert_eq!(one_line(msg, &url), "connection failed FATAL: password authentication failed (***)");
+        assert_eq!(
+            one_line(msg, &url),
+            "connection failed FATAL: password authentication failed (***)"
+        );
     }
 
     #[test]
     fn sqlite_roundtrip_in_memory() {
         let url = DatabaseUrl::new(":memory:");
-        let mut conn = Connection::establish(&url, Backend::Sqlite, ConnectOptions::default()).unwrap();
+        let mut conn =
+            Connection::establish(&url, Backend::Sqlite, ConnectOptions::default()).unwrap();
         assert!(conn.applied_versions().unwrap().is_empty());
         assert!(!conn.has_migrations_table().unwrap());
         conn.ensure_migrations_table().unwrap();
-        conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('2'), ('1')").unwrap();
+        conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('2'), ('1')")
+            .unwrap();
         assert_eq!(conn.applied_versions().unwrap(), ["1", "2"]);
     }
 }

@@ -60,10 +60,15 @@ fn admin_url(url: &DatabaseUrl, backend: Backend) -> Option<DatabaseUrl> {
 
 /// A name is one of ours and stale: `cargo_migrate_scratch_<secs>_...` with `secs` old enough.
 pub fn is_stale(name: &str, now: SystemTime) -> bool {
-    let Some(rest) = name.strip_prefix(PREFIX) else { return false };
-    let Some(secs) = rest.split('_').next().and_then(|s| s.parse::<u64>().ok()) else { return false };
+    let Some(rest) = name.strip_prefix(PREFIX) else {
+        return false;
+    };
+    let Some(secs) = rest.split('_').next().and_then(|s| s.parse::<u64>().ok()) else {
+        return false;
+    };
     let created = UNIX_EPOCH + Duration::from_secs(secs);
-    now.duration_since(created).is_ok_and(|age| age > STALE_AFTER)
+    now.duration_since(created)
+        .is_ok_and(|age| age > STALE_AFTER)
 }
 
 fn drop_sql(backend: Backend, name: &str) -> String {
@@ -80,7 +85,10 @@ fn drop_on(conn: &mut Connection, backend: Backend, name: &str) -> bool {
         return false;
     }
     conn.batch_execute(&drop_sql(backend, name)).is_ok()
-        || (backend == Backend::Postgres && conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).is_ok())
+        || (backend == Backend::Postgres
+            && conn
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .is_ok())
 }
 
 /// Drop scratch databases of earlier runs that crashed (prefix and stale timestamp only).
@@ -111,8 +119,17 @@ impl ScratchDb {
     /// `server` (a URL whose database part is ignored).
     pub fn create(backend: Backend, server: Option<&DatabaseUrl>) -> Result<ScratchDb, DbError> {
         if backend == Backend::Sqlite {
-            let conn = Connection::establish(&DatabaseUrl::new(":memory:"), Backend::Sqlite, ConnectOptions::default())?;
-            return Ok(ScratchDb { conn, owned: None, admin: None, backend });
+            let conn = Connection::establish(
+                &DatabaseUrl::new(":memory:"),
+                Backend::Sqlite,
+                ConnectOptions::default(),
+            )?;
+            return Ok(ScratchDb {
+                conn,
+                owned: None,
+                admin: None,
+                backend,
+            });
         }
         let server = server.ok_or_else(|| {
             DbError::Config(format!(
@@ -120,25 +137,43 @@ impl ScratchDb {
                 if backend == Backend::Postgres { "postgres" } else { "mysql" }
             ))
         })?;
-        let admin = admin_url(server, backend).ok_or_else(|| DbError::Config(format!("cannot read the scratch server URL {server}")))?;
+        let admin = admin_url(server, backend).ok_or_else(|| {
+            DbError::Config(format!("cannot read the scratch server URL {server}"))
+        })?;
         let mut admin_conn = Connection::establish(&admin, backend, ConnectOptions::default())?;
         clean_stale(&mut admin_conn);
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let name = format!("{PREFIX}{secs}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let name = format!(
+            "{PREFIX}{secs}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
         let create = match backend {
             Backend::Postgres => format!("CREATE DATABASE \"{name}\""),
             _ => format!("CREATE DATABASE `{name}`"),
         };
-        admin_conn.batch_execute(&create).map_err(|e| DbError::Query {
-            what: format!("creating the scratch database {name}"),
-            url: admin.clone(),
-            message: one_line(&e.to_string(), &admin),
-        })?;
+        admin_conn
+            .batch_execute(&create)
+            .map_err(|e| DbError::Query {
+                what: format!("creating the scratch database {name}"),
+                url: admin.clone(),
+                message: one_line(&e.to_string(), &admin),
+            })?;
         if let Ok(mut live) = LIVE.lock() {
             live.push((admin.clone(), backend, name.clone()));
         }
-        let mut scratch = ScratchDb { conn: Connection::Sqlite(placeholder()), owned: Some((admin.clone(), name.clone())), admin: None, backend };
-        let url = server.with_database(&name).ok_or_else(|| DbError::Config(format!("cannot read the scratch server URL {server}")))?;
+        let mut scratch = ScratchDb {
+            conn: Connection::Sqlite(placeholder()),
+            owned: Some((admin.clone(), name.clone())),
+            admin: None,
+            backend,
+        };
+        let url = server.with_database(&name).ok_or_else(|| {
+            DbError::Config(format!("cannot read the scratch server URL {server}"))
+        })?;
         scratch.conn = Connection::establish(&url, backend, ConnectOptions::default())?;
         scratch.admin = Some(admin_conn);
         Ok(scratch)
@@ -152,20 +187,29 @@ impl ScratchDb {
     /// migration is sent as one `BEGIN; …; COMMIT;` batch: one round trip instead of the
     /// harness's four, with the same effect. MySQL goes through the harness, statement by
     /// statement, so a failure still names its statement.
-    pub fn replay<'a>(&mut self, migrations: impl IntoIterator<Item = &'a Migration>) -> Result<usize, ReplayError> {
+    pub fn replay<'a>(
+        &mut self,
+        migrations: impl IntoIterator<Item = &'a Migration>,
+    ) -> Result<usize, ReplayError> {
         use super::harness::{blank_failure, describe_database_error, Direction};
         let url = DatabaseUrl::new(self.name().unwrap_or(":memory:").to_string());
         if self.backend == Backend::Mysql {
-            self.conn.ensure_migrations_table().map_err(|e| ReplayError::Setup(one_line(&e.to_string(), &url)))?;
+            self.conn
+                .ensure_migrations_table()
+                .map_err(|e| ReplayError::Setup(one_line(&e.to_string(), &url)))?;
         }
         let mut n = 0;
         for m in migrations {
             if self.backend == Backend::Mysql {
-                super::harness::run(&mut self.conn, m, Direction::Up, &url).map_err(ReplayError::Failed)?;
+                super::harness::run(&mut self.conn, m, Direction::Up, &url)
+                    .map_err(ReplayError::Failed)?;
             } else {
                 const BEGIN: &str = "BEGIN;\n";
                 let (sql, offset) = if m.run_in_transaction {
-                    (format!("{BEGIN}{}\n;COMMIT;", m.up_sql), BEGIN.chars().count())
+                    (
+                        format!("{BEGIN}{}\n;COMMIT;", m.up_sql),
+                        BEGIN.chars().count(),
+                    )
                 } else {
                     (m.up_sql.clone(), 0)
                 };
@@ -201,7 +245,8 @@ pub enum ReplayError {
 /// A connection to stand in while the real one is opened (so `Drop` always has a value).
 fn placeholder() -> diesel::SqliteConnection {
     use diesel::Connection as _;
-    diesel::SqliteConnection::establish(":memory:").expect("an in-memory SQLite database always opens")
+    diesel::SqliteConnection::establish(":memory:")
+        .expect("an in-memory SQLite database always opens")
 }
 
 fn drop_database(admin: &DatabaseUrl, backend: Backend, name: &str) {
@@ -248,7 +293,10 @@ mod tests {
     fn only_our_stale_names_are_stale() {
         let now = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
         assert!(is_stale("cargo_migrate_scratch_1999990000_12_0", now));
-        assert!(!is_stale("cargo_migrate_scratch_1999999990_12_0", now), "too young");
+        assert!(
+            !is_stale("cargo_migrate_scratch_1999999990_12_0", now),
+            "too young"
+        );
         assert!(!is_stale("cargo_migrate_scratch_x_12_0", now));
         assert!(!is_stale("production", now));
         assert!(!is_stale("my_cargo_migrate_scratch_1_1_1", now));
@@ -265,7 +313,11 @@ mod tests {
     fn replay_stops_at_the_first_failure() {
         let tmp = tempfile::tempdir().unwrap();
         let m = tmp.path().join("migrations");
-        for (name, sql) in [("2024-01-01-000000_a", "CREATE TABLE a (id INTEGER);"), ("2024-01-02-000000_b", "INSERT INTO nope VALUES (1);"), ("2024-01-03-000000_c", "CREATE TABLE c (id INTEGER);")] {
+        for (name, sql) in [
+            ("2024-01-01-000000_a", "CREATE TABLE a (id INTEGER);"),
+            ("2024-01-02-000000_b", "INSERT INTO nope VALUES (1);"),
+            ("2024-01-03-000000_c", "CREATE TABLE c (id INTEGER);"),
+        ] {
             std::fs::create_dir_all(m.join(name)).unwrap();
             std::fs::write(m.join(name).join("up.sql"), sql).unwrap();
         }
@@ -279,6 +331,11 @@ mod tests {
             other => panic!("expected a failure, got {:?}", other.map(|_| ())),
         }
         // The first migration stays, the failed one left nothing behind.
-        assert_eq!(s.conn.count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'a'").unwrap(), 1);
+        assert_eq!(
+            s.conn
+                .count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'a'")
+                .unwrap(),
+            1
+        );
     }
 }

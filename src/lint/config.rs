@@ -110,7 +110,9 @@ impl LintConfig {
                 };
                 let version: String = version.chars().filter(|c| *c != '-').collect();
                 if version.is_empty() {
-                    return Err(format!("{table} `{key}` is empty; give a migration version"));
+                    return Err(format!(
+                        "{table} `{key}` is empty; give a migration version"
+                    ));
                 }
                 self.lint_after = Some(version);
                 continue;
@@ -137,7 +139,9 @@ impl LintConfig {
         if let Some(level) = self.levels.get(rule_id) {
             return *level;
         }
-        rules::find(rule_id).map(|r| r.info().default_level).unwrap_or(Level::Warn)
+        rules::find(rule_id)
+            .map(|r| r.info().default_level)
+            .unwrap_or(Level::Warn)
     }
 
     /// Whether migrations of this version are linted (diesel compares versions as strings).
@@ -192,7 +196,8 @@ mod tests {
 
     #[test]
     fn numeric_lint_after_is_accepted() {
-        let c = LintConfig::from_metadata(None, Some(&json!({"lint_after": 20240101000000u64}))).unwrap();
+        let c = LintConfig::from_metadata(None, Some(&json!({"lint_after": 20240101000000u64})))
+            .unwrap();
         assert_eq!(c.lint_after.as_deref(), Some("20240101000000"));
     }
 }

@@ -72,11 +72,17 @@ enum Read<'t> {
 }
 
 fn read<'t>(file: Option<&SqlFile<'t>>, backend: Backend) -> Read<'t> {
-    let Some(file) = file else { return Read::Missing };
+    let Some(file) = file else {
+        return Read::Missing;
+    };
     match split::split(file.text, backend) {
         Err(e) => Read::Unreadable(e),
         Ok(s) => {
-            let facts = s.statements.iter().map(|st| model::facts(&s, st, backend)).collect();
+            let facts = s
+                .statements
+                .iter()
+                .map(|st| model::facts(&s, st, backend))
+                .collect();
             Read::Parsed(s, facts)
         }
     }
@@ -104,7 +110,13 @@ pub fn lint_set(
         let up = read(m.up.as_ref(), backend);
         let mut up_created = Created::default();
         if let Read::Parsed(split, facts) = &up {
-            let cx = FileCx { kind: FileKind::Up, backend, migration: m, split, facts };
+            let cx = FileCx {
+                kind: FileKind::Up,
+                backend,
+                migration: m,
+                split,
+                facts,
+            };
             up_created = run_file(&cx, &mut schema, true, rules, &mut findings);
         }
         if !active {
@@ -113,7 +125,13 @@ pub fn lint_set(
         let down = read(m.down.as_ref(), backend);
         let down_cx = match &down {
             Read::Parsed(split, facts) => {
-                let cx = FileCx { kind: FileKind::Down, backend, migration: m, split, facts };
+                let cx = FileCx {
+                    kind: FileKind::Down,
+                    backend,
+                    migration: m,
+                    split,
+                    facts,
+                };
                 // down.sql is read against the schema up.sql left, without changing it.
                 run_down(&cx, &schema, rules, &mut findings);
                 Some(cx)
@@ -121,9 +139,13 @@ pub fn lint_set(
             _ => None,
         };
         let up_cx = match &up {
-            Read::Parsed(split, facts) => {
-                Some(FileCx { kind: FileKind::Up, backend, migration: m, split, facts })
-            }
+            Read::Parsed(split, facts) => Some(FileCx {
+                kind: FileKind::Up,
+                backend,
+                migration: m,
+                split,
+                facts,
+            }),
             _ => None,
         };
         let up_state = match (&up, &up_cx) {
@@ -136,7 +158,13 @@ pub fn lint_set(
             (Read::Parsed(..), Some(cx)) => FileState::Read(cx),
             _ => FileState::Missing,
         };
-        let mcx = MigrationCx { backend, migration: m, up: up_state, down: down_state, up_created: &up_created };
+        let mcx = MigrationCx {
+            backend,
+            migration: m,
+            up: up_state,
+            down: down_state,
+            up_created: &up_created,
+        };
         for r in rules {
             r.check_migration(&mcx, &mut findings);
         }
@@ -171,7 +199,14 @@ fn run_file(
     for (index, stmt) in cx.split.statements.iter().enumerate() {
         let facts = &cx.facts[index];
         if !rules.is_empty() {
-            let scx = StmtCx { file: cx, index, stmt, facts, schema, created: &created };
+            let scx = StmtCx {
+                file: cx,
+                index,
+                stmt,
+                facts,
+                schema,
+                created: &created,
+            };
             for r in rules {
                 if cx.kind == FileKind::Up || r.info().on_down {
                     r.check_statement(&scx, out);
@@ -186,7 +221,11 @@ fn run_file(
         }
     }
     if !rules.is_empty() && cx.kind == FileKind::Up {
-        let ecx = EndCx { file: cx, schema, created: &created };
+        let ecx = EndCx {
+            file: cx,
+            schema,
+            created: &created,
+        };
         for r in rules {
             r.check_file_end(&ecx, out);
         }
@@ -195,16 +234,18 @@ fn run_file(
 }
 
 /// Run the rules that apply to `down.sql`, against the schema `up.sql` left.
-fn run_down(
-    cx: &FileCx<'_>,
-    schema: &Schema,
-    rules: &[&dyn rules::Rule],
-    out: &mut Vec<Finding>,
-) {
+fn run_down(cx: &FileCx<'_>, schema: &Schema, rules: &[&dyn rules::Rule], out: &mut Vec<Finding>) {
     let mut created = Created::default();
     for (index, stmt) in cx.split.statements.iter().enumerate() {
         let facts = &cx.facts[index];
-        let scx = StmtCx { file: cx, index, stmt, facts, schema, created: &created };
+        let scx = StmtCx {
+            file: cx,
+            index,
+            stmt,
+            facts,
+            schema,
+            created: &created,
+        };
         for r in rules.iter().filter(|r| r.info().on_down) {
             r.check_statement(&scx, out);
         }
@@ -215,10 +256,18 @@ fn run_down(
 }
 
 fn line_of(text: &str, line: usize) -> &str {
-    text.split('\n').nth(line.saturating_sub(1)).unwrap_or("").trim_end_matches('\r')
+    text.split('\n')
+        .nth(line.saturating_sub(1))
+        .unwrap_or("")
+        .trim_end_matches('\r')
 }
 
-fn to_diagnostic(set: &str, m: &MigrationInput<'_>, f: Finding, config: &LintConfig) -> Option<Diagnostic> {
+fn to_diagnostic(
+    set: &str,
+    m: &MigrationInput<'_>,
+    f: Finding,
+    config: &LintConfig,
+) -> Option<Diagnostic> {
     let severity = config.level(f.rule).severity()?;
     let mut d = Diagnostic::new(f.rule, severity, f.message).with_set(set);
     if !f.help.is_empty() {
@@ -268,17 +317,26 @@ mod tests {
     fn levels_turn_findings_into_errors_or_drop_them() {
         let mut config = LintConfig::default();
         config.levels.insert("drop-column".into(), Level::Deny);
-        let d = Case::pg("ALTER TABLE users DROP COLUMN a;").config(config.clone()).fires("drop-column");
+        let d = Case::pg("ALTER TABLE users DROP COLUMN a;")
+            .config(config.clone())
+            .fires("drop-column");
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
         config.levels.insert("drop-column".into(), Level::Allow);
-        Case::pg("ALTER TABLE users DROP COLUMN a;").config(config).quiet("drop-column");
+        Case::pg("ALTER TABLE users DROP COLUMN a;")
+            .config(config)
+            .quiet("drop-column");
     }
 
     #[test]
     fn lint_after_skips_old_migrations_but_keeps_their_history() {
-        let config = LintConfig { lint_after: Some("20240101000000".into()), ..LintConfig::default() };
+        let config = LintConfig {
+            lint_after: Some("20240101000000".into()),
+            ..LintConfig::default()
+        };
         // The only migration is version 20240101000000: not linted.
-        Case::pg("ALTER TABLE users DROP COLUMN a;").config(config.clone()).quiet("drop-column");
+        Case::pg("ALTER TABLE users DROP COLUMN a;")
+            .config(config.clone())
+            .quiet("drop-column");
         // The table created by the skipped migration is still known (index on an existing table).
         let d = Case::pg("CREATE INDEX i ON users (email);")
             .after(&["CREATE TABLE users (id INT, email TEXT);\nDROP TABLE nothing_here;"])
@@ -290,12 +348,21 @@ mod tests {
 
     #[test]
     fn findings_render_with_file_line_and_help() {
-        let d = Case::pg("SELECT 1;\nCREATE INDEX users_email ON users (email);").fires("create-index-non-concurrently");
+        let d = Case::pg("SELECT 1;\nCREATE INDEX users_email ON users (email);")
+            .fires("create-index-non-concurrently");
         let text = d[0].render();
-        assert!(text.starts_with("warning[create-index-non-concurrently]: CREATE INDEX blocks writes to `users`"), "{text}");
+        assert!(
+            text.starts_with(
+                "warning[create-index-non-concurrently]: CREATE INDEX blocks writes to `users`"
+            ),
+            "{text}"
+        );
         assert!(text.contains("up.sql:2:1"), "{text}");
         assert!(text.contains("^^^^^^^^^^^^\n"), "{text}");
-        assert!(text.contains("= help: use CREATE INDEX CONCURRENTLY"), "{text}");
+        assert!(
+            text.contains("= help: use CREATE INDEX CONCURRENTLY"),
+            "{text}"
+        );
         assert_eq!(d[0].set.as_deref(), Some("test"));
     }
 
@@ -303,6 +370,8 @@ mod tests {
     fn rules_lists_every_rule() {
         let r = rules();
         assert!(r.len() >= 26);
-        assert!(r.iter().any(|r| r.id == "unsafe-enum-change" && r.default_level == Level::Warn));
+        assert!(r
+            .iter()
+            .any(|r| r.id == "unsafe-enum-change" && r.default_level == Level::Warn));
     }
 }

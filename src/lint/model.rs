@@ -91,17 +91,48 @@ pub enum TxKind {
 /// One thing a statement does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    CreateTable { table: String, columns: Vec<Column> },
-    DropTable { table: String, cascade: bool },
-    RenameTable { from: String, to: String },
-    AddColumn { table: String, column: Column },
-    DropColumn { table: String, column: String },
-    RenameColumn { table: String, from: String, to: String },
+    CreateTable {
+        table: String,
+        columns: Vec<Column>,
+    },
+    DropTable {
+        table: String,
+        cascade: bool,
+    },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: Column,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
     /// PostgreSQL `ALTER COLUMN … TYPE`.
-    AlterColumnType { table: String, column: String, ty: String, using: bool },
-    SetNotNull { table: String, column: String },
+    AlterColumnType {
+        table: String,
+        column: String,
+        ty: String,
+        using: bool,
+    },
+    SetNotNull {
+        table: String,
+        column: String,
+    },
     /// MySQL `MODIFY` (old == new name) and `CHANGE`.
-    ModifyColumn { table: String, old: String, column: Column },
+    ModifyColumn {
+        table: String,
+        old: String,
+        column: Column,
+    },
     AddConstraint {
         table: String,
         name: Option<String>,
@@ -110,19 +141,56 @@ pub enum Action {
         /// For `CHECK (col IS NOT NULL)`: the column.
         not_null_check: Option<String>,
     },
-    ValidateConstraint { table: String, name: String },
-    CreateIndex { table: String, name: Option<String>, concurrently: bool },
-    DropIndex { name: String, concurrently: bool },
-    Reindex { concurrently: bool },
-    CreateEnum { name: String, labels: Vec<String> },
-    EnumAddValue { name: String, value: String },
-    EnumRenameValue { name: String, from: String, to: String },
-    RenameType { from: String, to: String },
-    DropType { name: String, cascade: bool },
-    Update { table: String, has_where: bool },
-    Delete { table: String, has_where: bool },
+    ValidateConstraint {
+        table: String,
+        name: String,
+    },
+    CreateIndex {
+        table: String,
+        name: Option<String>,
+        concurrently: bool,
+    },
+    DropIndex {
+        name: String,
+        concurrently: bool,
+    },
+    Reindex {
+        concurrently: bool,
+    },
+    CreateEnum {
+        name: String,
+        labels: Vec<String>,
+    },
+    EnumAddValue {
+        name: String,
+        value: String,
+    },
+    EnumRenameValue {
+        name: String,
+        from: String,
+        to: String,
+    },
+    RenameType {
+        from: String,
+        to: String,
+    },
+    DropType {
+        name: String,
+        cascade: bool,
+    },
+    Update {
+        table: String,
+        has_where: bool,
+    },
+    Delete {
+        table: String,
+        has_where: bool,
+    },
     Transaction(TxKind),
-    Pragma { name: String, value: Option<String> },
+    Pragma {
+        name: String,
+        value: Option<String>,
+    },
     /// Anything else (SELECT, INSERT, CREATE FUNCTION, DO, …).
     Other,
 }
@@ -171,12 +239,22 @@ pub fn facts(file: &SplitFile<'_>, stmt: &Statement, backend: Backend) -> Facts 
     match parsed {
         Ok(ast) => {
             let actions = from_ast(&ast);
-            Facts { actions, parsed: true, understood: true, parse_error: None }
+            Facts {
+                actions,
+                parsed: true,
+                understood: true,
+                parse_error: None,
+            }
         }
         Err(message) => {
             let sig: Vec<&TokenWithSpan> = file.significant(stmt).collect();
             let (actions, understood) = from_tokens(&sig);
-            Facts { actions, parsed: false, understood, parse_error: Some(message) }
+            Facts {
+                actions,
+                parsed: false,
+                understood,
+                parse_error: Some(message),
+            }
         }
     }
 }
@@ -200,7 +278,11 @@ fn ident_at(id: &ast::Ident) -> Option<(Pos, usize)> {
         return None;
     }
     let e = id.span.end;
-    let width = if e.line == s.line { (e.column.saturating_sub(s.column)) as usize } else { 1 };
+    let width = if e.line == s.line {
+        (e.column.saturating_sub(s.column)) as usize
+    } else {
+        1
+    };
     Some((Pos::new(s.line as usize, s.column as usize), width.max(1)))
 }
 
@@ -214,7 +296,11 @@ fn name_at(n: &ObjectName) -> Option<(Pos, usize)> {
 fn token_at(t: &TokenWithSpan) -> Option<(Pos, usize)> {
     let s = t.span.start;
     let e = t.span.end;
-    let width = if e.line == s.line { (e.column.saturating_sub(s.column)) as usize } else { 1 };
+    let width = if e.line == s.line {
+        (e.column.saturating_sub(s.column)) as usize
+    } else {
+        1
+    };
     Some((Pos::new(s.line as usize, s.column as usize), width.max(1)))
 }
 
@@ -271,7 +357,11 @@ fn apply_option(col: &mut Column, opt: &ColumnOption) {
     }
 }
 
-fn column_from(name: &ast::Ident, dt: &DataType, opts: &mut dyn Iterator<Item = &ColumnOption>) -> Column {
+fn column_from(
+    name: &ast::Ident,
+    dt: &DataType,
+    opts: &mut dyn Iterator<Item = &ColumnOption>,
+) -> Column {
     let mut col = Column {
         name: lower(&name.value),
         ty: data_type_text(dt),
@@ -285,7 +375,11 @@ fn column_from(name: &ast::Ident, dt: &DataType, opts: &mut dyn Iterator<Item = 
 }
 
 fn column_def(c: &ast::ColumnDef) -> Column {
-    column_from(&c.name, &c.data_type, &mut c.options.iter().map(|o| &o.option))
+    column_from(
+        &c.name,
+        &c.data_type,
+        &mut c.options.iter().map(|o| &o.option),
+    )
 }
 
 /// `col IS NOT NULL` as a check expression: the column.
@@ -303,20 +397,26 @@ fn not_null_check(e: &Expr) -> Option<String> {
 
 fn constraint(c: &TableConstraint) -> (ConstraintKind, Option<String>, Option<String>) {
     match c {
-        TableConstraint::ForeignKey(fk) => {
-            (ConstraintKind::ForeignKey, fk.name.as_ref().map(|n| lower(&n.value)), None)
-        }
+        TableConstraint::ForeignKey(fk) => (
+            ConstraintKind::ForeignKey,
+            fk.name.as_ref().map(|n| lower(&n.value)),
+            None,
+        ),
         TableConstraint::Check(ck) => (
             ConstraintKind::Check,
             ck.name.as_ref().map(|n| lower(&n.value)),
             not_null_check(&ck.expr),
         ),
-        TableConstraint::Unique(u) => {
-            (ConstraintKind::Unique, u.name.as_ref().map(|n| lower(&n.value)), None)
-        }
-        TableConstraint::PrimaryKey(p) => {
-            (ConstraintKind::PrimaryKey, p.name.as_ref().map(|n| lower(&n.value)), None)
-        }
+        TableConstraint::Unique(u) => (
+            ConstraintKind::Unique,
+            u.name.as_ref().map(|n| lower(&n.value)),
+            None,
+        ),
+        TableConstraint::PrimaryKey(p) => (
+            ConstraintKind::PrimaryKey,
+            p.name.as_ref().map(|n| lower(&n.value)),
+            None,
+        ),
         TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_) => {
             (ConstraintKind::UsingIndex, None, None)
         }
@@ -359,64 +459,115 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
             },
             head,
         ),
-        S::Drop { object_type, names, cascade, .. } => {
+        S::Drop {
+            object_type,
+            names,
+            cascade,
+            ..
+        } => {
             for n in names {
                 let at = name_at(n);
                 let name = object_name(n);
                 match object_type {
-                    ObjectType::Table => push(Action::DropTable { table: name, cascade: *cascade }, at),
-                    ObjectType::Index => push(Action::DropIndex { name, concurrently: false }, at),
-                    ObjectType::Type => push(Action::DropType { name, cascade: *cascade }, at),
+                    ObjectType::Table => push(
+                        Action::DropTable {
+                            table: name,
+                            cascade: *cascade,
+                        },
+                        at,
+                    ),
+                    ObjectType::Index => push(
+                        Action::DropIndex {
+                            name,
+                            concurrently: false,
+                        },
+                        at,
+                    ),
+                    ObjectType::Type => push(
+                        Action::DropType {
+                            name,
+                            cascade: *cascade,
+                        },
+                        at,
+                    ),
                     _ => push(Action::Other, head),
                 }
             }
         }
-        S::CreateType { name, representation: Some(UserDefinedTypeRepresentation::Enum { labels }) } => {
-            push(
-                Action::CreateEnum {
-                    name: object_name(name),
-                    labels: labels.iter().map(|l| l.value.clone()).collect(),
-                },
-                name_at(name),
-            )
-        }
+        S::CreateType {
+            name,
+            representation: Some(UserDefinedTypeRepresentation::Enum { labels }),
+        } => push(
+            Action::CreateEnum {
+                name: object_name(name),
+                labels: labels.iter().map(|l| l.value.clone()).collect(),
+            },
+            name_at(name),
+        ),
         S::AlterType(at) => {
             let name = object_name(&at.name);
             match &at.operation {
-                AlterTypeOperation::AddValue(v) => {
-                    push(Action::EnumAddValue { name, value: v.value.value.clone() }, ident_at(&v.value))
-                }
+                AlterTypeOperation::AddValue(v) => push(
+                    Action::EnumAddValue {
+                        name,
+                        value: v.value.value.clone(),
+                    },
+                    ident_at(&v.value),
+                ),
                 AlterTypeOperation::RenameValue(v) => push(
-                    Action::EnumRenameValue { name, from: v.from.value.clone(), to: v.to.value.clone() },
+                    Action::EnumRenameValue {
+                        name,
+                        from: v.from.value.clone(),
+                        to: v.to.value.clone(),
+                    },
                     ident_at(&v.from),
                 ),
-                AlterTypeOperation::Rename(r) => {
-                    push(Action::RenameType { from: name, to: lower(&r.new_name.value) }, head)
-                }
+                AlterTypeOperation::Rename(r) => push(
+                    Action::RenameType {
+                        from: name,
+                        to: lower(&r.new_name.value),
+                    },
+                    head,
+                ),
             }
         }
         S::Update(u) => push(
-            Action::Update { table: relation_name(&u.table.relation), has_where: u.selection.is_some() },
+            Action::Update {
+                table: relation_name(&u.table.relation),
+                has_where: u.selection.is_some(),
+            },
             head,
         ),
         S::Delete(d) => {
             let table = match (&d.tables.first(), &d.from) {
                 (Some(n), _) => object_name(n),
-                (None, FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t)) => {
-                    t.first().map(|t| relation_name(&t.relation)).unwrap_or_default()
-                }
+                (None, FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t)) => t
+                    .first()
+                    .map(|t| relation_name(&t.relation))
+                    .unwrap_or_default(),
             };
-            push(Action::Delete { table, has_where: d.selection.is_some() }, head)
+            push(
+                Action::Delete {
+                    table,
+                    has_where: d.selection.is_some(),
+                },
+                head,
+            )
         }
         S::StartTransaction { statements, .. } if statements.is_empty() => {
             push(Action::Transaction(TxKind::Begin), head)
         }
         S::Commit { .. } => push(Action::Transaction(TxKind::Commit), head),
-        S::Rollback { savepoint: None, .. } => push(Action::Transaction(TxKind::Rollback), head),
+        S::Rollback {
+            savepoint: None, ..
+        } => push(Action::Transaction(TxKind::Rollback), head),
         S::RenameTable(renames) => {
             for r in renames {
                 push(
-                    Action::RenameTable { from: object_name(&r.old_name), to: object_name(&r.new_name) },
+                    Action::RenameTable {
+                        from: object_name(&r.old_name),
+                        to: object_name(&r.new_name),
+                    },
                     name_at(&r.old_name),
                 )
             }
@@ -424,7 +575,9 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
         S::Pragma { name, value, .. } => push(
             Action::Pragma {
                 name: object_name(name),
-                value: value.as_ref().map(|v| lower(&v.to_string()).trim_matches('\'').to_string()),
+                value: value
+                    .as_ref()
+                    .map(|v| lower(&v.to_string()).trim_matches('\'').to_string()),
             },
             head,
         ),
@@ -433,18 +586,35 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
     out
 }
 
-fn alter_op(table: &str, op: &AlterTableOperation, push: &mut dyn FnMut(Action, Option<(Pos, usize)>)) {
+fn alter_op(
+    table: &str,
+    op: &AlterTableOperation,
+    push: &mut dyn FnMut(Action, Option<(Pos, usize)>),
+) {
     let table = table.to_string();
     match op {
-        AlterTableOperation::AddColumn { column_def: c, .. } => {
-            push(Action::AddColumn { table, column: column_def(c) }, ident_at(&c.name))
-        }
+        AlterTableOperation::AddColumn { column_def: c, .. } => push(
+            Action::AddColumn {
+                table,
+                column: column_def(c),
+            },
+            ident_at(&c.name),
+        ),
         AlterTableOperation::DropColumn { column_names, .. } => {
             for c in column_names {
-                push(Action::DropColumn { table: table.clone(), column: lower(&c.value) }, ident_at(c))
+                push(
+                    Action::DropColumn {
+                        table: table.clone(),
+                        column: lower(&c.value),
+                    },
+                    ident_at(c),
+                )
             }
         }
-        AlterTableOperation::RenameColumn { old_column_name, new_column_name } => push(
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => push(
             Action::RenameColumn {
                 table,
                 from: lower(&old_column_name.value),
@@ -464,7 +634,9 @@ fn alter_op(table: &str, op: &AlterTableOperation, push: &mut dyn FnMut(Action, 
                 AlterColumnOperation::SetNotNull => {
                     push(Action::SetNotNull { table, column }, ident_at(column_name))
                 }
-                AlterColumnOperation::SetDataType { data_type, using, .. } => push(
+                AlterColumnOperation::SetDataType {
+                    data_type, using, ..
+                } => push(
                     Action::AlterColumnType {
                         table,
                         column,
@@ -476,21 +648,62 @@ fn alter_op(table: &str, op: &AlterTableOperation, push: &mut dyn FnMut(Action, 
                 _ => push(Action::Other, None),
             }
         }
-        AlterTableOperation::ModifyColumn { col_name, data_type, options, .. } => {
+        AlterTableOperation::ModifyColumn {
+            col_name,
+            data_type,
+            options,
+            ..
+        } => {
             let column = column_from(col_name, data_type, &mut options.iter());
-            push(Action::ModifyColumn { table, old: lower(&col_name.value), column }, ident_at(col_name))
+            push(
+                Action::ModifyColumn {
+                    table,
+                    old: lower(&col_name.value),
+                    column,
+                },
+                ident_at(col_name),
+            )
         }
-        AlterTableOperation::ChangeColumn { old_name, new_name, data_type, options, .. } => {
+        AlterTableOperation::ChangeColumn {
+            old_name,
+            new_name,
+            data_type,
+            options,
+            ..
+        } => {
             let column = column_from(new_name, data_type, &mut options.iter());
-            push(Action::ModifyColumn { table, old: lower(&old_name.value), column }, ident_at(old_name))
+            push(
+                Action::ModifyColumn {
+                    table,
+                    old: lower(&old_name.value),
+                    column,
+                },
+                ident_at(old_name),
+            )
         }
-        AlterTableOperation::AddConstraint { constraint: c, not_valid } => {
+        AlterTableOperation::AddConstraint {
+            constraint: c,
+            not_valid,
+        } => {
             let (kind, name, not_null_check) = constraint(c);
-            push(Action::AddConstraint { table, name, kind, not_valid: *not_valid, not_null_check }, None)
+            push(
+                Action::AddConstraint {
+                    table,
+                    name,
+                    kind,
+                    not_valid: *not_valid,
+                    not_null_check,
+                },
+                None,
+            )
         }
-        AlterTableOperation::ValidateConstraint { name } => {
-            push(Action::ValidateConstraint { table, name: lower(&name.value) }, ident_at(name))
-        }
+        AlterTableOperation::ValidateConstraint { name } => push(
+            Action::ValidateConstraint {
+                table,
+                name: lower(&name.value),
+            },
+            ident_at(name),
+        ),
         _ => push(Action::Other, None),
     }
 }
@@ -516,7 +729,10 @@ fn name_from(sig: &[&TokenWithSpan], mut i: usize) -> Option<(String, usize)> {
 }
 
 fn skip_words(sig: &[&TokenWithSpan], mut i: usize, words: &[&str]) -> usize {
-    while sig.get(i).is_some_and(|t| words.iter().any(|w| is_word(&t.token, w))) {
+    while sig
+        .get(i)
+        .is_some_and(|t| words.iter().any(|w| is_word(&t.token, w)))
+    {
         i += 1;
     }
     i
@@ -535,19 +751,27 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
     let head = None;
     let one = |action: Action, at: Option<(Pos, usize)>| (vec![Act { action, at }], true);
     let w = |i: usize, word: &str| sig.get(i).is_some_and(|t| is_word(&t.token, word));
-    let Some(first) = sig.first() else { return (vec![], false) };
+    let Some(first) = sig.first() else {
+        return (vec![], false);
+    };
     let k = keyword(&first.token);
     match k {
-        Some(Keyword::BEGIN) | Some(Keyword::START) if k == Some(Keyword::BEGIN) || w(1, "transaction") => {
+        Some(Keyword::BEGIN) | Some(Keyword::START)
+            if k == Some(Keyword::BEGIN) || w(1, "transaction") =>
+        {
             one(Action::Transaction(TxKind::Begin), head)
         }
-        Some(Keyword::COMMIT) | Some(Keyword::END) => one(Action::Transaction(TxKind::Commit), head),
+        Some(Keyword::COMMIT) | Some(Keyword::END) => {
+            one(Action::Transaction(TxKind::Commit), head)
+        }
         Some(Keyword::ROLLBACK) if !sig.iter().any(|t| is_word(&t.token, "to")) => {
             one(Action::Transaction(TxKind::Rollback), head)
         }
         Some(Keyword::DO) => one(Action::Other, head),
         Some(Keyword::PRAGMA) => {
-            let Some((name, i)) = name_from(sig, 1) else { return one(Action::Other, head) };
+            let Some((name, i)) = name_from(sig, 1) else {
+                return one(Action::Other, head);
+            };
             let value = sig[i..]
                 .iter()
                 .find(|t| !matches!(t.token, Token::Eq | Token::LParen))
@@ -572,7 +796,10 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
                 if matches!(name.as_str(), "cascade" | "restrict") {
                     break;
                 }
-                acts.push(Act { action: Action::DropIndex { name, concurrently }, at: head });
+                acts.push(Act {
+                    action: Action::DropIndex { name, concurrently },
+                    at: head,
+                });
                 if matches!(sig.get(next).map(|t| &t.token), Some(Token::Comma)) {
                     j = next + 1;
                 } else {
@@ -585,16 +812,28 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
             (acts, true)
         }
         Some(Keyword::CREATE) if w(1, "index") || (w(1, "unique") && w(2, "index")) => {
-            let concurrently = sig.iter().take(5).any(|t| is_word(&t.token, "concurrently"));
+            let concurrently = sig
+                .iter()
+                .take(5)
+                .any(|t| is_word(&t.token, "concurrently"));
             let on = sig.iter().position(|t| is_word(&t.token, "on"));
             let table = on
                 .and_then(|i| name_from(sig, skip_words(sig, i + 1, &["only"])))
                 .map(|(n, _)| n)
                 .unwrap_or_default();
-            one(Action::CreateIndex { table, name: None, concurrently }, head)
+            one(
+                Action::CreateIndex {
+                    table,
+                    name: None,
+                    concurrently,
+                },
+                head,
+            )
         }
         Some(Keyword::ALTER) if w(1, "type") => {
-            let Some((name, i)) = name_from(sig, 2) else { return one(Action::Other, head) };
+            let Some((name, i)) = name_from(sig, 2) else {
+                return one(Action::Other, head);
+            };
             if w(i, "add") && w(i + 1, "value") {
                 let j = skip_words(sig, i + 2, &["if", "not", "exists"]);
                 if let Some(value) = string_at(sig, j) {
@@ -602,14 +841,23 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
                 }
             } else if w(i, "rename") && w(i + 1, "value") {
                 if let (Some(from), Some(to)) = (string_at(sig, i + 2), string_at(sig, i + 4)) {
-                    return one(Action::EnumRenameValue { name, from, to }, token_at(sig[i + 2]));
+                    return one(
+                        Action::EnumRenameValue { name, from, to },
+                        token_at(sig[i + 2]),
+                    );
                 }
             } else if w(i, "rename") && w(i + 1, "to") {
                 if let Some((to, _)) = name_from(sig, i + 2) {
                     return one(Action::RenameType { from: name, to }, head);
                 }
             }
-            (vec![Act { action: Action::Other, at: head }], false)
+            (
+                vec![Act {
+                    action: Action::Other,
+                    at: head,
+                }],
+                false,
+            )
         }
         Some(Keyword::DROP) if w(1, "table") || w(1, "type") => {
             let table = w(1, "table");
@@ -621,11 +869,17 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
                     break;
                 }
                 let action = if table {
-                    Action::DropTable { table: name, cascade }
+                    Action::DropTable {
+                        table: name,
+                        cascade,
+                    }
                 } else {
                     Action::DropType { name, cascade }
                 };
-                acts.push(Act { action, at: token_at(sig[j]) });
+                acts.push(Act {
+                    action,
+                    at: token_at(sig[j]),
+                });
                 if matches!(sig.get(next).map(|t| &t.token), Some(Token::Comma)) {
                     j = next + 1;
                 } else {
@@ -634,23 +888,36 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
             }
             let understood = !acts.is_empty();
             if acts.is_empty() {
-                acts.push(Act { action: Action::Other, at: head });
+                acts.push(Act {
+                    action: Action::Other,
+                    at: head,
+                });
             }
             (acts, understood)
         }
         Some(Keyword::UPDATE) => {
             let j = skip_words(sig, 1, &["only", "low_priority", "ignore"]);
             let table = name_from(sig, j).map(|(n, _)| n).unwrap_or_default();
-            let has_where = sig.iter().any(|t| keyword(&t.token) == Some(Keyword::WHERE));
+            let has_where = sig
+                .iter()
+                .any(|t| keyword(&t.token) == Some(Keyword::WHERE));
             one(Action::Update { table, has_where }, head)
         }
         Some(Keyword::DELETE) => {
             let j = skip_words(sig, 1, &["low_priority", "quick", "ignore", "from", "only"]);
             let table = name_from(sig, j).map(|(n, _)| n).unwrap_or_default();
-            let has_where = sig.iter().any(|t| keyword(&t.token) == Some(Keyword::WHERE));
+            let has_where = sig
+                .iter()
+                .any(|t| keyword(&t.token) == Some(Keyword::WHERE));
             one(Action::Delete { table, has_where }, head)
         }
-        _ => (vec![Act { action: Action::Other, at: head }], false),
+        _ => (
+            vec![Act {
+                action: Action::Other,
+                at: head,
+            }],
+            false,
+        ),
     }
 }
 
@@ -699,10 +966,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&f[1].actions[0].action, Action::AddColumn { table, column } if table == "users" && column.not_null && column.default.is_none()));
-        assert!(matches!(&f[1].actions[1].action, Action::DropColumn { column, .. } if column == "email"));
+        assert!(
+            matches!(&f[1].actions[0].action, Action::AddColumn { table, column } if table == "users" && column.not_null && column.default.is_none())
+        );
+        assert!(
+            matches!(&f[1].actions[1].action, Action::DropColumn { column, .. } if column == "email")
+        );
         assert_eq!(f[1].actions[1].at.map(|a| a.0), Some(Pos::new(2, 67)));
-        assert!(matches!(&f[2].actions[0].action, Action::CreateIndex { concurrently: true, .. }));
+        assert!(matches!(
+            &f[2].actions[0].action,
+            Action::CreateIndex {
+                concurrently: true,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -713,21 +990,41 @@ mod tests {
         );
         assert!(!f[0].parsed && f[0].understood);
         assert_eq!(f[0].actions.len(), 2);
-        assert!(matches!(&f[0].actions[1].action, Action::DropIndex { name, concurrently: true } if name == "b"));
-        assert!(matches!(&f[1].actions[0].action, Action::Pragma { name, value: Some(v) } if name == "foreign_keys" && v == "off"));
+        assert!(
+            matches!(&f[0].actions[1].action, Action::DropIndex { name, concurrently: true } if name == "b")
+        );
+        assert!(
+            matches!(&f[1].actions[0].action, Action::Pragma { name, value: Some(v) } if name == "foreign_keys" && v == "off")
+        );
         assert!(f[2].understood);
-        assert!(matches!(&f[3].actions[0].action, Action::Reindex { concurrently: true }));
+        assert!(matches!(
+            &f[3].actions[0].action,
+            Action::Reindex { concurrently: true }
+        ));
     }
 
     #[test]
     fn enum_and_mysql_column_facts() {
-        let f = acts("ALTER TYPE mood ADD VALUE 'meh';\nALTER TYPE mood RENAME TO mood_old;", Backend::Postgres);
-        assert!(matches!(&f[0].actions[0].action, Action::EnumAddValue { name, value } if name == "mood" && value == "meh"));
-        assert!(matches!(&f[1].actions[0].action, Action::RenameType { to, .. } if to == "mood_old"));
-        let f = acts("ALTER TABLE t MODIFY status ENUM('a','b') NOT NULL", Backend::Mysql);
+        let f = acts(
+            "ALTER TYPE mood ADD VALUE 'meh';\nALTER TYPE mood RENAME TO mood_old;",
+            Backend::Postgres,
+        );
+        assert!(
+            matches!(&f[0].actions[0].action, Action::EnumAddValue { name, value } if name == "mood" && value == "meh")
+        );
+        assert!(
+            matches!(&f[1].actions[0].action, Action::RenameType { to, .. } if to == "mood_old")
+        );
+        let f = acts(
+            "ALTER TABLE t MODIFY status ENUM('a','b') NOT NULL",
+            Backend::Mysql,
+        );
         match &f[0].actions[0].action {
             Action::ModifyColumn { column, .. } => {
-                assert_eq!(column.enum_values.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+                assert_eq!(
+                    column.enum_values.as_deref(),
+                    Some(&["a".to_string(), "b".to_string()][..])
+                );
                 assert!(column.not_null);
             }
             other => panic!("{other:?}"),

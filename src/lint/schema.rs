@@ -65,7 +65,10 @@ impl Schema {
             Action::CreateTable { table, columns } => {
                 self.tables.insert(
                     table.clone(),
-                    Table { columns: columns.clone(), not_null_checks: HashMap::new() },
+                    Table {
+                        columns: columns.clone(),
+                        not_null_checks: HashMap::new(),
+                    },
                 );
             }
             Action::DropTable { table, .. } => {
@@ -92,14 +95,24 @@ impl Schema {
                     c.name = to.clone();
                 }
             }
-            Action::AlterColumnType { table, column, ty, .. } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+            Action::AlterColumnType {
+                table, column, ty, ..
+            } => {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.ty = ty.clone();
                     c.enum_values = None;
                 }
             }
             Action::SetNotNull { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.not_null = true;
                 }
             }
@@ -116,12 +129,15 @@ impl Schema {
                 not_null_check: Some(col),
             } => {
                 if let Some(t) = self.tables.get_mut(table) {
-                    t.not_null_checks.insert(name.clone(), (col.clone(), !not_valid));
+                    t.not_null_checks
+                        .insert(name.clone(), (col.clone(), !not_valid));
                 }
             }
             Action::ValidateConstraint { table, name } => {
-                if let Some(check) =
-                    self.tables.get_mut(table).and_then(|t| t.not_null_checks.get_mut(name))
+                if let Some(check) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.not_null_checks.get_mut(name))
                 {
                     check.1 = true;
                 }
@@ -137,7 +153,11 @@ impl Schema {
                 }
             }
             Action::EnumRenameValue { name, from, to } => {
-                if let Some(l) = self.enums.get_mut(name).and_then(|l| l.iter_mut().find(|l| *l == from)) {
+                if let Some(l) = self
+                    .enums
+                    .get_mut(name)
+                    .and_then(|l| l.iter_mut().find(|l| *l == from))
+                {
                     *l = to.clone();
                 }
             }
@@ -190,7 +210,10 @@ mod tests {
         let s = replay(
             "CREATE TYPE mood AS ENUM ('a', 'b');\nCREATE TABLE p (m mood);\nALTER TYPE mood RENAME TO mood_old;\nALTER TYPE mood_old ADD VALUE 'c';",
         );
-        assert_eq!(s.columns_of_type("mood_old"), [("p".to_string(), "m".to_string())]);
+        assert_eq!(
+            s.columns_of_type("mood_old"),
+            [("p".to_string(), "m".to_string())]
+        );
         assert_eq!(s.enums.get("mood_old").map(|v| v.len()), Some(3));
         assert!(s.columns_of_type("mood").is_empty());
     }

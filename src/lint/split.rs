@@ -137,7 +137,10 @@ impl<'t> SplitFile<'t> {
 
     /// Whether a line (1-based) holds the start of a significant token.
     pub fn has_code(&self, line: usize) -> bool {
-        line.checked_sub(1).and_then(|i| self.code_lines.get(i)).copied().unwrap_or(false)
+        line.checked_sub(1)
+            .and_then(|i| self.code_lines.get(i))
+            .copied()
+            .unwrap_or(false)
     }
 }
 
@@ -155,8 +158,13 @@ fn line_text<'t>(text: &'t str, starts: &[usize], line: usize) -> &'t str {
     let Some(&start) = line.checked_sub(1).and_then(|i| starts.get(i)) else {
         return "";
     };
-    let end = starts.get(line).map(|e| e.saturating_sub(1)).unwrap_or(text.len());
-    text.get(start..end.max(start)).unwrap_or("").trim_end_matches('\r')
+    let end = starts
+        .get(line)
+        .map(|e| e.saturating_sub(1))
+        .unwrap_or(text.len());
+    text.get(start..end.max(start))
+        .unwrap_or("")
+        .trim_end_matches('\r')
 }
 
 fn offset_of(text: &str, starts: &[usize], pos: Pos) -> usize {
@@ -181,7 +189,10 @@ fn end_of(t: &TokenWithSpan) -> Pos {
 
 /// Object kinds after `CREATE` whose bodies may hold `BEGIN … END` blocks.
 fn starts_block_body(sig: &[&Token]) -> bool {
-    if sig.first().is_none_or(|t| keyword(t) != Some(Keyword::CREATE)) {
+    if sig
+        .first()
+        .is_none_or(|t| keyword(t) != Some(Keyword::CREATE))
+    {
         return false;
     }
     for t in sig.iter().skip(1).take(16) {
@@ -239,7 +250,12 @@ pub fn split(text: &str, backend: Backend) -> Result<SplitFile<'_>, SplitError> 
         let end = end_of(&tokens[last]);
         let b0 = offset_of(text, &line_starts, start);
         let b1 = offset_of(text, &line_starts, end).max(b0);
-        statements.push(Statement { tokens: first..end_tok, start, end, bytes: b0..b1 });
+        statements.push(Statement {
+            tokens: first..end_tok,
+            start,
+            end,
+            bytes: b0..b1,
+        });
     };
 
     for (i, tok) in tokens.iter().enumerate() {
@@ -250,7 +266,11 @@ pub fn split(text: &str, backend: Backend) -> Result<SplitFile<'_>, SplitError> 
                     .chars()
                     .take(pos.column.saturating_sub(1))
                     .all(char::is_whitespace);
-                comments.push(Comment { pos, text: comment.trim_end().to_string(), own_line });
+                comments.push(Comment {
+                    pos,
+                    text: comment.trim_end().to_string(),
+                    own_line,
+                });
                 continue;
             }
             Token::Whitespace(_) | Token::EOF => continue,
@@ -287,14 +307,21 @@ pub fn split(text: &str, backend: Backend) -> Result<SplitFile<'_>, SplitError> 
                         Some(Keyword::BEGIN | Keyword::AS | Keyword::ON | Keyword::RETURNS)
                     ) || matches!(t, Token::LParen)
                 });
-            if decided || head.first().is_none_or(|t| keyword(t) != Some(Keyword::CREATE)) {
+            if decided
+                || head
+                    .first()
+                    .is_none_or(|t| keyword(t) != Some(Keyword::CREATE))
+            {
                 block = Some(starts_block_body(&head));
             }
         }
         if block == Some(true) {
             if skip_next_word {
                 skip_next_word = false;
-                if ["if", "loop", "while", "repeat"].iter().any(|w| is_word(&tok.token, w)) {
+                if ["if", "loop", "while", "repeat"]
+                    .iter()
+                    .any(|w| is_word(&tok.token, w))
+                {
                     // `END IF` and friends close constructs that were never counted.
                     depth += 1;
                     continue;
@@ -317,7 +344,14 @@ pub fn split(text: &str, backend: Backend) -> Result<SplitFile<'_>, SplitError> 
     if let Some(f) = first {
         finish(f, last, tokens.len(), &mut statements);
     }
-    Ok(SplitFile { text, tokens, statements, comments, code_lines, line_starts })
+    Ok(SplitFile {
+        text,
+        tokens,
+        statements,
+        comments,
+        code_lines,
+        line_starts,
+    })
 }
 
 /// Turn a tokenizer error into a located error at the opening quote.
@@ -377,9 +411,7 @@ fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)
                     j += 2;
                     continue;
                 }
-                if backend == Backend::Postgres
-                    && chars[j] == '/'
-                    && chars.get(j + 1) == Some(&'*')
+                if backend == Backend::Postgres && chars[j] == '/' && chars.get(j + 1) == Some(&'*')
                 {
                     depth += 1;
                     advance('/', &mut line, &mut col);
@@ -481,12 +513,18 @@ mod tests {
 
     fn texts(sql: &str, backend: Backend) -> Vec<String> {
         let f = split(sql, backend).expect("splits");
-        f.statements.iter().map(|s| f.stmt_text(s).to_string()).collect()
+        f.statements
+            .iter()
+            .map(|s| f.stmt_text(s).to_string())
+            .collect()
     }
 
     #[test]
     fn splits_on_top_level_semicolons() {
-        let s = texts("CREATE TABLE a (id INT);\n\nCREATE TABLE b (id INT);", Backend::Postgres);
+        let s = texts(
+            "CREATE TABLE a (id INT);\n\nCREATE TABLE b (id INT);",
+            Backend::Postgres,
+        );
         assert_eq!(s, ["CREATE TABLE a (id INT)", "CREATE TABLE b (id INT)"]);
     }
 
@@ -501,9 +539,17 @@ mod tests {
 
     #[test]
     fn semicolons_inside_strings_identifiers_and_comments() {
-        let sql = "INSERT INTO t VALUES ('a;b');\nSELECT \"x;y\" FROM t; -- c;d\n/* e;f */ SELECT 1";
+        let sql =
+            "INSERT INTO t VALUES ('a;b');\nSELECT \"x;y\" FROM t; -- c;d\n/* e;f */ SELECT 1";
         let s = texts(sql, Backend::Postgres);
-        assert_eq!(s, ["INSERT INTO t VALUES ('a;b')", "SELECT \"x;y\" FROM t", "SELECT 1"]);
+        assert_eq!(
+            s,
+            [
+                "INSERT INTO t VALUES ('a;b')",
+                "SELECT \"x;y\" FROM t",
+                "SELECT 1"
+            ]
+        );
         let s = texts("SELECT `a;b` FROM t; SELECT 'it''s;'", Backend::Mysql);
         assert_eq!(s, ["SELECT `a;b` FROM t", "SELECT 'it''s;'"]);
     }
@@ -521,9 +567,15 @@ mod tests {
 
     #[test]
     fn explicit_transaction_is_not_a_block() {
-        let s = texts("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;", Backend::Postgres);
+        let s = texts(
+            "BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;",
+            Backend::Postgres,
+        );
         assert_eq!(s, ["BEGIN", "CREATE TABLE t (id INT)", "COMMIT"]);
-        let s = texts("BEGIN TRANSACTION;\nUPDATE t SET a = 1 WHERE id = 2;\nEND;", Backend::Sqlite);
+        let s = texts(
+            "BEGIN TRANSACTION;\nUPDATE t SET a = 1 WHERE id = 2;\nEND;",
+            Backend::Sqlite,
+        );
         assert_eq!(s.len(), 3);
     }
 
@@ -607,7 +659,10 @@ mod tests {
 
     #[test]
     fn unterminated_block_body_runs_to_the_end_without_panicking() {
-        let s = texts("CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1;", Backend::Sqlite);
+        let s = texts(
+            "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1;",
+            Backend::Sqlite,
+        );
         assert_eq!(s.len(), 1);
     }
 }

@@ -32,7 +32,9 @@ pub type Allow = (Vec<String>, Option<String>);
 /// read, with what is wrong.
 pub fn parse(comment: &str) -> Result<Option<Allow>, String> {
     let text = comment.trim();
-    let Some(rest) = text.strip_prefix(PREFIX) else { return Ok(None) };
+    let Some(rest) = text.strip_prefix(PREFIX) else {
+        return Ok(None);
+    };
     let rest = rest.trim_start();
     let Some(rest) = rest.strip_prefix("allow") else {
         return Err("only `allow(...)` is understood after `cargo-migrate:`".into());
@@ -44,8 +46,11 @@ pub fn parse(comment: &str) -> Result<Option<Allow>, String> {
     let Some(close) = rest.find(')') else {
         return Err("missing `)` after the rule ids".into());
     };
-    let ids: Vec<String> =
-        rest[..close].split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let ids: Vec<String> = rest[..close]
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     if ids.is_empty() {
         return Err("no rule id between the parentheses".into());
     }
@@ -67,11 +72,15 @@ fn target(file: &SplitFile<'_>, c: &Comment) -> Option<usize> {
         return None;
     }
     // The next statement, with only comment lines in between.
-    let next = file.statements.iter().position(|s| s.start.line > c.pos.line)?;
+    let next = file
+        .statements
+        .iter()
+        .position(|s| s.start.line > c.pos.line)?;
     let start = file.statements[next].start.line;
     for line in c.pos.line + 1..start {
         let text = file.line_text(line).trim_start();
-        let comment_only = !file.has_code(line) && (text.starts_with("--") || text.starts_with('#'));
+        let comment_only =
+            !file.has_code(line) && (text.starts_with("--") || text.starts_with('#'));
         if !comment_only {
             return None;
         }
@@ -93,11 +102,22 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
                 rule: rules::unused_allow::ID,
                 message: format!("this allow comment cannot be read: {problem}"),
                 help: "write it as `-- cargo-migrate: allow(rule-id): reason`".into(),
-                place: Place { file: Some(kind), stmt: None, at: Some((pos, width)) },
+                place: Place {
+                    file: Some(kind),
+                    stmt: None,
+                    at: Some((pos, width)),
+                },
             }),
             Ok(Some((ids, reason))) => {
                 let used = vec![false; ids.len()];
-                directives.push(Directive { pos, width, rules: ids, reason, stmt: target(file, c), used });
+                directives.push(Directive {
+                    pos,
+                    width,
+                    rules: ids,
+                    reason,
+                    stmt: target(file, c),
+                    used,
+                });
             }
         }
     }
@@ -108,7 +128,9 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
         if f.place.file != Some(kind) {
             return true;
         }
-        let Some(stmt) = f.place.stmt else { return true };
+        let Some(stmt) = f.place.stmt else {
+            return true;
+        };
         let mut silenced = false;
         for d in directives.iter_mut().filter(|d| d.stmt == Some(stmt)) {
             if let Some(k) = d.rules.iter().position(|r| r == f.rule) {
@@ -119,7 +141,11 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
         !silenced
     });
     for d in &directives {
-        let place = Place { file: Some(kind), stmt: None, at: Some((d.pos, d.width)) };
+        let place = Place {
+            file: Some(kind),
+            stmt: None,
+            at: Some((d.pos, d.width)),
+        };
         if d.reason.is_none() {
             meta.push(Finding {
                 rule: rules::allow_without_reason::ID,
@@ -139,7 +165,9 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
             } else if d.stmt.is_none() {
                 format!("`allow({rule})` is not attached to any statement")
             } else {
-                format!("`allow({rule})` silences nothing: the rule reports nothing on this statement")
+                format!(
+                    "`allow({rule})` silences nothing: the rule reports nothing on this statement"
+                )
             };
             let help = if rules::find(rule).is_none() {
                 "check the spelling; `cargo migrate rules` lists the rule ids".to_string()
@@ -147,7 +175,12 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
                 "remove the comment, or put it on the line directly above the statement it is meant for"
                     .to_string()
             };
-            meta.push(Finding { rule: rules::unused_allow::ID, message, help, place });
+            meta.push(Finding {
+                rule: rules::unused_allow::ID,
+                message,
+                help,
+                place,
+            });
         }
     }
     meta
@@ -167,7 +200,10 @@ mod tests {
                 Some("legacy data, checked".to_string())
             )))
         );
-        assert_eq!(parse("cargo-migrate: allow(drop-column)"), Ok(Some((vec!["drop-column".into()], None))));
+        assert_eq!(
+            parse("cargo-migrate: allow(drop-column)"),
+            Ok(Some((vec!["drop-column".into()], None)))
+        );
         assert!(parse("cargo-migrate: deny(x)").is_err());
         assert!(parse("cargo-migrate: allow(x").is_err());
         assert!(parse("cargo-migrate: allow(): why").is_err());

@@ -69,21 +69,38 @@ impl Case {
                 let version = format!("2024010100{:04}", i);
                 let dir_name = format!("2024-01-01-00{:04}_m{i}", i);
                 let dir = PathBuf::from("migrations").join(&dir_name);
-                (dir_name, version, dir.join("up.sql"), dir.join("down.sql"), dir)
+                (
+                    dir_name,
+                    version,
+                    dir.join("up.sql"),
+                    dir.join("down.sql"),
+                    dir,
+                )
             })
             .collect();
         let history_down = "SELECT 1;".to_string();
         let mut inputs = Vec::new();
         for (i, (dir_name, version, up, down, dir)) in names.iter().enumerate() {
             let last = i == self.history.len();
-            let up_text = if last { self.up.as_ref() } else { Some(&self.history[i]) };
-            let down_text = if last { self.down.as_ref() } else { Some(&history_down) };
+            let up_text = if last {
+                self.up.as_ref()
+            } else {
+                Some(&self.history[i])
+            };
+            let down_text = if last {
+                self.down.as_ref()
+            } else {
+                Some(&history_down)
+            };
             inputs.push(MigrationInput {
                 dir_name,
                 version,
                 dir,
                 up: up_text.map(|t| SqlFile { path: up, text: t }),
-                down: down_text.map(|t| SqlFile { path: down, text: t }),
+                down: down_text.map(|t| SqlFile {
+                    path: down,
+                    text: t,
+                }),
                 run_in_transaction: if last { self.run_in_transaction } else { true },
             });
         }
@@ -109,7 +126,10 @@ impl Case {
             self.lint().iter().map(|d| d.render()).collect::<Vec<_>>()
         );
         for d in &found {
-            assert!(d.help.as_ref().is_some_and(|h| !h.is_empty()), "`{rule}` finding without help");
+            assert!(
+                d.help.as_ref().is_some_and(|h| !h.is_empty()),
+                "`{rule}` finding without help"
+            );
         }
         found
     }
@@ -118,7 +138,11 @@ impl Case {
     #[track_caller]
     pub fn quiet(&self, rule: &str) {
         let found = self.findings(rule);
-        assert!(found.is_empty(), "expected `{rule}` to stay quiet, got: {:#?}", found.iter().map(|d| d.render()).collect::<Vec<_>>());
+        assert!(
+            found.is_empty(),
+            "expected `{rule}` to stay quiet, got: {:#?}",
+            found.iter().map(|d| d.render()).collect::<Vec<_>>()
+        );
     }
 }
 

@@ -30,7 +30,8 @@ pub fn init_colors(choice: ColorChoice) {
             if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
                 true
             } else {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
             }
         }
     };
@@ -76,7 +77,12 @@ impl Printer {
     /// A warning on stderr (human mode; JSON documents carry their own warnings).
     pub fn warn(&self, text: impl AsRef<str>) {
         if self.human() {
-            let _ = writeln!(std::io::stderr().lock(), "{} {}", "warning:".yellow().bold(), text.as_ref());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{} {}",
+                "warning:".yellow().bold(),
+                text.as_ref()
+            );
         }
     }
 
@@ -85,7 +91,10 @@ impl Printer {
         if !self.human() {
             return;
         }
-        let text: String = diags.iter().map(|d| paint(&d.render(), d.severity) + "\n").collect();
+        let text: String = diags
+            .iter()
+            .map(|d| paint(&d.render(), d.severity) + "\n")
+            .collect();
         if to_stderr {
             let _ = write!(std::io::stderr().lock(), "{text}");
         } else {
@@ -119,7 +128,11 @@ pub fn paint(rendered: &str, severity: Severity) -> String {
             } else {
                 out.push_str(line);
             }
-        } else if let Some(idx) = line.find("--> ").or_else(|| line.find(" | ").map(|i| i + 1)).or_else(|| line.find("= help:")) {
+        } else if let Some(idx) = line
+            .find("--> ")
+            .or_else(|| line.find(" | ").map(|i| i + 1))
+            .or_else(|| line.find("= help:"))
+        {
             let (gutter, rest) = line.split_at(idx);
             if rest.starts_with("--> ") {
                 out.push_str(&format!("{}{}{}", gutter, "-->".blue().bold(), &rest[3..]));
@@ -127,8 +140,17 @@ pub fn paint(rendered: &str, severity: Severity) -> String {
                 out.push_str(&format!("{}{}{}", gutter, "= help:".cyan().bold(), after));
             } else {
                 let (bar, text) = rest.split_at(1);
-                let text = if text.trim_start().starts_with('^') { text.red().bold().to_string() } else { text.to_string() };
-                out.push_str(&format!("{}{}{}", gutter.blue().bold(), bar.blue().bold(), text));
+                let text = if text.trim_start().starts_with('^') {
+                    text.red().bold().to_string()
+                } else {
+                    text.to_string()
+                };
+                out.push_str(&format!(
+                    "{}{}{}",
+                    gutter.blue().bold(),
+                    bar.blue().bold(),
+                    text
+                ));
             }
         } else if line.trim_end().ends_with('|') {
             out.push_str(&line.blue().bold().to_string());
@@ -158,7 +180,11 @@ pub fn print_error(err: &anyhow::Error, printer: &Printer, command: &str) {
     let mut text = String::new();
     let mut chain = err.chain();
     if let Some(first) = chain.next() {
-        text.push_str(&format!("{} {}", "error:".red().bold(), paint_help(&first.to_string())));
+        text.push_str(&format!(
+            "{} {}",
+            "error:".red().bold(),
+            paint_help(&first.to_string())
+        ));
     }
     let causes: Vec<String> = chain.map(|c| c.to_string()).collect();
     if !causes.is_empty() {
@@ -170,7 +196,9 @@ pub fn print_error(err: &anyhow::Error, printer: &Printer, command: &str) {
     eprintln!("{text}");
     if printer.format == Format::Json {
         let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-        printer.json(&serde_json::json!({ "command": command, "ok": false, "error": chain.join(": ") }));
+        printer.json(
+            &serde_json::json!({ "command": command, "ok": false, "error": chain.join(": ") }),
+        );
     }
 }
 
@@ -199,7 +227,10 @@ mod tests {
     #[test]
     fn paint_without_colors_is_identity() {
         colored::control::set_override(false);
-        let d = Diagnostic::error("x", "y").with_file("f.sql").with_location(1, 1).with_source_line("SELECT 1;", 6);
+        let d = Diagnostic::error("x", "y")
+            .with_file("f.sql")
+            .with_location(1, 1)
+            .with_source_line("SELECT 1;", 6);
         let text = d.render();
         assert_eq!(paint(&text, Severity::Error), text);
     }

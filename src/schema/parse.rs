@@ -81,7 +81,10 @@ pub struct Loc {
 impl Loc {
     fn of(span: Span) -> Loc {
         let start = span.start();
-        Loc { line: start.line.max(1), column: start.column + 1 }
+        Loc {
+            line: start.line.max(1),
+            column: start.column + 1,
+        }
     }
 }
 
@@ -211,23 +214,47 @@ fn syntax(file: &Path, err: &syn::Error, what: &str) -> ParseError {
     }
 }
 
-fn error_at(file: &Path, loc: Loc, kind: ParseErrorKind, message: String, help: String) -> ParseError {
-    ParseError { file: file.to_path_buf(), line: loc.line, column: loc.column, message, help, kind }
+fn error_at(
+    file: &Path,
+    loc: Loc,
+    kind: ParseErrorKind,
+    message: String,
+    help: String,
+) -> ParseError {
+    ParseError {
+        file: file.to_path_buf(),
+        line: loc.line,
+        column: loc.column,
+        message,
+        help,
+        kind,
+    }
 }
 
 /// Parse the text of a schema file; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<ParsedSchema, ParseError> {
     let syn_file = syn::parse_file(text).map_err(|e| syntax(file, &e, "not valid Rust"))?;
-    let mut out = ParsedSchema { file: file.to_path_buf(), ..Default::default() };
+    let mut out = ParsedSchema {
+        file: file.to_path_buf(),
+        ..Default::default()
+    };
     collect_items(&syn_file.items, file, false, &mut out)?;
     Ok(out)
 }
 
 fn last_segment(path: &syn::Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    path.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
-fn collect_items(items: &[syn::Item], file: &Path, in_sql_types: bool, out: &mut ParsedSchema) -> Result<(), ParseError> {
+fn collect_items(
+    items: &[syn::Item],
+    file: &Path,
+    in_sql_types: bool,
+    out: &mut ParsedSchema,
+) -> Result<(), ParseError> {
     for item in items {
         match item {
             syn::Item::Macro(m) => collect_macro(&m.mac, file, out)?,
@@ -246,12 +273,23 @@ fn collect_items(items: &[syn::Item], file: &Path, in_sql_types: bool, out: &mut
 fn collect_macro(mac: &syn::Macro, file: &Path, out: &mut ParsedSchema) -> Result<(), ParseError> {
     match last_segment(&mac.path).as_str() {
         "table" => {
-            let decl: diesel_table_macro_syntax::TableDecl =
-                mac.parse_body().map_err(|e| syntax(file, &e, "this `table!` block is not shaped as diesel expects"))?;
+            let decl: diesel_table_macro_syntax::TableDecl = mac.parse_body().map_err(|e| {
+                syntax(
+                    file,
+                    &e,
+                    "this `table!` block is not shaped as diesel expects",
+                )
+            })?;
             out.tables.push(table(decl, file)?);
         }
         "joinable" => {
-            let j: JoinableBody = mac.parse_body().map_err(|e| syntax(file, &e, "this `joinable!` is not `child -> parent (column)`"))?;
+            let j: JoinableBody = mac.parse_body().map_err(|e| {
+                syntax(
+                    file,
+                    &e,
+                    "this `joinable!` is not `child -> parent (column)`",
+                )
+            })?;
             out.joinables.push(ParsedJoinable {
                 child: j.child.to_string(),
                 parent: j.parent.to_string(),
@@ -278,7 +316,11 @@ impl syn::parse::Parse for JoinableBody {
         let content;
         syn::parenthesized!(content in input);
         let column = content.parse()?;
-        Ok(JoinableBody { child, parent, column })
+        Ok(JoinableBody {
+            child,
+            parent,
+            column,
+        })
     }
 }
 
@@ -287,11 +329,17 @@ fn ident_name(ident: &syn::Ident) -> String {
     ident.unraw().to_string()
 }
 
-fn table(decl: diesel_table_macro_syntax::TableDecl, file: &Path) -> Result<ParsedTable, ParseError> {
+fn table(
+    decl: diesel_table_macro_syntax::TableDecl,
+    file: &Path,
+) -> Result<ParsedTable, ParseError> {
     let mut columns = Vec::new();
     for c in decl.column_defs.iter() {
         let max_length = match &c.max_length {
-            Some(lit) => Some(lit.base10_parse::<u64>().map_err(|e| syntax(file, &e, "`#[max_length]` is not a number"))?),
+            Some(lit) => Some(
+                lit.base10_parse::<u64>()
+                    .map_err(|e| syntax(file, &e, "`#[max_length]` is not a number"))?,
+            ),
             None => None,
         };
         columns.push(ParsedColumn {
@@ -306,14 +354,22 @@ fn table(decl: diesel_table_macro_syntax::TableDecl, file: &Path) -> Result<Pars
         schema: decl.schema.as_ref().map(ident_name),
         rust_name: ident_name(&decl.table_name),
         sql_name: decl.sql_name.clone(),
-        primary_key: decl.primary_keys.as_ref().map(|pk| pk.keys.iter().map(ident_name).collect()),
+        primary_key: decl
+            .primary_keys
+            .as_ref()
+            .map(|pk| pk.keys.iter().map(ident_name).collect()),
         columns,
         loc: Loc::of(decl.table_name.span()),
     })
 }
 
 fn compact(tokens: &impl ToTokens) -> String {
-    tokens.to_token_stream().to_string().chars().filter(|c| !c.is_whitespace()).collect()
+    tokens
+        .to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn parsed_type(tpe: &syn::TypePath, file: &Path) -> Result<ParsedType, ParseError> {
@@ -332,13 +388,22 @@ fn parsed_type(tpe: &syn::TypePath, file: &Path) -> Result<ParsedType, ParseErro
     loop {
         depth += 1;
         let Some(last) = current.path.segments.last() else {
-            return Err(error_at(file, loc, ParseErrorKind::Syntax, "empty type".into(), "write a diesel SQL type after `->`".into()));
+            return Err(error_at(
+                file,
+                loc,
+                ParseErrorKind::Syntax,
+                "empty type".into(),
+                "write a diesel SQL type after `->`".into(),
+            ));
         };
         let name = last.ident.to_string();
         let wrapper = matches!(name.as_str(), "Nullable" | "Array" | "Unsigned");
         match (&last.arguments, wrapper) {
-            (syn::PathArguments::AngleBracketed(args), true) if args.args.len() == 1 && depth < 8 => {
-                let Some(syn::GenericArgument::Type(syn::Type::Path(inner))) = args.args.first() else {
+            (syn::PathArguments::AngleBracketed(args), true)
+                if args.args.len() == 1 && depth < 8 =>
+            {
+                let Some(syn::GenericArgument::Type(syn::Type::Path(inner))) = args.args.first()
+                else {
                     return Err(unknown_type(file, loc, &ty.written));
                 };
                 match name.as_str() {
@@ -382,8 +447,15 @@ fn sql_type(s: &syn::ItemStruct, file: &Path) -> Result<ParsedSqlType, ParseErro
     };
     for attr in s.attrs.iter().filter(|a| a.path().is_ident("diesel")) {
         attr.parse_nested_meta(|meta| {
-            let kind = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
-            if !matches!(kind.as_str(), "postgres_type" | "mysql_type" | "sqlite_type") {
+            let kind = meta
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
+            if !matches!(
+                kind.as_str(),
+                "postgres_type" | "mysql_type" | "sqlite_type"
+            ) {
                 // Other diesel options (none today) carry no schema; skip their value.
                 if meta.input.peek(syn::Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;
@@ -394,7 +466,11 @@ fn sql_type(s: &syn::ItemStruct, file: &Path) -> Result<ParsedSqlType, ParseErro
                 return Ok(());
             }
             meta.parse_nested_meta(|inner| {
-                let key = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                let key = inner
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
                 let value = inner.value()?;
                 if key == "oid" || key == "array_oid" {
                     let _: syn::LitInt = value.parse()?;
@@ -411,7 +487,13 @@ fn sql_type(s: &syn::ItemStruct, file: &Path) -> Result<ParsedSqlType, ParseErro
                 Ok(())
             })
         })
-        .map_err(|e| syntax(file, &e, "this `#[diesel(...)]` attribute of a `sql_types` struct cannot be read"))?;
+        .map_err(|e| {
+            syntax(
+                file,
+                &e,
+                "this `#[diesel(...)]` attribute of a `sql_types` struct cannot be read",
+            )
+        })?;
     }
     Ok(out)
 }
@@ -493,7 +575,13 @@ pub fn builtin_type(backend: Backend, rust_name: &str) -> Option<&'static str> {
 }
 
 impl ParsedSchema {
-    fn err(&self, loc: Loc, kind: ParseErrorKind, message: String, help: impl Into<String>) -> ParseError {
+    fn err(
+        &self,
+        loc: Loc,
+        kind: ParseErrorKind,
+        message: String,
+        help: impl Into<String>,
+    ) -> ParseError {
         error_at(&self.file, loc, kind, message, help.into())
     }
 
@@ -512,12 +600,28 @@ impl ParsedSchema {
             let mut columns = Vec::new();
             for c in &t.columns {
                 if let Some(dup) = columns.iter().find(|x: &&Column| x.sql_name == c.sql_name) {
-                    return Err(self.err(c.loc, ParseErrorKind::Syntax, format!("table `{}` has the column `{}` twice", t.rust_name, dup.sql_name), "remove one of them"));
+                    return Err(self.err(
+                        c.loc,
+                        ParseErrorKind::Syntax,
+                        format!(
+                            "table `{}` has the column `{}` twice",
+                            t.rust_name, dup.sql_name
+                        ),
+                        "remove one of them",
+                    ));
                 }
                 let ty = self.column_type(backend, c, &mut custom_types)?;
-                columns.push(Column { sql_name: c.sql_name.clone(), rust_name: c.rust_name.clone(), ty, comment: None });
+                columns.push(Column {
+                    sql_name: c.sql_name.clone(),
+                    rust_name: c.rust_name.clone(),
+                    ty,
+                    comment: None,
+                });
             }
-            let pk_rust: Vec<String> = t.primary_key.clone().unwrap_or_else(|| vec!["id".to_string()]);
+            let pk_rust: Vec<String> = t
+                .primary_key
+                .clone()
+                .unwrap_or_else(|| vec!["id".to_string()]);
             let mut pk_sql = Vec::new();
             for key in &pk_rust {
                 match t.columns.iter().find(|c| &c.rust_name == key) {
@@ -541,9 +645,20 @@ impl ParsedSchema {
                 }
             }
             if pk_sql.is_empty() {
-                return Err(self.err(t.loc, ParseErrorKind::NoPrimaryKey, format!("table `{}` has an empty primary key `()`", t.rust_name), "name at least one column; diesel needs a primary key on every table"));
+                return Err(self.err(
+                    t.loc,
+                    ParseErrorKind::NoPrimaryKey,
+                    format!("table `{}` has an empty primary key `()`", t.rust_name),
+                    "name at least one column; diesel needs a primary key on every table",
+                ));
             }
-            tables.push(Table { name, primary_key_sql: pk_sql, primary_key: pk_rust, columns, comment: None });
+            tables.push(Table {
+                name,
+                primary_key_sql: pk_sql,
+                primary_key: pk_rust,
+                columns,
+                comment: None,
+            });
         }
         tables.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -551,13 +666,37 @@ impl ParsedSchema {
         for j in &self.joinables {
             let find = |rust: &str| tables.iter().find(|t| t.name.rust_name == rust);
             let Some(child) = find(&j.child) else {
-                return Err(self.err(j.loc, ParseErrorKind::UnknownName, format!("`joinable!` names the table `{}`, which this file does not define", j.child), "define the table with `table!` or remove the `joinable!` line"));
+                return Err(self.err(
+                    j.loc,
+                    ParseErrorKind::UnknownName,
+                    format!(
+                        "`joinable!` names the table `{}`, which this file does not define",
+                        j.child
+                    ),
+                    "define the table with `table!` or remove the `joinable!` line",
+                ));
             };
             let Some(parent) = find(&j.parent) else {
-                return Err(self.err(j.loc, ParseErrorKind::UnknownName, format!("`joinable!` names the table `{}`, which this file does not define", j.parent), "define the table with `table!` or remove the `joinable!` line"));
+                return Err(self.err(
+                    j.loc,
+                    ParseErrorKind::UnknownName,
+                    format!(
+                        "`joinable!` names the table `{}`, which this file does not define",
+                        j.parent
+                    ),
+                    "define the table with `table!` or remove the `joinable!` line",
+                ));
             };
             let Some(column) = child.columns.iter().find(|c| c.rust_name == j.column) else {
-                return Err(self.err(j.loc, ParseErrorKind::UnknownName, format!("`joinable!` names the column `{}.{}`, which this file does not define", j.child, j.column), "add the column to the table or fix the `joinable!` line"));
+                return Err(self.err(
+                    j.loc,
+                    ParseErrorKind::UnknownName,
+                    format!(
+                        "`joinable!` names the column `{}.{}`, which this file does not define",
+                        j.child, j.column
+                    ),
+                    "add the column to the table or fix the `joinable!` line",
+                ));
             };
             if parent.primary_key_sql.len() != 1 {
                 return Err(self.err(j.loc, ParseErrorKind::UnknownName, format!("`joinable!` points at `{}`, whose primary key has {} columns; a foreign key on one column needs a one-column primary key", j.parent, parent.primary_key_sql.len()), "remove the `joinable!` line, or give the parent table a one-column primary key"));
@@ -573,13 +712,28 @@ impl ParsedSchema {
         foreign_keys.sort();
         custom_types.sort();
         custom_types.dedup();
-        Ok(DesiredSchema { schema: Schema { tables, foreign_keys }, custom_types })
+        Ok(DesiredSchema {
+            schema: Schema {
+                tables,
+                foreign_keys,
+            },
+            custom_types,
+        })
     }
 
-    fn column_type(&self, backend: Backend, c: &ParsedColumn, custom: &mut Vec<CustomType>) -> Result<ColumnType, ParseError> {
+    fn column_type(
+        &self,
+        backend: Backend,
+        c: &ParsedColumn,
+        custom: &mut Vec<CustomType>,
+    ) -> Result<ColumnType, ParseError> {
         let t = &c.ty;
         let in_sql_types = t.path.contains("sql_types::") || !t.path.contains("::");
-        let declared = self.sql_types.iter().find(|s| s.rust_name == t.name).filter(|_| in_sql_types);
+        let declared = self
+            .sql_types
+            .iter()
+            .find(|s| s.rust_name == t.name)
+            .filter(|_| in_sql_types);
         let mut ty = ColumnType {
             schema: None,
             rust_name: t.name.clone(),
@@ -590,29 +744,73 @@ impl ParsedSchema {
             max_length: c.max_length,
         };
         if t.array && backend != Backend::Postgres {
-            return Err(self.err(t.loc, ParseErrorKind::UnknownType, format!("`{}`: arrays exist only on PostgreSQL, and this set is {backend}", t.written), "use a scalar type, or a JSON/text column"));
+            return Err(self.err(
+                t.loc,
+                ParseErrorKind::UnknownType,
+                format!(
+                    "`{}`: arrays exist only on PostgreSQL, and this set is {backend}",
+                    t.written
+                ),
+                "use a scalar type, or a JSON/text column",
+            ));
         }
         if t.unsigned && backend != Backend::Mysql {
-            return Err(self.err(t.loc, ParseErrorKind::UnknownType, format!("`{}`: `Unsigned` exists only on MySQL, and this set is {backend}", t.written), "remove `Unsigned<…>`"));
+            return Err(self.err(
+                t.loc,
+                ParseErrorKind::UnknownType,
+                format!(
+                    "`{}`: `Unsigned` exists only on MySQL, and this set is {backend}",
+                    t.written
+                ),
+                "remove `Unsigned<…>`",
+            ));
         }
         if let Some(d) = declared {
             match backend {
                 Backend::Postgres => {
                     let sql_name = d.postgres_name.clone().ok_or_else(|| {
-                        self.err(d.loc, ParseErrorKind::UnknownType, format!("`sql_types::{}` has no `#[diesel(postgres_type(name = \"…\"))]`", d.rust_name), "add the attribute with the type's SQL name")
+                        self.err(
+                            d.loc,
+                            ParseErrorKind::UnknownType,
+                            format!(
+                                "`sql_types::{}` has no `#[diesel(postgres_type(name = \"…\"))]`",
+                                d.rust_name
+                            ),
+                            "add the attribute with the type's SQL name",
+                        )
                     })?;
                     ty.sql_name = sql_name.clone();
                     ty.schema = d.postgres_schema.clone().filter(|s| s != "public");
-                    custom.push(CustomType { schema: ty.schema.clone(), sql_name, rust_name: d.rust_name.clone() });
+                    custom.push(CustomType {
+                        schema: ty.schema.clone(),
+                        sql_name,
+                        rust_name: d.rust_name.clone(),
+                    });
                 }
                 Backend::Mysql => {
                     let name = d.mysql_name.clone().ok_or_else(|| {
-                        self.err(d.loc, ParseErrorKind::UnknownType, format!("`sql_types::{}` has no `#[diesel(mysql_type(name = \"…\"))]`", d.rust_name), "add the attribute with the type's name")
+                        self.err(
+                            d.loc,
+                            ParseErrorKind::UnknownType,
+                            format!(
+                                "`sql_types::{}` has no `#[diesel(mysql_type(name = \"…\"))]`",
+                                d.rust_name
+                            ),
+                            "add the attribute with the type's name",
+                        )
                     })?;
                     ty.sql_name = name.to_lowercase();
                 }
                 Backend::Sqlite => {
-                    return Err(self.err(d.loc, ParseErrorKind::UnknownType, format!("`sql_types::{}` is a custom type, and SQLite has none", d.rust_name), "use one of SQLite's diesel types (Integer, Text, Binary, Double, …)"));
+                    return Err(self.err(
+                        d.loc,
+                        ParseErrorKind::UnknownType,
+                        format!(
+                            "`sql_types::{}` is a custom type, and SQLite has none",
+                            d.rust_name
+                        ),
+                        "use one of SQLite's diesel types (Integer, Text, Binary, Double, …)",
+                    ));
                 }
             }
             return Ok(ty);
@@ -684,7 +882,10 @@ diesel::allow_tables_to_appear_in_same_query!(posts, users,);
         let posts = &model.schema.tables[0];
         assert_eq!(posts.name.sql_name, "posts");
         assert_eq!(posts.columns[2].ty.max_length, Some(200));
-        assert_eq!(posts.columns[3].ty.to_string(), "Nullable<Array<Nullable<Text>>>");
+        assert_eq!(
+            posts.columns[3].ty.to_string(),
+            "Nullable<Array<Nullable<Text>>>"
+        );
         assert_eq!(posts.columns[4].ty.sql_name, "mood");
         let users = &model.schema.tables[1];
         assert_eq!(users.primary_key_sql, ["id"]);
@@ -697,12 +898,25 @@ diesel::allow_tables_to_appear_in_same_query!(posts, users,);
     #[test]
     fn errors_name_the_line() {
         let bad = "diesel::table! {\n    t (id) {\n        id -> Int4,\n        x -> Whatever,\n    }\n}\n";
-        let e = parse(bad, Path::new("s.rs")).unwrap().to_model(Backend::Postgres).unwrap_err();
+        let e = parse(bad, Path::new("s.rs"))
+            .unwrap()
+            .to_model(Backend::Postgres)
+            .unwrap_err();
         assert_eq!((e.kind, e.line), (ParseErrorKind::UnknownType, 4));
-        let e = parse("diesel::table! {\n    t (id) {\n        id -> \n    }\n}\n", Path::new("s.rs")).unwrap_err();
+        let e = parse(
+            "diesel::table! {\n    t (id) {\n        id -> \n    }\n}\n",
+            Path::new("s.rs"),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::Syntax);
         assert_eq!(e.line, 4);
-        let e = parse("diesel::table! {\n    t {\n        x -> Int4,\n    }\n}\n", Path::new("s.rs")).unwrap().to_model(Backend::Postgres).unwrap_err();
+        let e = parse(
+            "diesel::table! {\n    t {\n        x -> Int4,\n    }\n}\n",
+            Path::new("s.rs"),
+        )
+        .unwrap()
+        .to_model(Backend::Postgres)
+        .unwrap_err();
         assert_eq!((e.kind, e.line), (ParseErrorKind::NoPrimaryKey, 2));
     }
 }

@@ -44,7 +44,11 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -58,7 +62,8 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -70,7 +75,9 @@ fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let rel = entry.path().strip_prefix(from).unwrap();
-        if rel.components().any(|c| c.as_os_str() == "target") || rel.extension().is_some_and(|e| e == "db") {
+        if rel.components().any(|c| c.as_os_str() == "target")
+            || rel.extension().is_some_and(|e| e == "db")
+        {
             continue;
         }
         let dest = to.join(rel);
@@ -88,7 +95,11 @@ impl CliTest {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join(name);
         copy_dir(&fixtures_dir().join(name), &root);
-        CliTest { _tmp: tmp, root, envs: Vec::new() }
+        CliTest {
+            _tmp: tmp,
+            root,
+            envs: Vec::new(),
+        }
     }
 
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -147,8 +158,12 @@ fn mask_durations(text: &str) -> String {
         if let Some(end) = tail.find(')') {
             let inner = &tail[1..end];
             let is_time = inner == "<1 ms"
-                || inner.strip_suffix(" ms").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-                || inner.strip_suffix(" s").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'));
+                || inner
+                    .strip_suffix(" ms")
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                || inner.strip_suffix(" s").is_some_and(|n| {
+                    !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+                });
             if is_time {
                 out.push_str("([TIME])");
                 rest = &tail[end + 1..];
@@ -202,13 +217,26 @@ impl Server {
         let base = std::env::var(self.var()).unwrap_or_else(|_| self.default_url().to_string());
         let base = base.trim_end_matches('/').to_string();
         let admin = self.admin_url(&base);
-        match Connection::establish(&DatabaseUrl::new(&admin), self.backend(), ConnectOptions::default()) {
+        match Connection::establish(
+            &DatabaseUrl::new(&admin),
+            self.backend(),
+            ConnectOptions::default(),
+        ) {
             Ok(_) => Some(base),
             Err(err) => {
                 if std::env::var_os("CI").is_some() {
-                    panic!("CI is set, but the {:?} test server cannot be reached ({}): {err}", self, self.var());
+                    panic!(
+                        "CI is set, but the {:?} test server cannot be reached ({}): {err}",
+                        self,
+                        self.var()
+                    );
                 }
-                eprintln!("skipping: no {:?} server at {} ({err}); set {} to run this test", self, DatabaseUrl::new(&base), self.var());
+                eprintln!(
+                    "skipping: no {:?} server at {} ({err}); set {} to run this test",
+                    self,
+                    DatabaseUrl::new(&base),
+                    self.var()
+                );
                 None
             }
         }
@@ -234,22 +262,47 @@ impl TestDb {
     /// Create `cm_test_<tag>_<pid>_<n>` on `server`, or `None` when the server is not there.
     pub fn create(server: Server, tag: &str) -> Option<TestDb> {
         let base = server.url()?;
-        let name = format!("cm_test_{tag}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "cm_test_{tag}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
         let admin = server.admin_url(&base);
-        let mut conn = Connection::establish(&DatabaseUrl::new(&admin), server.backend(), ConnectOptions::default()).unwrap();
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-        conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        Some(TestDb { server, admin, url: format!("{base}/{name}"), name })
+        let mut conn = Connection::establish(
+            &DatabaseUrl::new(&admin),
+            server.backend(),
+            ConnectOptions::default(),
+        )
+        .unwrap();
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        Some(TestDb {
+            server,
+            admin,
+            url: format!("{base}/{name}"),
+            name,
+        })
     }
 
     pub fn connect(&self) -> Connection {
-        Connection::establish(&DatabaseUrl::new(&self.url), self.server.backend(), ConnectOptions::default()).unwrap()
+        Connection::establish(
+            &DatabaseUrl::new(&self.url),
+            self.server.backend(),
+            ConnectOptions::default(),
+        )
+        .unwrap()
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Ok(mut conn) = Connection::establish(&DatabaseUrl::new(&self.admin), self.server.backend(), ConnectOptions::default()) {
+        if let Ok(mut conn) = Connection::establish(
+            &DatabaseUrl::new(&self.admin),
+            self.server.backend(),
+            ConnectOptions::default(),
+        ) {
             let sql = match self.server {
                 Server::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
                 Server::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
@@ -272,7 +325,11 @@ impl CliTest {
         )
         .unwrap();
         std::fs::write(root.join("src/lib.rs"), "").unwrap();
-        CliTest { _tmp: tmp, root, envs: Vec::new() }
+        CliTest {
+            _tmp: tmp,
+            root,
+            envs: Vec::new(),
+        }
     }
 
     /// Add `migrations/<dir_name>/` with `up.sql` and, when given, `down.sql`.

@@ -34,7 +34,9 @@ impl Rule for AddColumnNotNull {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::AddColumn { table, column: c } = &act.action else { continue };
+            let Action::AddColumn { table, column: c } = &act.action else {
+                continue;
+            };
             let has_default = c.default.as_ref().is_some_and(|d| !d.is_null)
                 || c.generated
                 || c.ty.contains("serial")
@@ -43,7 +45,9 @@ impl Rule for AddColumnNotNull {
                 continue;
             }
             let effect = match cx.backend() {
-                Backend::Mysql => "MySQL fills existing rows with the type's implicit value (0, '', a zero date)",
+                Backend::Mysql => {
+                    "MySQL fills existing rows with the type's implicit value (0, '', a zero date)"
+                }
                 _ => "the statement fails as soon as the table has a row",
             };
             out.push(cx.finding(
@@ -66,7 +70,8 @@ mod tests {
 
     #[test]
     fn fires_on_existing_tables() {
-        let d = Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires("add-column-not-null");
+        let d =
+            Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires("add-column-not-null");
         assert_eq!(at(&d[0]), (1, 30));
         let d = Case::mysql("ALTER TABLE users ADD COLUMN age INT NOT NULL;")
             .after(&["CREATE TABLE users (id INT PRIMARY KEY);"])
@@ -78,7 +83,9 @@ mod tests {
     fn quiet_with_default_or_new_table() {
         Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL DEFAULT 0;\nALTER TABLE users ADD COLUMN nick TEXT;")
             .quiet("add-column-not-null");
-        Case::pg("CREATE TABLE users (id INT);\nALTER TABLE users ADD COLUMN age INT NOT NULL;").quiet("add-column-not-null");
-        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;").quiet("add-column-not-null");
+        Case::pg("CREATE TABLE users (id INT);\nALTER TABLE users ADD COLUMN age INT NOT NULL;")
+            .quiet("add-column-not-null");
+        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;")
+            .quiet("add-column-not-null");
     }
 }

@@ -29,7 +29,8 @@ static INFO: RuleInfo = RuleInfo {
     on_down: false,
 };
 
-const HELP: &str = "add a new column with the new type, backfill it in batches, switch the code to it, \
+const HELP: &str =
+    "add a new column with the new type, backfill it in batches, switch the code to it, \
                     and drop the old column in a later migration";
 
 /// The length limit of a varchar type, `Some(None)` for an unlimited varchar or text.
@@ -38,8 +39,16 @@ fn varchar_limit(ty: &str) -> Option<Option<u64>> {
     if ty == "text" || ty == "varchar" || ty == "character varying" {
         return Some(None);
     }
-    let rest = ty.strip_prefix("varchar").or_else(|| ty.strip_prefix("character varying"))?;
-    let n = rest.trim().strip_prefix('(')?.strip_suffix(')')?.trim().parse().ok()?;
+    let rest = ty
+        .strip_prefix("varchar")
+        .or_else(|| ty.strip_prefix("character varying"))?;
+    let n = rest
+        .trim()
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Some(n))
 }
 
@@ -61,7 +70,9 @@ impl Rule for ChangeColumnType {
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
             let (table, new_ty, old_name) = match &act.action {
-                Action::AlterColumnType { table, column, ty, .. } => (table, ty, column),
+                Action::AlterColumnType {
+                    table, column, ty, ..
+                } => (table, ty, column),
                 Action::ModifyColumn { table, old, column } if cx.backend() == Backend::Mysql => {
                     (table, &column.ty, old)
                 }
@@ -101,7 +112,11 @@ mod tests {
         let d = Case::pg("ALTER TABLE users ALTER COLUMN age TYPE BIGINT;")
             .after(&["CREATE TABLE users (id INT, age INT);"])
             .fires("change-column-type");
-        assert!(d[0].message.contains("from `int` to `bigint`"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("from `int` to `bigint`"),
+            "{}",
+            d[0].message
+        );
         Case::mysql("ALTER TABLE users MODIFY age BIGINT NOT NULL;")
             .after(&["CREATE TABLE users (id INT, age INT NOT NULL);"])
             .fires("change-column-type");
@@ -120,6 +135,7 @@ mod tests {
         Case::mysql("ALTER TABLE users MODIFY age INT NOT NULL COMMENT 'years';")
             .after(&["CREATE TABLE users (id INT, age INT);"])
             .quiet("change-column-type");
-        Case::pg("CREATE TABLE t (a INT);\nALTER TABLE t ALTER COLUMN a TYPE BIGINT;").quiet("change-column-type");
+        Case::pg("CREATE TABLE t (a INT);\nALTER TABLE t ALTER COLUMN a TYPE BIGINT;")
+            .quiet("change-column-type");
     }
 }

@@ -29,7 +29,8 @@ static INFO: RuleInfo = RuleInfo {
     on_down: true,
 };
 
-const HELP: &str = "put the statement alone in its own migration and add `run_in_transaction = false` \
+const HELP: &str =
+    "put the statement alone in its own migration and add `run_in_transaction = false` \
                     to that migration's metadata.toml";
 
 impl Rule for ConcurrentlyInTransaction {
@@ -42,8 +43,12 @@ impl Rule for ConcurrentlyInTransaction {
             return;
         }
         let what = cx.facts.iter().find_map(|a| match a {
-            Action::CreateIndex { concurrently: true, .. } => Some("CREATE INDEX CONCURRENTLY"),
-            Action::DropIndex { concurrently: true, .. } => Some("DROP INDEX CONCURRENTLY"),
+            Action::CreateIndex {
+                concurrently: true, ..
+            } => Some("CREATE INDEX CONCURRENTLY"),
+            Action::DropIndex {
+                concurrently: true, ..
+            } => Some("DROP INDEX CONCURRENTLY"),
             Action::Reindex { concurrently: true } => Some("REINDEX CONCURRENTLY"),
             _ => None,
         });
@@ -76,7 +81,11 @@ mod tests {
 
     #[test]
     fn fires_in_a_transactional_migration() {
-        let d = lint_errors("CREATE INDEX CONCURRENTLY i ON users (email);", Backend::Postgres, "concurrently-in-transaction");
+        let d = lint_errors(
+            "CREATE INDEX CONCURRENTLY i ON users (email);",
+            Backend::Postgres,
+            "concurrently-in-transaction",
+        );
         assert_eq!(at(&d[0]), (1, 14));
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
         Case::pg("DROP INDEX CONCURRENTLY i;").fires("concurrently-in-transaction");

@@ -34,10 +34,17 @@ impl Rule for ConstraintWithoutNotValid {
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
             match &act.action {
-                Action::AddConstraint { table, kind: kind @ (ConstraintKind::ForeignKey | ConstraintKind::Check), not_valid: false, .. }
-                    if cx.is_existing_table(table) =>
-                {
-                    let what = if *kind == ConstraintKind::ForeignKey { "FOREIGN KEY" } else { "CHECK" };
+                Action::AddConstraint {
+                    table,
+                    kind: kind @ (ConstraintKind::ForeignKey | ConstraintKind::Check),
+                    not_valid: false,
+                    ..
+                } if cx.is_existing_table(table) => {
+                    let what = if *kind == ConstraintKind::ForeignKey {
+                        "FOREIGN KEY"
+                    } else {
+                        "CHECK"
+                    };
                     out.push(cx.finding(
                         ID,
                         act.at,
@@ -71,10 +78,13 @@ mod tests {
 
     #[test]
     fn fires_without_not_valid() {
-        let d = Case::pg("ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);")
-            .fires("constraint-without-not-valid");
+        let d = Case::pg(
+            "ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);",
+        )
+        .fires("constraint-without-not-valid");
         assert!(d[0].message.contains("FOREIGN KEY"));
-        Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);").fires("constraint-without-not-valid");
+        Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);")
+            .fires("constraint-without-not-valid");
     }
 
     #[test]

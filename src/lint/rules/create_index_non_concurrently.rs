@@ -74,16 +74,20 @@ mod tests {
             .fires("create-index-non-concurrently");
         assert_eq!(at(&d[0]), (2, 3));
         assert_eq!(d[0].width, 13);
-        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);").fires("create-index-non-concurrently");
+        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);")
+            .fires("create-index-non-concurrently");
     }
 
     #[test]
     fn quiet_on_new_table_or_concurrently() {
-        Case::pg("CREATE TABLE users (id INT, email TEXT);\nCREATE INDEX users_email ON users (email);")
-            .quiet("create-index-non-concurrently");
+        Case::pg(
+            "CREATE TABLE users (id INT, email TEXT);\nCREATE INDEX users_email ON users (email);",
+        )
+        .quiet("create-index-non-concurrently");
         Case::pg("CREATE INDEX CONCURRENTLY users_email ON users (email);")
             .no_transaction()
             .quiet("create-index-non-concurrently");
-        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;").quiet("create-index-non-concurrently");
+        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;")
+            .quiet("create-index-non-concurrently");
     }
 }

@@ -33,7 +33,9 @@ impl Rule for DownDropsNotCreated {
     }
 
     fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
-        let (FileState::Read(up), FileState::Read(down)) = (&cx.up, &cx.down) else { return };
+        let (FileState::Read(up), FileState::Read(down)) = (&cx.up, &cx.down) else {
+            return;
+        };
         if up.facts.iter().any(|f| !f.understood) {
             return;
         }
@@ -46,13 +48,22 @@ impl Rule for DownDropsNotCreated {
         for (index, facts) in down.facts.iter().enumerate() {
             for act in &facts.actions {
                 match &act.action {
-                    Action::CreateTable { table, .. } | Action::RenameTable { to: table, .. } => own_tables.push(table),
-                    Action::CreateEnum { name, .. } | Action::RenameType { to: name, .. } => own_types.push(name),
-                    Action::CreateIndex { name: Some(name), .. } => own_indexes.push(name),
+                    Action::CreateTable { table, .. } | Action::RenameTable { to: table, .. } => {
+                        own_tables.push(table)
+                    }
+                    Action::CreateEnum { name, .. } | Action::RenameType { to: name, .. } => {
+                        own_types.push(name)
+                    }
+                    Action::CreateIndex {
+                        name: Some(name), ..
+                    } => own_indexes.push(name),
                     _ => {}
                 }
                 let what = match &act.action {
-                    Action::DropTable { table, .. } if !created.tables.contains(table) && !own_tables.contains(&table.as_str()) => {
+                    Action::DropTable { table, .. }
+                        if !created.tables.contains(table)
+                            && !own_tables.contains(&table.as_str()) =>
+                    {
                         format!("table `{table}`")
                     }
                     Action::DropColumn { table, column }
@@ -62,8 +73,15 @@ impl Rule for DownDropsNotCreated {
                     {
                         format!("column `{table}.{column}`")
                     }
-                    Action::DropType { name, .. } if !created.types.contains(name) && !own_types.contains(&name.as_str()) => format!("type `{name}`"),
-                    Action::DropIndex { name, .. } if !created.indexes.contains(name) && !own_indexes.contains(&name.as_str()) => {
+                    Action::DropType { name, .. }
+                        if !created.types.contains(name) && !own_types.contains(&name.as_str()) =>
+                    {
+                        format!("type `{name}`")
+                    }
+                    Action::DropIndex { name, .. }
+                        if !created.indexes.contains(name)
+                            && !own_indexes.contains(&name.as_str()) =>
+                    {
                         format!("index `{name}`")
                     }
                     _ => continue,

@@ -32,8 +32,15 @@ impl Rule for DropColumn {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::DropColumn { table, column } = &act.action else { continue };
-            if !cx.is_existing_table(table) || cx.created.columns.contains(&(table.clone(), column.clone())) {
+            let Action::DropColumn { table, column } = &act.action else {
+                continue;
+            };
+            if !cx.is_existing_table(table)
+                || cx
+                    .created
+                    .columns
+                    .contains(&(table.clone(), column.clone()))
+            {
                 continue;
             }
             out.push(cx.finding(
@@ -60,7 +67,8 @@ mod tests {
 
     #[test]
     fn quiet_when_created_here_or_silenced() {
-        Case::pg("ALTER TABLE users ADD COLUMN tmp INT;\nALTER TABLE users DROP COLUMN tmp;").quiet("drop-column");
+        Case::pg("ALTER TABLE users ADD COLUMN tmp INT;\nALTER TABLE users DROP COLUMN tmp;")
+            .quiet("drop-column");
         Case::pg("-- cargo-migrate: allow(drop-column): unused since 2023, backed up\nALTER TABLE users DROP COLUMN legacy;")
             .quiet("drop-column");
     }

@@ -33,11 +33,17 @@ impl Rule for DropTable {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::DropTable { table, cascade } = &act.action else { continue };
+            let Action::DropTable { table, cascade } = &act.action else {
+                continue;
+            };
             if !cx.is_existing_table(table) || is_rebuild(cx, table) {
                 continue;
             }
-            let extra = if *cascade { " CASCADE also drops the views and foreign keys that depend on it." } else { "" };
+            let extra = if *cascade {
+                " CASCADE also drops the views and foreign keys that depend on it."
+            } else {
+                ""
+            };
             out.push(cx.finding(
                 ID,
                 act.at,
@@ -55,7 +61,11 @@ fn is_rebuild(cx: &StmtCx<'_>, table: &str) -> bool {
         for a in facts.iter() {
             match a {
                 Action::CreateTable { table: t, .. } => created.push(t),
-                Action::RenameTable { from, to } if to == table && created.contains(&from.as_str()) => return true,
+                Action::RenameTable { from, to }
+                    if to == table && created.contains(&from.as_str()) =>
+                {
+                    return true
+                }
                 _ => {}
             }
         }
@@ -83,6 +93,10 @@ mod tests {
             Backend::Sqlite,
             "drop-table",
         );
-        lint_ok("CREATE TABLE tmp (id INTEGER);\nDROP TABLE tmp;", Backend::Sqlite, "drop-table");
+        lint_ok(
+            "CREATE TABLE tmp (id INTEGER);\nDROP TABLE tmp;",
+            Backend::Sqlite,
+            "drop-table",
+        );
     }
 }

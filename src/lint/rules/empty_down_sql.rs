@@ -49,12 +49,16 @@ mod tests {
 
     #[test]
     fn fires_on_empty_down() {
-        let d = Case::mysql("CREATE TABLE t (id INT);").down(Some("-- This file should undo anything in `up.sql`\n")).fires("empty-down-sql");
+        let d = Case::mysql("CREATE TABLE t (id INT);")
+            .down(Some("-- This file should undo anything in `up.sql`\n"))
+            .fires("empty-down-sql");
         assert!(d[0].file.as_ref().unwrap().ends_with("down.sql"));
     }
 
     #[test]
     fn quiet_on_real_down() {
-        Case::mysql("CREATE TABLE t (id INT);").down(Some("DROP TABLE t;")).quiet("empty-down-sql");
+        Case::mysql("CREATE TABLE t (id INT);")
+            .down(Some("DROP TABLE t;"))
+            .quiet("empty-down-sql");
     }
 }

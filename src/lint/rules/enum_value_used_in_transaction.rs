@@ -34,7 +34,9 @@ impl Rule for EnumValueUsedInTransaction {
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for (_, facts) in cx.earlier() {
             for a in facts.iter() {
-                let Action::EnumAddValue { name, value } = a else { continue };
+                let Action::EnumAddValue { name, value } = a else {
+                    continue;
+                };
                 if let Some(tok) = string_literals(cx.file.split, cx.stmt, value).next() {
                     out.push(cx.finding(
                         ID,
@@ -58,13 +60,16 @@ impl Rule for EnumValueUsedInTransaction {
 mod tests {
     use crate::lint::testing::{at, Case};
 
-    const HISTORY: &[&str] = &["CREATE TYPE mood AS ENUM ('happy', 'sad');\nCREATE TABLE people (id INT, m mood);"];
+    const HISTORY: &[&str] =
+        &["CREATE TYPE mood AS ENUM ('happy', 'sad');\nCREATE TABLE people (id INT, m mood);"];
 
     #[test]
     fn fires_on_use_after_add() {
-        let d = Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';")
-            .after(HISTORY)
-            .fires("enum-value-used-in-transaction");
+        let d = Case::pg(
+            "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';",
+        )
+        .after(HISTORY)
+        .fires("enum-value-used-in-transaction");
         assert_eq!(at(&d[0]), (2, 23));
         // run_in_transaction = false does not help: the batch is one implicit transaction.
         Case::pg("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh';\nALTER TABLE people ALTER COLUMN m SET DEFAULT 'meh';")
@@ -78,8 +83,10 @@ mod tests {
         Case::pg("UPDATE people SET m = 'meh' WHERE m = 'sad';")
             .after(&[HISTORY[0], "ALTER TYPE mood ADD VALUE 'meh';"])
             .quiet("enum-value-used-in-transaction");
-        Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'happy' WHERE m = 'sad';")
-            .after(HISTORY)
-            .quiet("enum-value-used-in-transaction");
+        Case::pg(
+            "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'happy' WHERE m = 'sad';",
+        )
+        .after(HISTORY)
+        .quiet("enum-value-used-in-transaction");
     }
 }

@@ -31,7 +31,10 @@ impl Rule for MissingDownSql {
         if matches!(cx.down, FileState::Missing) {
             out.push(cx.folder_finding(
                 ID,
-                format!("migration `{}` has no down.sql, so it cannot be reverted", cx.migration.dir_name),
+                format!(
+                    "migration `{}` has no down.sql, so it cannot be reverted",
+                    cx.migration.dir_name
+                ),
                 "add a down.sql that undoes up.sql",
             ));
         }
@@ -44,13 +47,17 @@ mod tests {
 
     #[test]
     fn fires_without_down() {
-        let d = Case::pg("CREATE TABLE t (id INT);").down(None).fires("missing-down-sql");
+        let d = Case::pg("CREATE TABLE t (id INT);")
+            .down(None)
+            .fires("missing-down-sql");
         assert!(d[0].location.is_none());
         assert!(!d[0].file.as_ref().unwrap().ends_with("down.sql"));
     }
 
     #[test]
     fn quiet_with_down() {
-        Case::pg("CREATE TABLE t (id INT);").down(Some("DROP TABLE t;")).quiet("missing-down-sql");
+        Case::pg("CREATE TABLE t (id INT);")
+            .down(Some("DROP TABLE t;"))
+            .quiet("missing-down-sql");
     }
 }

@@ -33,8 +33,14 @@ impl Rule for MissingWhere {
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
             let (verb, table) = match &act.action {
-                Action::Update { table, has_where: false } => ("UPDATE", table),
-                Action::Delete { table, has_where: false } => ("DELETE", table),
+                Action::Update {
+                    table,
+                    has_where: false,
+                } => ("UPDATE", table),
+                Action::Delete {
+                    table,
+                    has_where: false,
+                } => ("DELETE", table),
                 _ => continue,
             };
             if !table.is_empty() && !cx.is_existing_table(table) {
@@ -59,7 +65,8 @@ mod tests {
     fn fires_without_where() {
         Case::pg("UPDATE users SET active = true;").fires("missing-where");
         Case::mysql("DELETE FROM sessions;").fires("missing-where");
-        Case::sqlite("UPDATE users SET a = (SELECT max(x) FROM t WHERE t.id = 1);").fires("missing-where");
+        Case::sqlite("UPDATE users SET a = (SELECT max(x) FROM t WHERE t.id = 1);")
+            .fires("missing-where");
     }
 
     #[test]

@@ -185,7 +185,9 @@ impl Created {
             Action::CreateEnum { name, .. } => {
                 self.types.insert(name.clone());
             }
-            Action::CreateIndex { name: Some(name), .. } => {
+            Action::CreateIndex {
+                name: Some(name), ..
+            } => {
                 self.indexes.insert(name.clone());
             }
             _ => {}
@@ -213,7 +215,9 @@ impl FileCx<'_> {
     /// Position and width of the start of a statement: its first two keywords when they sit
     /// on one line (`CREATE INDEX`), else its first token.
     pub fn head(&self, index: usize) -> (Pos, usize) {
-        let Some(stmt) = self.split.statements.get(index) else { return (Pos::new(1, 1), 1) };
+        let Some(stmt) = self.split.statements.get(index) else {
+            return (Pos::new(1, 1), 1);
+        };
         let mut sig = self.split.significant(stmt);
         let first = sig.next();
         let second = sig.next();
@@ -222,9 +226,10 @@ impl FileCx<'_> {
                 stmt.start,
                 (b.span.end.column.saturating_sub(a.span.start.column) as usize).max(1),
             ),
-            (Some(a), _) if a.span.end.line == a.span.start.line => {
-                (stmt.start, (a.span.end.column.saturating_sub(a.span.start.column) as usize).max(1))
-            }
+            (Some(a), _) if a.span.end.line == a.span.start.line => (
+                stmt.start,
+                (a.span.end.column.saturating_sub(a.span.start.column) as usize).max(1),
+            ),
             _ => (stmt.start, 1),
         }
     }
@@ -266,7 +271,11 @@ impl StmtCx<'_> {
             rule,
             message: message.into(),
             help: help.into(),
-            place: Place { file: Some(self.file.kind), stmt: Some(self.index), at: Some(at) },
+            place: Place {
+                file: Some(self.file.kind),
+                stmt: Some(self.index),
+                at: Some(at),
+            },
         }
     }
 
@@ -303,12 +312,21 @@ pub struct MigrationCx<'a> {
 
 impl MigrationCx<'_> {
     /// A finding about the whole folder.
-    pub fn folder_finding(&self, rule: &'static str, message: impl Into<String>, help: impl Into<String>) -> Finding {
+    pub fn folder_finding(
+        &self,
+        rule: &'static str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Finding {
         Finding {
             rule,
             message: message.into(),
             help: help.into(),
-            place: Place { file: None, stmt: None, at: None },
+            place: Place {
+                file: None,
+                stmt: None,
+                at: None,
+            },
         }
     }
 
@@ -322,7 +340,16 @@ impl MigrationCx<'_> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> Finding {
-        Finding { rule, message: message.into(), help: help.into(), place: Place { file: Some(file), stmt, at } }
+        Finding {
+            rule,
+            message: message.into(),
+            help: help.into(),
+            place: Place {
+                file: Some(file),
+                stmt,
+                at,
+            },
+        }
     }
 }
 

@@ -23,7 +23,8 @@ static INFO: RuleInfo = RuleInfo {
     id: ID,
     default_level: Level::Warn,
     backends: MYSQL,
-    summary: "MySQL ENUM column redefined with values removed, reordered or inserted before the end",
+    summary:
+        "MySQL ENUM column redefined with values removed, reordered or inserted before the end",
     on_down: false,
 };
 
@@ -34,24 +35,40 @@ impl Rule for MysqlEnumChange {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::ModifyColumn { table, old, column } = &act.action else { continue };
-            let Some(new_values) = &column.enum_values else { continue };
-            let Some(old_values) =
-                cx.schema.table(table).and_then(|t| t.column(old)).and_then(|c| c.enum_values.as_ref())
+            let Action::ModifyColumn { table, old, column } = &act.action else {
+                continue;
+            };
+            let Some(new_values) = &column.enum_values else {
+                continue;
+            };
+            let Some(old_values) = cx
+                .schema
+                .table(table)
+                .and_then(|t| t.column(old))
+                .and_then(|c| c.enum_values.as_ref())
             else {
                 continue;
             };
             let mut problems = Vec::new();
-            let removed: Vec<String> =
-                old_values.iter().filter(|v| !new_values.contains(v)).map(|v| format!("'{v}'")).collect();
+            let removed: Vec<String> = old_values
+                .iter()
+                .filter(|v| !new_values.contains(v))
+                .map(|v| format!("'{v}'"))
+                .collect();
             if !removed.is_empty() {
                 problems.push(format!(
                     "removes {} (rows holding them become '' or the statement fails in strict mode)",
                     removed.join(", ")
                 ));
             }
-            let kept_old: Vec<&String> = old_values.iter().filter(|v| new_values.contains(v)).collect();
-            let kept_new: Vec<&String> = new_values.iter().filter(|v| old_values.contains(v)).collect();
+            let kept_old: Vec<&String> = old_values
+                .iter()
+                .filter(|v| new_values.contains(v))
+                .collect();
+            let kept_new: Vec<&String> = new_values
+                .iter()
+                .filter(|v| old_values.contains(v))
+                .collect();
             if kept_old != kept_new {
                 problems.push("reorders existing values (stored positions change and ORDER BY sorts differently)".to_string());
             }
@@ -78,7 +95,9 @@ impl Rule for MysqlEnumChange {
 mod tests {
     use crate::lint::testing::Case;
 
-    const HISTORY: &[&str] = &["CREATE TABLE orders (id INT PRIMARY KEY, status ENUM('new', 'paid', 'shipped') NOT NULL);"];
+    const HISTORY: &[&str] = &[
+        "CREATE TABLE orders (id INT PRIMARY KEY, status ENUM('new', 'paid', 'shipped') NOT NULL);",
+    ];
 
     #[test]
     fn fires_on_removal_and_reorder() {
@@ -86,9 +105,11 @@ mod tests {
             .after(HISTORY)
             .fires("mysql-enum-change");
         assert!(d[0].message.contains("'paid'"), "{}", d[0].message);
-        let d = Case::mysql("ALTER TABLE orders MODIFY COLUMN status ENUM('paid', 'new', 'shipped') NOT NULL;")
-            .after(HISTORY)
-            .fires("mysql-enum-change");
+        let d = Case::mysql(
+            "ALTER TABLE orders MODIFY COLUMN status ENUM('paid', 'new', 'shipped') NOT NULL;",
+        )
+        .after(HISTORY)
+        .fires("mysql-enum-change");
         assert!(d[0].message.contains("reorders"));
         let d = Case::mysql("ALTER TABLE orders CHANGE status status ENUM('new', 'refunded', 'paid', 'shipped') NOT NULL;")
             .after(HISTORY)
@@ -98,8 +119,10 @@ mod tests {
 
     #[test]
     fn quiet_when_appending() {
-        Case::mysql("ALTER TABLE orders MODIFY status ENUM('new', 'paid', 'shipped', 'refunded') NOT NULL;")
-            .after(HISTORY)
-            .quiet("mysql-enum-change");
+        Case::mysql(
+            "ALTER TABLE orders MODIFY status ENUM('new', 'paid', 'shipped', 'refunded') NOT NULL;",
+        )
+        .after(HISTORY)
+        .quiet("mysql-enum-change");
     }
 }

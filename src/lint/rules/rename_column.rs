@@ -34,10 +34,14 @@ impl Rule for RenameColumn {
         for act in &cx.facts.actions {
             let (table, from, to) = match &act.action {
                 Action::RenameColumn { table, from, to } => (table, from, to),
-                Action::ModifyColumn { table, old, column } if *old != column.name => (table, old, &column.name),
+                Action::ModifyColumn { table, old, column } if *old != column.name => {
+                    (table, old, &column.name)
+                }
                 _ => continue,
             };
-            if !cx.is_existing_table(table) || cx.created.columns.contains(&(table.clone(), from.clone())) {
+            if !cx.is_existing_table(table)
+                || cx.created.columns.contains(&(table.clone(), from.clone()))
+            {
                 continue;
             }
             out.push(cx.finding(
@@ -59,7 +63,8 @@ mod tests {
 
     #[test]
     fn fires_on_rename() {
-        let d = Case::pg("ALTER TABLE users RENAME COLUMN name TO full_name;").fires("rename-column");
+        let d =
+            Case::pg("ALTER TABLE users RENAME COLUMN name TO full_name;").fires("rename-column");
         assert_eq!(at(&d[0]), (1, 33));
         Case::mysql("ALTER TABLE users CHANGE name full_name VARCHAR(100);").fires("rename-column");
         Case::sqlite("ALTER TABLE users RENAME name TO full_name;").fires("rename-column");
@@ -67,7 +72,10 @@ mod tests {
 
     #[test]
     fn quiet_on_new_tables_and_same_name() {
-        Case::pg("CREATE TABLE users (name TEXT);\nALTER TABLE users RENAME COLUMN name TO full_name;").quiet("rename-column");
+        Case::pg(
+            "CREATE TABLE users (name TEXT);\nALTER TABLE users RENAME COLUMN name TO full_name;",
+        )
+        .quiet("rename-column");
         Case::mysql("ALTER TABLE users CHANGE name name VARCHAR(200);").quiet("rename-column");
     }
 }

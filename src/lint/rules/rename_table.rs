@@ -32,7 +32,9 @@ impl Rule for RenameTable {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::RenameTable { from, to } = &act.action else { continue };
+            let Action::RenameTable { from, to } = &act.action else {
+                continue;
+            };
             if !cx.is_existing_table(from) {
                 continue;
             }

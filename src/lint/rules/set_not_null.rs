@@ -38,7 +38,9 @@ impl Rule for SetNotNull {
             match &act.action {
                 Action::SetNotNull { table, column } if cx.is_existing_table(table) => {
                     let backed = cx.schema.table(table).is_some_and(|t| {
-                        t.not_null_checks.values().any(|(c, validated)| c == column && *validated)
+                        t.not_null_checks
+                            .values()
+                            .any(|(c, validated)| c == column && *validated)
                     });
                     if backed {
                         continue;
@@ -82,7 +84,8 @@ mod tests {
 
     #[test]
     fn fires_on_set_not_null() {
-        let d = Case::pg("ALTER TABLE users ALTER COLUMN email SET NOT NULL;").fires("set-not-null");
+        let d =
+            Case::pg("ALTER TABLE users ALTER COLUMN email SET NOT NULL;").fires("set-not-null");
         assert!(d[0].message.contains("users.email"));
         Case::mysql("ALTER TABLE users MODIFY email VARCHAR(255) NOT NULL;")
             .after(&["CREATE TABLE users (id INT, email VARCHAR(255));"])

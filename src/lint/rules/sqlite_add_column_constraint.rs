@@ -26,7 +26,8 @@ static INFO: RuleInfo = RuleInfo {
     on_down: true,
 };
 
-const REBUILD: &str = "SQLite can only add plain columns. Add it nullable or with a constant default \
+const REBUILD: &str =
+    "SQLite can only add plain columns. Add it nullable or with a constant default \
     (and a CREATE UNIQUE INDEX for uniqueness), or rebuild the table: CREATE TABLE new_t (...); \
     INSERT INTO new_t SELECT ... FROM t; DROP TABLE t; ALTER TABLE new_t RENAME TO t;";
 
@@ -37,7 +38,9 @@ impl Rule for SqliteAddColumnConstraint {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::AddColumn { table, column: c } = &act.action else { continue };
+            let Action::AddColumn { table, column: c } = &act.action else {
+                continue;
+            };
             let default_non_null = c.default.as_ref().is_some_and(|d| !d.is_null);
             let problem = if c.primary_key {
                 "a PRIMARY KEY column"
@@ -45,7 +48,11 @@ impl Rule for SqliteAddColumnConstraint {
                 "a UNIQUE column"
             } else if c.not_null && !default_non_null {
                 "a NOT NULL column without a non-null default"
-            } else if c.default.as_ref().is_some_and(|d| !d.constant && !d.is_null) {
+            } else if c
+                .default
+                .as_ref()
+                .is_some_and(|d| !d.constant && !d.is_null)
+            {
                 "a column whose default is not a constant"
             } else if c.references && default_non_null {
                 "a REFERENCES column with a non-null default"
@@ -57,7 +64,10 @@ impl Rule for SqliteAddColumnConstraint {
             out.push(cx.finding(
                 ID,
                 act.at,
-                format!("SQLite cannot add {problem}: `ALTER TABLE {table} ADD COLUMN {}` fails", c.name),
+                format!(
+                    "SQLite cannot add {problem}: `ALTER TABLE {table} ADD COLUMN {}` fails",
+                    c.name
+                ),
                 REBUILD,
             ));
         }
@@ -70,13 +80,18 @@ mod tests {
 
     #[test]
     fn fires_on_rejected_columns() {
-        let d = Case::sqlite("ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;").fires("sqlite-add-column-constraint");
+        let d = Case::sqlite("ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;")
+            .fires("sqlite-add-column-constraint");
         assert_eq!(at(&d[0]), (1, 30));
         assert!(d[0].message.contains("NOT NULL"));
-        Case::sqlite("ALTER TABLE users ADD COLUMN code TEXT UNIQUE;").fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN id2 INTEGER PRIMARY KEY;").fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP;").fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN n INTEGER NOT NULL DEFAULT NULL;").fires("sqlite-add-column-constraint");
+        Case::sqlite("ALTER TABLE users ADD COLUMN code TEXT UNIQUE;")
+            .fires("sqlite-add-column-constraint");
+        Case::sqlite("ALTER TABLE users ADD COLUMN id2 INTEGER PRIMARY KEY;")
+            .fires("sqlite-add-column-constraint");
+        Case::sqlite("ALTER TABLE users ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP;")
+            .fires("sqlite-add-column-constraint");
+        Case::sqlite("ALTER TABLE users ADD COLUMN n INTEGER NOT NULL DEFAULT NULL;")
+            .fires("sqlite-add-column-constraint");
     }
 
     #[test]

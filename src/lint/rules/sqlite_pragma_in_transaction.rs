@@ -36,7 +36,13 @@ impl Rule for SqlitePragmaInTransaction {
             return;
         }
         for a in cx.facts.iter() {
-            let Action::Pragma { name, value: Some(value) } = a else { continue };
+            let Action::Pragma {
+                name,
+                value: Some(value),
+            } = a
+            else {
+                continue;
+            };
             if name != "foreign_keys" {
                 continue;
             }
@@ -57,16 +63,19 @@ mod tests {
 
     #[test]
     fn fires_inside_diesel_transaction() {
-        let d = Case::sqlite("CREATE TABLE x (id INT);\nPRAGMA foreign_keys = OFF;").fires("sqlite-pragma-in-transaction");
+        let d = Case::sqlite("CREATE TABLE x (id INT);\nPRAGMA foreign_keys = OFF;")
+            .fires("sqlite-pragma-in-transaction");
         assert_eq!(at(&d[0]), (2, 1));
         Case::sqlite("PRAGMA foreign_keys=0;").fires("sqlite-pragma-in-transaction");
     }
 
     #[test]
     fn quiet_outside_transaction_or_for_reads() {
-        Case::sqlite("PRAGMA foreign_keys = OFF;\nBEGIN;\nDROP TABLE x;\nCOMMIT;\nPRAGMA foreign_keys = ON;")
-            .no_transaction()
-            .quiet("sqlite-pragma-in-transaction");
+        Case::sqlite(
+            "PRAGMA foreign_keys = OFF;\nBEGIN;\nDROP TABLE x;\nCOMMIT;\nPRAGMA foreign_keys = ON;",
+        )
+        .no_transaction()
+        .quiet("sqlite-pragma-in-transaction");
         Case::sqlite("PRAGMA foreign_key_check;").quiet("sqlite-pragma-in-transaction");
     }
 }

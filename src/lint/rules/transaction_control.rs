@@ -36,7 +36,9 @@ impl Rule for TransactionControl {
             return;
         }
         for a in cx.facts.iter() {
-            let Action::Transaction(kind) = a else { continue };
+            let Action::Transaction(kind) = a else {
+                continue;
+            };
             let what = match kind {
                 TxKind::Begin => "starts a transaction inside the one diesel already opened",
                 TxKind::Commit => "commits diesel's transaction early; a later failure leaves the migration half applied",
@@ -63,17 +65,26 @@ mod tests {
         let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires("transaction-control");
         assert_eq!(d.len(), 2);
         assert_eq!(at(&d[1]), (3, 1));
-        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;").fires("transaction-control");
-        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;").fires("transaction-control");
+        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;")
+            .fires("transaction-control");
+        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;")
+            .fires("transaction-control");
     }
 
     #[test]
     fn quiet_without_diesel_transaction_or_with_savepoints() {
-        Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").no_transaction().quiet("transaction-control");
-        Case::new(Backend::Postgres, "SAVEPOINT a;\nCREATE TABLE t (id INT);\nROLLBACK TO SAVEPOINT a;")
+        Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;")
+            .no_transaction()
             .quiet("transaction-control");
+        Case::new(
+            Backend::Postgres,
+            "SAVEPOINT a;\nCREATE TABLE t (id INT);\nROLLBACK TO SAVEPOINT a;",
+        )
+        .quiet("transaction-control");
         // A trigger body's BEGIN … END is not a transaction.
-        Case::sqlite("CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE id = NEW.id; END;")
-            .quiet("transaction-control");
+        Case::sqlite(
+            "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE id = NEW.id; END;",
+        )
+        .quiet("transaction-control");
     }
 }

@@ -56,14 +56,21 @@ mod tests {
 
     #[test]
     fn fires_when_enabled() {
-        let d = Case::pg("FROBNICATE THE TABLES;").config(on()).fires("unparsed-statement");
+        let d = Case::pg("FROBNICATE THE TABLES;")
+            .config(on())
+            .fires("unparsed-statement");
         assert!(d[0].message.contains("could not be read"));
         Case::pg("FROBNICATE THE TABLES;").quiet("unparsed-statement");
     }
 
     #[test]
     fn quiet_on_statements_read_by_keywords() {
-        Case::pg("DO $$ BEGIN RAISE NOTICE 'x'; END $$;").config(on()).quiet("unparsed-statement");
-        Case::sqlite("PRAGMA foreign_keys = ON;").no_transaction().config(on()).quiet("unparsed-statement");
+        Case::pg("DO $$ BEGIN RAISE NOTICE 'x'; END $$;")
+            .config(on())
+            .quiet("unparsed-statement");
+        Case::sqlite("PRAGMA foreign_keys = ON;")
+            .no_transaction()
+            .config(on())
+            .quiet("unparsed-statement");
     }
 }

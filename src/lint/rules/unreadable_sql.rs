@@ -19,7 +19,8 @@ static INFO: RuleInfo = RuleInfo {
     id: ID,
     default_level: Level::Deny,
     backends: ALL_BACKENDS,
-    summary: "up.sql or down.sql cannot be tokenized (unterminated string, identifier or dollar quote)",
+    summary:
+        "up.sql or down.sql cannot be tokenized (unterminated string, identifier or dollar quote)",
     on_down: true,
 };
 
@@ -36,7 +37,11 @@ impl Rule for UnreadableSql {
                     kind,
                     None,
                     Some((e.pos, 1)),
-                    format!("{} cannot be read: {} starting here never ends", kind.file_name(), e.message),
+                    format!(
+                        "{} cannot be read: {} starting here never ends",
+                        kind.file_name(),
+                        e.message
+                    ),
                     "close it (inside a string, write a quote twice: 'it''s'); \
                      nothing after this point in the file was checked",
                 ));
@@ -51,11 +56,14 @@ mod tests {
 
     #[test]
     fn fires_at_the_opening_quote() {
-        let d = Case::pg("CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n").fires("unreadable-sql");
+        let d = Case::pg("CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n")
+            .fires("unreadable-sql");
         assert_eq!(at(&d[0]), (2, 23));
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
         assert!(d[0].message.contains("string literal"), "{}", d[0].message);
-        let d = Case::pg("SELECT 1;").down(Some("DO $$ BEGIN")).fires("unreadable-sql");
+        let d = Case::pg("SELECT 1;")
+            .down(Some("DO $$ BEGIN"))
+            .fires("unreadable-sql");
         assert!(d[0].file.as_ref().unwrap().ends_with("down.sql"));
         assert!(d[0].message.contains("dollar"), "{}", d[0].message);
     }

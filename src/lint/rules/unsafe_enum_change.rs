@@ -128,7 +128,9 @@ impl Rule for UnsafeEnumChange {
     fn check_file_end(&self, cx: &EndCx<'_>, out: &mut Vec<Finding>) {
         for (index, facts) in cx.file.facts.iter().enumerate() {
             for a in facts.iter() {
-                let Action::RenameType { from, to } = a else { continue };
+                let Action::RenameType { from, to } = a else {
+                    continue;
+                };
                 if !cx.schema.enums.contains_key(from) {
                     continue;
                 }
@@ -171,8 +173,12 @@ mod tests {
 
     #[test]
     fn quiet_on_rename_recreate_drop_done_right() {
-        Case::pg(DONE_RIGHT).after(HISTORY).quiet("unsafe-enum-change");
-        Case::pg(DONE_RIGHT).after(HISTORY).quiet("change-column-type");
+        Case::pg(DONE_RIGHT)
+            .after(HISTORY)
+            .quiet("unsafe-enum-change");
+        Case::pg(DONE_RIGHT)
+            .after(HISTORY)
+            .quiet("change-column-type");
     }
 
     #[test]
@@ -185,21 +191,32 @@ mod tests {
 
     #[test]
     fn fires_on_drop_type_still_in_use() {
-        let d = Case::pg("DROP TYPE mood CASCADE;\nCREATE TYPE mood AS ENUM ('happy');").after(HISTORY).fires("unsafe-enum-change");
+        let d = Case::pg("DROP TYPE mood CASCADE;\nCREATE TYPE mood AS ENUM ('happy');")
+            .after(HISTORY)
+            .fires("unsafe-enum-change");
         assert!(d[0].message.contains("people.m") && d[0].message.contains("CASCADE"));
     }
 
     #[test]
     fn fires_on_recreate_without_converting() {
-        let d = Case::pg("ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('happy', 'sad');")
-            .after(HISTORY)
-            .fires("unsafe-enum-change");
-        assert!(d[0].message.contains("still uses the renamed old type `mood_old`"), "{}", d[0].message);
+        let d = Case::pg(
+            "ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('happy', 'sad');",
+        )
+        .after(HISTORY)
+        .fires("unsafe-enum-change");
+        assert!(
+            d[0].message
+                .contains("still uses the renamed old type `mood_old`"),
+            "{}",
+            d[0].message
+        );
     }
 
     #[test]
     fn fires_on_rename_value_and_missing_using() {
-        Case::pg("ALTER TYPE mood RENAME VALUE 'meh' TO 'neutral';").after(HISTORY).fires("unsafe-enum-change");
+        Case::pg("ALTER TYPE mood RENAME VALUE 'meh' TO 'neutral';")
+            .after(HISTORY)
+            .fires("unsafe-enum-change");
         let sql = DONE_RIGHT.replace(" USING m::text::mood", "");
         let d = Case::pg(&sql).after(HISTORY).fires("unsafe-enum-change");
         assert!(d.iter().any(|d| d.message.contains("without USING")));
@@ -207,7 +224,11 @@ mod tests {
 
     #[test]
     fn quiet_on_adding_values_and_unused_types() {
-        Case::pg("ALTER TYPE mood ADD VALUE 'ecstatic';").after(HISTORY).quiet("unsafe-enum-change");
-        Case::pg("CREATE TYPE color AS ENUM ('red');\nDROP TYPE color;").after(HISTORY).quiet("unsafe-enum-change");
+        Case::pg("ALTER TYPE mood ADD VALUE 'ecstatic';")
+            .after(HISTORY)
+            .quiet("unsafe-enum-change");
+        Case::pg("CREATE TYPE color AS ENUM ('red');\nDROP TYPE color;")
+            .after(HISTORY)
+            .quiet("unsafe-enum-change");
     }
 }

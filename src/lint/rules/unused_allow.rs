@@ -39,13 +39,19 @@ mod tests {
 
     #[test]
     fn fires_on_allows_that_silence_nothing() {
-        let d = Case::pg("-- cargo-migrate: allow(drop-table): old\nALTER TABLE users DROP COLUMN legacy;").fires("unused-allow");
+        let d = Case::pg(
+            "-- cargo-migrate: allow(drop-table): old\nALTER TABLE users DROP COLUMN legacy;",
+        )
+        .fires("unused-allow");
         assert_eq!(at(&d[0]), (1, 1));
         // A blank line detaches the comment from the statement.
-        let c = Case::pg("-- cargo-migrate: allow(drop-column): old\n\nALTER TABLE users DROP COLUMN legacy;");
+        let c = Case::pg(
+            "-- cargo-migrate: allow(drop-column): old\n\nALTER TABLE users DROP COLUMN legacy;",
+        );
         c.fires("unused-allow");
         c.fires("drop-column");
-        let d = Case::pg("SELECT 1; -- cargo-migrate: allow(drop-colum): typo").fires("unused-allow");
+        let d =
+            Case::pg("SELECT 1; -- cargo-migrate: allow(drop-colum): typo").fires("unused-allow");
         assert!(d[0].message.contains("no known rule"));
         Case::pg("SELECT 1; -- cargo-migrate: allow drop-column").fires("unused-allow");
     }

@@ -41,7 +41,14 @@ const VOLATILE: &[&str] = &[
     "setseed(",
 ];
 
-const SERIAL: &[&str] = &["smallserial", "serial", "bigserial", "serial2", "serial4", "serial8"];
+const SERIAL: &[&str] = &[
+    "smallserial",
+    "serial",
+    "bigserial",
+    "serial2",
+    "serial4",
+    "serial8",
+];
 
 impl Rule for VolatileDefault {
     fn info(&self) -> &'static RuleInfo {
@@ -50,15 +57,17 @@ impl Rule for VolatileDefault {
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
         for act in &cx.facts.actions {
-            let Action::AddColumn { table, column: c } = &act.action else { continue };
+            let Action::AddColumn { table, column: c } = &act.action else {
+                continue;
+            };
             if !cx.is_existing_table(table) {
                 continue;
             }
-            let what = if let Some(f) = c
-                .default
-                .as_ref()
-                .and_then(|d| VOLATILE.iter().find(|f| d.text.replace(' ', "").contains(*f)))
-            {
+            let what = if let Some(f) = c.default.as_ref().and_then(|d| {
+                VOLATILE
+                    .iter()
+                    .find(|f| d.text.replace(' ', "").contains(*f))
+            }) {
                 format!("default `{})`", f)
             } else if SERIAL.contains(&c.type_key().as_str()) {
                 format!("type `{}` (its default calls nextval())", c.ty)
@@ -88,18 +97,26 @@ mod tests {
 
     #[test]
     fn fires_on_volatile_defaults() {
-        let d = Case::pg("ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid();").fires("volatile-default");
-        assert!(d[0].message.contains("gen_random_uuid()"), "{}", d[0].message);
-        Case::pg("ALTER TABLE users ADD COLUMN seen TIMESTAMPTZ DEFAULT clock_timestamp();").fires("volatile-default");
+        let d = Case::pg("ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid();")
+            .fires("volatile-default");
+        assert!(
+            d[0].message.contains("gen_random_uuid()"),
+            "{}",
+            d[0].message
+        );
+        Case::pg("ALTER TABLE users ADD COLUMN seen TIMESTAMPTZ DEFAULT clock_timestamp();")
+            .fires("volatile-default");
         Case::pg("ALTER TABLE users ADD COLUMN n BIGSERIAL;").fires("volatile-default");
     }
 
     #[test]
     fn quiet_on_stable_defaults_and_new_tables() {
-        Case::pg("ALTER TABLE users ADD COLUMN created_at TIMESTAMPTZ NOT NULL DEFAULT now();\n\
+        Case::pg(
+            "ALTER TABLE users ADD COLUMN created_at TIMESTAMPTZ NOT NULL DEFAULT now();\n\
                   ALTER TABLE users ADD COLUMN updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP;\n\
-                  ALTER TABLE users ADD COLUMN flag BOOLEAN DEFAULT false;")
-            .quiet("volatile-default");
+                  ALTER TABLE users ADD COLUMN flag BOOLEAN DEFAULT false;",
+        )
+        .quiet("volatile-default");
         Case::pg("CREATE TABLE t (id INT);\nALTER TABLE t ADD COLUMN token UUID DEFAULT gen_random_uuid();").quiet("volatile-default");
     }
 }
