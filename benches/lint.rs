@@ -2,6 +2,12 @@
 //! backends, lints them on one thread and prints the time and statements per second.
 //!
 //! Run with `cargo bench --bench lint`. The target is well under one second.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests and benchmarks may panic and print
 
 use std::path::PathBuf;
 use std::time::Instant;

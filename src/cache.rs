@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
-use crate::db::history::RenderedSection;
 use crate::migration::Migration;
-use crate::schema::{FormatConfig, PrintSchemaOptions};
+use crate::schema::RenderedSection;
 use crate::workspace::MigrationSet;
 
 /// Where cache entries live.
@@ -30,13 +29,7 @@ struct Entry {
 }
 
 /// The cache key of a set's rendered schema.
-pub fn key(
-    set: &MigrationSet,
-    backend: Backend,
-    migrations: &[Migration],
-    sections: &[(String, PrintSchemaOptions)],
-    fmt: &FormatConfig,
-) -> String {
+pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> String {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -53,14 +46,14 @@ pub fn key(
         Some(d) => field(fs::read(&d.path).unwrap_or_default().as_slice()),
         None => field(b"no diesel.toml"),
     }
-    for (name, opts) in sections {
+    for (name, opts) in &set.print_schema {
         field(name.as_bytes());
         field(format!("{:?}", opts.file).as_bytes());
         if let Some(patch) = &opts.patch_file {
             field(fs::read(patch).unwrap_or_default().as_slice());
         }
     }
-    field(format!("{fmt:?}").as_bytes());
+    field(format!("{:?}", set.format).as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -129,7 +122,10 @@ mod tests {
             backend: None,
             found_by: crate::workspace::FoundBy::MigrationsFolder,
             depends_on: vec![],
-            lint: None,
+            lint: Default::default(),
+            print_schema: vec![("default".to_string(), Default::default())],
+            format: Default::default(),
+            virtual_root: false,
         }
     }
 
@@ -150,29 +146,13 @@ mod tests {
     fn any_input_change_is_a_new_key_and_old_entries_miss() {
         let tmp = tempfile::tempdir().unwrap();
         let s = set(tmp.path());
-        let fmt = FormatConfig::default();
-        let sections = vec![("default".to_string(), PrintSchemaOptions::default())];
-        let k1 = key(
-            &s,
-            Backend::Sqlite,
-            &[migration("CREATE TABLE a (id INT);")],
-            &sections,
-            &fmt,
+        let (a, b) = (
+            migration("CREATE TABLE a (id INT);"),
+            migration("CREATE TABLE a (id BIGINT);"),
         );
-        let k2 = key(
-            &s,
-            Backend::Sqlite,
-            &[migration("CREATE TABLE a (id BIGINT);")],
-            &sections,
-            &fmt,
-        );
-        let k3 = key(
-            &s,
-            Backend::Postgres,
-            &[migration("CREATE TABLE a (id INT);")],
-            &sections,
-            &fmt,
-        );
+        let k1 = key(&s, Backend::Sqlite, &[&a]);
+        let k2 = key(&s, Backend::Sqlite, &[&b]);
+        let k3 = key(&s, Backend::Postgres, &[&a]);
         assert_ne!(k1, k2);
         assert_ne!(k1, k3);
         let cache = SchemaCache::new(tmp.path());

@@ -1,5 +1,5 @@
-//! Command-line definitions (clap) and their translation into settings. Nothing else in the
-//! crate sees clap.
+//! Command-line definitions (clap) and their translation into plain settings
+//! ([`crate::settings::Request`], [`GlobalOptions`]). Nothing else in the crate sees clap.
 //!
 //! cargo runs `cargo-migrate migrate <args>` for `cargo migrate <args>`; running the binary
 //! directly as `cargo-migrate <args>` works too.
@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::apply::ApplyOptions;
-use crate::commands::revert::{RevertOptions, RevertTarget};
 use crate::output::ColorChoice;
-use crate::settings::{Format, GlobalOptions};
+use crate::settings::{
+    ApplyOptions, BaselineOptions, CheckOptions, Format, GenerateOptions, GlobalOptions, Request,
+    RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]
@@ -249,87 +250,57 @@ impl GlobalArgs {
     }
 }
 
-/// What to run, with plain options.
-pub enum Action {
-    List,
-    Init,
-    Rules,
-    Schema { write: bool, no_cache: bool },
-    Check(crate::commands::check::CheckOptions),
-    Generate(crate::commands::generate::GenerateOptions),
-    Baseline(crate::commands::baseline::BaselineOptions),
-    Status { exit_code: bool },
-    Apply(ApplyOptions),
-    Revert(RevertOptions),
-}
-
 impl Command {
-    /// The command's name, as typed.
-    pub fn name(&self) -> &'static str {
+    /// What to run, with plain options.
+    pub fn request(&self) -> Request {
         match self {
-            Command::List => "list",
-            Command::Status { .. } => "status",
-            Command::Apply { .. } => "apply",
-            Command::Check { .. } => "check",
-            Command::Schema { .. } => "schema",
-            Command::Generate { .. } => "generate",
-            Command::Rules => "rules",
-            Command::Init => "init",
-            Command::Baseline { .. } => "baseline",
-            Command::Revert { .. } => "revert",
-            Command::Redo { .. } => "redo",
-        }
-    }
-
-    pub fn action(&self) -> Action {
-        match self {
-            Command::List => Action::List,
-            Command::Rules => Action::Rules,
+            Command::List => Request::List,
+            Command::Rules => Request::Rules,
+            Command::Init => Request::Init,
             Command::Generate {
                 name,
                 diff_schema,
                 edit,
-            } => Action::Generate(crate::commands::generate::GenerateOptions {
+            } => Request::Generate(GenerateOptions {
                 name: name.clone(),
                 diff_schema: *diff_schema,
                 edit: *edit,
             }),
-            Command::Init => Action::Init,
             Command::Baseline {
                 to,
                 force,
                 lock_timeout,
-            } => Action::Baseline(crate::commands::baseline::BaselineOptions {
+            } => Request::Baseline(BaselineOptions {
                 to: to.clone(),
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
-            Command::Schema { write, no_cache } => Action::Schema {
+            Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,
                 no_cache: *no_cache,
-            },
+            }),
             Command::Check {
                 lint_only,
                 no_cache,
                 offline,
                 deny,
                 base,
-            } => Action::Check(crate::commands::check::CheckOptions {
+            } => Request::Check(CheckOptions {
                 lint_only: *lint_only,
                 offline: *offline,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
             }),
-            Command::Status { exit_code } => Action::Status {
+            Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,
-            },
+            }),
             Command::Apply {
                 to,
                 dry_run,
                 wait,
                 lock_timeout,
-            } => Action::Apply(ApplyOptions {
+            } => Request::Apply(ApplyOptions {
                 to: to.clone(),
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
@@ -341,7 +312,7 @@ impl Command {
                 all,
                 dry_run,
                 lock_timeout,
-            } => Action::Revert(RevertOptions {
+            } => Request::Revert(RevertOptions {
                 target: if *all {
                     RevertTarget::All
                 } else if let Some(to) = to {
@@ -357,7 +328,7 @@ impl Command {
                 steps,
                 dry_run,
                 lock_timeout,
-            } => Action::Revert(RevertOptions {
+            } => Request::Revert(RevertOptions {
                 target: RevertTarget::Steps(*steps),
                 dry_run: *dry_run,
                 redo: true,

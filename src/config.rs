@@ -29,6 +29,15 @@ pub enum ConfigError {
         message: String,
         help: String,
     },
+    /// A `[print_schema]` option that diesel would not accept.
+    #[error("{path}: {source}")]
+    PrintSchema {
+        path: PathBuf,
+        source: crate::schema::options::OptionsError,
+    },
+    /// rustfmt settings that rustfmt would not accept.
+    #[error(transparent)]
+    Format(crate::schema::FormatError),
 }
 
 /// The parts of a diesel.toml this tool uses.

@@ -6,6 +6,7 @@
 //! [`DatabaseUrl::expose`].
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
 
@@ -155,6 +156,39 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    // `file:` URIs: the path is what comes before the query (`file::memory:` is in memory).
+    let path = match path.strip_prefix("file:") {
+        Some(uri) => uri
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("//"),
+        None => path,
+    };
+    if path == ":memory:" || path.is_empty() {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// Where a relative SQLite path is resolved: against `base` (the package folder).
+pub fn resolve_sqlite_url(url: &DatabaseUrl, base: &Path) -> DatabaseUrl {
+    let raw = url.expose();
+    match sqlite_path(raw) {
+        Some(path) if path.is_relative() => {
+            DatabaseUrl::new(base.join(path).to_string_lossy().into_owned())
+        }
+        _ => url.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +243,21 @@ mod tests {
         );
         assert_eq!(url.scheme(), Some("postgres"));
         assert_eq!(DatabaseUrl::new("dev.db").scheme(), None);
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://dev.db"),
+            Some(PathBuf::from("dev.db"))
+        );
+        assert_eq!(sqlite_path("/tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(sqlite_path(":memory:"), None);
+        assert_eq!(
+            sqlite_path("file:x.db?mode=ro"),
+            Some(PathBuf::from("x.db"))
+        );
+        assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
+        assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
     }
 }

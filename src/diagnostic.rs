@@ -46,16 +46,163 @@ pub struct Location {
     pub column: usize,
 }
 
+/// A check that is not a lint rule: folder problems, drift, database state, released history.
+///
+/// Lint findings carry their rule's id instead ([`Code::Rule`]); the two never share an id
+/// (a unit test holds every [`Problem`] id against the lint registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Problem {
+    /// The migrations folder does not exist.
+    MissingMigrationsDir,
+    /// A file or folder cannot be read.
+    UnreadableFile,
+    /// A file is not UTF-8.
+    NonUtf8File,
+    /// A folder name is not `<version>_<name>`.
+    InvalidMigrationName,
+    /// A migration folder without up.sql.
+    MissingUpSql,
+    /// A malformed metadata.toml.
+    MalformedMetadata,
+    /// Two migrations with one version.
+    DuplicateVersion,
+    /// Two sets on one database with one version.
+    SharedDatabaseVersionCollision,
+    /// A set whose backend is not known.
+    UnknownBackend,
+    /// A migration failed while it ran.
+    MigrationFailed,
+    /// The history does not replay on a scratch database.
+    ReplayFailed,
+    /// The schema file differs from the history's schema.
+    SchemaDrift,
+    /// A live database differs from its applied history's schema.
+    LiveDrift,
+    /// The set's database does not exist yet.
+    DatabaseMissing,
+    /// A migration is not applied to the set's database.
+    PendingMigration,
+    /// The database records a version the folder does not have.
+    UnknownAppliedMigration,
+    /// A pending migration is older than the newest applied one.
+    OutOfOrderMigration,
+    /// A released migration was edited.
+    ReleasedMigrationEdited,
+    /// A released migration was renamed.
+    ReleasedMigrationRenamed,
+    /// A released migration was deleted.
+    ReleasedMigrationDeleted,
+    /// A new migration sorts before the newest released one.
+    NewMigrationOutOfOrder,
+}
+
+impl Problem {
+    /// Every problem, in a stable order.
+    pub const ALL: &'static [Problem] = &[
+        Problem::MissingMigrationsDir,
+        Problem::UnreadableFile,
+        Problem::NonUtf8File,
+        Problem::InvalidMigrationName,
+        Problem::MissingUpSql,
+        Problem::MalformedMetadata,
+        Problem::DuplicateVersion,
+        Problem::SharedDatabaseVersionCollision,
+        Problem::UnknownBackend,
+        Problem::MigrationFailed,
+        Problem::ReplayFailed,
+        Problem::SchemaDrift,
+        Problem::LiveDrift,
+        Problem::DatabaseMissing,
+        Problem::PendingMigration,
+        Problem::UnknownAppliedMigration,
+        Problem::OutOfOrderMigration,
+        Problem::ReleasedMigrationEdited,
+        Problem::ReleasedMigrationRenamed,
+        Problem::ReleasedMigrationDeleted,
+        Problem::NewMigrationOutOfOrder,
+    ];
+
+    /// The stable kebab-case id shown in output and JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Problem::MissingMigrationsDir => "missing-migrations-dir",
+            Problem::UnreadableFile => "unreadable-file",
+            Problem::NonUtf8File => "non-utf8-file",
+            Problem::InvalidMigrationName => "invalid-migration-name",
+            Problem::MissingUpSql => "missing-up-sql",
+            Problem::MalformedMetadata => "malformed-metadata",
+            Problem::DuplicateVersion => "duplicate-version",
+            Problem::SharedDatabaseVersionCollision => "shared-database-version-collision",
+            Problem::UnknownBackend => "unknown-backend",
+            Problem::MigrationFailed => "migration-failed",
+            Problem::ReplayFailed => "replay-failed",
+            Problem::SchemaDrift => "schema-drift",
+            Problem::LiveDrift => "live-drift",
+            Problem::DatabaseMissing => "database-missing",
+            Problem::PendingMigration => "pending-migration",
+            Problem::UnknownAppliedMigration => "unknown-applied-migration",
+            Problem::OutOfOrderMigration => "out-of-order-migration",
+            Problem::ReleasedMigrationEdited => "released-migration-edited",
+            Problem::ReleasedMigrationRenamed => "released-migration-renamed",
+            Problem::ReleasedMigrationDeleted => "released-migration-deleted",
+            Problem::NewMigrationOutOfOrder => "new-migration-out-of-order",
+        }
+    }
+}
+
+/// What kind of finding a diagnostic is: a lint rule's (its id) or one of the [`Problem`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// A lint rule, by its id (see `lint::rules`).
+    Rule(&'static str),
+    /// A check of the tool's own.
+    Problem(Problem),
+}
+
+impl Code {
+    /// The stable kebab-case id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Rule(id) => id,
+            Code::Problem(p) => p.id(),
+        }
+    }
+}
+
+impl From<Problem> for Code {
+    fn from(p: Problem) -> Self {
+        Code::Problem(p)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// Stable kebab-case id: a lint rule id or a folder/drift check id.
-    pub code: String,
+    /// What kind of finding this is (its stable id).
+    pub code: Code,
     pub severity: Severity,
     /// The migration set (its package name), when the finding belongs to one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set: Option<String>,
-    /// The file, as shown to the user (relative to the workspace root where possible).
+    /// The file. Absolute inside the tool; the printer shows it relative to the workspace root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +225,8 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Diagnostic {
-    pub fn new(code: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+    /// A finding of a check of the tool's own.
+    pub fn new(code: impl Into<Code>, severity: Severity, message: impl Into<String>) -> Self {
         Diagnostic {
             code: code.into(),
             severity,
@@ -92,11 +240,18 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A lint rule's finding.
+    pub fn lint(rule: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        Self::new(Code::Rule(rule), severity, message)
+    }
+
+    /// An error.
+    pub fn error(code: impl Into<Code>, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Error, message)
     }
 
-    pub fn warning(code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A warning.
+    pub fn warning(code: impl Into<Code>, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Warning, message)
     }
 
@@ -218,8 +373,9 @@ mod tests {
 
     #[test]
     fn renders_like_a_compiler() {
-        let d = Diagnostic::warning(
+        let d = Diagnostic::lint(
             "create-index-non-concurrently",
+            Severity::Warning,
             "CREATE INDEX blocks writes",
         )
         .with_set("api")
@@ -238,21 +394,21 @@ mod tests {
 
     #[test]
     fn renders_without_location() {
-        let d = Diagnostic::error("missing-up-sql", "no up.sql").with_file("migrations/1_x");
+        let d = Diagnostic::error(Problem::MissingUpSql, "no up.sql").with_file("migrations/1_x");
         assert_eq!(
             d.render(),
             "error[missing-up-sql]: no up.sql\n --> migrations/1_x\n"
         );
-        let d = Diagnostic::error("x", "y").with_set("api");
-        assert_eq!(d.render(), "error[x]: y (set `api`)\n");
+        let d = Diagnostic::error(Problem::SchemaDrift, "y").with_set("api");
+        assert_eq!(d.render(), "error[schema-drift]: y (set `api`)\n");
     }
 
     #[test]
     fn counts_by_severity() {
         let ds = [
-            Diagnostic::error("a", "a"),
-            Diagnostic::warning("b", "b"),
-            Diagnostic::warning("c", "c"),
+            Diagnostic::error(Problem::SchemaDrift, "a"),
+            Diagnostic::warning(Problem::OutOfOrderMigration, "b"),
+            Diagnostic::lint("drop-column", Severity::Warning, "c"),
         ];
         assert_eq!(
             Counts::of(&ds),
@@ -262,5 +418,18 @@ mod tests {
                 infos: 0
             }
         );
+    }
+
+    #[test]
+    fn problem_ids_are_unique_and_never_a_rule_id() {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in Problem::ALL {
+            assert!(seen.insert(p.id()), "{} is used twice", p.id());
+            assert!(
+                crate::lint::rules::find(p.id()).is_none(),
+                "`{}` is both a problem id and a lint rule id",
+                p.id()
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Two texts agree when their lines agree: line endings (`\n` or `\r\n`) and a final newline
 //! are not differences, as in diesel's own `--locked-schema` comparison.
 
-use similar::{ChangeTag, TextDiff};
+use similar::TextDiff;
 
 /// Whether the texts agree line by line.
 pub fn same(a: &str, b: &str) -> bool {
@@ -28,40 +28,18 @@ pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String
         .to_string()
 }
 
-/// Color a unified diff line by line (the newline stays outside the color codes).
-pub fn paint(diff: &str) -> String {
-    use colored::Colorize;
-    let mut out = String::with_capacity(diff.len() + 64);
-    for line in diff.lines() {
-        let painted = if line.starts_with("+++") || line.starts_with("---") {
-            line.bold().to_string()
-        } else if line.starts_with("@@") {
-            line.cyan().to_string()
-        } else if line.starts_with('+') {
-            line.green().to_string()
-        } else if line.starts_with('-') {
-            line.red().to_string()
-        } else {
-            line.to_string()
-        };
-        out.push_str(&painted);
-        out.push('\n');
-    }
-    out
-}
-
-/// Count of added and removed lines.
-pub fn stats(old: &str, new: &str) -> (usize, usize) {
-    let old = normalise(old);
-    let new = normalise(new);
-    let diff = TextDiff::from_lines(&old, &new);
+/// Count of added and removed lines of a unified diff made by [`unified`].
+pub fn stats(diff: &str) -> (usize, usize) {
     let mut added = 0;
     let mut removed = 0;
-    for change in diff.iter_all_changes() {
-        match change.tag() {
-            ChangeTag::Insert => added += 1,
-            ChangeTag::Delete => removed += 1,
-            ChangeTag::Equal => {}
+    // The two header lines come before the first hunk; a removed line may itself start with
+    // `--`, so only lines inside hunks are counted.
+    let hunks = diff.lines().skip_while(|l| !l.starts_with("@@"));
+    for line in hunks {
+        if line.starts_with('+') {
+            added += 1;
+        } else if line.starts_with('-') {
+            removed += 1;
         }
     }
     (added, removed)
@@ -89,6 +67,7 @@ mod tests {
             d,
             "--- src/schema.rs (committed)\n+++ src/schema.rs (from migrations)\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
         );
-        assert_eq!(stats("a\nb\n", "a\nc\nd\n"), (2, 1));
+        assert_eq!(stats(&unified("a\nb\n", "a\nc\nd\n", "x", "y")), (2, 1));
+        assert_eq!(stats(&unified("-- x\n", "-- y\n", "x", "y")), (1, 1));
     }
 }

@@ -120,7 +120,12 @@ impl Repo {
             .stderr(Stdio::null())
             .spawn()
             .map_err(GitError::Missing)?;
-        let mut stdin = child.stdin.take().expect("piped stdin");
+        let pipe_missing = || {
+            GitError::Missing(std::io::Error::other(
+                "git cat-file started without its pipes",
+            ))
+        };
+        let mut stdin = child.stdin.take().ok_or_else(pipe_missing)?;
         let input: String = ids.iter().map(|id| format!("{id}\n")).collect();
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(input.as_bytes());
@@ -129,7 +134,7 @@ impl Repo {
         child
             .stdout
             .take()
-            .expect("piped stdout")
+            .ok_or_else(pipe_missing)?
             .read_to_end(&mut out)
             .map_err(GitError::Missing)?;
         let _ = writer.join();

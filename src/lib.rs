@@ -1,3 +1,33 @@
+//! cargo-migrate: safe diesel migrations across a whole Cargo workspace.
+//!
+//! # The map
+//!
+//! The crate is a library with a thin binary (`main.rs`). Its layers, top to bottom; a module
+//! may use the ones below it, never the ones above:
+//!
+//! | layer | modules | touches a database |
+//! |---|---|---|
+//! | command line | [`cli`] (clap only) → [`settings`] (plain options, discovery, URLs) | no |
+//! | commands | [`commands`]: one thin file per command, options → services → report | through services |
+//! | output | [`output`] (the only writer to the terminal; colors in [`output::human`]), [`report`] (the JSON contract), [`events`] | no |
+//! | services | [`history`] (replay → introspect → render, cached), [`state`] (applied, pending, unknown), [`db::run`] (the locked runner), [`released`], [`interrupt`] | yes (`history`, `db::run`, `interrupt`) |
+//! | database | [`db`]: connections, one file per backend, harness, lock, scratch databases, introspection | yes: the only layer that does |
+//! | pure core | [`workspace`], [`config`], [`migration`], [`schema`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
+//!
+//! # Where a change goes
+//!
+//! - **A lint rule**: a new file in `src/lint/rules/`, one line in the registry
+//!   (`src/lint/rules/mod.rs`), and its page `docs/rules/<id>.md`.
+//! - **A command**: its flags in [`cli`], its options and [`settings::Request`] variant in
+//!   [`settings`], and a new file in [`commands`] that asks the services and builds a report
+//!   (plus its report type and human text in [`report`] and [`output::human`]).
+//! - **A backend**: the [`backend::Backend`] variant and its facts, a `db/<backend>.rs` with the
+//!   functions listed in [`db`], an introspection file in `db/introspect/`, and the DDL that
+//!   `generate` writes; the compiler's exhaustiveness checks name every other place.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod backend;
 pub mod cache;
 pub mod cli;
@@ -7,13 +37,19 @@ pub mod database_url;
 pub mod db;
 pub mod diagnostic;
 pub mod diff;
+pub mod error;
+pub mod events;
+pub mod failure;
 pub mod generate;
 pub mod git;
+pub mod history;
 pub mod interrupt;
 pub mod lint;
 pub mod migration;
 pub mod output;
 pub mod released;
+pub mod report;
 pub mod schema;
 pub mod settings;
+pub mod state;
 pub mod workspace;

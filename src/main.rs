@@ -1,4 +1,4 @@
-//! `cargo-migrate`: parse, run, print the error chain, and map the outcome to an exit code.
+//! `cargo-migrate`: parse, run, report, and map the outcome to an exit code.
 
 use std::process::ExitCode;
 
@@ -15,17 +15,19 @@ fn main() -> ExitCode {
         }
     };
     output::init_colors(args.global.color());
-    cargo_migrate::interrupt::install();
     let opts = args.global.options();
-    let printer = Printer {
-        format: opts.format,
-        quiet: opts.quiet,
-        verbose: opts.verbose,
-    };
-    match commands::execute(&args.command.action(), &opts, &printer) {
+    // The printer lives as long as the process: the interrupt handler reports through it.
+    let printer: &'static Printer = Box::leak(Box::new(Printer::new(
+        opts.format,
+        opts.quiet,
+        opts.verbose,
+    )));
+    cargo_migrate::interrupt::install(printer);
+    let request = args.command.request();
+    match commands::execute(&request, &opts, printer) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            output::print_error(&err, &printer, args.command.name());
+            printer.error(&err, request.name());
             ExitCode::from(Outcome::Unusable.exit_code())
         }
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Problem};
 
 /// One migration folder: `<version>_<name>/` with `up.sql`, optional `down.sql` and optional
 /// `metadata.toml`.
@@ -66,8 +66,44 @@ pub struct MigrationFolder {
 }
 
 impl MigrationFolder {
+    /// The migration with this version.
     pub fn find(&self, version: &str) -> Option<&Migration> {
         self.migrations.iter().find(|m| m.version == version)
+    }
+
+    /// Lint every migration of the folder, oldest first, as set `set` on `backend`.
+    pub fn lint(
+        &self,
+        set: &str,
+        backend: crate::backend::Backend,
+        config: &crate::lint::LintConfig,
+    ) -> Vec<Diagnostic> {
+        use crate::lint::{MigrationInput, SqlFile};
+        let paths: Vec<(PathBuf, PathBuf)> = self
+            .migrations
+            .iter()
+            .map(|m| (m.up_path(), m.down_path()))
+            .collect();
+        let inputs: Vec<MigrationInput> = self
+            .migrations
+            .iter()
+            .zip(&paths)
+            .map(|(m, (up, down))| MigrationInput {
+                dir_name: &m.dir_name,
+                version: &m.version,
+                dir: &m.dir,
+                up: Some(SqlFile {
+                    path: up,
+                    text: &m.up_sql,
+                }),
+                down: m
+                    .down_sql
+                    .as_deref()
+                    .map(|text| SqlFile { path: down, text }),
+                run_in_transaction: m.run_in_transaction,
+            })
+            .collect();
+        crate::lint::lint_set(set, backend, &inputs, config)
     }
 }
 
@@ -93,17 +129,35 @@ pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
     Ok((raw_version.replace('-', ""), name.to_string()))
 }
 
-/// How paths are shown to the user (relative to the workspace root where possible).
-pub fn display_path(path: &Path, root: &Path) -> PathBuf {
-    match path.strip_prefix(root) {
-        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
-        Ok(rel) => rel.to_path_buf(),
-        Err(_) => path.to_path_buf(),
+/// Normalise a version as given on the command line (`--to`): a version, or a migration folder
+/// name, to diesel's version.
+pub fn normalise_version(to: &str) -> String {
+    let head = to.split('_').next().unwrap_or(to);
+    head.replace('-', "")
+}
+
+/// Which file of a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// up.sql.
+    Up,
+    /// down.sql.
+    Down,
+}
+
+impl Direction {
+    /// `up.sql` or `down.sql`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Direction::Up => "up.sql",
+            Direction::Down => "down.sql",
+        }
     }
 }
 
 /// Read `path` as UTF-8, or describe exactly what is wrong with it.
-fn read_text(path: &Path, shown: &Path, set: &str) -> Result<String, Diagnostic> {
+fn read_text(path: &Path, set: &str) -> Result<String, Box<Diagnostic>> {
     match fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Ok(text
@@ -123,20 +177,22 @@ fn read_text(path: &Path, shown: &Path, set: &str) -> Result<String, Diagnostic>
                     .chars()
                     .count()
                     + 1;
-                Err(Diagnostic::error("non-utf8-file", format!("`{}` is not valid UTF-8 (byte {valid})", shown.display()))
+                Err(Box::new(Diagnostic::error(Problem::NonUtf8File, format!("`{}` is not valid UTF-8 (byte {valid})", path.display()))
                     .with_set(set)
-                    .with_file(shown)
+                    .with_file(path)
                     .with_location(line, column)
-                    .with_help("save the file as UTF-8; diesel sends migration files to the database as UTF-8 text"))
+                    .with_help("save the file as UTF-8; diesel sends migration files to the database as UTF-8 text")))
             }
         },
-        Err(err) => Err(Diagnostic::error(
-            "unreadable-file",
-            format!("cannot read `{}`: {err}", shown.display()),
-        )
-        .with_set(set)
-        .with_file(shown)
-        .with_help("check the file's permissions")),
+        Err(err) => Err(Box::new(
+            Diagnostic::error(
+                Problem::UnreadableFile,
+                format!("cannot read `{}`: {err}", path.display()),
+            )
+            .with_set(set)
+            .with_file(path)
+            .with_help("check the file's permissions"),
+        )),
     }
 }
 
@@ -146,9 +202,9 @@ struct MetadataToml {
     run_in_transaction: bool,
 }
 
-/// Load and validate one migrations folder. `root` is what shown paths are relative to.
-pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
-    let shown_dir = display_path(dir, root);
+/// Load and validate one migrations folder.
+pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
+    let shown_dir = dir;
     let mut folder = MigrationFolder {
         path: dir.to_path_buf(),
         ..Default::default()
@@ -157,9 +213,9 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             folder.problems.push(
-                Diagnostic::error("missing-migrations-dir", format!("the migrations folder `{}` does not exist", shown_dir.display()))
+                Diagnostic::error(Problem::MissingMigrationsDir, format!("the migrations folder `{}` does not exist", shown_dir.display()))
                     .with_set(set)
-                    .with_file(&shown_dir)
+                    .with_file(shown_dir)
                     .with_help("create it, or point `migrations` in [package.metadata.migrate] or `[migrations_directory] dir` in diesel.toml at the right folder"),
             );
             return folder;
@@ -167,14 +223,14 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         Err(err) => {
             folder.problems.push(
                 Diagnostic::error(
-                    "unreadable-file",
+                    Problem::UnreadableFile,
                     format!(
                         "cannot read the migrations folder `{}`: {err}",
                         shown_dir.display()
                     ),
                 )
                 .with_set(set)
-                .with_file(&shown_dir),
+                .with_file(shown_dir),
             );
             return folder;
         }
@@ -187,11 +243,11 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
             Err(err) => {
                 folder.problems.push(
                     Diagnostic::error(
-                        "unreadable-file",
+                        Problem::UnreadableFile,
                         format!("cannot list `{}`: {err}", shown_dir.display()),
                     )
                     .with_set(set)
-                    .with_file(&shown_dir),
+                    .with_file(shown_dir),
                 );
                 continue;
             }
@@ -204,14 +260,14 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             folder.problems.push(
                 Diagnostic::error(
-                    "invalid-migration-name",
+                    Problem::InvalidMigrationName,
                     format!(
                         "the folder `{}` has a name that is not UTF-8",
                         path.display()
                     ),
                 )
                 .with_set(set)
-                .with_file(display_path(&path, root))
+                .with_file(&path)
                 .with_help("rename it to `<version>_<name>`"),
             );
             continue;
@@ -225,47 +281,35 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
 
     let mut by_version: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (dir_name, path) in dirs {
-        let shown = display_path(&path, root);
+        let shown = &path;
         let (version, name) = match parse_dir_name(&dir_name) {
             Ok(v) => v,
             Err(why) => {
                 folder.problems.push(
-                    Diagnostic::error("invalid-migration-name", format!("the migration folder `{dir_name}` {why}"))
+                    Diagnostic::error(Problem::InvalidMigrationName, format!("the migration folder `{dir_name}` {why}"))
                         .with_set(set)
-                        .with_file(&shown)
+                        .with_file(shown)
                         .with_help("name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`"),
                 );
                 continue;
             }
         };
         let up_path = path.join("up.sql");
-        let shown_up = display_path(&up_path, root);
         let mut ok = true;
         let up_sql = if up_path.is_file() {
-            match read_text(&up_path, &shown_up, set) {
-                Ok(text) => {
-                    if text.trim().is_empty() {
-                        folder.problems.push(
-                            Diagnostic::error("empty-up-sql", format!("`{}` is empty", shown_up.display()))
-                                .with_set(set)
-                                .with_file(&shown_up)
-                                .with_help("write the migration's SQL into it, or delete the migration folder; diesel refuses to run an empty migration"),
-                        );
-                        ok = false;
-                    }
-                    text
-                }
+            match read_text(&up_path, set) {
+                Ok(text) => text,
                 Err(diag) => {
-                    folder.problems.push(diag);
+                    folder.problems.push(*diag);
                     ok = false;
                     String::new()
                 }
             }
         } else {
             folder.problems.push(
-                Diagnostic::error("missing-up-sql", format!("the migration folder `{}` has no up.sql", shown.display()))
+                Diagnostic::error(Problem::MissingUpSql, format!("the migration folder `{}` has no up.sql", shown.display()))
                     .with_set(set)
-                    .with_file(&shown)
+                    .with_file(shown)
                     .with_help("add an up.sql with the migration's SQL, or remove the folder; diesel refuses a migrations folder with such an entry"),
             );
             ok = false;
@@ -274,10 +318,10 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
 
         let down_path = path.join("down.sql");
         let down_sql = if down_path.is_file() {
-            match read_text(&down_path, &display_path(&down_path, root), set) {
+            match read_text(&down_path, set) {
                 Ok(text) => Some(text),
                 Err(diag) => {
-                    folder.problems.push(diag);
+                    folder.problems.push(*diag);
                     ok = false;
                     None
                 }
@@ -289,17 +333,17 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         let meta_path = path.join("metadata.toml");
         let has_metadata = meta_path.is_file();
         let run_in_transaction = if has_metadata {
-            let shown_meta = display_path(&meta_path, root);
-            match read_text(&meta_path, &shown_meta, set) {
+            let shown_meta = &meta_path;
+            match read_text(&meta_path, set) {
                 Ok(text) => match toml::from_str::<MetadataToml>(&text) {
                     Ok(meta) => meta.run_in_transaction,
                     Err(err) => {
                         let mut diag = Diagnostic::error(
-                            "malformed-metadata",
+                            Problem::MalformedMetadata,
                             format!("`{}` is not valid: {}", shown_meta.display(), err.message()),
                         )
                         .with_set(set)
-                        .with_file(&shown_meta)
+                        .with_file(shown_meta)
                         .with_help("the only key diesel reads is `run_in_transaction = false`; diesel would silently ignore this file and run the migration in a transaction");
                         if let Some(span) = err.span() {
                             let (line, column) = line_col(&text, span.start);
@@ -314,7 +358,7 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
                     }
                 },
                 Err(diag) => {
-                    folder.problems.push(diag);
+                    folder.problems.push(*diag);
                     ok = false;
                     true
                 }
@@ -345,11 +389,11 @@ pub fn load_folder(set: &str, dir: &Path, root: &Path) -> MigrationFolder {
         if names.len() > 1 {
             folder.problems.push(
                 Diagnostic::error(
-                    "duplicate-version",
+                    Problem::DuplicateVersion,
                     format!("{} migrations share the version {version}: {}", names.len(), names.join(", ")),
                 )
                 .with_set(set)
-                .with_file(&shown_dir)
+                .with_file(shown_dir)
                 .with_help("give each migration its own version (rename all but one folder with a new timestamp); diesel records migrations by version only"),
             );
         }
@@ -376,6 +420,152 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+// ---------------------------------------------------------------------------------------------
+// New migrations
+
+/// Why a new migration cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum NewMigrationError {
+    /// The name is not snake_case.
+    #[error("the migration name `{name}` is not snake_case\nhelp: write it as `{suggestion}`")]
+    NotSnakeCase {
+        /// The name as given.
+        name: String,
+        /// The name diesel would accept.
+        suggestion: String,
+    },
+    /// The name has nothing to turn into snake_case.
+    #[error("the migration name `{name}` has no letters or digits to make a snake_case name of\nhelp: name the migration after what it does, e.g. `add_users_email`")]
+    EmptyName {
+        /// The name as given.
+        name: String,
+    },
+    /// The folder exists already.
+    #[error("the migration folder `{}` already exists\nhelp: wait a second and run the command again, or choose another name", .0.display())]
+    Exists(PathBuf),
+    /// Every sub-version of this second is taken.
+    #[error("every sub-version of this second is taken in `{}`\nhelp: wait a second and run the command again", .0.display())]
+    NoVersionLeft(PathBuf),
+    /// The folder could not be written.
+    #[error("cannot write the migration `{}`: {source}\nhelp: check that the migrations folder is writable; nothing was created", path.display())]
+    Write {
+        /// The migration folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+/// The name as diesel would accept it: lowercase snake_case of letters, digits and `_`.
+pub fn check_name(name: &str) -> Result<(), NewMigrationError> {
+    use heck::ToSnakeCase;
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let suggestion = cleaned.to_snake_case();
+    if suggestion.is_empty() {
+        return Err(NewMigrationError::EmptyName {
+            name: name.to_string(),
+        });
+    }
+    if suggestion != name {
+        return Err(NewMigrationError::NotSnakeCase {
+            name: name.to_string(),
+            suggestion,
+        });
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD-HHMMSS` in UTC for `now`.
+pub fn timestamp(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!(
+        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The version diesel_cli 2.3 would pick at `now`: the timestamp plus the first `-XXXX`
+/// sub-version that no name in `existing` starts with and whose diesel version (dashes removed)
+/// is not in `taken`.
+pub fn next_version(
+    now: std::time::SystemTime,
+    existing: &[String],
+    taken: &std::collections::BTreeSet<String>,
+) -> Option<String> {
+    let stamp = timestamp(now);
+    (0..=u16::MAX)
+        .map(|sub| format!("{stamp}-{sub:04x}"))
+        .find(|v| {
+            !existing.iter().any(|e| e.starts_with(v.as_str()))
+                && !taken.contains(&v.replace('-', ""))
+        })
+}
+
+/// The names of the folders in `migrations` (empty when it cannot be read).
+pub fn folder_names(migrations: &Path) -> Vec<String> {
+    fs::read_dir(migrations)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Write `up` and `down` into `<migrations>/<dir_name>` through a hidden temporary folder
+/// renamed into place, so a failure never leaves half a migration behind.
+pub fn write_new(
+    migrations: &Path,
+    dir_name: &str,
+    up: &str,
+    down: &str,
+) -> Result<PathBuf, NewMigrationError> {
+    let target = migrations.join(dir_name);
+    if target.exists() {
+        return Err(NewMigrationError::Exists(target));
+    }
+    let tmp = migrations.join(format!(
+        ".{dir_name}.cargo-migrate-{}.tmp",
+        std::process::id()
+    ));
+    let result = (|| -> io::Result<()> {
+        fs::create_dir_all(migrations)?;
+        fs::create_dir(&tmp)?;
+        fs::write(tmp.join("up.sql"), up)?;
+        fs::write(tmp.join("down.sql"), down)?;
+        fs::rename(&tmp, &target)
+    })();
+    if let Err(source) = result {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(NewMigrationError::Write {
+            path: target,
+            source,
+        });
+    }
+    Ok(target)
 }
 
 #[cfg(test)]
@@ -434,7 +624,7 @@ mod tests {
         write(&m, "2024-03-01-000000_c/metadata.toml", b"# no key\n");
         write(&m, ".keep", b"");
         write(&m, "README.md", b"notes");
-        let f = load_folder("app", &m, tmp.path());
+        let f = load_folder("app", &m);
         assert!(f.problems.is_empty(), "{:?}", f.problems);
         let names: Vec<_> = f
             .migrations
@@ -472,35 +662,35 @@ mod tests {
             b"run_in_transaction = nope\n",
         );
         write(&m, "2024-01-06-000000_good/up.sql", b"SELECT 1;");
-        let f = load_folder("app", &m, tmp.path());
+        let f = load_folder("app", &m);
         let codes: Vec<_> = f.problems.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(
             codes,
             [
                 "missing-up-sql",
-                "empty-up-sql",
                 "non-utf8-file",
                 "malformed-metadata",
                 "invalid-migration-name",
                 "duplicate-version"
             ]
         );
-        let utf8 = &f.problems[2];
+        let utf8 = &f.problems[1];
         assert_eq!(utf8.location.map(|l| (l.line, l.column)), Some((2, 9)));
         assert_eq!(
             utf8.file.as_deref(),
-            Some(Path::new("migrations/2024-01-04-000000_latin1/up.sql"))
+            Some(m.join("2024-01-04-000000_latin1/up.sql").as_path())
         );
-        assert_eq!(f.problems[3].location.map(|l| l.line), Some(1));
-        // Only the good migration survives: duplicates are both dropped.
+        assert_eq!(f.problems[2].location.map(|l| l.line), Some(1));
+        // Only the good migrations survive: duplicates are both dropped. A blank up.sql is
+        // not a folder problem: the lint's `empty-up-sql` reports it, and `apply` refuses it.
         let versions: Vec<_> = f.migrations.iter().map(|m| m.version.as_str()).collect();
-        assert_eq!(versions, ["20240106000000"]);
+        assert_eq!(versions, ["20240102000000", "20240106000000"]);
     }
 
     #[test]
     fn missing_folder_is_a_problem() {
         let tmp = tempfile::tempdir().unwrap();
-        let f = load_folder("app", &tmp.path().join("nope"), tmp.path());
+        let f = load_folder("app", &tmp.path().join("nope"));
         assert_eq!(f.problems[0].code, "missing-migrations-dir");
     }
 
@@ -508,5 +698,55 @@ mod tests {
     fn line_col_counts_characters() {
         assert_eq!(line_col("ab\ncdé f", 9), (2, 6));
         assert_eq!(line_col("x", 0), (1, 1));
+    }
+
+    #[test]
+    fn names_must_be_snake_case() {
+        assert!(check_name("add_users").is_ok());
+        assert!(check_name("v2_fix").is_ok());
+        match check_name("AddUsers") {
+            Err(NewMigrationError::NotSnakeCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "add_users")
+            }
+            other => panic!("{other:?}"),
+        }
+        match check_name("add users-email") {
+            Err(NewMigrationError::NotSnakeCase { suggestion, .. }) => {
+                assert_eq!(suggestion, "add_users_email")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check_name("!!"),
+            Err(NewMigrationError::EmptyName { .. })
+        ));
+    }
+
+    #[test]
+    fn versions_follow_diesel_cli() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(timestamp(t), "2023-11-14-221320");
+        let none = Default::default();
+        assert_eq!(
+            next_version(t, &[], &none).unwrap(),
+            "2023-11-14-221320-0000"
+        );
+        let existing = vec![
+            "2023-11-14-221320-0000_a".to_string(),
+            "2023-11-14-221320-0001_b".to_string(),
+        ];
+        assert_eq!(
+            next_version(t, &existing, &none).unwrap(),
+            "2023-11-14-221320-0002"
+        );
+        let taken = ["202311142213200002".to_string()].into_iter().collect();
+        assert_eq!(
+            next_version(t, &existing, &taken).unwrap(),
+            "2023-11-14-221320-0003"
+        );
+        assert_eq!(
+            timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400)),
+            "2000-02-29-000000"
+        );
     }
 }

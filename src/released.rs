@@ -8,11 +8,11 @@
 //! run it out of order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Problem};
 use crate::git::{GitError, Repo};
-use crate::migration::{display_path, parse_dir_name};
+use crate::migration::parse_dir_name;
 use crate::settings::SetContext;
 
 const TRACKED: [&str; 3] = ["up.sql", "down.sql", "metadata.toml"];
@@ -40,7 +40,6 @@ pub fn check(
     base: &str,
     label: &str,
     ctx: &SetContext,
-    root: &Path,
 ) -> Result<Vec<Diagnostic>, GitError> {
     let set = &ctx.set.name;
     let dir = ctx
@@ -105,11 +104,11 @@ pub fn check(
                 .iter()
                 .find(|m| m.version == version)
                 .map(|m| m.dir_name.clone());
-            let shown = display_path(&ctx.folder.path.join(name), root);
+            let shown = ctx.folder.path.join(name);
             let diag = match renamed_to {
-                Some(new) => Diagnostic::error("released-migration-renamed", format!("released migration `{name}` (at {label}) was renamed to `{new}`"))
+                Some(new) => Diagnostic::error(Problem::ReleasedMigrationRenamed, format!("released migration `{name}` (at {label}) was renamed to `{new}`"))
                     .with_help("diesel records versions, not names, but tools and people match by folder name; rename it back"),
-                None => Diagnostic::error("released-migration-deleted", format!("released migration `{name}` (at {label}) was deleted"))
+                None => Diagnostic::error(Problem::ReleasedMigrationDeleted, format!("released migration `{name}` (at {label}) was deleted"))
                     .with_help("databases that ran it still record it as applied; restore the folder, and undo its effect with a new migration if needed"),
             };
             out.push(diag.with_set(set).with_file(shown));
@@ -117,7 +116,7 @@ pub fn check(
         };
         for file in TRACKED {
             let path = now_dir.join(file);
-            let shown = display_path(&path, root);
+            let shown = &path;
             let now = std::fs::read(&path).ok();
             match (files.get(file), now) {
                 (Some(blob), Some(now)) => {
@@ -126,13 +125,13 @@ pub fn check(
                     if before != after {
                         let line = first_difference(&before, &after);
                         let mut d = Diagnostic::error(
-                            "released-migration-edited",
+                            Problem::ReleasedMigrationEdited,
                             format!(
                                 "`{file}` of released migration `{name}` was edited since {label}"
                             ),
                         )
                         .with_set(set)
-                        .with_file(&shown)
+                        .with_file(shown)
                         .with_location(line, 1)
                         .with_help(help_edit);
                         if let Some(src) = after.lines().nth(line - 1) {
@@ -143,22 +142,22 @@ pub fn check(
                 }
                 (Some(_), None) => out.push(
                     Diagnostic::error(
-                        "released-migration-edited",
+                        Problem::ReleasedMigrationEdited,
                         format!(
                             "`{file}` of released migration `{name}` was deleted since {label}"
                         ),
                     )
                     .with_set(set)
-                    .with_file(&shown)
+                    .with_file(shown)
                     .with_help(help_edit),
                 ),
                 (None, Some(_)) if file != "down.sql" => out.push(
                     Diagnostic::error(
-                        "released-migration-edited",
+                        Problem::ReleasedMigrationEdited,
                         format!("`{file}` was added to released migration `{name}` since {label}"),
                     )
                     .with_set(set)
-                    .with_file(&shown)
+                    .with_file(shown)
                     .with_help(help_edit),
                 ),
                 _ => {}
@@ -174,11 +173,11 @@ pub fn check(
             if !released.contains_key(&m.dir_name) && m.version < newest {
                 out.push(
                     Diagnostic::warning(
-                        "out-of-order-migration",
+                        Problem::NewMigrationOutOfOrder,
                         format!("new migration `{}` sorts before the newest released one ({newest} at {label})", m.dir_name),
                     )
                     .with_set(set)
-                    .with_file(display_path(&m.dir, root))
+                    .with_file(&m.dir)
                     .with_help("databases that already ran the newer migration will run this one out of order; give it a version after the newest released one"),
                 );
             }

@@ -1,42 +1,189 @@
 //! Resolved settings: flags, Cargo metadata and the environment turned into plain values.
 //!
-//! Nothing below this module sees clap. Here the workspace is discovered, the selection
-//! (`-p`, `--exclude`) applied, every selected set's migrations folder loaded, and each set's
+//! The command line stops at `cli.rs`, which builds a [`Request`] (what to run, with plain
+//! options) and [`GlobalOptions`]. Here the workspace is discovered, the selection (`-p`,
+//! `--exclude`) applied, every selected set's migrations folder loaded, and each set's
 //! database URL found: `--database-url`, else the variable its `database-url-env` names, else
 //! that variable in a `.env` file in the member's folder or the workspace root (a `.env` never
-//! overrides the real environment).
+//! overrides the real environment). Nothing here touches a database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::diagnostic::Diagnostic;
-use crate::migration::{display_path, load_folder, MigrationFolder};
+use crate::diagnostic::{Diagnostic, Problem};
+use crate::error::SetError;
+use crate::migration::{load_folder, normalise_version, MigrationFolder};
 use crate::workspace::{self, MigrationSet, Workspace};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    /// Text for people, colored on a terminal.
     #[default]
     Human,
+    /// One JSON document on stdout (see docs/json.md).
     Json,
 }
 
 /// Options every command takes, already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct GlobalOptions {
+    /// `--manifest-path`.
     pub manifest_path: Option<PathBuf>,
+    /// `-p/--package`.
     pub packages: Vec<String>,
+    /// `--exclude`.
     pub exclude: Vec<String>,
+    /// `--database-url`.
     pub database_url: Option<String>,
+    /// `--format`.
     pub format: Format,
+    /// `-q`.
     pub quiet: bool,
+    /// `-v` (repeatable).
     pub verbose: u8,
     /// `--scratch-url` (repeatable); `MIGRATE_SCRATCH_URL` is read in [`resolve`].
     pub scratch_urls: Vec<String>,
+}
+
+/// Options of `status`.
+#[derive(Debug, Clone, Default)]
+pub struct StatusOptions {
+    /// `--exit-code`: exit 1 when anything is pending or unknown.
+    pub exit_code: bool,
+}
+
+/// Options of `apply`.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Apply pending migrations up to and including this version (or folder name).
+    pub to: Option<String>,
+    /// Print what would run and change nothing.
+    pub dry_run: bool,
+    /// Retry connecting for this long (a database that is still starting).
+    pub wait: Option<Duration>,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
+
+/// How far `revert` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertTarget {
+    /// The newest N applied migrations.
+    Steps(usize),
+    /// Keep this version applied; revert everything newer.
+    To(String),
+    /// Every applied migration of the set.
+    All,
+}
+
+/// Options of `revert` and `redo`.
+#[derive(Debug, Clone)]
+pub struct RevertOptions {
+    /// What to revert.
+    pub target: RevertTarget,
+    /// Print what would run and change nothing.
+    pub dry_run: bool,
+    /// Apply the reverted migrations again (`redo`).
+    pub redo: bool,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Only the folder checks and the lint: no scratch database at all.
+    pub lint_only: bool,
+    /// Replay even when the cache has a fresh entry.
+    pub no_cache: bool,
+    /// Leave the sets' own databases alone even when their URLs are set.
+    pub offline: bool,
+    /// Warnings fail the check too.
+    pub deny_warnings: bool,
+    /// `--base [REF]`: check released migrations against this revision (`Some("")` means the
+    /// merge base with the main branch).
+    pub base: Option<String>,
+}
+
+/// Options of `schema`.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaOptions {
+    /// Write the schema file(s) instead of printing.
+    pub write: bool,
+    /// Replay even when the cache has a fresh entry.
+    pub no_cache: bool,
+}
+
+/// Options of `generate`.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateOptions {
+    /// The migration's name (snake_case).
+    pub name: String,
+    /// Fill the files from the difference between the schema file and the history.
+    pub diff_schema: bool,
+    /// Open both files in `$VISUAL` / `$EDITOR` afterwards.
+    pub edit: bool,
+}
+
+/// Options of `baseline`.
+#[derive(Debug, Clone)]
+pub struct BaselineOptions {
+    /// The newest migration the database already has.
+    pub to: String,
+    /// Record even when the schema differs.
+    pub force: bool,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
+
+/// What to run, with plain options.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// `list`.
+    List,
+    /// `status`.
+    Status(StatusOptions),
+    /// `apply`.
+    Apply(ApplyOptions),
+    /// `revert` and `redo`.
+    Revert(RevertOptions),
+    /// `check`.
+    Check(CheckOptions),
+    /// `schema`.
+    Schema(SchemaOptions),
+    /// `generate`.
+    Generate(GenerateOptions),
+    /// `baseline`.
+    Baseline(BaselineOptions),
+    /// `rules`.
+    Rules,
+    /// `init`.
+    Init,
+}
+
+impl Request {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::List => "list",
+            Request::Status(_) => "status",
+            Request::Apply(_) => "apply",
+            Request::Revert(o) if o.redo => "redo",
+            Request::Revert(_) => "revert",
+            Request::Check(_) => "check",
+            Request::Schema(_) => "schema",
+            Request::Generate(_) => "generate",
+            Request::Baseline(_) => "baseline",
+            Request::Rules => "rules",
+            Request::Init => "init",
+        }
+    }
 }
 
 /// Where a set's URL came from.
@@ -46,9 +193,17 @@ pub enum UrlSource {
     /// `--database-url`.
     Flag,
     /// The environment variable.
-    Env { var: String },
+    Env {
+        /// The variable's name.
+        var: String,
+    },
     /// The variable in a `.env` file.
-    DotEnv { var: String, file: PathBuf },
+    DotEnv {
+        /// The variable's name.
+        var: String,
+        /// The `.env` file.
+        file: PathBuf,
+    },
 }
 
 impl std::fmt::Display for UrlSource {
@@ -64,37 +219,53 @@ impl std::fmt::Display for UrlSource {
 /// A set with everything known about it offline.
 #[derive(Debug, Clone)]
 pub struct SetContext {
+    /// The set as discovered, with its configuration resolved.
     pub set: MigrationSet,
+    /// Its migrations folder, read and validated.
     pub folder: MigrationFolder,
     /// The database URL, when one is configured.
     pub url: Option<(DatabaseUrl, UrlSource)>,
 }
 
-/// Why a set cannot reach its database.
+/// Why a set cannot reach its database. The set's name is added by [`SetError`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UrlError {
-    #[error("set `{set}`: no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url")]
+    /// No URL anywhere.
+    #[error("no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url")]
     Missing {
-        set: String,
+        /// The variable looked for.
         var: String,
+        /// The member's `.env` file.
         dotenv: String,
     },
-    #[error("set `{set}`: the database URL from {origin} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
+    /// A scheme the tool does not speak.
+    #[error("the database URL from {origin} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
     UnknownScheme {
-        set: String,
+        /// Where the URL came from.
         origin: UrlSource,
+        /// The scheme.
         scheme: String,
     },
-    #[error("set `{set}`: its configured backend is `{configured}` but the database URL from {origin} is a {from_url} URL\nhelp: fix `backend` in [package.metadata.migrate] or the URL")]
+    /// The configured backend and the URL disagree.
+    #[error("its configured backend is `{configured}` but the database URL from {origin} is a {from_url} URL\nhelp: fix `backend` in {table} or the URL")]
     BackendMismatch {
-        set: String,
+        /// From configuration.
         configured: Backend,
+        /// Where the URL came from.
         origin: UrlSource,
+        /// From the URL.
         from_url: Backend,
+        /// The configuration table that sets the backend.
+        table: &'static str,
     },
 }
 
 impl SetContext {
+    /// The set's name.
+    pub fn name(&self) -> &str {
+        &self.set.name
+    }
+
     /// The set's backend: configured, else from its URL.
     pub fn backend(&self) -> Option<Backend> {
         self.set
@@ -102,19 +273,21 @@ impl SetContext {
             .or_else(|| self.url.as_ref().and_then(|(u, _)| u.backend()))
     }
 
-    /// The URL and backend, or a one-line error that says what to set.
-    pub fn require_url(&self, root: &Path) -> Result<(DatabaseUrl, Backend), UrlError> {
+    /// The URL and backend, or an error that says what to set.
+    pub fn require_url(&self) -> Result<(DatabaseUrl, Backend), SetError> {
+        self.url_and_backend()
+            .map_err(|e| SetError::new(&self.set.name, e))
+    }
+
+    fn url_and_backend(&self) -> Result<(DatabaseUrl, Backend), UrlError> {
         let Some((url, source)) = &self.url else {
-            let member_env = display_path(&self.set.dir.join(".env"), root);
             return Err(UrlError::Missing {
-                set: self.set.name.clone(),
                 var: self.set.database_url_env.clone(),
-                dotenv: member_env.display().to_string(),
+                dotenv: self.set.dir.join(".env").display().to_string(),
             });
         };
         let Some(from_url) = url.backend() else {
             return Err(UrlError::UnknownScheme {
-                set: self.set.name.clone(),
                 origin: source.clone(),
                 scheme: url.scheme().unwrap_or_default().to_string(),
             });
@@ -122,21 +295,31 @@ impl SetContext {
         if let Some(configured) = self.set.backend {
             if configured != from_url {
                 return Err(UrlError::BackendMismatch {
-                    set: self.set.name.clone(),
                     configured,
                     origin: source.clone(),
                     from_url,
+                    table: self.set.config_table(),
                 });
             }
         }
         Ok((url.clone(), from_url))
+    }
+
+    /// Where the URL came from, for messages (empty when there is none).
+    pub fn url_origin(&self) -> String {
+        self.url
+            .as_ref()
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default()
     }
 }
 
 /// Everything a command needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// The discovered workspace.
     pub workspace: Workspace,
+    /// The selected sets, in the order they run.
     pub sets: Vec<SetContext>,
     /// Problems that span sets (two sets on one database with colliding versions).
     pub cross_set_problems: Vec<Diagnostic>,
@@ -149,6 +332,7 @@ pub struct Resolved {
 
 /// The environment lookup, so tests can supply their own.
 pub trait Env {
+    /// The variable's value; `None` when unset or blank.
     fn var(&self, name: &str) -> Option<String>;
 }
 
@@ -191,7 +375,7 @@ pub fn resolve_url(
             DatabaseUrl::new(value),
             UrlSource::DotEnv {
                 var: var.clone(),
-                file: display_path(&file, root),
+                file,
             },
         )
     };
@@ -202,12 +386,60 @@ pub fn resolve_url(
     Some((url, source))
 }
 
+/// The selection does not fit the command.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    /// A one-set command with several sets selected.
+    #[error("`{command}` works on one migration set at a time, and {} are selected ({})\nhelp: choose one with -p NAME", names.len(), names.join(", "))]
+    OneSetOnly {
+        /// The command.
+        command: &'static str,
+        /// The selected sets.
+        names: Vec<String>,
+    },
+    /// A one-set command with nothing selected.
+    #[error("no migration set is selected, so `{command}` has nothing to work on\nhelp: run it in a workspace whose members have diesel migrations, or fix -p/--exclude")]
+    NoSet {
+        /// The command.
+        command: &'static str,
+    },
+    /// A flag that names a migration of one set, with several sets selected.
+    #[error("{flag} {value} names a migration of one set, but {} sets are selected ({})\nhelp: choose the set with -p NAME", names.len(), names.join(", "))]
+    VersionNeedsOneSet {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// The selected sets.
+        names: Vec<String>,
+    },
+    /// The version is not a migration of the set.
+    #[error("set `{set}` has no migration with the version {version} (from {flag} {value})\nhelp: `cargo migrate list -p {set}` shows its versions")]
+    UnknownVersion {
+        /// The set.
+        set: String,
+        /// The normalised version.
+        version: String,
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// `--database-url` with several sets.
+    #[error("--database-url names one database, but {} migration sets are selected ({})\nhelp: choose one set with -p NAME", names.len(), names.join(", "))]
+    DatabaseUrlNeedsOneSet {
+        /// The selected sets.
+        names: Vec<String>,
+    },
+}
+
 /// Discover, select, load folders and find URLs.
 pub fn resolve(opts: &GlobalOptions, env: &dyn Env) -> anyhow::Result<Resolved> {
     let ws = workspace::discover(opts.manifest_path.as_deref())?;
     resolve_workspace(ws, opts, env)
 }
 
+/// Select, load folders and find URLs in a discovered workspace.
 pub fn resolve_workspace(
     ws: Workspace,
     opts: &GlobalOptions,
@@ -215,22 +447,20 @@ pub fn resolve_workspace(
 ) -> anyhow::Result<Resolved> {
     let selected = workspace::select(&ws, &opts.packages, &opts.exclude)?;
     if opts.database_url.is_some() && selected.len() > 1 {
-        let names: Vec<_> = selected.iter().map(|s| s.name.as_str()).collect();
-        anyhow::bail!(
-            "--database-url names one database, but {} migration sets are selected ({})\nhelp: choose one set with -p NAME",
-            selected.len(),
-            names.join(", ")
-        );
+        return Err(SelectionError::DatabaseUrlNeedsOneSet {
+            names: selected.iter().map(|s| s.name.clone()).collect(),
+        }
+        .into());
     }
     let sets: Vec<SetContext> = selected
         .into_iter()
         .map(|set| {
-            let folder = load_folder(&set.name, &set.migrations_dir, &ws.root);
+            let folder = load_folder(&set.name, &set.migrations_dir);
             let url = resolve_url(&set, &ws.root, opts.database_url.as_deref(), env);
             SetContext { set, folder, url }
         })
         .collect();
-    let selected_keys: std::collections::BTreeSet<String> = sets.iter().map(database_key).collect();
+    let selected_keys: BTreeSet<String> = sets.iter().map(database_key).collect();
     let unselected_siblings: Vec<SetContext> = ws
         .sets
         .iter()
@@ -245,13 +475,12 @@ pub fn resolve_workspace(
             selected_keys
                 .contains(&database_key(&probe))
                 .then(|| SetContext {
-                    folder: load_folder(&set.name, &set.migrations_dir, &ws.root),
+                    folder: load_folder(&set.name, &set.migrations_dir),
                     ..probe
                 })
         })
         .collect();
-    let all: Vec<SetContext> = sets.iter().chain(&unselected_siblings).cloned().collect();
-    let cross_set_problems = shared_database_collisions(&all);
+    let cross_set_problems = shared_database_collisions(sets.iter().chain(&unselected_siblings));
     let mut scratch_urls: Vec<DatabaseUrl> =
         opts.scratch_urls.iter().map(DatabaseUrl::new).collect();
     if let Some(env_urls) = env.var("MIGRATE_SCRATCH_URL") {
@@ -280,7 +509,9 @@ pub fn database_key(ctx: &SetContext) -> String {
 
 /// Two sets that share one database record their versions in one table: a version in both
 /// would make one set's migration look applied for the other.
-pub fn shared_database_collisions(sets: &[SetContext]) -> Vec<Diagnostic> {
+pub fn shared_database_collisions<'a>(
+    sets: impl IntoIterator<Item = &'a SetContext>,
+) -> Vec<Diagnostic> {
     let mut by_db: BTreeMap<String, Vec<&SetContext>> = BTreeMap::new();
     for ctx in sets {
         by_db.entry(database_key(ctx)).or_default().push(ctx);
@@ -293,7 +524,7 @@ pub fn shared_database_collisions(sets: &[SetContext]) -> Vec<Diagnostic> {
                     if let Some(other) = b.folder.find(&m.version) {
                         out.push(
                             Diagnostic::error(
-                                "shared-database-version-collision",
+                                Problem::SharedDatabaseVersionCollision,
                                 format!(
                                     "sets `{}` and `{}` share one database (${}), and both have version {}: `{}` and `{}`",
                                     a.set.name, b.set.name, a.set.database_url_env, m.version, m.dir_name, other.dir_name
@@ -320,8 +551,65 @@ impl Resolved {
             .collect()
     }
 
+    /// The names of the selected sets.
+    pub fn names(&self) -> Vec<String> {
+        self.sets.iter().map(|s| s.set.name.clone()).collect()
+    }
+
+    /// The one selected set, for commands that work on one set at a time.
+    pub fn one_set(&self, command: &'static str) -> Result<&SetContext, SelectionError> {
+        match self.sets.as_slice() {
+            [one] => Ok(one),
+            [] => Err(SelectionError::NoSet { command }),
+            _ => Err(SelectionError::OneSetOnly {
+                command,
+                names: self.names(),
+            }),
+        }
+    }
+
+    /// A `--to`-style version: it names one migration of the one selected set. Returns the
+    /// normalised version.
+    pub fn target_version(
+        &self,
+        flag: &'static str,
+        value: &str,
+    ) -> Result<String, SelectionError> {
+        let version = normalise_version(value);
+        let [ctx] = self.sets.as_slice() else {
+            return Err(SelectionError::VersionNeedsOneSet {
+                flag,
+                value: value.to_string(),
+                names: self.names(),
+            });
+        };
+        if ctx.folder.find(&version).is_none() {
+            return Err(SelectionError::UnknownVersion {
+                set: ctx.set.name.clone(),
+                version,
+                flag,
+                value: value.to_string(),
+            });
+        }
+        Ok(version)
+    }
+
+    /// Check every set's URL before anything runs; all problems in one error.
+    pub fn require_urls(&self) -> anyhow::Result<()> {
+        let errors: Vec<String> = self
+            .sets
+            .iter()
+            .filter_map(|ctx| ctx.require_url().err().map(|e| e.to_string()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(errors.join("\n"))
+        }
+    }
+
     /// Versions that belong to other selected sets on the same database as `ctx`.
-    pub fn sibling_versions(&self, ctx: &SetContext) -> std::collections::BTreeSet<String> {
+    pub fn sibling_versions(&self, ctx: &SetContext) -> BTreeSet<String> {
         let key = database_key(ctx);
         self.sets
             .iter()
@@ -344,25 +632,5 @@ impl Resolved {
                     .filter(|(u, _)| u.backend() == Some(backend))
                     .map(|(u, _)| u.clone())
             })
-    }
-
-    /// A database URL as shown to the user: password hidden, and a SQLite file inside the
-    /// workspace relative to its root.
-    pub fn show_url(&self, url: &DatabaseUrl) -> String {
-        if url.backend() == Some(Backend::Sqlite) {
-            if let Some(path) = crate::db::sqlite_path(url.expose()) {
-                if path.is_absolute() && path.starts_with(&self.workspace.root) {
-                    return display_path(&path, &self.workspace.root)
-                        .display()
-                        .to_string();
-                }
-            }
-        }
-        url.to_string()
-    }
-
-    /// A path as shown to the user.
-    pub fn show(&self, path: &Path) -> PathBuf {
-        display_path(path, &self.workspace.root)
     }
 }

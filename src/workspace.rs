@@ -17,6 +17,8 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::config::{self, ConfigError, DieselToml, PackageMigrate, WorkspaceMigrate};
+use crate::lint::LintConfig;
+use crate::schema::{print_schema_sections, FormatConfig, PrintSchemaOptions};
 
 /// Why a folder is a migration set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,9 +49,41 @@ pub struct MigrationSet {
     pub found_by: FoundBy,
     /// Sets this set depends on (by path dependencies, directly or through other members).
     pub depends_on: Vec<String>,
-    /// `[package.metadata.migrate.lint]`.
+    /// The lint levels: `[workspace.metadata.migrate.lint]` with the package's table on top.
     #[serde(skip)]
-    pub lint: Option<serde_json::Value>,
+    pub lint: LintConfig,
+    /// The `[print_schema]` sections of its diesel.toml (one default section without one),
+    /// with the set's schema file on the default section; sorted by name, as diesel prints
+    /// them.
+    #[serde(skip)]
+    pub print_schema: Vec<(String, PrintSchemaOptions)>,
+    /// The rustfmt settings that apply to its schema file.
+    #[serde(skip)]
+    pub format: FormatConfig,
+    /// Whether the set belongs to a virtual workspace root (configured in
+    /// `[workspace.metadata.migrate]`, since there is no package table).
+    #[serde(skip)]
+    pub virtual_root: bool,
+}
+
+impl MigrationSet {
+    /// Whether the set declares a schema to compare with: a schema file, or `[print_schema]`.
+    pub fn has_schema(&self) -> bool {
+        self.schema_file.is_some()
+            || self
+                .diesel_toml
+                .as_ref()
+                .is_some_and(|d| d.print_schema.is_some())
+    }
+
+    /// The configuration table that configures this set, for help texts.
+    pub fn config_table(&self) -> &'static str {
+        if self.virtual_root {
+            "[workspace.metadata.migrate]"
+        } else {
+            "[package.metadata.migrate]"
+        }
+    }
 }
 
 /// A discovered workspace.
@@ -62,8 +96,6 @@ pub struct Workspace {
     pub members: Vec<String>,
     /// Members whose `[package.metadata.migrate]` says `enabled = false`.
     pub disabled: Vec<String>,
-    /// `[workspace.metadata.migrate.lint]`.
-    pub lint: Option<serde_json::Value>,
 }
 
 /// Discovery could not run.
@@ -176,7 +208,14 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             disabled.push(name);
             continue;
         }
-        if let Some(set) = set_for(&name, &dir, &manifest, &pkg_cfg, ws_backend, &default_env)? {
+        let cx = SetConfig {
+            ws_backend,
+            default_env: &default_env,
+            ws_lint: ws_cfg.lint.as_ref(),
+            root: &root,
+            virtual_root: false,
+        };
+        if let Some(set) = set_for(&name, &dir, &manifest, &pkg_cfg, &cx)? {
             sets.push(set);
         }
     }
@@ -188,13 +227,19 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             .and_then(|n| n.to_str())
             .unwrap_or("workspace")
             .to_string();
+        let cx = SetConfig {
+            ws_backend,
+            default_env: &default_env,
+            ws_lint: ws_cfg.lint.as_ref(),
+            root: &root,
+            virtual_root: true,
+        };
         if let Some(set) = set_for(
             &name,
             &root,
             &root_manifest,
             &PackageMigrate::default(),
-            ws_backend,
-            &default_env,
+            &cx,
         )? {
             sets.push(set);
         }
@@ -221,8 +266,16 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
         sets,
         members: packages.iter().map(|p| p.name.to_string()).collect(),
         disabled,
-        lint: ws_cfg.lint,
     })
+}
+
+/// What the workspace gives every set.
+struct SetConfig<'a> {
+    ws_backend: Option<Backend>,
+    default_env: &'a str,
+    ws_lint: Option<&'a serde_json::Value>,
+    root: &'a Path,
+    virtual_root: bool,
 }
 
 fn set_for(
@@ -230,8 +283,7 @@ fn set_for(
     dir: &Path,
     manifest: &Path,
     cfg: &PackageMigrate,
-    ws_backend: Option<Backend>,
-    default_env: &str,
+    cx: &SetConfig<'_>,
 ) -> Result<Option<MigrationSet>, DiscoverError> {
     let diesel_path = dir.join("diesel.toml");
     let diesel_toml = if diesel_path.is_file() {
@@ -265,8 +317,18 @@ fn set_for(
     };
     let backend = match &cfg.backend {
         Some(b) => Some(config::parse_backend(b, manifest)?),
-        None => ws_backend,
+        None => cx.ws_backend,
     };
+    let lint = LintConfig::from_metadata(cx.ws_lint, cfg.lint.as_ref()).map_err(|message| {
+        ConfigError::Invalid {
+            path: manifest.to_path_buf(),
+            at: String::new(),
+            message,
+            help: "see docs/rules/README.md for the rule ids and levels".to_string(),
+        }
+    })?;
+    let print_schema = print_schema_of(diesel_toml.as_ref(), schema_file.as_deref())?;
+    let format = FormatConfig::discover(dir, cx.root).map_err(ConfigError::Format)?;
     Ok(Some(MigrationSet {
         name: name.to_string(),
         dir: dir.to_path_buf(),
@@ -277,12 +339,52 @@ fn set_for(
         database_url_env: cfg
             .database_url_env
             .clone()
-            .unwrap_or_else(|| default_env.to_string()),
+            .unwrap_or_else(|| cx.default_env.to_string()),
         backend,
         found_by,
         depends_on: Vec::new(),
-        lint: cfg.lint.clone(),
+        lint,
+        print_schema,
+        format,
+        virtual_root: cx.virtual_root,
     }))
+}
+
+/// The print-schema sections of a set, with the set's schema file on the default section.
+fn print_schema_of(
+    diesel_toml: Option<&DieselToml>,
+    schema_file: Option<&Path>,
+) -> Result<Vec<(String, PrintSchemaOptions)>, ConfigError> {
+    let mut sections = match diesel_toml {
+        Some(d) => {
+            let empty = toml::Value::Table(Default::default());
+            let value = d.print_schema.as_ref().unwrap_or(&empty);
+            let dir = d.path.parent().unwrap_or(Path::new("."));
+            print_schema_sections(value, dir).map_err(|source| ConfigError::PrintSchema {
+                path: d.path.clone(),
+                source,
+            })?
+        }
+        None => vec![("default".to_string(), PrintSchemaOptions::default())],
+    };
+    if let Some((_, default)) = sections.iter_mut().find(|(k, _)| k == "default") {
+        if let Some(file) = schema_file {
+            default.file = Some(file.to_path_buf());
+        }
+    }
+    Ok(sections)
+}
+
+impl Workspace {
+    /// `path` relative to the workspace root when it is inside it (`.` for the root itself),
+    /// for text the tool writes into files.
+    pub fn relative(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.root) {
+            Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => path.to_path_buf(),
+        }
+    }
 }
 
 /// Kahn's algorithm over member names; among members that are ready, by name. Members in a

@@ -1,5 +1,11 @@
 //! The command line as a user sees it, on fixture workspaces, with SQLite only (no server).
 //! Human and JSON output are pinned with snapshots.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests and benchmarks may panic and print
 
 mod common;
 
@@ -141,11 +147,12 @@ fn broken_folders_report_every_problem_before_anything_runs() {
         .iter()
         .map(|p| p["code"].as_str().unwrap().to_string())
         .collect();
+    // A blank up.sql is not a folder problem: `check` reports it as the lint's `empty-up-sql`
+    // (one id for one finding), and `apply` refuses to run it.
     assert_eq!(
         codes,
         [
             "missing-up-sql",
-            "empty-up-sql",
             "non-utf8-file",
             "malformed-metadata",
             "invalid-migration-name",
@@ -974,5 +981,68 @@ fn generate_edit_opens_both_files_in_the_editor() {
     assert!(
         opened.contains("_tweak/up.sql") && opened.contains("_tweak/down.sql"),
         "{opened}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regression tests for the output layer
+
+/// `cargo migrate schema | head -1` on a schema larger than a pipe buffer used to panic with
+/// "failed printing to stdout: Broken pipe" and exit 101. A closed pipe now ends quietly.
+#[test]
+fn schema_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    use std::io::{BufRead, BufReader};
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    let tables: String = (0..2500)
+        .map(|i| {
+            format!(
+                "CREATE TABLE wide_{i} (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL);\n"
+            )
+        })
+        .collect();
+    t.migration("2024-06-01-000000_many_tables", &tables, None);
+    let mut child = t
+        .command(&["schema", "--no-cache"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe is closed with most of the schema unwritten.
+    assert!(first.starts_with("// @generated"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Errors that belong to a set used to name it twice: ``set `todo`: set `todo`: its backend
+/// is unknown``.
+#[test]
+fn an_error_names_its_set_once() {
+    let t = CliTest::fixture("single-sqlite");
+    let run = t.run(&["schema"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("error: set `todo`: its backend is unknown"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("set `todo`").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    // The help names the table that fits the manifest, relative to the workspace.
+    assert!(
+        run.stderr
+            .contains("to [package.metadata.migrate] in Cargo.toml"),
+        "{}",
+        run.stderr
     );
 }

@@ -1,6 +1,12 @@
 //! Migrations against real servers: PostgreSQL and MariaDB/MySQL (each test on its own fresh
 //! database, dropped afterwards), and SQLite files. Without a server the server tests skip with
 //! one line; under `CI` a missing server fails them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests and benchmarks may panic and print
 
 mod common;
 
@@ -8,7 +14,18 @@ use std::process::Stdio;
 
 use cargo_migrate::database_url::DatabaseUrl;
 use cargo_migrate::db::{ConnectOptions, Connection};
-use cargo_migrate::with_conn;
+
+/// Run the same expression on whichever diesel connection is inside (diesel's own harness is
+/// used directly here, to prove that diesel_cli and the tool agree).
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Connection::Sqlite($c) => $body,
+            Connection::Postgres($c) => $body,
+            Connection::Mysql($c) => $body,
+        }
+    };
+}
 use common::{CliTest, Server, TestDb};
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 

@@ -5,30 +5,32 @@
 //! run `generate --diff-schema`; then `check` must report no drift and no lint warning, and
 //! replaying the base plus the new migration and reverting the new one must render the base
 //! schema again, exactly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests and benchmarks may panic and print
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use cargo_migrate::backend::Backend;
-use cargo_migrate::commands::check::{check, CheckOptions};
-use cargo_migrate::commands::generate::{run, GenerateOptions};
+use cargo_migrate::commands::check::check;
+use cargo_migrate::commands::generate::run;
 use cargo_migrate::commands::Outcome;
 use cargo_migrate::database_url::DatabaseUrl;
-use cargo_migrate::db::harness::{self, Direction};
-use cargo_migrate::db::history;
-use cargo_migrate::db::scratch::ScratchDb;
+use cargo_migrate::db::harness;
 use cargo_migrate::diagnostic::Severity;
+use cargo_migrate::history::{SetHistory, Upto};
+use cargo_migrate::migration::Direction;
 use cargo_migrate::output::Printer;
 use cargo_migrate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
-use cargo_migrate::settings::{self, Format, GlobalOptions, Resolved};
+use cargo_migrate::settings::{self, CheckOptions, GenerateOptions, GlobalOptions, Resolved};
 use common::{CliTest, Server};
 
-const PRINTER: Printer = Printer {
-    format: Format::Human,
-    quiet: true,
-    verbose: 0,
-};
+static PRINTER: std::sync::LazyLock<Printer> = std::sync::LazyLock::new(Printer::sink);
 
 fn opts(name: &str, diff: bool) -> GenerateOptions {
     GenerateOptions {
@@ -68,12 +70,9 @@ fn resolve(ws: &CliTest, scratch: &[String]) -> Resolved {
 /// The rendered schema of `migrations` (the set's own, or a given list).
 fn render(resolved: &Resolved, migrations: &[cargo_migrate::migration::Migration]) -> String {
     let ctx = &resolved.sets[0];
-    let backend = ctx.backend().unwrap();
-    let sections = history::sections(&ctx.set).unwrap();
-    let fmt = history::format_config(&ctx.set, &resolved.workspace.root).unwrap();
-    let server = resolved.scratch_server(ctx, backend);
-    let out =
-        history::render_history(backend, server.as_ref(), migrations, &sections, &fmt).unwrap();
+    let history = SetHistory::new(resolved, ctx).unwrap();
+    let versions: Vec<String> = migrations.iter().map(|m| m.version.clone()).collect();
+    let out = history.render(Upto::Applied(&versions), false).unwrap();
     out[0].text.clone()
 }
 
@@ -81,9 +80,8 @@ fn render(resolved: &Resolved, migrations: &[cargo_migrate::migration::Migration
 fn render_model(resolved: &Resolved, schema: &Schema) -> String {
     let ctx = &resolved.sets[0];
     let backend = ctx.backend().unwrap();
-    let sections = history::sections(&ctx.set).unwrap();
-    let fmt = history::format_config(&ctx.set, &resolved.workspace.root).unwrap();
-    cargo_migrate::schema::render(schema, backend, &sections[0].1, &fmt).unwrap()
+    let sections = &ctx.set.print_schema;
+    cargo_migrate::schema::render(schema, backend, &sections[0].1, &ctx.set.format).unwrap()
 }
 
 fn new_folders(ws: &CliTest) -> Vec<PathBuf> {
@@ -491,10 +489,10 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
 
     // Revert: base + new migration, then its down.sql, renders the base again.
     let ctx = &after.sets[0];
-    let server = after.scratch_server(ctx, backend);
-    let mut db = ScratchDb::create(backend, server.as_ref()).map_err(|e| e.to_string())?;
-    db.replay(&ctx.folder.migrations)
-        .map_err(|e| format!("replay failed: {e:?}"))?;
+    let history = SetHistory::new(&after, ctx).map_err(|e| e.to_string())?;
+    let mut db = history
+        .replay(Upto::All)
+        .map_err(|e| format!("replay failed: {e}"))?;
     // The replay may skip diesel's bookkeeping table; reverting through the harness needs it.
     db.conn
         .ensure_migrations_table()
@@ -507,10 +505,9 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
         &DatabaseUrl::new("scratch"),
     )
     .map_err(|e| format!("down.sql failed: {}\n{}", e.message, show()))?;
-    let sections = history::sections(&ctx.set).unwrap();
-    let fmt = history::format_config(&ctx.set, &after.workspace.root).unwrap();
-    let reverted =
-        history::render_live(&mut db.conn, &sections, &fmt).map_err(|e| e.to_string())?;
+    let reverted = history
+        .render_live(&mut db.conn)
+        .map_err(|e| e.to_string())?;
     if reverted[0].text != base_text {
         return Err(format!(
             "down.sql does not restore the schema:\n{}\n{}",
@@ -591,7 +588,7 @@ fn plain_generate_writes_a_diesel_versioned_folder() {
     assert!(up.starts_with("-- "), "{up}");
     assert!(folders[0].join("down.sql").is_file());
     // Both load as migrations, in creation order, with distinct versions.
-    let folder = cargo_migrate::migration::load_folder("app", &ws.path("migrations"), &ws.root);
+    let folder = cargo_migrate::migration::load_folder("app", &ws.path("migrations"));
     assert_eq!(folder.migrations.len(), 3);
     assert!(folder.problems.is_empty(), "{:?}", folder.problems);
 }

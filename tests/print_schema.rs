@@ -1,6 +1,12 @@
 //! print-schema parity, measured: every case under `fixtures/print_schema/` is replayed through
 //! `cargo migrate schema` (its schema.sql as the only migration) and the output compared byte
 //! for byte with what the real `diesel print-schema` printed for it (see that folder's README).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests and benchmarks may panic and print
 
 mod common;
 

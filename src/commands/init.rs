@@ -13,11 +13,9 @@
 
 use std::path::{Path, PathBuf};
 
-use colored::Colorize;
-use serde_json::json;
-
 use super::Outcome;
 use crate::output::Printer;
+use crate::report::{InitReport, Report};
 use crate::settings::Resolved;
 
 const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
@@ -27,29 +25,48 @@ const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
 exec cargo migrate check --offline
 "#;
 
-const PRE_COMMIT_HOOKS_YAML: &str = r#"# Hook definitions for the pre-commit framework (https://pre-commit.com), written by
-# `cargo migrate init`: for repositories that share their hooks with others. Inside this
-# repository, .pre-commit-config.yaml (also written by init) runs the same hook locally.
-- id: cargo-migrate-check
-  name: cargo migrate check
-  description: Migration folders, lint, and schema.rs drift for every migration set
-  entry: cargo migrate check --offline
-  language: system
-  pass_filenames: false
-  files: '(migrations/|schema\.rs$|diesel\.toml$|Cargo\.toml$|rustfmt\.toml$)'
-"#;
+/// The hook's fields, shared by `.pre-commit-hooks.yaml` and `.pre-commit-config.yaml`.
+const HOOK_FIELDS: &[(&str, &str)] = &[
+    ("name", "cargo migrate check"),
+    ("entry", "cargo migrate check --offline"),
+    ("language", "system"),
+    ("pass_filenames", "false"),
+    (
+        "files",
+        r"'(migrations/|schema\.rs$|diesel\.toml$|Cargo\.toml$|rustfmt\.toml$)'",
+    ),
+];
 
-const PRE_COMMIT_CONFIG_YAML: &str = r#"# Written by `cargo migrate init`; see https://pre-commit.com
-repos:
-  - repo: local
-    hooks:
-      - id: cargo-migrate-check
-        name: cargo migrate check
-        entry: cargo migrate check --offline
-        language: system
-        pass_filenames: false
-        files: '(migrations/|schema\.rs$|diesel\.toml$|Cargo\.toml$|rustfmt\.toml$)'
-"#;
+/// The hook as a YAML list item at `indent` spaces, with an optional description.
+fn hook_yaml(indent: usize, description: Option<&str>) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = format!("{pad}- id: cargo-migrate-check\n");
+    let mut fields: Vec<(&str, &str)> = HOOK_FIELDS.to_vec();
+    if let Some(d) = description {
+        fields.insert(1, ("description", d));
+    }
+    for (key, value) in fields {
+        out.push_str(&format!("{pad}  {key}: {value}\n"));
+    }
+    out
+}
+
+fn pre_commit_hooks_yaml() -> String {
+    "# Hook definitions for the pre-commit framework (https://pre-commit.com), written by\n\
+     # `cargo migrate init`: for repositories that share their hooks with others. Inside this\n\
+     # repository, .pre-commit-config.yaml (also written by init) runs the same hook locally.\n"
+        .to_string()
+        + &hook_yaml(
+            0,
+            Some("Migration folders, lint, and schema.rs drift for every migration set"),
+        )
+}
+
+fn pre_commit_config_yaml() -> String {
+    "# Written by `cargo migrate init`; see https://pre-commit.com\nrepos:\n  - repo: local\n    hooks:\n"
+        .to_string()
+        + &hook_yaml(6, None)
+}
 
 const WORKFLOW: &str = r#"# Written by `cargo migrate init`: an example to adapt. It checks every pull request's
 # migrations and applies them to a fresh PostgreSQL before the tests run.
@@ -132,52 +149,71 @@ fn write_new(path: &Path, text: &str, executable: bool) -> std::io::Result<bool>
     Ok(true)
 }
 
+/// `init`.
 pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
     let root = &resolved.workspace.root;
-    let mut files: Vec<(PathBuf, &str, bool)> = Vec::new();
+    let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
     match hooks_dir(root) {
-        Some(dir) => files.push((dir.join("pre-commit"), PRE_COMMIT_HOOK, true)),
+        Some(dir) => files.push((dir.join("pre-commit"), PRE_COMMIT_HOOK.to_string(), true)),
         None => printer.warn("not in a git repository: no pre-commit hook written"),
     }
     files.push((
         root.join(".pre-commit-hooks.yaml"),
-        PRE_COMMIT_HOOKS_YAML,
+        pre_commit_hooks_yaml(),
         false,
     ));
     files.push((
         root.join(".pre-commit-config.yaml"),
-        PRE_COMMIT_CONFIG_YAML,
+        pre_commit_config_yaml(),
         false,
     ));
     files.push((
         root.join(".github/workflows/cargo-migrate.yml"),
-        WORKFLOW,
+        WORKFLOW.to_string(),
         false,
     ));
-    let mut written = Vec::new();
-    let mut kept = Vec::new();
+    let mut done = Vec::new();
     for (path, text, exec) in files {
-        let shown = resolved.show(&path);
-        if write_new(&path, text, exec)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", shown.display()))?
-        {
-            printer.line(format!("  {} {}", "wrote".green(), shown.display()));
-            written.push(shown);
-        } else {
-            printer.line(format!(
-                "  {} {} {}",
-                "kept ".yellow(),
-                shown.display(),
-                "(exists; not overwritten)".dimmed()
-            ));
-            kept.push(shown);
-        }
+        let written = write_new(&path, &text, exec)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
+        done.push((path, written));
     }
-    printer.result(format!(
-        "init: wrote {}, left {} as they were",
-        written.len(),
-        kept.len()
-    ));
-    printer.json(&json!({ "command": "init", "ok": true, "written": written, "kept": kept }));
+    let pick = |w: bool| {
+        done.iter()
+            .filter(|(_, x)| *x == w)
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    printer.report(Report::Init(&InitReport {
+        command: "init",
+        ok: true,
+        written: pick(true),
+        kept: pick(false),
+        files: done.clone(),
+    }));
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_yaml_files_carry_the_same_hook() {
+        assert_eq!(
+            pre_commit_hooks_yaml(),
+            "# Hook definitions for the pre-commit framework (https://pre-commit.com), written by\n\
+             # `cargo migrate init`: for repositories that share their hooks with others. Inside this\n\
+             # repository, .pre-commit-config.yaml (also written by init) runs the same hook locally.\n\
+             - id: cargo-migrate-check\n  name: cargo migrate check\n  \
+             description: Migration folders, lint, and schema.rs drift for every migration set\n  \
+             entry: cargo migrate check --offline\n  language: system\n  pass_filenames: false\n  \
+             files: '(migrations/|schema\\.rs$|diesel\\.toml$|Cargo\\.toml$|rustfmt\\.toml$)'\n"
+        );
+        assert!(pre_commit_config_yaml().ends_with(
+            "    hooks:\n      - id: cargo-migrate-check\n        name: cargo migrate check\n        \
+             entry: cargo migrate check --offline\n        language: system\n        pass_filenames: false\n        \
+             files: '(migrations/|schema\\.rs$|diesel\\.toml$|Cargo\\.toml$|rustfmt\\.toml$)'\n"
+        ));
+    }
 }

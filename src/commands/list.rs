@@ -1,92 +1,59 @@
 //! `cargo migrate list`: the migration sets of the workspace and their migrations, offline.
 
-use colored::Colorize;
-use serde_json::json;
-
 use super::Outcome;
 use crate::output::Printer;
+use crate::report::{ListReport, ListedMigration, ListedSet, Report};
 use crate::settings::Resolved;
 
+/// `list`.
 pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
     let problems = resolved.problems();
-    let mut sets_json = Vec::new();
-    if resolved.sets.is_empty() {
-        printer.line("no migration sets in this workspace (no member has a diesel.toml or a migrations/ folder)");
-    }
-    for ctx in &resolved.sets {
-        let set = &ctx.set;
-        let backend = ctx
-            .backend()
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "backend unknown".to_string());
-        let url = match &ctx.url {
-            Some((url, source)) => format!("{} (from {source})", resolved.show_url(url)),
-            None => format!("${} not set", set.database_url_env),
-        };
-        printer.result(format!(
-            "{} {}",
-            set.name.bold(),
-            format!("[{backend}]").dimmed()
-        ));
-        printer.line(format!(
-            "  migrations: {}",
-            resolved.show(&set.migrations_dir).display()
-        ));
-        if let Some(schema) = &set.schema_file {
-            printer.line(format!("  schema:     {}", resolved.show(schema).display()));
-        }
-        printer.line(format!("  database:   {url}"));
-        if !set.depends_on.is_empty() {
-            printer.line(format!("  after:      {}", set.depends_on.join(", ")));
-        }
-        for m in &ctx.folder.migrations {
-            let mut notes = Vec::new();
-            if !m.has_down() {
-                notes.push("no down.sql");
+    let root = &resolved.workspace.root;
+    let sets = resolved
+        .sets
+        .iter()
+        .map(|ctx| {
+            let set = &ctx.set;
+            ListedSet {
+                name: set.name.clone(),
+                dir: if &set.dir == root {
+                    ".".into()
+                } else {
+                    set.dir.clone()
+                },
+                backend: ctx.backend(),
+                migrations_dir: set.migrations_dir.clone(),
+                schema_file: set.schema_file.clone(),
+                database_url_env: set.database_url_env.clone(),
+                database: ctx.url.as_ref().map(|(u, _)| u.to_string()),
+                found_by: set.found_by,
+                depends_on: set.depends_on.clone(),
+                migrations: ctx
+                    .folder
+                    .migrations
+                    .iter()
+                    .map(|m| ListedMigration {
+                        version: m.version.clone(),
+                        name: m.name.clone(),
+                        dir_name: m.dir_name.clone(),
+                        has_down: m.has_down(),
+                        run_in_transaction: m.run_in_transaction,
+                    })
+                    .collect(),
+                url_origin: ctx.url.as_ref().map(|(_, s)| s.to_string()),
+                has_problems: !ctx.folder.problems.is_empty(),
             }
-            if !m.run_in_transaction {
-                notes.push("no transaction");
-            }
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", notes.join(", "))
-            };
-            printer.line(format!("    {}{}", m.dir_name, notes.dimmed()));
-        }
-        if ctx.folder.migrations.is_empty() && ctx.folder.problems.is_empty() {
-            printer.line("    (no migrations yet)".dimmed().to_string());
-        }
-        sets_json.push(json!({
-            "name": set.name,
-            "dir": resolved.show(&set.dir),
-            "backend": ctx.backend(),
-            "migrations_dir": resolved.show(&set.migrations_dir),
-            "schema_file": set.schema_file.as_ref().map(|s| resolved.show(s)),
-            "database_url_env": set.database_url_env,
-            "database": ctx.url.as_ref().map(|(u, _)| resolved.show_url(u)),
-            "found_by": set.found_by,
-            "depends_on": set.depends_on,
-            "migrations": ctx.folder.migrations.iter().map(|m| json!({
-                "version": m.version,
-                "name": m.name,
-                "dir_name": m.dir_name,
-                "has_down": m.has_down(),
-                "run_in_transaction": m.run_in_transaction,
-            })).collect::<Vec<_>>(),
-        }));
-    }
-    if !problems.is_empty() {
-        printer.diagnostics(&problems, true);
-    }
-    printer.json(&json!({
-        "command": "list",
-        "ok": problems.is_empty(),
-        "workspace_root": resolved.workspace.root,
-        "sets": sets_json,
-        "problems": problems,
+        })
+        .collect();
+    let ok = problems.is_empty();
+    printer.report(Report::List(&ListReport {
+        command: "list",
+        ok,
+        workspace_root: root.clone(),
+        sets,
+        problems,
     }));
-    Ok(if problems.is_empty() {
+    Ok(if ok {
         Outcome::Success
     } else {
         Outcome::Unusable

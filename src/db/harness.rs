@@ -9,9 +9,13 @@
 
 use std::error::Error;
 use std::fmt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::{one_line, with_conn, Connection};
+use crate::backend::Backend;
+use crate::database_url::DatabaseUrl;
+use crate::failure::MigrationFailure;
+use crate::migration::{Direction, Migration};
 use diesel::backend::Backend as DieselBackend;
 use diesel::connection::BoxableConnection;
 use diesel::migration::{
@@ -19,30 +23,6 @@ use diesel::migration::{
 };
 use diesel::result::Error as DieselError;
 use diesel_migrations::MigrationHarness;
-use serde::Serialize;
-
-use super::{one_line, Connection};
-use crate::backend::Backend;
-use crate::database_url::DatabaseUrl;
-use crate::migration::Migration;
-use crate::with_conn;
-
-/// Which file of a migration runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Up,
-    Down,
-}
-
-impl Direction {
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Direction::Up => "up.sql",
-            Direction::Down => "down.sql",
-        }
-    }
-}
 
 /// The SQL of a migration file failed; carried through the harness as a boxed error.
 #[derive(Debug)]
@@ -66,8 +46,8 @@ struct Piece {
 /// transaction the harness opened, so the effect is that of one batch). Files with compound
 /// bodies (triggers, procedures, functions, events) and files the tokenizer cannot read run
 /// as one batch, exactly as diesel runs them.
-fn pieces(text: &str, backend: Backend) -> Option<Vec<Piece>> {
-    if backend != Backend::Mysql {
+fn pieces(text: &str, by_statement: bool, backend: Backend) -> Option<Vec<Piece>> {
+    if !by_statement {
         return None;
     }
     let split = crate::lint::split::split(text, backend).ok()?;
@@ -146,7 +126,9 @@ struct Runnable<'a> {
 }
 
 impl<'a> Runnable<'a> {
-    fn new(migration: &'a Migration, backend: Backend) -> Self {
+    fn new(migration: &'a Migration, conn: &Connection) -> Self {
+        let by_statement = conn.runs_statement_by_statement();
+        let backend = conn.backend();
         Runnable {
             migration,
             name: Name {
@@ -154,11 +136,11 @@ impl<'a> Runnable<'a> {
                 version: &migration.version,
             },
             meta: Meta(migration.run_in_transaction),
-            up: pieces(&migration.up_sql, backend),
+            up: pieces(&migration.up_sql, by_statement, backend),
             down: migration
                 .down_sql
                 .as_deref()
-                .and_then(|d| pieces(d, backend)),
+                .and_then(|d| pieces(d, by_statement, backend)),
         }
     }
 }
@@ -218,28 +200,6 @@ impl<DB: DieselBackend> DieselMigration<DB> for Runnable<'_> {
     }
 }
 
-/// A migration that did not run to the end.
-#[derive(Debug, Clone, Serialize)]
-pub struct MigrationFailure {
-    /// The migration folder's name.
-    pub migration: String,
-    pub direction: Direction,
-    /// The file that failed (absolute).
-    pub file: PathBuf,
-    /// Line and column in that file, when the database says where (PostgreSQL).
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    /// What the database said, on one line, without passwords.
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-    /// Whether earlier statements of this migration may be committed (MySQL DDL commits
-    /// implicitly; SQLite and PostgreSQL roll back the whole migration).
-    pub may_be_partial: bool,
-    /// Which statement of the file failed (1-based), when it ran statement by statement.
-    pub statement: Option<usize>,
-}
-
 /// Line and column of a 1-based character position.
 pub fn char_position(text: &str, position: usize) -> (usize, usize) {
     let mut line = 1;
@@ -258,43 +218,24 @@ pub fn char_position(text: &str, position: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// A failure of `migration` before the database said why.
-pub(crate) fn blank_failure(
-    migration: &Migration,
-    direction: Direction,
-    backend: Backend,
-) -> MigrationFailure {
-    MigrationFailure {
-        migration: migration.dir_name.clone(),
-        direction,
-        file: migration.dir.join(direction.file_name()),
-        line: None,
-        column: None,
-        message: String::new(),
-        detail: None,
-        hint: None,
-        may_be_partial: backend == Backend::Mysql
-            || (backend == Backend::Sqlite && !migration.run_in_transaction),
-        statement: None,
-    }
-}
-
 fn failure_from(
     err: BoxErr,
     migration: &Migration,
     direction: Direction,
-    backend: Backend,
+    conn: &Connection,
     url: &DatabaseUrl,
 ) -> MigrationFailure {
-    let mut failure = blank_failure(migration, direction, backend);
+    let statement = err
+        .downcast_ref::<SqlFailed>()
+        .and_then(|sql| sql.statement.map(|(n, _, _)| n));
+    let partial = conn.may_be_partial(migration.run_in_transaction, statement);
+    let mut failure = MigrationFailure::blank(migration, direction, partial);
     failure.message = one_line(&err.to_string(), url);
     if let Some(sql) = err.downcast_ref::<SqlFailed>() {
         if let Some((n, line, column)) = sql.statement {
             failure.statement = Some(n);
             failure.line = Some(line);
             failure.column = Some(column);
-            // The first statement failing means nothing of this migration ran before it.
-            failure.may_be_partial = n > 1;
         }
         describe_database_error(&mut failure, &sql.source, migration, url, 0);
     }
@@ -335,9 +276,8 @@ pub fn run(
     migration: &Migration,
     direction: Direction,
     url: &DatabaseUrl,
-) -> Result<Duration, MigrationFailure> {
-    let backend = conn.backend();
-    let runnable = Runnable::new(migration, backend);
+) -> Result<Duration, Box<MigrationFailure>> {
+    let runnable = Runnable::new(migration, conn);
     let start = Instant::now();
     let result: Result<(), BoxErr> = match direction {
         Direction::Up => with_conn!(conn, c => c.run_migration(&runnable).map(|_| ())),
@@ -345,7 +285,7 @@ pub fn run(
     };
     result
         .map(|()| start.elapsed())
-        .map_err(|err| failure_from(err, migration, direction, backend, url))
+        .map_err(|err| Box::new(failure_from(err, migration, direction, conn, url)))
 }
 
 #[cfg(test)]

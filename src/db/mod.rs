@@ -4,41 +4,68 @@
 //! `PgConnection` (libsqlite3 and libpq are bundled), and MySQL/MariaDB through diesel-async's
 //! `AsyncConnectionWrapper` over the pure-Rust mysql_async client, so no libmysqlclient is
 //! needed. Migrations run through diesel_migrations' harness with our own `Migration` impl
-//! ([`harness`]), which keeps the failing file and the database's error as typed values, and
-//! versions are recorded in diesel's `__diesel_schema_migrations` table, so diesel_cli and this
-//! tool can take turns on one database.
+//! ([`harness`]), and versions are recorded in diesel's `__diesel_schema_migrations` table, so
+//! diesel_cli and this tool can take turns on one database.
+//!
+//! # One file per backend
+//!
+//! Everything that differs between backends, outside introspection, lives in one file each:
+//! [`sqlite`], [`postgres`] and [`mysql`]. Each has the same set of functions, and this file
+//! dispatches to them with exhaustive `match`es, so the compiler names every place a new
+//! backend must fill in. A backend file provides:
+//!
+//! - `connect(url, opts)`: open a connection, with the session settings the tool relies on;
+//! - `MIGRATIONS_TABLE_EXISTS`: a query counting diesel's versions table (without creating it);
+//! - `try_lock` / `unlock`: the migration lock (see [`lock`]);
+//! - `session_id` / `end_session`: how the interrupt handler ends a running migration;
+//! - `admin_url`, `create_database`, `drop_database`, `SCRATCH_DATABASES`: scratch databases
+//!   (see [`scratch`]);
+//! - `RUNS_STATEMENT_BY_STATEMENT` and `may_be_partial`: whether a migration file runs one
+//!   statement at a time (so a failure can name its statement), and what of a failed migration
+//!   may have stayed committed;
+//! - `history_facts`: the catalog facts `generate --diff-schema` needs beyond the schema model.
+//!
+//! Introspection into the schema model is in [`introspect`], one file per backend as well.
 
 pub mod harness;
-pub mod history;
 pub mod introspect;
 pub mod lock;
+pub mod mysql;
+pub mod postgres;
+pub mod run;
 pub mod scratch;
+pub mod sqlite;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection as _, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncMysqlConnection;
 
 use crate::backend::Backend;
 use crate::database_url::{redact_text, DatabaseUrl};
+use crate::generate::HistoryFacts;
+use crate::schema::{PrintSchemaOptions, Schema};
+
+pub use crate::database_url::{resolve_sqlite_url, sqlite_path};
 
 /// MySQL/MariaDB through the pure-Rust client.
 pub type MysqlConnection = AsyncConnectionWrapper<AsyncMysqlConnection>;
 
 /// A live connection to one of the three backends.
 pub enum Connection {
+    /// SQLite (bundled libsqlite3).
     Sqlite(diesel::SqliteConnection),
+    /// PostgreSQL (bundled libpq).
     Postgres(diesel::PgConnection),
+    /// MySQL/MariaDB (mysql_async).
     Mysql(MysqlConnection),
 }
 
 /// Run the same expression on whichever connection is inside.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
@@ -48,26 +75,82 @@ macro_rules! with_conn {
         }
     };
 }
+pub(crate) use with_conn;
 
 /// What went wrong talking to a database (not a failing migration: see [`harness`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The URL's scheme is not a database this tool speaks.
     #[error("the database URL {url} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
-    UnknownScheme { url: DatabaseUrl, scheme: String },
-    #[error("cannot connect to {url}: {message}")]
-    Connect { url: DatabaseUrl, message: String },
-    #[error("the SQLite database `{path}` does not exist")]
-    SqliteMissing { path: PathBuf },
-    #[error("{what} failed on {url}: {message}")]
-    Query {
-        what: String,
+    UnknownScheme {
+        /// The URL.
         url: DatabaseUrl,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// The connection could not be opened.
+    #[error("cannot connect to {url}: {message}")]
+    Connect {
+        /// The URL.
+        url: DatabaseUrl,
+        /// What the driver said, without passwords.
         message: String,
     },
-    #[error("{0}")]
-    Config(String),
+    /// A SQLite file that does not exist (and was not to be created).
+    #[error("the SQLite database `{}` does not exist", path.display())]
+    SqliteMissing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A query failed.
+    #[error("{what} failed on {url}: {message}")]
+    Query {
+        /// What was being done.
+        what: String,
+        /// The database.
+        url: DatabaseUrl,
+        /// What the database said, without passwords.
+        message: String,
+    },
+    /// Another process held the migration lock for too long.
     #[error("gave up after {seconds} s waiting for the migration lock on {url}: another `cargo migrate` (or deploy) is applying migrations\nhelp: wait for it to finish, or pass a longer --lock-timeout")]
-    LockTimeout { url: DatabaseUrl, seconds: u64 },
+    LockTimeout {
+        /// The database.
+        url: DatabaseUrl,
+        /// How long it waited.
+        seconds: u64,
+    },
+    /// A server backend's replay without a server for scratch databases.
+    #[error("a {backend} scratch database needs a server\nhelp: pass --scratch-url {scheme}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)")]
+    NoScratchServer {
+        /// The backend.
+        backend: Backend,
+        /// The URL scheme to suggest.
+        scheme: &'static str,
+    },
+    /// A scratch server URL that cannot be used to create databases.
+    #[error("cannot use the scratch server URL {url}: {reason}")]
+    ScratchUrl {
+        /// The URL.
+        url: DatabaseUrl,
+        /// Why not.
+        reason: String,
+    },
+}
+
+impl DbError {
+    /// A failed query on `url`, with the message folded to one line and passwords removed.
+    pub fn query(
+        what: impl Into<String>,
+        url: &DatabaseUrl,
+        err: &dyn std::fmt::Display,
+    ) -> DbError {
+        DbError::Query {
+            what: what.into(),
+            url: url.clone(),
+            message: one_line(&err.to_string(), url),
+        }
+    }
 }
 
 /// Fold a multi-line driver message into one line, with any password removed.
@@ -104,37 +187,6 @@ pub fn is_transient(message: &str) -> bool {
     ]
     .iter()
     .any(|needle| m.contains(needle))
-}
-
-/// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
-pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    // `file:` URIs: the path is what comes before the query (`file::memory:` is in memory).
-    let path = match path.strip_prefix("file:") {
-        Some(uri) => uri
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("//"),
-        None => path,
-    };
-    if path == ":memory:" || path.is_empty() {
-        None
-    } else {
-        Some(PathBuf::from(path))
-    }
-}
-
-/// mysql_async only accepts `mysql://`; diesel users also write `mariadb://`.
-fn mysql_url(url: &str) -> String {
-    if let Some(rest) = url.strip_prefix("mariadb://") {
-        format!("mysql://{rest}")
-    } else {
-        url.to_string()
-    }
 }
 
 #[derive(QueryableByName)]
@@ -210,52 +262,14 @@ impl Connection {
         backend: Backend,
         opts: ConnectOptions,
     ) -> Result<Connection, DbError> {
-        let raw = url.expose();
-        let connect_err = |e: diesel::ConnectionError| DbError::Connect {
-            url: url.clone(),
-            message: one_line(&e.to_string(), url),
-        };
         match backend {
-            Backend::Sqlite => {
-                if let Some(path) = sqlite_path(raw) {
-                    if !opts.create_sqlite && !path.exists() {
-                        return Err(DbError::SqliteMissing { path });
-                    }
-                }
-                // `sqlite://x.db` and `sqlite:x.db` name the file `x.db`; `file:` URIs and
-                // `:memory:` go to SQLite as written.
-                let target = match raw
-                    .strip_prefix("sqlite://")
-                    .or_else(|| raw.strip_prefix("sqlite:"))
-                {
-                    Some(rest) => rest,
-                    None => raw,
-                };
-                let mut conn = diesel::SqliteConnection::establish(target).map_err(connect_err)?;
-                // Wait for other writers instead of failing with SQLITE_BUSY, and behave as
-                // diesel_cli does with the system SQLite: foreign keys are not enforced
-                // unless a migration turns them on (the bundled SQLite defaults to on).
-                conn.batch_execute("PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = OFF;")
-                    .map_err(|e| DbError::Connect {
-                        url: url.clone(),
-                        message: one_line(&e.to_string(), url),
-                    })?;
-                Ok(Connection::Sqlite(conn))
-            }
-            Backend::Postgres => {
-                let mut conn = diesel::PgConnection::establish(raw).map_err(connect_err)?;
-                // PostgreSQL 14+: notice a vanished client (a killed deploy) within a second even
-                // during a long statement, so its transaction and advisory lock end at once.
-                // Older servers do not know the setting; that error is ignored.
-                let _ = conn.batch_execute("SET client_connection_check_interval = 1000");
-                Ok(Connection::Postgres(conn))
-            }
-            Backend::Mysql => Ok(Connection::Mysql(
-                MysqlConnection::establish(&mysql_url(raw)).map_err(connect_err)?,
-            )),
+            Backend::Sqlite => sqlite::connect(url, opts).map(Connection::Sqlite),
+            Backend::Postgres => postgres::connect(url).map(Connection::Postgres),
+            Backend::Mysql => mysql::connect(url).map(Connection::Mysql),
         }
     }
 
+    /// The backend of this connection.
     pub fn backend(&self) -> Backend {
         match self {
             Connection::Sqlite(_) => Backend::Sqlite,
@@ -278,10 +292,10 @@ impl Connection {
 
     /// Whether diesel's `__diesel_schema_migrations` table exists (without creating it).
     pub fn has_migrations_table(&mut self) -> diesel::QueryResult<bool> {
-        let sql = match self.backend() {
-            Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'",
-            Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '__diesel_schema_migrations' AND table_schema = ANY(current_schemas(false))",
-            Backend::Mysql => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__diesel_schema_migrations'",
+        let sql = match self {
+            Connection::Sqlite(_) => sqlite::MIGRATIONS_TABLE_EXISTS,
+            Connection::Postgres(_) => postgres::MIGRATIONS_TABLE_EXISTS,
+            Connection::Mysql(_) => mysql::MIGRATIONS_TABLE_EXISTS,
         };
         Ok(self.count(sql)? > 0)
     }
@@ -304,38 +318,93 @@ impl Connection {
         use diesel::migration::MigrationConnection;
         with_conn!(self, c => c.setup().map(|_| ()))
     }
+
+    /// Record versions as applied without running anything (`baseline`). Versions are letters
+    /// and digits only (checked when the folder was read), so they are written inline.
+    pub fn record_versions(&mut self, versions: &[&str]) -> diesel::QueryResult<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        self.ensure_migrations_table()?;
+        let values: Vec<String> = versions.iter().map(|v| format!("('{v}')")).collect();
+        self.batch_execute(&format!(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES {}",
+            values.join(", ")
+        ))
+    }
+
+    /// The id the server knows this connection's session by (`None` for SQLite, which runs
+    /// inside this process).
+    pub fn session_id(&mut self) -> Option<i64> {
+        match self {
+            Connection::Sqlite(_) => sqlite::session_id(),
+            Connection::Postgres(_) => self.count(postgres::SESSION_ID).ok(),
+            Connection::Mysql(_) => self.count(mysql::SESSION_ID).ok(),
+        }
+    }
+
+    /// End another session of this server (its open transaction is rolled back).
+    pub fn end_session(&mut self, id: i64) {
+        let sql = match self {
+            Connection::Sqlite(_) => return,
+            Connection::Postgres(_) => postgres::end_session_sql(id),
+            Connection::Mysql(_) => mysql::end_session_sql(id),
+        };
+        let _ = self.batch_execute(&sql);
+    }
+
+    /// Read a schema into the model, as `diesel print-schema` would with `opts`.
+    pub fn introspect(
+        &mut self,
+        opts: &PrintSchemaOptions,
+    ) -> Result<Schema, introspect::IntrospectError> {
+        match self {
+            Connection::Sqlite(c) => introspect::sqlite(c, opts),
+            Connection::Postgres(c) => introspect::postgres(c, opts),
+            Connection::Mysql(c) => introspect::mysql(c, opts),
+        }
+    }
+
+    /// What `generate --diff-schema` needs to know about a replayed history beyond the model.
+    pub fn history_facts(&mut self, url: &DatabaseUrl) -> Result<HistoryFacts, DbError> {
+        let facts = match self {
+            Connection::Sqlite(c) => sqlite::history_facts(c),
+            Connection::Postgres(c) => postgres::history_facts(c),
+            Connection::Mysql(c) => mysql::history_facts(c),
+        };
+        facts.map_err(|e| DbError::query("reading the replayed catalog", url, &e))
+    }
+
+    /// Whether statements of a failed migration before the failing one (statement `statement`
+    /// of its file, when known) may have stayed committed.
+    pub fn may_be_partial(&self, run_in_transaction: bool, statement: Option<usize>) -> bool {
+        match self {
+            Connection::Sqlite(_) => sqlite::may_be_partial(run_in_transaction, statement),
+            Connection::Postgres(_) => postgres::may_be_partial(run_in_transaction, statement),
+            Connection::Mysql(_) => mysql::may_be_partial(run_in_transaction, statement),
+        }
+    }
+
+    /// Whether a migration file on this connection runs statement by statement.
+    pub fn runs_statement_by_statement(&self) -> bool {
+        match self {
+            Connection::Sqlite(_) => sqlite::RUNS_STATEMENT_BY_STATEMENT,
+            Connection::Postgres(_) => postgres::RUNS_STATEMENT_BY_STATEMENT,
+            Connection::Mysql(_) => mysql::RUNS_STATEMENT_BY_STATEMENT,
+        }
+    }
 }
 
-/// Where a relative SQLite path is resolved: against `base` (the package folder).
-pub fn resolve_sqlite_url(url: &DatabaseUrl, base: &Path) -> DatabaseUrl {
-    let raw = url.expose();
-    match sqlite_path(raw) {
-        Some(path) if path.is_relative() => {
-            DatabaseUrl::new(base.join(path).to_string_lossy().into_owned())
-        }
-        _ => url.clone(),
-    }
+/// A row of one text column named `name`, for catalog queries.
+#[derive(QueryableByName)]
+pub(crate) struct NameRow {
+    #[diesel(sql_type = Text)]
+    pub(crate) name: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sqlite_paths() {
-        assert_eq!(
-            sqlite_path("sqlite://dev.db"),
-            Some(PathBuf::from("dev.db"))
-        );
-        assert_eq!(sqlite_path("/tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
-        assert_eq!(sqlite_path(":memory:"), None);
-        assert_eq!(
-            sqlite_path("file:x.db?mode=ro"),
-            Some(PathBuf::from("x.db"))
-        );
-        assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
-        assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
-    }
 
     #[test]
     fn only_unreachable_servers_are_waited_for() {
@@ -348,12 +417,6 @@ mod tests {
         assert!(!is_transient(
             "Access denied for user 'root'@'localhost' (using password: YES)"
         ));
-    }
-
-    #[test]
-    fn mariadb_scheme_becomes_mysql() {
-        assert_eq!(mysql_url("mariadb://root@h/db"), "mysql://root@h/db");
-        assert_eq!(mysql_url("mysql://root@h/db"), "mysql://root@h/db");
     }
 
     #[test]
@@ -374,8 +437,7 @@ mod tests {
         assert!(conn.applied_versions().unwrap().is_empty());
         assert!(!conn.has_migrations_table().unwrap());
         conn.ensure_migrations_table().unwrap();
-        conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('2'), ('1')")
-            .unwrap();
+        conn.record_versions(&["2", "1"]).unwrap();
         assert_eq!(conn.applied_versions().unwrap(), ["1", "2"]);
     }
 }

@@ -7,20 +7,21 @@
 //! so creating a scratch database first drops leftovers of that prefix whose embedded time is
 //! more than [`STALE_AFTER`] old. Nothing else is ever dropped or changed: every statement
 //! that drops names a database this module created or one that carries its prefix and a stale
-//! timestamp.
+//! timestamp. What differs between servers (the admin database, quoting, `DROP … WITH
+//! (FORCE)`) is each backend's [`ScratchServer`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use diesel::sql_types::Text;
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::RunQueryDsl;
 
-use super::{one_line, ConnectOptions, Connection, DbError};
+use super::harness;
+use super::{mysql, one_line, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::migration::Migration;
-use crate::with_conn;
+use crate::failure::MigrationFailure;
+use crate::migration::{Direction, Migration};
 
 /// The prefix of every scratch database's name.
 pub const PREFIX: &str = "cargo_migrate_scratch_";
@@ -33,29 +34,38 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// Scratch databases alive in this process: (server admin URL, backend, name).
 static LIVE: Mutex<Vec<(DatabaseUrl, Backend, String)>> = Mutex::new(Vec::new());
 
+/// How a database server creates, lists and drops databases.
+pub struct ScratchServer {
+    /// The URL scheme, for help texts.
+    pub scheme: &'static str,
+    /// The database to connect to for creating and dropping others (`""`: none).
+    pub admin_database: &'static str,
+    /// A query listing databases with [`PREFIX`], as rows of `name`.
+    pub list: &'static str,
+    /// `CREATE DATABASE` for a name.
+    pub create: fn(&str) -> String,
+    /// `DROP DATABASE` statements to try in turn for a name.
+    pub drop: fn(&str) -> Vec<String>,
+}
+
+/// The server backends' scratch handling (`None`: SQLite, which replays in memory).
+fn server_of(backend: Backend) -> Option<&'static ScratchServer> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(&postgres::SCRATCH),
+        Backend::Mysql => Some(&mysql::SCRATCH),
+    }
+}
+
 /// A database to replay history in.
 pub struct ScratchDb {
+    /// The connection to the scratch database.
     pub conn: Connection,
     /// For PostgreSQL and MySQL: the admin URL and the database's name, to drop it.
     owned: Option<(DatabaseUrl, String)>,
     /// The connection that created the database, kept to drop it without reconnecting.
     admin: Option<Connection>,
     backend: Backend,
-}
-
-#[derive(QueryableByName)]
-struct NameRow {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
-/// The URL used to create and drop databases on the server of `url`.
-fn admin_url(url: &DatabaseUrl, backend: Backend) -> Option<DatabaseUrl> {
-    match backend {
-        Backend::Postgres => url.with_database("postgres"),
-        Backend::Mysql => url.with_database(""),
-        Backend::Sqlite => None,
-    }
 }
 
 /// A name is one of ours and stale: `cargo_migrate_scratch_<secs>_...` with `secs` old enough.
@@ -71,35 +81,22 @@ pub fn is_stale(name: &str, now: SystemTime) -> bool {
         .is_ok_and(|age| age > STALE_AFTER)
 }
 
-fn drop_sql(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        _ => format!("DROP DATABASE IF EXISTS `{name}`"),
-    }
-}
-
-/// Drop one of our databases; PostgreSQL before 13 has no `WITH (FORCE)`, so fall back to the
-/// plain statement (our own sessions are closed by then).
-fn drop_on(conn: &mut Connection, backend: Backend, name: &str) -> bool {
+/// Drop one of our databases.
+fn drop_on(conn: &mut Connection, server: &ScratchServer, name: &str) -> bool {
     if !name.starts_with(PREFIX) {
         return false;
     }
-    conn.batch_execute(&drop_sql(backend, name)).is_ok()
-        || (backend == Backend::Postgres
-            && conn
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
-                .is_ok())
+    (server.drop)(name)
+        .iter()
+        .any(|sql| conn.batch_execute(sql).is_ok())
 }
 
 /// Drop scratch databases of earlier runs that crashed (prefix and stale timestamp only).
 pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
-    let backend = admin.backend();
-    let sql = match backend {
-        Backend::Postgres => "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'cargo\\_migrate\\_scratch\\_%'",
-        Backend::Mysql => "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata WHERE schema_name LIKE 'cargo\\_migrate\\_scratch\\_%'",
-        Backend::Sqlite => return Vec::new(),
+    let Some(server) = server_of(admin.backend()) else {
+        return Vec::new();
     };
-    let q = diesel::sql_query(sql);
+    let q = diesel::sql_query(server.list);
     let rows: Vec<NameRow> = match with_conn!(admin, c => q.load(c)) {
         Ok(rows) => rows,
         Err(_) => return Vec::new(),
@@ -107,7 +104,7 @@ pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
     let now = SystemTime::now();
     let mut dropped = Vec::new();
     for row in rows {
-        if is_stale(&row.name, now) && drop_on(admin, backend, &row.name) {
+        if is_stale(&row.name, now) && drop_on(admin, server, &row.name) {
             dropped.push(row.name);
         }
     }
@@ -118,10 +115,10 @@ impl ScratchDb {
     /// An empty database of `backend`: in memory for SQLite, else created on the server of
     /// `server` (a URL whose database part is ignored).
     pub fn create(backend: Backend, server: Option<&DatabaseUrl>) -> Result<ScratchDb, DbError> {
-        if backend == Backend::Sqlite {
+        let Some(kind) = server_of(backend) else {
             let conn = Connection::establish(
                 &DatabaseUrl::new(":memory:"),
-                Backend::Sqlite,
+                backend,
                 ConnectOptions::default(),
             )?;
             return Ok(ScratchDb {
@@ -130,16 +127,19 @@ impl ScratchDb {
                 admin: None,
                 backend,
             });
-        }
-        let server = server.ok_or_else(|| {
-            DbError::Config(format!(
-                "a {backend} scratch database needs a server\nhelp: pass --scratch-url {}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)",
-                if backend == Backend::Postgres { "postgres" } else { "mysql" }
-            ))
+        };
+        let server = server.ok_or(DbError::NoScratchServer {
+            backend,
+            scheme: kind.scheme,
         })?;
-        let admin = admin_url(server, backend).ok_or_else(|| {
-            DbError::Config(format!("cannot read the scratch server URL {server}"))
-        })?;
+        let unusable = |reason: &str| DbError::ScratchUrl {
+            url: server.clone(),
+            reason: reason.to_string(),
+        };
+        #[allow(deprecated)]
+        let admin = server
+            .with_database(kind.admin_database)
+            .ok_or_else(|| unusable("it is not a URL"))?;
         let mut admin_conn = Connection::establish(&admin, backend, ConnectOptions::default())?;
         clean_stale(&mut admin_conn);
         let secs = SystemTime::now()
@@ -151,31 +151,27 @@ impl ScratchDb {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
-        let create = match backend {
-            Backend::Postgres => format!("CREATE DATABASE \"{name}\""),
-            _ => format!("CREATE DATABASE `{name}`"),
-        };
         admin_conn
-            .batch_execute(&create)
-            .map_err(|e| DbError::Query {
-                what: format!("creating the scratch database {name}"),
-                url: admin.clone(),
-                message: one_line(&e.to_string(), &admin),
+            .batch_execute(&(kind.create)(&name))
+            .map_err(|e| {
+                DbError::query(format!("creating the scratch database {name}"), &admin, &e)
             })?;
         if let Ok(mut live) = LIVE.lock() {
             live.push((admin.clone(), backend, name.clone()));
         }
+        #[allow(deprecated)]
+        let url = server
+            .with_database(&name)
+            .ok_or_else(|| unusable("it is not a URL"))?;
+        // From here on the database exists: a failure to connect still drops it (Drop).
         let mut scratch = ScratchDb {
-            conn: Connection::Sqlite(placeholder()),
+            conn: admin_conn,
             owned: Some((admin.clone(), name.clone())),
             admin: None,
             backend,
         };
-        let url = server.with_database(&name).ok_or_else(|| {
-            DbError::Config(format!("cannot read the scratch server URL {server}"))
-        })?;
-        scratch.conn = Connection::establish(&url, backend, ConnectOptions::default())?;
-        scratch.admin = Some(admin_conn);
+        let conn = Connection::establish(&url, backend, ConnectOptions::default())?;
+        scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
         Ok(scratch)
     }
 
@@ -190,19 +186,20 @@ impl ScratchDb {
     pub fn replay<'a>(
         &mut self,
         migrations: impl IntoIterator<Item = &'a Migration>,
-    ) -> Result<usize, ReplayError> {
-        use super::harness::{blank_failure, describe_database_error, Direction};
+    ) -> Result<usize, (Box<MigrationFailure>, &'a Migration)> {
         let url = DatabaseUrl::new(self.name().unwrap_or(":memory:").to_string());
-        if self.backend == Backend::Mysql {
-            self.conn
-                .ensure_migrations_table()
-                .map_err(|e| ReplayError::Setup(one_line(&e.to_string(), &url)))?;
-        }
+        let by_statement = self.conn.runs_statement_by_statement();
         let mut n = 0;
         for m in migrations {
-            if self.backend == Backend::Mysql {
-                super::harness::run(&mut self.conn, m, Direction::Up, &url)
-                    .map_err(ReplayError::Failed)?;
+            if by_statement {
+                if n == 0 {
+                    if let Err(e) = self.conn.ensure_migrations_table() {
+                        let mut f = MigrationFailure::blank(m, Direction::Up, false);
+                        f.message = one_line(&e.to_string(), &url);
+                        return Err((Box::new(f), m));
+                    }
+                }
+                harness::run(&mut self.conn, m, Direction::Up, &url).map_err(|f| (f, m))?;
             } else {
                 const BEGIN: &str = "BEGIN;\n";
                 let (sql, offset) = if m.run_in_transaction {
@@ -217,9 +214,10 @@ impl ScratchDb {
                     if m.run_in_transaction {
                         let _ = self.conn.batch_execute("ROLLBACK");
                     }
-                    let mut failure = blank_failure(m, Direction::Up, self.backend);
-                    describe_database_error(&mut failure, &err, m, &url, offset);
-                    return Err(ReplayError::Failed(failure));
+                    let partial = self.conn.may_be_partial(m.run_in_transaction, None);
+                    let mut failure = MigrationFailure::blank(m, Direction::Up, partial);
+                    harness::describe_database_error(&mut failure, &err, m, &url, offset);
+                    return Err((Box::new(failure), m));
                 }
             }
             n += 1;
@@ -233,46 +231,37 @@ impl ScratchDb {
     }
 }
 
-/// Why a replay stopped.
-#[derive(Debug, Clone)]
-pub enum ReplayError {
-    /// `__diesel_schema_migrations` could not be created.
-    Setup(String),
-    /// A migration failed.
-    Failed(super::harness::MigrationFailure),
-}
-
-/// A connection to stand in while the real one is opened (so `Drop` always has a value).
-fn placeholder() -> diesel::SqliteConnection {
-    use diesel::Connection as _;
-    diesel::SqliteConnection::establish(":memory:")
-        .expect("an in-memory SQLite database always opens")
-}
-
 fn drop_database(admin: &DatabaseUrl, backend: Backend, name: &str) {
-    if !name.starts_with(PREFIX) {
+    let Some(server) = server_of(backend) else {
         return;
-    }
+    };
     if let Ok(mut conn) = Connection::establish(admin, backend, ConnectOptions::default()) {
-        drop_on(&mut conn, backend, name);
+        drop_on(&mut conn, server, name);
     }
 }
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
-        if let Some((admin, name)) = self.owned.take() {
-            // Close our own session first so the drop does not wait for it.
-            self.conn = Connection::Sqlite(placeholder());
-            let dropped = match self.admin.as_mut() {
-                Some(conn) => drop_on(conn, self.backend, &name),
-                None => false,
-            };
-            if !dropped {
-                drop_database(&admin, self.backend, &name);
+        let Some((admin_url, name)) = self.owned.take() else {
+            return;
+        };
+        let Some(server) = server_of(self.backend) else {
+            return;
+        };
+        // Close our own session first so the drop does not wait for it: the admin connection
+        // takes its place.
+        let dropped = match self.admin.take() {
+            Some(admin) => {
+                let _ = std::mem::replace(&mut self.conn, admin);
+                drop_on(&mut self.conn, server, &name)
             }
-            if let Ok(mut live) = LIVE.lock() {
-                live.retain(|(_, _, n)| *n != name);
-            }
+            None => false,
+        };
+        if !dropped {
+            drop_database(&admin_url, self.backend, &name);
+        }
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|(_, _, n)| *n != name);
         }
     }
 }
@@ -321,10 +310,10 @@ mod tests {
             std::fs::create_dir_all(m.join(name)).unwrap();
             std::fs::write(m.join(name).join("up.sql"), sql).unwrap();
         }
-        let folder = crate::migration::load_folder("app", &m, tmp.path());
+        let folder = crate::migration::load_folder("app", &m);
         let mut s = ScratchDb::create(Backend::Sqlite, None).unwrap();
         match s.replay(&folder.migrations) {
-            Err(ReplayError::Failed(f)) => {
+            Err((f, _)) => {
                 assert_eq!(f.migration, "2024-01-02-000000_b");
                 assert!(f.message.contains("no such table: nope"), "{}", f.message);
             }

@@ -269,7 +269,7 @@ fn to_diagnostic(
     config: &LintConfig,
 ) -> Option<Diagnostic> {
     let severity = config.level(f.rule).severity()?;
-    let mut d = Diagnostic::new(f.rule, severity, f.message).with_set(set);
+    let mut d = Diagnostic::lint(f.rule, severity, f.message).with_set(set);
     if !f.help.is_empty() {
         d = d.with_help(f.help);
     }

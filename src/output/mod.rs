@@ -1,22 +1,39 @@
 //! The only writer to the terminal.
 //!
-//! Commands describe what happens (a line of progress, a finding, a JSON document) and the
-//! [`Printer`] decides where it goes: human text on stdout (errors and warnings on stderr),
-//! colored when colors are on; with `--format json`, nothing but one JSON document on stdout.
+//! Commands hand the [`Printer`] what happened (an [`Event`] while they run, a [`Report`] at the
+//! end) and it decides where that goes: human text on stdout (errors and warnings on stderr),
+//! colored when colors are on, or with `--format json` nothing but one JSON document on stdout.
+//! Everything a person reads is rendered in [`human`]; colors live only there.
+//!
+//! Two decisions are made here and nowhere else:
+//! - **Paths are shown relative to the workspace root.** The rest of the tool keeps absolute
+//!   paths, in messages too; every string the printer writes (human or JSON) has the root's
+//!   `<root>/` prefix removed.
+//! - **A closed pipe is not an error.** `cargo migrate schema | head -1` ends quietly: once a
+//!   stream reports a broken pipe, nothing more is written to it and the command finishes with
+//!   its own exit code (0 for a successful read-only command). Other write errors are ignored
+//!   as well; the exit code still tells the truth about the work.
+
+pub mod human;
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
 
-use colored::Colorize;
-
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::events::{Event, Progress};
+use crate::report::Report;
 use crate::settings::Format;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
+    /// On for a terminal, unless `NO_COLOR` is set.
     #[default]
     Auto,
+    /// Always.
     Always,
+    /// Never.
     Never,
 }
 
@@ -38,128 +55,241 @@ pub fn init_colors(choice: ColorChoice) {
     colored::control::set_override(on);
 }
 
+/// One output stream; once it reports a broken pipe it is closed for good.
+struct Stream {
+    writer: Box<dyn Write + Send>,
+    closed: bool,
+}
+
+impl Stream {
+    fn write(&mut self, text: &str) {
+        if self.closed {
+            return;
+        }
+        let result = self
+            .writer
+            .write_all(text.as_bytes())
+            .and_then(|()| self.writer.flush());
+        if let Err(err) = result {
+            if err.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            }
+        }
+    }
+}
+
+/// Which stream a piece of human text goes to, and whether `--quiet` drops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// Progress and detail on stdout; dropped by `--quiet`.
+    Line,
+    /// A result a script needs, on stdout; kept under `--quiet`.
+    Result,
+    /// Findings and warnings on stderr; always shown.
+    Stderr,
+    /// A diff or other long text on stdout; dropped by `--quiet`.
+    Detail,
+    /// Long text on stderr; dropped by `--quiet`.
+    StderrDetail,
+    /// What stopped a command (an error, an interrupt), on stderr, in every format: a JSON
+    /// run still explains itself to the person watching.
+    Always,
+}
+
 /// Prints what commands report.
-#[derive(Debug, Clone, Copy)]
 pub struct Printer {
+    /// `--format`.
     pub format: Format,
+    /// `--quiet`.
     pub quiet: bool,
+    /// `--verbose`.
     pub verbose: u8,
+    root: RwLock<Option<PathBuf>>,
+    stdout: Mutex<Stream>,
+    stderr: Mutex<Stream>,
+}
+
+impl std::fmt::Debug for Printer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Printer")
+            .field("format", &self.format)
+            .field("quiet", &self.quiet)
+            .field("verbose", &self.verbose)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Printer {
+    /// A printer on the process's stdout and stderr.
+    pub fn new(format: Format, quiet: bool, verbose: u8) -> Printer {
+        Printer::with_writers(
+            format,
+            quiet,
+            verbose,
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
+    }
+
+    /// A printer on the given writers (tests capture output this way).
+    pub fn with_writers(
+        format: Format,
+        quiet: bool,
+        verbose: u8,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+    ) -> Printer {
+        Printer {
+            format,
+            quiet,
+            verbose,
+            root: RwLock::new(None),
+            stdout: Mutex::new(Stream {
+                writer: stdout,
+                closed: false,
+            }),
+            stderr: Mutex::new(Stream {
+                writer: stderr,
+                closed: false,
+            }),
+        }
+    }
+
+    /// A printer that writes nothing anywhere.
+    pub fn sink() -> Printer {
+        Printer::with_writers(
+            Format::Human,
+            true,
+            0,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        )
+    }
+
+    /// Whether this is human output.
     pub fn human(&self) -> bool {
         self.format == Format::Human
     }
 
-    /// A line of human output (suppressed by `--quiet` and in JSON mode).
-    pub fn line(&self, text: impl AsRef<str>) {
-        if self.human() && !self.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", text.as_ref());
-            let _ = out.flush();
+    /// Show paths under `root` relative to it from now on.
+    pub fn set_root(&self, root: &Path) {
+        if let Ok(mut r) = self.root.write() {
+            *r = Some(root.to_path_buf());
         }
     }
 
-    /// A line that is printed even under `--quiet` (results a script needs).
-    pub fn result(&self, text: impl AsRef<str>) {
-        if self.human() {
-            let _ = writeln!(std::io::stdout().lock(), "{}", text.as_ref());
+    /// `text` with the workspace root's prefix removed from every path in it.
+    pub fn relative(&self, text: &str) -> String {
+        let root = self.root.read().ok().and_then(|r| r.clone());
+        match root {
+            Some(root) => {
+                let mut prefix = root.display().to_string();
+                if !prefix.ends_with(std::path::MAIN_SEPARATOR) {
+                    prefix.push(std::path::MAIN_SEPARATOR);
+                }
+                text.replace(&prefix, "")
+            }
+            None => text.to_string(),
         }
     }
 
-    /// Detail shown with `-v`.
-    pub fn verbose(&self, text: impl AsRef<str>) {
-        if self.human() && self.verbose > 0 {
-            let _ = writeln!(std::io::stdout().lock(), "{}", text.as_ref().dimmed());
-        }
-    }
-
-    /// A warning on stderr (human mode; JSON documents carry their own warnings).
-    pub fn warn(&self, text: impl AsRef<str>) {
-        if self.human() {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{} {}",
-                "warning:".yellow().bold(),
-                text.as_ref()
-            );
-        }
-    }
-
-    /// Findings, rendered compiler-style, to `stdout` (for `check`) or `stderr`.
-    pub fn diagnostics(&self, diags: &[Diagnostic], to_stderr: bool) {
-        if !self.human() {
+    /// Write human text on a channel (nothing in JSON mode).
+    pub(crate) fn write(&self, channel: Channel, text: &str) {
+        if !self.human() && channel != Channel::Always {
             return;
         }
-        let text: String = diags
-            .iter()
-            .map(|d| paint(&d.render(), d.severity) + "\n")
-            .collect();
-        if to_stderr {
-            let _ = write!(std::io::stderr().lock(), "{text}");
-        } else {
-            let _ = write!(std::io::stdout().lock(), "{text}");
+        let quiet_drops = matches!(
+            channel,
+            Channel::Line | Channel::Detail | Channel::StderrDetail
+        );
+        if quiet_drops && self.quiet {
+            return;
+        }
+        let text = self.relative(text);
+        let stream = match channel {
+            Channel::Line | Channel::Result | Channel::Detail => &self.stdout,
+            Channel::Stderr | Channel::StderrDetail | Channel::Always => &self.stderr,
+        };
+        if let Ok(mut s) = stream.lock() {
+            s.write(&text);
         }
     }
 
-    /// The JSON document of a command (JSON mode only).
-    pub fn json(&self, doc: &serde_json::Value) {
-        if self.format == Format::Json {
-            let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer_pretty(&mut out, doc);
-            let _ = writeln!(out);
+    /// A line of human progress (suppressed by `--quiet`).
+    pub fn line(&self, text: impl AsRef<str>) {
+        self.write(Channel::Line, &format!("{}\n", text.as_ref()));
+    }
+
+    /// A warning on stderr.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        self.write(Channel::Stderr, &human::warning(text.as_ref()));
+    }
+
+    /// Findings on stderr, rendered compiler-style.
+    pub fn diagnostics(&self, diags: &[Diagnostic]) {
+        self.write(Channel::Stderr, &human::diagnostics(diags));
+    }
+
+    /// A short message on stderr in every format (the interrupt handler's, outside a run).
+    pub fn stop_message(&self, text: &str) {
+        self.write(Channel::Always, &format!("{text}\n"));
+    }
+
+    /// An error that stopped `command`: `error: …` and its causes on stderr, and in JSON mode
+    /// also a document with `ok: false` on stdout.
+    pub fn error(&self, err: &anyhow::Error, command: &'static str) {
+        let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+        let report = crate::report::ErrorReport {
+            command,
+            ok: false,
+            error: chain.join(": "),
+            chain,
+        };
+        self.report(Report::Error(&report));
+    }
+
+    /// The final report of a command: human text, or its JSON document.
+    pub fn report(&self, report: Report<'_>) {
+        match self.format {
+            Format::Human => human::report(self, report),
+            Format::Json => {
+                if let Report::Error(_) | Report::Interrupted(_) = report {
+                    // Only their `Always` text is written in JSON mode.
+                    human::report(self, report);
+                }
+                let doc = self.relative_json(report.to_json());
+                let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                text.push('\n');
+                if let Ok(mut s) = self.stdout.lock() {
+                    s.write(&text);
+                }
+            }
+        }
+    }
+
+    fn relative_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.relative(&s)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.relative_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k, self.relative_json(v)))
+                    .collect(),
+            ),
+            other => other,
         }
     }
 }
 
-/// Color the first line's `severity[code]` and the `-->`/`|`/`=` gutters of a rendered finding.
-pub fn paint(rendered: &str, severity: Severity) -> String {
-    let mut out = String::with_capacity(rendered.len() + 32);
-    for (i, line) in rendered.lines().enumerate() {
-        if i == 0 {
-            if let Some(end) = line.find("]: ") {
-                let head = &line[..end + 1];
-                let head = match severity {
-                    Severity::Error => head.red().bold(),
-                    Severity::Warning => head.yellow().bold(),
-                    Severity::Info => head.cyan().bold(),
-                };
-                out.push_str(&format!("{head}{}", line[end + 1..].bold()));
-            } else {
-                out.push_str(line);
-            }
-        } else if let Some(idx) = line
-            .find("--> ")
-            .or_else(|| line.find(" | ").map(|i| i + 1))
-            .or_else(|| line.find("= help:"))
-        {
-            let (gutter, rest) = line.split_at(idx);
-            if rest.starts_with("--> ") {
-                out.push_str(&format!("{}{}{}", gutter, "-->".blue().bold(), &rest[3..]));
-            } else if let Some(after) = rest.strip_prefix("= help:") {
-                out.push_str(&format!("{}{}{}", gutter, "= help:".cyan().bold(), after));
-            } else {
-                let (bar, text) = rest.split_at(1);
-                let text = if text.trim_start().starts_with('^') {
-                    text.red().bold().to_string()
-                } else {
-                    text.to_string()
-                };
-                out.push_str(&format!(
-                    "{}{}{}",
-                    gutter.blue().bold(),
-                    bar.blue().bold(),
-                    text
-                ));
-            }
-        } else if line.trim_end().ends_with('|') {
-            out.push_str(&line.blue().bold().to_string());
-        } else {
-            out.push_str(line);
+impl Progress for Printer {
+    fn event(&self, event: Event<'_>) {
+        if self.human() {
+            human::event(self, event);
         }
-        out.push('\n');
     }
-    out
 }
 
 /// `1.2 s`, `35 ms`, `<1 ms`.
@@ -174,47 +304,39 @@ pub fn duration(d: std::time::Duration) -> String {
     }
 }
 
-/// Print an error that stopped a command: `error: …`, then `Caused by:` lines; `help:` lines
-/// inside messages are colored. In JSON mode a document with `ok: false` goes to stdout too.
-pub fn print_error(err: &anyhow::Error, printer: &Printer, command: &str) {
-    let mut text = String::new();
-    let mut chain = err.chain();
-    if let Some(first) = chain.next() {
-        text.push_str(&format!(
-            "{} {}",
-            "error:".red().bold(),
-            paint_help(&first.to_string())
-        ));
+/// `1 migration`, `3 migrations`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
-    let causes: Vec<String> = chain.map(|c| c.to_string()).collect();
-    if !causes.is_empty() {
-        text.push_str("\n\nCaused by:");
-        for c in causes {
-            text.push_str(&format!("\n    {}", paint_help(&c)));
-        }
-    }
-    eprintln!("{text}");
-    if printer.format == Format::Json {
-        let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-        printer.json(
-            &serde_json::json!({ "command": command, "ok": false, "error": chain.join(": ") }),
-        );
-    }
-}
-
-fn paint_help(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.strip_prefix("help:") {
-            Some(rest) => format!("{}{}", "help:".cyan().bold(), rest),
-            None => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// A writer whose bytes can be read back, or that fails with a broken pipe.
+    #[derive(Clone, Default)]
+    struct Capture {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        broken: bool,
+    }
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.broken {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            self.bytes.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn durations_read_well() {
@@ -225,13 +347,56 @@ mod tests {
     }
 
     #[test]
-    fn paint_without_colors_is_identity() {
-        colored::control::set_override(false);
-        let d = Diagnostic::error("x", "y")
-            .with_file("f.sql")
-            .with_location(1, 1)
-            .with_source_line("SELECT 1;", 6);
-        let text = d.render();
-        assert_eq!(paint(&text, Severity::Error), text);
+    fn paths_under_the_root_are_shown_relative() {
+        let out = Capture::default();
+        let p = Printer::with_writers(
+            Format::Human,
+            false,
+            0,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        );
+        p.set_root(Path::new("/ws/app"));
+        p.line("cannot read `/ws/app/migrations/x/up.sql` or `/ws/app-other/y`");
+        let text = String::from_utf8(out.bytes.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "cannot read `migrations/x/up.sql` or `/ws/app-other/y`\n"
+        );
+    }
+
+    #[test]
+    fn a_broken_pipe_closes_the_stream_quietly() {
+        let p = Printer::with_writers(
+            Format::Human,
+            false,
+            0,
+            Box::new(Capture {
+                broken: true,
+                ..Default::default()
+            }),
+            Box::new(std::io::sink()),
+        );
+        // No panic, and later writes are dropped.
+        for _ in 0..3 {
+            p.line("x".repeat(100_000));
+        }
+        assert!(p.stdout.lock().unwrap().closed);
+    }
+
+    #[test]
+    fn quiet_keeps_results_only() {
+        let out = Capture::default();
+        let p = Printer::with_writers(
+            Format::Human,
+            true,
+            0,
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        );
+        p.line("progress");
+        p.write(Channel::Result, "result\n");
+        let text = String::from_utf8(out.bytes.lock().unwrap().clone()).unwrap();
+        assert_eq!(text, "result\n");
     }
 }

@@ -16,7 +16,18 @@ pub mod parse;
 pub mod patch;
 pub mod render;
 
-pub use format::FormatConfig;
+pub use format::{FormatConfig, FormatError};
 pub use model::Schema;
 pub use options::{print_schema_sections, PrintSchemaOptions};
 pub use render::render;
+
+/// One rendered `[print_schema]` section: the text `diesel print-schema` would print for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RenderedSection {
+    /// `default`, or the NAME of `[print_schema.NAME]`.
+    pub key: String,
+    /// The schema file this section writes, if any.
+    pub file: Option<std::path::PathBuf>,
+    /// The schema.rs text.
+    pub text: String,
+}

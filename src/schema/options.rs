@@ -207,13 +207,12 @@ pub fn print_schema_sections(
         return Ok(vec![("default".to_owned(), default)]);
     }
     let mut out = Vec::new();
-    let mut default = Some(default);
     for (name, section) in &named {
         let label = format!("print_schema.{name}");
         out.push((name.clone(), parse_section(section, &label, config_dir)?));
     }
     if !named.iter().any(|(n, _)| n == "default") {
-        out.push(("default".to_owned(), default.take().expect("set above")));
+        out.push(("default".to_owned(), default));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)

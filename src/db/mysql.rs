@@ -1,0 +1,127 @@
+//! MySQL and MariaDB: everything the tool does differently there, outside introspection.
+//!
+//! DDL commits implicitly, so a migration cannot be rolled back as a whole: each file runs
+//! statement by statement (see `harness`), so that a failure names the statement and the
+//! report can say what stayed committed. The migration lock is `GET_LOCK` on a name derived
+//! from the database name (MySQL's lock names are server-wide); the interrupt handler ends a
+//! running migration with `KILL`. mysql_async only accepts `mysql://`; `mariadb://` is
+//! rewritten.
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{Connection as _, QueryableByName, RunQueryDsl};
+
+use super::scratch::ScratchServer;
+use super::{one_line, DbError, MysqlConnection};
+use crate::database_url::DatabaseUrl;
+use crate::generate::HistoryFacts;
+
+/// Counts diesel's versions table in the current database.
+pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__diesel_schema_migrations'";
+
+/// DDL commits implicitly: files run one statement at a time so a failure can name its
+/// statement.
+pub const RUNS_STATEMENT_BY_STATEMENT: bool = true;
+
+/// This session's id.
+pub const SESSION_ID: &str = "SELECT CAST(CONNECTION_ID() AS SIGNED) AS n";
+
+/// End session `id`.
+pub fn end_session_sql(id: i64) -> String {
+    format!("KILL {id}")
+}
+
+/// The lock name: server-wide, so it carries the database's name.
+const LOCK_NAME: &str = "LEFT(CONCAT('cargo-migrate:', COALESCE(DATABASE(), '')), 64)";
+
+#[derive(QueryableByName)]
+struct LockRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    n: Option<i64>,
+}
+
+/// mysql_async only accepts `mysql://`; diesel users also write `mariadb://`.
+fn mysql_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("mariadb://") {
+        format!("mysql://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+/// DDL commits implicitly: statements before the failing one may stay, unless the failing
+/// statement is known to be the file's first.
+pub fn may_be_partial(_run_in_transaction: bool, statement: Option<usize>) -> bool {
+    statement.is_none_or(|n| n > 1)
+}
+
+/// Open a connection.
+pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
+    MysqlConnection::establish(&mysql_url(url.expose())).map_err(|e| DbError::Connect {
+        url: url.clone(),
+        message: one_line(&e.to_string(), url),
+    })
+}
+
+/// Try to take the migration lock once.
+pub fn try_lock(conn: &mut MysqlConnection) -> diesel::QueryResult<bool> {
+    let rows: Vec<LockRow> =
+        diesel::sql_query(format!("SELECT GET_LOCK({LOCK_NAME}, 0) AS n")).load(conn)?;
+    Ok(rows.first().and_then(|r| r.n) == Some(1))
+}
+
+/// Release the migration lock.
+pub fn unlock(conn: &mut MysqlConnection) {
+    let _ = conn.batch_execute(&format!("DO RELEASE_LOCK({LOCK_NAME})"));
+}
+
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Scratch databases on a MySQL/MariaDB server.
+pub const SCRATCH: ScratchServer = ScratchServer {
+    scheme: "mysql",
+    admin_database: "",
+    list: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata WHERE schema_name LIKE 'cargo\\_migrate\\_scratch\\_%'",
+    create: |name| format!("CREATE DATABASE {}", quote(name)),
+    drop: |name| vec![format!("DROP DATABASE IF EXISTS {}", quote(name))],
+};
+
+#[derive(QueryableByName)]
+struct ForeignKeyRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    table: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    column: Option<String>,
+}
+
+/// The names of foreign keys, so generated SQL drops the constraints the history created.
+pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryFacts> {
+    let mut facts = HistoryFacts::default();
+    let rows: Vec<ForeignKeyRow> = diesel::sql_query(
+        "SELECT CAST(constraint_name AS CHAR) AS name, CAST(table_name AS CHAR) AS `table`, \
+         CAST(column_name AS CHAR) AS `column` FROM information_schema.key_column_usage \
+         WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL",
+    )
+    .load(conn)?;
+    for r in rows {
+        if let Some(col) = r.column {
+            facts.foreign_key_names.insert((r.table, col), r.name);
+        }
+    }
+    Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mariadb_scheme_becomes_mysql() {
+        assert_eq!(mysql_url("mariadb://root@h/db"), "mysql://root@h/db");
+        assert_eq!(mysql_url("mysql://root@h/db"), "mysql://root@h/db");
+    }
+}

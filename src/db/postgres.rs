@@ -1,0 +1,136 @@
+//! PostgreSQL: everything the tool does differently on PostgreSQL, outside introspection.
+//!
+//! DDL is transactional, so a migration runs as one batch inside diesel's transaction and a
+//! failure rolls all of it back. The migration lock is a session advisory lock (advisory locks
+//! are per database, so sets on other databases never wait for each other); the interrupt
+//! handler ends a running migration with `pg_terminate_backend` from a second connection.
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{Connection as _, QueryableByName, RunQueryDsl};
+
+use super::scratch::ScratchServer;
+use super::{one_line, DbError};
+use crate::database_url::DatabaseUrl;
+use crate::generate::HistoryFacts;
+
+/// Counts diesel's versions table in the schemas of the search path.
+pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '__diesel_schema_migrations' AND table_schema = ANY(current_schemas(false))";
+
+/// A migration file runs as one batch: DDL is transactional.
+pub const RUNS_STATEMENT_BY_STATEMENT: bool = false;
+
+/// This session's id.
+pub const SESSION_ID: &str = "SELECT pg_backend_pid()::bigint AS n";
+
+/// End session `id` (its transaction rolls back, its advisory locks are released).
+pub fn end_session_sql(id: i64) -> String {
+    format!("SELECT pg_terminate_backend({id})")
+}
+
+/// The advisory lock key: the first 8 bytes of "cgmigrat" as a number.
+const LOCK_KEY: i64 = 0x63_67_6d_69_67_72_61_74;
+
+#[derive(QueryableByName)]
+struct LockRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    n: Option<i64>,
+}
+
+/// DDL is transactional, and a batch of statements sent without a transaction is still one
+/// implicit transaction: a failure leaves nothing of the migration.
+pub fn may_be_partial(_run_in_transaction: bool, _statement: Option<usize>) -> bool {
+    false
+}
+
+/// Open a connection.
+pub fn connect(url: &DatabaseUrl) -> Result<diesel::PgConnection, DbError> {
+    let mut conn = diesel::PgConnection::establish(url.expose()).map_err(|e| DbError::Connect {
+        url: url.clone(),
+        message: one_line(&e.to_string(), url),
+    })?;
+    // PostgreSQL 14+: notice a vanished client (a killed deploy) within a second even during a
+    // long statement, so its transaction and advisory lock end at once. Older servers do not
+    // know the setting; that error is ignored.
+    let _ = conn.batch_execute("SET client_connection_check_interval = 1000");
+    Ok(conn)
+}
+
+/// Try to take the migration lock once.
+pub fn try_lock(conn: &mut diesel::PgConnection) -> diesel::QueryResult<bool> {
+    let rows: Vec<LockRow> = diesel::sql_query(format!(
+        "SELECT CASE WHEN pg_try_advisory_lock({LOCK_KEY}) THEN 1::bigint ELSE 0::bigint END AS n"
+    ))
+    .load(conn)?;
+    Ok(rows.first().and_then(|r| r.n) == Some(1))
+}
+
+/// Release the migration lock.
+pub fn unlock(conn: &mut diesel::PgConnection) {
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Scratch databases on a PostgreSQL server.
+pub const SCRATCH: ScratchServer = ScratchServer {
+    scheme: "postgres",
+    admin_database: "postgres",
+    list: "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'cargo\\_migrate\\_scratch\\_%'",
+    create: |name| format!("CREATE DATABASE {}", quote(name)),
+    // PostgreSQL before 13 has no `WITH (FORCE)`: fall back to the plain statement (our own
+    // sessions are closed by then).
+    drop: |name| {
+        vec![
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(name)),
+            format!("DROP DATABASE IF EXISTS {}", quote(name)),
+        ]
+    },
+};
+
+#[derive(QueryableByName)]
+struct FactRow {
+    #[diesel(sql_type = Text)]
+    a: String,
+    #[diesel(sql_type = Text)]
+    b: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    c: Option<String>,
+}
+
+/// Existing type names and the names of primary and foreign keys, so generated SQL refers to
+/// the constraints the history really created.
+pub fn history_facts(conn: &mut diesel::PgConnection) -> diesel::QueryResult<HistoryFacts> {
+    let mut facts = HistoryFacts::default();
+    let types: Vec<FactRow> = diesel::sql_query(
+        "SELECT n.nspname::text AS a, t.typname::text AS b, NULL::text AS c \
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace",
+    )
+    .load(conn)?;
+    for r in types {
+        facts.existing_types.insert(format!("{}.{}", r.a, r.b));
+    }
+    let constraints = "FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = current_schema()";
+    let first_column = "(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = con.conrelid AND a.attnum = con.conkey[1])";
+    let foreign: Vec<FactRow> = diesel::sql_query(format!(
+        "SELECT con.conname::text AS a, cl.relname::text AS b, {first_column} AS c {constraints} \
+         AND con.contype = 'f' AND array_length(con.conkey, 1) = 1"
+    ))
+    .load(conn)?;
+    for r in foreign {
+        if let Some(col) = r.c {
+            facts.foreign_key_names.insert((r.b, col), r.a);
+        }
+    }
+    let primary: Vec<FactRow> = diesel::sql_query(format!(
+        "SELECT con.conname::text AS a, cl.relname::text AS b, NULL::text AS c {constraints} AND con.contype = 'p'"
+    ))
+    .load(conn)?;
+    for r in primary {
+        facts.primary_key_names.insert(r.b, r.a);
+    }
+    Ok(facts)
+}

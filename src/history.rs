@@ -1,0 +1,202 @@
+//! The schema a set's migration history produces: replay on a scratch database, introspect,
+//! render each `[print_schema]` section as diesel print-schema would, with the cache in front.
+//!
+//! `schema`, `check`, `generate --diff-schema` and `baseline` all ask this one service, for the
+//! whole history, for the migrations a database has applied, or for the history up to a
+//! version ([`Upto`]). A warm cache answers without touching a database.
+
+use crate::backend::Backend;
+use crate::cache::{self, SchemaCache};
+use crate::db::introspect::IntrospectError;
+use crate::db::scratch::ScratchDb;
+use crate::db::{Connection, DbError};
+use crate::diagnostic::{Diagnostic, Problem};
+use crate::failure::{FailureContext, MigrationFailure};
+use crate::migration::Migration;
+use crate::schema::{render, RenderedSection};
+use crate::settings::{Resolved, SetContext};
+
+/// Which part of the history to render.
+#[derive(Debug, Clone, Copy)]
+pub enum Upto<'a> {
+    /// Every migration of the folder.
+    All,
+    /// The migrations whose versions a database records as applied.
+    Applied(&'a [String]),
+    /// The migrations up to and including this version.
+    Version(&'a str),
+}
+
+impl Upto<'_> {
+    /// The cache entry this part is kept under, so the parts never overwrite each other.
+    fn slot(&self) -> &'static str {
+        match self {
+            Upto::All => "all",
+            Upto::Applied(_) => "applied",
+            Upto::Version(_) => "baseline",
+        }
+    }
+}
+
+/// Why the schema of a history could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The set's backend is not known.
+    #[error("its backend is unknown (no `backend` in {table} and ${env} is not set)\nhelp: add `backend = \"sqlite\"` (or postgres, mysql) to {table} in {}", manifest.display())]
+    UnknownBackend {
+        /// The variable the URL would come from.
+        env: String,
+        /// The configuration table to set it in.
+        table: &'static str,
+        /// The manifest to edit.
+        manifest: std::path::PathBuf,
+    },
+    /// The scratch database could not be created or reached.
+    #[error(transparent)]
+    Scratch(#[from] DbError),
+    /// A migration failed during the replay.
+    #[error("replaying the history failed at {}: {}", .0.0.migration, .0.0.message)]
+    Replay(Box<(MigrationFailure, Migration)>),
+    /// The replayed database could not be read.
+    #[error("reading the replayed schema failed: {0}")]
+    Introspect(#[from] IntrospectError),
+    /// The schema could not be rendered.
+    #[error("rendering the schema failed: {0}")]
+    Render(String),
+}
+
+impl HistoryError {
+    /// Whether this is a finding about the migrations (the history does not replay, or
+    /// produces what print-schema cannot print) rather than something that stops the command
+    /// (configuration, an unreachable scratch server: exit 2).
+    pub fn is_finding(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::Replay(_) | HistoryError::Render(_) | HistoryError::Introspect(_)
+        )
+    }
+
+    /// The finding for a history that could not be rendered, naming the set, file and line.
+    pub fn diagnostic(&self, set: &str) -> Diagnostic {
+        match self {
+            HistoryError::Replay(boxed) => {
+                let (failure, migration) = boxed.as_ref();
+                failure.diagnostic(set, Some(migration), FailureContext::Replay)
+            }
+            other => Diagnostic::error(
+                Problem::ReplayFailed,
+                format!("the schema of the history could not be rendered: {other}"),
+            )
+            .with_set(set)
+            .with_help(match other {
+                HistoryError::Scratch(_) => "check the scratch server (--scratch-url or MIGRATE_SCRATCH_URL, else the set's database URL)",
+                HistoryError::UnknownBackend { .. } => "fix the configuration named above",
+                _ => "see the message above",
+            }),
+        }
+    }
+}
+
+/// The history of one set, ready to render.
+pub struct SetHistory<'a> {
+    resolved: &'a Resolved,
+    ctx: &'a SetContext,
+    backend: Backend,
+}
+
+impl<'a> SetHistory<'a> {
+    /// The history of `ctx`; its backend must be known.
+    pub fn new(resolved: &'a Resolved, ctx: &'a SetContext) -> Result<Self, HistoryError> {
+        let backend = ctx.backend().ok_or_else(|| HistoryError::UnknownBackend {
+            env: ctx.set.database_url_env.clone(),
+            table: ctx.set.config_table(),
+            manifest: ctx.set.manifest_path.clone(),
+        })?;
+        Ok(SetHistory {
+            resolved,
+            ctx,
+            backend,
+        })
+    }
+
+    /// The set's backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The migrations `upto` selects, oldest first.
+    pub fn migrations(&self, upto: Upto<'_>) -> Vec<&'a Migration> {
+        let all = self.ctx.folder.migrations.iter();
+        match upto {
+            Upto::All => all.collect(),
+            Upto::Applied(versions) => all.filter(|m| versions.contains(&m.version)).collect(),
+            Upto::Version(v) => all.filter(|m| m.version.as_str() <= v).collect(),
+        }
+    }
+
+    /// Render the schema of `upto`, from the cache when allowed and fresh.
+    pub fn render(
+        &self,
+        upto: Upto<'_>,
+        use_cache: bool,
+    ) -> Result<Vec<RenderedSection>, HistoryError> {
+        let migrations = self.migrations(upto);
+        let set = &self.ctx.set;
+        let cache = SchemaCache::new(&self.resolved.workspace.target_dir);
+        let key = cache::key(set, self.backend, &migrations);
+        let entry = match upto {
+            Upto::All => set.name.clone(),
+            other => format!("{}.{}", set.name, other.slot()),
+        };
+        if use_cache {
+            if let Some(hit) = cache.get(&entry, &key) {
+                return Ok(hit);
+            }
+        }
+        let mut scratch = self.replay(upto)?;
+        let out = self.render_live(&mut scratch.conn)?;
+        cache.put(&entry, &key, &out);
+        Ok(out)
+    }
+
+    /// Replay `upto` on a new scratch database and hand it over (for callers that read more
+    /// than the schema from it).
+    pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
+        let server = self.resolved.scratch_server(self.ctx, self.backend);
+        let mut scratch = ScratchDb::create(self.backend, server.as_ref())?;
+        scratch
+            .replay(self.migrations(upto))
+            .map_err(|(failure, m)| HistoryError::Replay(Box::new((*failure, m.clone()))))?;
+        Ok(scratch)
+    }
+
+    /// Replay the whole history and read back the schema model for `opts` and the catalog
+    /// facts `generate --diff-schema` plans with.
+    pub fn replayed_model(
+        &self,
+        opts: &crate::schema::PrintSchemaOptions,
+    ) -> Result<(crate::schema::Schema, crate::generate::HistoryFacts), HistoryError> {
+        let mut scratch = self.replay(Upto::All)?;
+        let schema = scratch.conn.introspect(opts)?;
+        let url = crate::database_url::DatabaseUrl::new(scratch.name().unwrap_or(":memory:"));
+        let facts = scratch.conn.history_facts(&url)?;
+        Ok((schema, facts))
+    }
+
+    /// Render every section from a live connection (a scratch database or a real one).
+    pub fn render_live(&self, conn: &mut Connection) -> Result<Vec<RenderedSection>, HistoryError> {
+        let set = &self.ctx.set;
+        let mut out = Vec::new();
+        for (key, opts) in &set.print_schema {
+            let schema = conn.introspect(opts)?;
+            let text = render(&schema, conn.backend(), opts, &set.format)
+                .map_err(|e| HistoryError::Render(e.to_string()))?;
+            out.push(RenderedSection {
+                key: key.clone(),
+                file: opts.file.clone(),
+                text,
+            });
+        }
+        Ok(out)
+    }
+}
