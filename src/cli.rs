@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::output::ColorChoice;
-use crate::settings::{
-    ApplyOptions, BaselineOptions, CheckOptions, Format, GenerateOptions, GlobalOptions, Request,
-    RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
+use crate::commands::{
+    ApplyOptions, BaselineOptions, CheckOptions, GenerateOptions, Request, RevertOptions,
+    RevertTarget, SchemaOptions, StatusOptions,
 };
+use crate::output::ColorChoice;
+use crate::settings::{Format, GlobalOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]

@@ -22,7 +22,7 @@ use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::db::{ConnectOptions, Connection};
 use crate::output::Printer;
-use crate::report::{InterruptedReport, Report};
+use crate::report::InterruptedReport;
 
 /// What is running right now.
 #[derive(Debug, Clone, Default)]
@@ -132,7 +132,7 @@ fn on_signal() {
         partial_possible: p.partial_possible,
     };
     if let Some(printer) = printer {
-        printer.report(Report::Interrupted(&report));
+        printer.report(&report);
     }
     std::process::exit(130);
 }

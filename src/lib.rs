@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | command line | [`cli`] (clap only) → [`settings`] (plain options, discovery, URLs) | no |
 //! | commands | [`commands`]: one thin file per command, options → services → report | through services |
-//! | output | [`output`] (the only writer to the terminal; colors in [`output::human`]), [`report`] (the JSON contract), [`events`] | no |
+//! | output | [`output`] (the only writer to the terminal; colors in [`output::human`]), [`report`] (shared report types), [`events`] | no |
 //! | services | [`history`] (replay → introspect → render, cached), [`state`] (applied, pending, unknown), [`db::run`] (the locked runner), [`released`], [`interrupt`] | yes (`history`, `db::run`, `interrupt`) |
 //! | database | [`db`]: connections, one file per backend, harness, lock, scratch databases, introspection | yes: the only layer that does |
 //! | pure core | [`workspace`], [`config`], [`migration`], [`schema`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
@@ -18,9 +18,10 @@
 //!
 //! - **A lint rule**: a new file in `src/lint/rules/`, one line in the registry
 //!   (`src/lint/rules/mod.rs`), and its page `docs/rules/<id>.md`.
-//! - **A command**: its flags in [`cli`], its options and [`settings::Request`] variant in
-//!   [`settings`], and a new file in [`commands`] that asks the services and builds a report
-//!   (plus its report type and human text in [`report`] and [`output::human`]).
+//! - **A command**: its flags in [`cli`], its [`commands::Request`] variant and dispatch arm in
+//!   `commands/mod.rs`, and its own file in [`commands`]: its options, the services it asks, its
+//!   report type (the JSON document) and that report's human text (through the tones of
+//!   [`output::Paint`]; colors themselves live only in the printer).
 //! - **A backend**: the [`backend::Backend`] variant and its facts, a `db/<backend>.rs` with the
 //!   functions listed in [`db`], an introspection file in `db/introspect/`, and the DDL that
 //!   `generate` writes; the compiler's exhaustiveness checks name every other place.

@@ -8,7 +8,17 @@
 use std::collections::BTreeSet;
 
 use crate::migration::{Migration, MigrationFolder};
-use crate::settings::RevertTarget;
+
+/// How far `revert` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertTarget {
+    /// The newest N applied migrations.
+    Steps(usize),
+    /// Keep this version applied; revert everything newer.
+    To(String),
+    /// Every applied migration of the set.
+    All,
+}
 
 /// The state of one set's database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,6 +20,7 @@ use cargo_migrate::backend::Backend;
 use cargo_migrate::commands::check::check;
 use cargo_migrate::commands::generate::run;
 use cargo_migrate::commands::Outcome;
+use cargo_migrate::commands::{CheckOptions, GenerateOptions};
 use cargo_migrate::database_url::DatabaseUrl;
 use cargo_migrate::db::harness;
 use cargo_migrate::diagnostic::Severity;
@@ -27,7 +28,7 @@ use cargo_migrate::history::{SetHistory, Upto};
 use cargo_migrate::migration::Direction;
 use cargo_migrate::output::Printer;
 use cargo_migrate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
-use cargo_migrate::settings::{self, CheckOptions, GenerateOptions, GlobalOptions, Resolved};
+use cargo_migrate::settings::{self, GlobalOptions, Resolved};
 use common::{CliTest, Server};
 
 static PRINTER: std::sync::LazyLock<Printer> = std::sync::LazyLock::new(Printer::sink);

@@ -12,9 +12,27 @@ use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::{Direction, Migration};
 use crate::output::Printer;
-use crate::report::{ApplyReport, ApplySet, Report, StepReport};
-use crate::settings::{ApplyOptions, Resolved, SetContext};
+
+use crate::failure::MigrationFailure;
+use crate::output::{count, Human, Render};
+use crate::report::StepReport;
+use crate::settings::{Resolved, SetContext};
 use crate::state::DatabaseState;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Options of `apply`.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Apply pending migrations up to and including this version (or folder name).
+    pub to: Option<String>,
+    /// Print what would run and change nothing.
+    pub dry_run: bool,
+    /// Retry connecting for this long (a database that is still starting).
+    pub wait: Option<Duration>,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
 
 /// Pending migrations older than the newest applied one were probably merged out of order:
 /// they run anyway (as diesel runs them), with a warning.
@@ -163,15 +181,66 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
             break;
         }
     }
-    printer.report(Report::Apply(&ApplyReport {
+    printer.report(&ApplyReport {
         command: "apply",
         ok,
         dry_run: opts.dry_run,
         sets,
-    }));
+    });
     Ok(if ok {
         Outcome::Success
     } else {
         Outcome::Failure
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `apply`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    /// `"apply"`.
+    pub command: &'static str,
+    /// `false` when a migration failed.
+    pub ok: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// One entry per set worked on.
+    pub sets: Vec<ApplySet>,
+}
+
+/// One set of `apply`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ApplySet {
+    /// The set's name.
+    pub set: String,
+    /// The database (password hidden).
+    pub database: String,
+    /// Applied by this run.
+    pub applied: Vec<StepReport>,
+    /// Would be applied (dry run), or still pending after a failure.
+    pub pending: Vec<String>,
+    /// The failure that stopped the run.
+    pub failure: Option<MigrationFailure>,
+}
+
+impl Render for ApplyReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        if r.dry_run {
+            let n: usize = r.sets.iter().map(|s| s.pending.len()).sum();
+            p.result(format!(
+                "dry run: {} would be applied; nothing was changed",
+                count(n, "migration")
+            ));
+        } else if r.ok {
+            let n: usize = r.sets.iter().map(|s| s.applied.len()).sum();
+            p.result(if n == 0 {
+                "nothing to apply: every migration is applied".to_string()
+            } else {
+                format!("applied {}", count(n, "migration"))
+            });
+        }
+    }
 }

@@ -13,8 +13,22 @@ use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::history::{SetHistory, Upto};
 use crate::output::Printer;
-use crate::report::{BaselineReport, Report};
-use crate::settings::{BaselineOptions, Resolved};
+
+use crate::output::{count, Human, Paint, Render};
+use crate::settings::Resolved;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Options of `baseline`.
+#[derive(Debug, Clone)]
+pub struct BaselineOptions {
+    /// The newest migration the database already has.
+    pub to: String,
+    /// Record even when the schema differs.
+    pub force: bool,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
 
 /// `baseline`.
 pub fn run(
@@ -115,10 +129,65 @@ pub fn run(
         Ok(report)
     })
     .map_err(|e| SetError::new(set, e))??;
-    printer.report(Report::Baseline(&report));
+    printer.report(&report);
     Ok(if report.ok {
         Outcome::Success
     } else {
         Outcome::Failure
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `baseline`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineReport {
+    /// `"baseline"`.
+    pub command: &'static str,
+    /// `false` when it refused.
+    pub ok: bool,
+    /// The set.
+    pub set: String,
+    /// The version baselined to.
+    pub to: String,
+    /// Whether the live schema matched the history's.
+    pub schema_matches: bool,
+    /// The versions recorded.
+    pub recorded: Vec<String>,
+    /// The differences found, as unified diffs (empty when the schema matches).
+    pub diffs: Vec<String>,
+    /// `--force` (human text only).
+    #[serde(skip)]
+    pub forced: bool,
+}
+
+impl Render for BaselineReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        for diff in &r.diffs {
+            p.stderr_diff(diff);
+        }
+        let set = &r.set;
+        let to = &r.to;
+        if !r.ok {
+            p.stderr(&format!(
+                "{} set `{set}`: the database's schema differs from the schema of the history up to {to} (diff above); nothing was recorded\n{} make the database match (or choose the VERSION it matches), or pass --force to record the migrations anyway\n",
+                "error:".bad().strong(),
+                "help:".note().strong()
+            ),
+        );
+            return;
+        }
+        if r.forced && !r.schema_matches {
+            p.warn(format!(
+                "set `{set}`: recording migrations although the schema differs (--force)"
+            ));
+        }
+        p.result(format!(
+            "baseline: recorded {} as applied without running {}",
+            count(r.recorded.len(), "migration"),
+            if r.recorded.len() == 1 { "it" } else { "them" }
+        ));
+    }
 }

@@ -15,8 +15,27 @@ use crate::diagnostic::{Counts, Diagnostic, Problem, Severity};
 use crate::error::SetError;
 use crate::history::{SetHistory, Upto};
 use crate::output::{count, Printer};
-use crate::report::{CheckReport, CheckSet, Drift, Report};
-use crate::settings::{CheckOptions, Resolved, SetContext};
+
+use crate::output::{Human, Paint, Render};
+use crate::report::Drift;
+use crate::settings::{Resolved, SetContext};
+use serde::Serialize;
+
+/// Options of `check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Only the folder checks and the lint: no scratch database at all.
+    pub lint_only: bool,
+    /// Replay even when the cache has a fresh entry.
+    pub no_cache: bool,
+    /// Leave the sets' own databases alone even when their URLs are set.
+    pub offline: bool,
+    /// Warnings fail the check too.
+    pub deny_warnings: bool,
+    /// `--base [REF]`: check released migrations against this revision (`Some("")` means the
+    /// merge base with the main branch).
+    pub base: Option<String>,
+}
 
 /// Findings and diffs of one part of the check.
 #[derive(Debug, Default)]
@@ -317,17 +336,122 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
     let sets = check(resolved, opts)?;
     let total = Counts::of(sets.iter().flat_map(|s| &s.findings));
     let failed = total.errors > 0 || (opts.deny_warnings && total.warnings > 0);
-    printer.report(Report::Check(&CheckReport {
+    printer.report(&CheckReport {
         command: "check",
         ok: !failed,
         errors: total.errors,
         warnings: total.warnings,
         sets,
         deny_warnings: opts.deny_warnings,
-    }));
+    });
     Ok(if failed {
         Outcome::Failure
     } else {
         Outcome::Success
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// `"check"`.
+    pub command: &'static str,
+    /// `false` on an error, or a warning under `--deny warnings`.
+    pub ok: bool,
+    /// Errors over all sets.
+    pub errors: usize,
+    /// Warnings over all sets.
+    pub warnings: usize,
+    /// One entry per set.
+    pub sets: Vec<CheckSet>,
+    /// `--deny warnings` (human text only).
+    #[serde(skip)]
+    pub deny_warnings: bool,
+}
+
+/// What `check` found for one set.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckSet {
+    /// The set's name.
+    pub set: String,
+    /// Every finding.
+    pub findings: Vec<Diagnostic>,
+    /// The schema files (or databases) that differ.
+    pub drift: Vec<Drift>,
+    /// Whether the schema was compared.
+    pub schema_checked: bool,
+    /// How many migrations the set has (human text only).
+    #[serde(skip)]
+    pub migrations: usize,
+}
+
+impl Render for CheckReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        for set in &r.sets {
+            let counts = Counts::of(&set.findings);
+            let visible: Vec<Diagnostic> = set
+                .findings
+                .iter()
+                .filter(|d| d.severity != Severity::Info || p.verbose() > 0)
+                .cloned()
+                .collect();
+            if visible.is_empty() {
+                let what = if set.schema_checked {
+                    ", schema matches"
+                } else {
+                    ""
+                };
+                p.line(format!(
+                    "{} {} {}",
+                    "ok".good().strong(),
+                    set.set.strong(),
+                    format!("({}{what})", count(set.migrations, "migration")).dim()
+                ));
+                continue;
+            }
+            let status = if counts.errors > 0 {
+                "FAIL".bad().strong()
+            } else if counts.warnings > 0 {
+                "warn".caution().strong()
+            } else {
+                "ok".good().strong()
+            };
+            p.line(format!(
+                "{status} {} {}",
+                set.set.strong(),
+                format!(
+                    "({}, {}, {})",
+                    count(set.migrations, "migration"),
+                    count(counts.errors, "error"),
+                    count(counts.warnings, "warning")
+                )
+                .dim()
+            ));
+            p.findings(&visible);
+            for d in &set.drift {
+                p.diff(&d.diff);
+            }
+        }
+        let failed = !r.ok;
+        p.result(format!(
+            "{}: {}, {}, {}",
+            if failed {
+                "check failed".bad().strong().to_string()
+            } else {
+                "check passed".good().strong().to_string()
+            },
+            count(r.sets.len(), "set"),
+            count(r.errors, "error"),
+            count(r.warnings, "warning")
+                + if r.deny_warnings && r.warnings > 0 {
+                    " (denied)"
+                } else {
+                    ""
+                }
+        ));
+    }
 }

@@ -16,8 +16,22 @@ use crate::generate::{self, Plan};
 use crate::history::{HistoryError, SetHistory};
 use crate::migration::{check_name, folder_names, next_version, write_new, NewMigrationError};
 use crate::output::Printer;
-use crate::report::{GenerateReport, Report};
-use crate::settings::{GenerateOptions, Resolved, SetContext};
+
+use crate::generate::{Note, NoteKind};
+use crate::output::{count, Human, Paint, Render};
+use crate::settings::{Resolved, SetContext};
+use serde::Serialize;
+
+/// Options of `generate`.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateOptions {
+    /// The migration's name (snake_case).
+    pub name: String,
+    /// Fill the files from the difference between the schema file and the history.
+    pub diff_schema: bool,
+    /// Open both files in `$VISUAL` / `$EDITOR` afterwards.
+    pub edit: bool,
+}
 
 /// Why `--diff-schema` cannot run for a set.
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +168,7 @@ pub fn run(
         let (p, file) = plan_for(resolved, ctx)?;
         report.schema_file = Some(file);
         if p.is_empty() {
-            printer.report(Report::Generate(&report));
+            printer.report(&report);
             return Ok(Outcome::Success);
         }
         plan = Some(p);
@@ -180,9 +194,85 @@ pub fn run(
         report.changes = plan.changes;
         report.notes = plan.notes;
     }
-    printer.report(Report::Generate(&report));
+    printer.report(&report);
     if opts.edit {
         open_in_editor(&report.files, printer);
     }
     Ok(Outcome::Success)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `generate`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateReport {
+    /// `"generate"`.
+    pub command: &'static str,
+    /// `true`.
+    pub ok: bool,
+    /// The set.
+    pub set: String,
+    /// The new migration folder; `null` when nothing was created.
+    pub created: Option<PathBuf>,
+    /// Its diesel version; `null` when nothing was created.
+    pub version: Option<String>,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The schema changes (`--diff-schema`).
+    pub changes: Vec<String>,
+    /// Notes for the reviewer.
+    pub notes: Vec<Note>,
+    /// The schema file compared with (human text only).
+    #[serde(skip)]
+    pub schema_file: Option<PathBuf>,
+    /// Whether `--diff-schema` ran (human text only).
+    #[serde(skip)]
+    pub diff_schema: bool,
+}
+
+impl Render for GenerateReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        let Some(_) = &r.created else {
+            let file = r
+                .schema_file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            p.result(format!(
+                "{} {file} matches the schema the migrations produce; no migration created",
+                r.set.strong()
+            ));
+            return;
+        };
+        for f in &r.files {
+            p.line(format!("{} {}", "Created".good().strong(), f.display()));
+        }
+        if r.diff_schema {
+            let file = r
+                .schema_file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            p.line(format!("{} from {file}:", count(r.changes.len(), "change")));
+            for c in &r.changes {
+                p.line(format!("  {c}"));
+            }
+            for n in &r.notes {
+                match n.kind {
+                    NoteKind::DataLoss => p.warn(format!("data loss: {}", n.message)),
+                    NoteKind::Todo => p.warn(format!("TODO: {}", n.message)),
+                    NoteKind::Info => p.line(format!("{} {}", "note:".note().strong(), n.message)),
+                }
+            }
+        }
+        let set = &r.set;
+        let next = if r.diff_schema {
+            format!("review both files (resolve every TODO), then run `cargo migrate check -p {set}` and `cargo migrate apply -p {set}`")
+        } else {
+            format!("write the SQL into both files, then run `cargo migrate apply -p {set}`")
+        };
+        p.line(format!("{} {next}", "next:".strong()));
+    }
 }

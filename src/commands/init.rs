@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::output::Printer;
-use crate::report::{InitReport, Report};
+
+use crate::output::{Human, Paint, Render};
 use crate::settings::Resolved;
+use serde::Serialize;
 
 const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
 # Written by `cargo migrate init`. Checks every migration set before a commit: migration folders,
@@ -184,13 +186,13 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             .map(|(p, _)| p.clone())
             .collect()
     };
-    printer.report(Report::Init(&InitReport {
+    printer.report(&InitReport {
         command: "init",
         ok: true,
         written: pick(true),
         kept: pick(false),
         files: done.clone(),
-    }));
+    });
     Ok(Outcome::Success)
 }
 
@@ -214,6 +216,48 @@ mod tests {
             "    hooks:\n      - id: cargo-migrate-check\n        name: cargo migrate check\n        \
              entry: cargo migrate check --offline\n        language: system\n        pass_filenames: false\n        \
              files: '(migrations/|schema\\.rs$|diesel\\.toml$|Cargo\\.toml$|rustfmt\\.toml$)'\n"
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `init`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    /// `"init"`.
+    pub command: &'static str,
+    /// `true`.
+    pub ok: bool,
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// Files that existed and were left alone.
+    pub kept: Vec<PathBuf>,
+    /// Every file in the order it was looked at, and whether it was written (human text only).
+    #[serde(skip)]
+    pub files: Vec<(PathBuf, bool)>,
+}
+
+impl Render for InitReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        for (f, written) in &r.files {
+            if *written {
+                p.line(format!("  {} {}", "wrote".good(), f.display()));
+            } else {
+                p.line(format!(
+                    "  {} {} {}",
+                    "kept ".caution(),
+                    f.display(),
+                    "(exists; not overwritten)".dim()
+                ));
+            }
+        }
+        p.result(format!(
+            "init: wrote {}, left {} as they were",
+            r.written.len(),
+            r.kept.len()
         ));
     }
 }

@@ -2,8 +2,14 @@
 
 use super::Outcome;
 use crate::output::Printer;
-use crate::report::{ListReport, ListedMigration, ListedSet, Report};
+
+use crate::backend::Backend;
+use crate::diagnostic::Diagnostic;
+use crate::output::{Human, Paint, Render};
 use crate::settings::Resolved;
+use crate::workspace::FoundBy;
+use serde::Serialize;
+use std::path::PathBuf;
 
 /// `list`.
 pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
@@ -46,16 +52,135 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
         })
         .collect();
     let ok = problems.is_empty();
-    printer.report(Report::List(&ListReport {
+    printer.report(&ListReport {
         command: "list",
         ok,
         workspace_root: root.clone(),
         sets,
         problems,
-    }));
+    });
     Ok(if ok {
         Outcome::Success
     } else {
         Outcome::Unusable
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    /// `"list"`.
+    pub command: &'static str,
+    /// `false` when a folder has problems.
+    pub ok: bool,
+    /// The workspace root, absolute.
+    pub workspace_root: PathBuf,
+    /// The selected sets.
+    pub sets: Vec<ListedSet>,
+    /// Folder problems.
+    pub problems: Vec<Diagnostic>,
+}
+
+/// One set of `list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedSet {
+    /// The set's name.
+    pub name: String,
+    /// The package folder (`.` for the workspace root).
+    pub dir: PathBuf,
+    /// The backend, when known.
+    pub backend: Option<Backend>,
+    /// The migrations folder.
+    pub migrations_dir: PathBuf,
+    /// The schema file.
+    pub schema_file: Option<PathBuf>,
+    /// The variable its URL is read from.
+    pub database_url_env: String,
+    /// The URL in use (password hidden).
+    pub database: Option<String>,
+    /// Why it is a set.
+    pub found_by: FoundBy,
+    /// Sets that run before it.
+    pub depends_on: Vec<String>,
+    /// Its valid migrations.
+    pub migrations: Vec<ListedMigration>,
+    /// Where the URL came from (human text only).
+    #[serde(skip)]
+    pub url_origin: Option<String>,
+    /// Whether its folder has problems (human text only).
+    #[serde(skip)]
+    pub has_problems: bool,
+}
+
+/// One migration of `list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedMigration {
+    /// diesel's version.
+    pub version: String,
+    /// The name after the first `_`.
+    pub name: String,
+    /// The folder name.
+    pub dir_name: String,
+    /// Whether it has a down.sql.
+    pub has_down: bool,
+    /// From its metadata.toml.
+    pub run_in_transaction: bool,
+}
+
+impl Render for ListReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        if r.sets.is_empty() {
+            p.line("no migration sets in this workspace (no member has a diesel.toml or a migrations/ folder)",
+        );
+        }
+        for set in &r.sets {
+            let backend = set
+                .backend
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "backend unknown".to_string());
+            let url = match (&set.database, &set.url_origin) {
+                (Some(url), Some(origin)) => format!("{url} (from {origin})"),
+                (Some(url), None) => url.clone(),
+                (None, _) => format!("${} not set", set.database_url_env),
+            };
+            p.result(format!(
+                "{} {}",
+                set.name.strong(),
+                format!("[{backend}]").dim()
+            ));
+            p.line(format!("  migrations: {}", set.migrations_dir.display()));
+            if let Some(schema) = &set.schema_file {
+                p.line(format!("  schema:     {}", schema.display()));
+            }
+            p.line(format!("  database:   {url}"));
+            if !set.depends_on.is_empty() {
+                p.line(format!("  after:      {}", set.depends_on.join(", ")));
+            }
+            for m in &set.migrations {
+                let mut notes = Vec::new();
+                if !m.has_down {
+                    notes.push("no down.sql");
+                }
+                if !m.run_in_transaction {
+                    notes.push("no transaction");
+                }
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", notes.join(", "))
+                };
+                p.line(format!("    {}{}", m.dir_name, notes.dim()));
+            }
+            if set.migrations.is_empty() && !set.has_problems {
+                p.line("    (no migrations yet)".dim().to_string());
+            }
+        }
+        if !r.problems.is_empty() {
+            p.diagnostics(&r.problems);
+        }
+    }
 }

@@ -24,8 +24,16 @@ use crate::db::{ConnectOptions, Connection, DbError};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::output::Printer;
-use crate::report::{ProblemsReport, Report};
-use crate::settings::{GlobalOptions, Request, Resolved, SetContext};
+use crate::report::ProblemsReport;
+use crate::settings::{GlobalOptions, Resolved, SetContext};
+
+pub use self::apply::ApplyOptions;
+pub use self::baseline::BaselineOptions;
+pub use self::check::CheckOptions;
+pub use self::generate::GenerateOptions;
+pub use self::revert::{RevertOptions, RevertTarget};
+pub use self::schema::SchemaOptions;
+pub use self::status::StatusOptions;
 use crate::state::DatabaseState;
 
 /// How a command ended; `main` maps it to the exit code.
@@ -49,6 +57,50 @@ impl Outcome {
             Outcome::Failure => 1,
             Outcome::Unusable => 2,
             Outcome::Interrupted => 130,
+        }
+    }
+}
+
+/// What to run, with plain options.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// `list`.
+    List,
+    /// `status`.
+    Status(StatusOptions),
+    /// `apply`.
+    Apply(ApplyOptions),
+    /// `revert` and `redo`.
+    Revert(RevertOptions),
+    /// `check`.
+    Check(CheckOptions),
+    /// `schema`.
+    Schema(SchemaOptions),
+    /// `generate`.
+    Generate(GenerateOptions),
+    /// `baseline`.
+    Baseline(BaselineOptions),
+    /// `rules`.
+    Rules,
+    /// `init`.
+    Init,
+}
+
+impl Request {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::List => "list",
+            Request::Status(_) => "status",
+            Request::Apply(_) => "apply",
+            Request::Revert(o) if o.redo => "redo",
+            Request::Revert(_) => "revert",
+            Request::Check(_) => "check",
+            Request::Schema(_) => "schema",
+            Request::Generate(_) => "generate",
+            Request::Baseline(_) => "baseline",
+            Request::Rules => "rules",
+            Request::Init => "init",
         }
     }
 }
@@ -88,12 +140,12 @@ pub(crate) fn stop_on_problems(
     if problems.is_empty() {
         return None;
     }
-    printer.report(Report::Problems(&ProblemsReport {
+    printer.report(&ProblemsReport {
         command,
         ok: false,
         problems,
         folder_problems: true,
-    }));
+    });
     Some(Outcome::Unusable)
 }
 

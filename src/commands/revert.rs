@@ -12,8 +12,27 @@ use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::Direction;
 use crate::output::Printer;
-use crate::report::{Report, RevertReport, StepReport};
-use crate::settings::{Resolved, RevertOptions, RevertTarget};
+
+use crate::failure::MigrationFailure;
+use crate::output::{count, Human, Render};
+use crate::report::StepReport;
+use crate::settings::Resolved;
+pub use crate::state::RevertTarget;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Options of `revert` and `redo`.
+#[derive(Debug, Clone)]
+pub struct RevertOptions {
+    /// What to revert.
+    pub target: RevertTarget,
+    /// Print what would run and change nothing.
+    pub dry_run: bool,
+    /// Apply the reverted migrations again (`redo`).
+    pub redo: bool,
+    /// How long to wait for another process's migration lock.
+    pub lock_timeout: Duration,
+}
 
 /// `revert` and `redo`.
 pub fn run(
@@ -76,7 +95,7 @@ pub fn run(
                 });
             }
         }
-        printer.report(Report::Revert(&RevertReport {
+        printer.report(&RevertReport {
             command,
             ok: true,
             dry_run: true,
@@ -84,7 +103,7 @@ pub fn run(
             versions: Some(todo.iter().map(|m| m.version.clone()).collect()),
             steps: None,
             failure: None,
-        }));
+        });
         return Ok(Outcome::Success);
     }
 
@@ -114,7 +133,7 @@ pub fn run(
     .map_err(|e: DbError| SetError::new(set, e))??;
 
     let ok = outcome.failed.is_none();
-    printer.report(Report::Revert(&RevertReport {
+    printer.report(&RevertReport {
         command,
         ok,
         dry_run: false,
@@ -133,10 +152,61 @@ pub fn run(
                 .collect(),
         ),
         failure: Some(outcome.failed.map(|f| f.failure)),
-    }));
+    });
     Ok(if ok {
         Outcome::Success
     } else {
         Outcome::Failure
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `revert` and `redo`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevertReport {
+    /// `"revert"` or `"redo"`.
+    pub command: &'static str,
+    /// `false` when a file failed.
+    pub ok: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// The set.
+    pub set: String,
+    /// Dry run: the versions that would be reverted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<String>>,
+    /// What ran, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepReport>>,
+    /// The failure that stopped the run (`null` when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Option<MigrationFailure>>,
+}
+
+impl Render for RevertReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        let redo = r.command == "redo";
+        if let Some(versions) = &r.versions {
+            p.result(format!(
+                "dry run: {} would be {}; nothing was changed",
+                count(versions.len(), "migration"),
+                if redo { "redone" } else { "reverted" }
+            ));
+        } else if r.ok {
+            let reverted = r
+                .steps
+                .iter()
+                .flatten()
+                .filter(|s| s.direction == Some(Direction::Down))
+                .count();
+            p.result(if redo {
+                format!("redid {}", count(reverted, "migration"))
+            } else {
+                format!("reverted {}", count(reverted, "migration"))
+            });
+        }
+    }
 }

@@ -8,8 +8,21 @@ use super::{stop_on_problems, Outcome};
 use crate::error::SetError;
 use crate::history::{SetHistory, Upto};
 use crate::output::Printer;
-use crate::report::{ProblemsReport, Report, SchemaReport, SchemaSection, WriteOutcome};
-use crate::settings::{Resolved, SchemaOptions};
+use crate::report::ProblemsReport;
+
+use crate::output::{Human, Paint, Render};
+use crate::settings::Resolved;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Options of `schema`.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaOptions {
+    /// Write the schema file(s) instead of printing.
+    pub write: bool,
+    /// Replay even when the cache has a fresh entry.
+    pub no_cache: bool,
+}
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
@@ -47,12 +60,12 @@ pub fn run(
         let rendered = match rendered {
             Ok(s) => s,
             Err(err) if err.is_finding() => {
-                printer.report(Report::Problems(&ProblemsReport {
+                printer.report(&ProblemsReport {
                     command: "schema",
                     ok: false,
                     problems: vec![err.diagnostic(set)],
                     folder_problems: false,
-                }));
+                });
                 return Ok(Outcome::Failure);
             }
             Err(err) => return Err(SetError::new(set, err).into()),
@@ -92,11 +105,79 @@ pub fn run(
             });
         }
     }
-    printer.report(Report::Schema(&SchemaReport {
+    printer.report(&SchemaReport {
         command: "schema",
         ok: true,
         written: opts.write,
         sections,
-    }));
+    });
     Ok(Outcome::Success)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `schema`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaReport {
+    /// `"schema"`.
+    pub command: &'static str,
+    /// `true`.
+    pub ok: bool,
+    /// `--write`.
+    pub written: bool,
+    /// Every section of every set.
+    pub sections: Vec<SchemaSection>,
+}
+
+/// One rendered section of `schema`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaSection {
+    /// The set's name.
+    pub set: String,
+    /// `default` or the section's name.
+    pub section: String,
+    /// The schema file.
+    pub file: Option<PathBuf>,
+    /// The schema text.
+    pub schema: String,
+    /// What `--write` did (human text only).
+    #[serde(skip)]
+    pub outcome: WriteOutcome,
+}
+
+/// What happened to a schema file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteOutcome {
+    /// Printed, not written.
+    #[default]
+    Printed,
+    /// The file already held this text.
+    Unchanged,
+    /// The file was written.
+    Written,
+}
+
+impl Render for SchemaReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        for s in &r.sections {
+            match s.outcome {
+                WriteOutcome::Printed => p.raw(&s.schema),
+                WriteOutcome::Unchanged | WriteOutcome::Written => {
+                    let file = s
+                        .file
+                        .as_ref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_default();
+                    let what = if s.outcome == WriteOutcome::Written {
+                        "(written)".good()
+                    } else {
+                        "(unchanged)".dim()
+                    };
+                    p.line(format!("{} {file} {what}", s.set.strong()));
+                }
+            }
+        }
+    }
 }

@@ -6,8 +6,17 @@ use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::ConnectOptions;
 use crate::error::SetError;
 use crate::output::Printer;
-use crate::report::{Report, SetStatus, StatusReport};
-use crate::settings::{Resolved, SetContext, StatusOptions};
+
+use crate::output::{count, Human, Paint, Render};
+use crate::settings::{Resolved, SetContext};
+use serde::Serialize;
+
+/// Options of `status`.
+#[derive(Debug, Clone, Default)]
+pub struct StatusOptions {
+    /// `--exit-code`: exit 1 when anything is pending or unknown.
+    pub exit_code: bool,
+}
 
 /// Read the state of one set's database.
 fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetError> {
@@ -56,12 +65,122 @@ pub fn run(
     } else {
         Outcome::Success
     };
-    printer.report(Report::Status(&StatusReport {
+    printer.report(&StatusReport {
         command: "status",
         ok: outcome == Outcome::Success,
         pending,
         unknown,
         sets,
-    }));
+    });
     Ok(outcome)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// `"status"`.
+    pub command: &'static str,
+    /// `false` only under `--exit-code` with something pending or unknown.
+    pub ok: bool,
+    /// Pending migrations over all sets.
+    pub pending: usize,
+    /// Unknown versions over all sets.
+    pub unknown: usize,
+    /// One entry per set.
+    pub sets: Vec<SetStatus>,
+}
+
+/// The state of one set's database.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetStatus {
+    /// The set's name.
+    pub set: String,
+    /// The database (password hidden).
+    pub database: String,
+    /// `false` when the SQLite file does not exist yet.
+    pub exists: bool,
+    /// Applied migrations of the folder, ascending.
+    pub applied: Vec<String>,
+    /// Pending migrations, ascending.
+    pub pending: Vec<String>,
+    /// Recorded as applied, missing from the folder (and from sets sharing the database).
+    pub unknown: Vec<String>,
+    /// Pending migrations older than the newest applied one.
+    pub out_of_order: Vec<String>,
+    /// The folder's migrations as (version, folder name), for the human listing.
+    #[serde(skip)]
+    pub migrations: Vec<(String, String)>,
+}
+
+impl Render for StatusReport {
+    fn human(&self, p: &Human<'_>) {
+        let r = self;
+        for st in &r.sets {
+            let summary = format!(
+                "{} applied, {} pending{}",
+                st.applied.len(),
+                st.pending.len(),
+                if st.unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} unknown", st.unknown.len())
+                }
+            );
+            p.result(format!(
+                "{} {} {}",
+                st.set.strong(),
+                st.database.dim(),
+                format!("({summary})").dim()
+            ));
+            if !st.exists {
+                p.line(
+                    "  the database file does not exist yet; `cargo migrate apply` creates it"
+                        .dim()
+                        .to_string(),
+                );
+            }
+            for (version, dir_name) in &st.migrations {
+                let out_of_order = st.out_of_order.contains(version);
+                let painted = if st.applied.contains(version) {
+                    "applied".good().to_string()
+                } else if out_of_order {
+                    "pending".caution().strong().to_string()
+                } else {
+                    "pending".caution().to_string()
+                };
+                let note = if out_of_order {
+                    "  (older than the newest applied migration)"
+                        .caution()
+                        .to_string()
+                } else {
+                    String::new()
+                };
+                p.line(format!("  {painted}  {dir_name}{note}"));
+            }
+            for v in &st.unknown {
+                p.line(format!(
+                    "  {}  {v}  {}",
+                    "unknown".bad(),
+                    "(applied in the database, missing from the folder)".dim()
+                ));
+            }
+        }
+        if !r.sets.is_empty() {
+            let mut summary = if r.pending == 0 {
+                "everything is applied".to_string()
+            } else {
+                format!("{} pending", count(r.pending, "migration"))
+            };
+            if r.unknown > 0 {
+                summary.push_str(&format!(
+                    "; {} recorded as applied but missing from the folder",
+                    count(r.unknown, "migration")
+                ));
+            }
+            p.line(summary);
+        }
+    }
 }

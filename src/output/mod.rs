@@ -20,10 +20,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
+use serde::Serialize;
+
 use crate::diagnostic::Diagnostic;
 use crate::events::{Event, Progress};
-use crate::report::Report;
+use crate::report::ErrorReport;
 use crate::settings::Format;
+
+pub use human::{Paint, Styled};
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -239,25 +243,27 @@ impl Printer {
     /// also a document with `ok: false` on stdout.
     pub fn error(&self, err: &anyhow::Error, command: &'static str) {
         let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-        let report = crate::report::ErrorReport {
+        self.report(&ErrorReport {
             command,
             ok: false,
             error: chain.join(": "),
             chain,
-        };
-        self.report(Report::Error(&report));
+        });
     }
 
-    /// The final report of a command: human text, or its JSON document.
-    pub fn report(&self, report: Report<'_>) {
+    /// The final report of a command: human text, or its JSON document (keys in alphabetical
+    /// order at every level).
+    pub fn report<R: Serialize + Render>(&self, report: &R) {
+        let human = Human { printer: self };
         match self.format {
-            Format::Human => human::report(self, report),
+            Format::Human => report.human(&human),
             Format::Json => {
-                if let Report::Error(_) | Report::Interrupted(_) = report {
-                    // Only their `Always` text is written in JSON mode.
-                    human::report(self, report);
+                if report.explains_in_json() {
+                    // Only its `Always` text gets through in JSON mode.
+                    report.human(&human);
                 }
-                let doc = self.relative_json(report.to_json());
+                let value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+                let doc = self.relative_json(value);
                 let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
                 text.push('\n');
                 if let Ok(mut s) = self.stdout.lock() {
@@ -281,6 +287,83 @@ impl Printer {
             ),
             other => other,
         }
+    }
+}
+
+/// A report's text for people.
+pub trait Render {
+    /// Write the human text through `out`.
+    fn human(&self, out: &Human<'_>);
+
+    /// Whether the report also explains itself on stderr in JSON mode (errors, interrupts).
+    fn explains_in_json(&self) -> bool {
+        false
+    }
+}
+
+/// Where a report writes its human text: the printer's channels, which apply `--quiet` and
+/// make paths relative.
+pub struct Human<'a> {
+    printer: &'a Printer,
+}
+
+impl Human<'_> {
+    /// A line of progress or detail on stdout (dropped by `--quiet`).
+    pub fn line(&self, text: impl std::fmt::Display) {
+        self.printer.write(Channel::Line, &format!("{text}\n"));
+    }
+
+    /// A result line on stdout (kept under `--quiet`).
+    pub fn result(&self, text: impl std::fmt::Display) {
+        self.printer.write(Channel::Result, &format!("{text}\n"));
+    }
+
+    /// Text on stdout as it is (kept under `--quiet`): a schema, say.
+    pub fn raw(&self, text: &str) {
+        self.printer.write(Channel::Result, text);
+    }
+
+    /// Text on stderr (its own newlines included).
+    pub fn stderr(&self, text: &str) {
+        self.printer.write(Channel::Stderr, text);
+    }
+
+    /// Text on stderr in every format: what stopped the command.
+    pub fn always(&self, text: &str) {
+        self.printer.write(Channel::Always, text);
+    }
+
+    /// A warning on stderr.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        self.printer.warn(text);
+    }
+
+    /// Findings on stderr.
+    pub fn diagnostics(&self, diags: &[Diagnostic]) {
+        self.printer.diagnostics(diags);
+    }
+
+    /// Findings on stdout (the results of `check`).
+    pub fn findings(&self, diags: &[Diagnostic]) {
+        self.printer
+            .write(Channel::Result, &human::diagnostics(diags));
+    }
+
+    /// A unified diff on stdout, colored, followed by a blank line (dropped by `--quiet`).
+    pub fn diff(&self, diff: &str) {
+        self.printer
+            .write(Channel::Detail, &(human::paint_diff(diff) + "\n"));
+    }
+
+    /// A unified diff on stderr, colored (dropped by `--quiet`).
+    pub fn stderr_diff(&self, diff: &str) {
+        self.printer
+            .write(Channel::StderrDetail, &human::paint_diff(diff));
+    }
+
+    /// `-v` count.
+    pub fn verbose(&self) -> u8 {
+        self.printer.verbose
     }
 }
 
