@@ -31,6 +31,32 @@ impl Backend {
         }
     }
 
+    /// Whether columns can be arrays (`Array<…>` in schema.rs).
+    pub fn has_array_types(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Sqlite | Backend::Mysql => false,
+        }
+    }
+
+    /// Whether integer types can be `Unsigned<…>`.
+    pub fn has_unsigned_integers(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Sqlite | Backend::Postgres => false,
+        }
+    }
+
+    /// Whether custom SQL types are database-wide (PostgreSQL's `CREATE TYPE`), so that one
+    /// type used by several columns is declared once in schema.rs; MySQL's per-column ENUMs
+    /// are declared per column.
+    pub fn has_named_types(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Sqlite | Backend::Mysql => false,
+        }
+    }
+
     /// The backend a database URL points at, from its scheme.
     ///
     /// `postgres://` and `postgresql://` are PostgreSQL, `mysql://` and `mariadb://` are

@@ -29,7 +29,7 @@ pub enum CargoCli {
     version,
     about = "Safe diesel migrations across a whole Cargo workspace",
     long_about = "Discovers every workspace member that owns diesel migrations and applies, reverts and reports them, each set on its own database (SQLite, PostgreSQL, MySQL/MariaDB).",
-    after_help = "Exit codes: 0 done; 1 a migration failed or pending migrations under `status --exit-code`; 2 could not run (usage, configuration, migration folders, database); 130 interrupted."
+    after_help = "Exit codes: 0 done; 1 `check` found problems, a migration failed, or `status --exit-code` found pending or unknown migrations; 2 could not run (usage, configuration, migration folders, database); 130 interrupted."
 )]
 pub struct MigrateArgs {
     #[command(flatten)]
@@ -52,6 +52,7 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to the workspace's Cargo.toml (default: found upward from the current folder)
     #[arg(long, global = true, value_name = "PATH")]
@@ -101,7 +102,7 @@ pub enum Command {
     List,
     /// Show applied, pending and unknown migrations of each set's database
     Status {
-        /// Exit with 1 when any migration is pending
+        /// Exit with 1 when any migration is pending, or applied but unknown to the folder
         #[arg(long)]
         exit_code: bool,
     },
@@ -180,7 +181,7 @@ pub enum Command {
     },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
-        /// How many migrations to revert
+        /// How many migrations to revert [default: 1]
         #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"])]
         steps: Option<usize>,
         /// Revert every migration newer than this version (it stays applied)

@@ -20,6 +20,26 @@ fn help_lists_the_commands() {
     assert_snapshot!(run.stdout);
 }
 
+/// Every subcommand's `--help`, taken from the command definitions themselves, so a new
+/// command is pinned as soon as it exists.
+#[test]
+fn every_subcommand_help_is_pinned() {
+    use clap::CommandFactory;
+    let cli = cargo_migrate::cli::CargoCli::command();
+    let migrate = cli.find_subcommand("migrate").unwrap();
+    let names: Vec<String> = migrate
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(names.len() >= 11, "{names:?}");
+    let t = CliTest::fixture("single-sqlite");
+    for name in names {
+        let run = t.run(&[&name, "--help"]);
+        run.assert_success();
+        assert_snapshot!(format!("help_{name}"), run.stdout);
+    }
+}
+
 #[test]
 fn list_demo_human() {
     let t = CliTest::fixture("demo");

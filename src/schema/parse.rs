@@ -743,7 +743,7 @@ impl ParsedSchema {
             is_unsigned: t.unsigned,
             max_length: c.max_length,
         };
-        if t.array && backend != Backend::Postgres {
+        if t.array && !backend.has_array_types() {
             return Err(self.err(
                 t.loc,
                 ParseErrorKind::UnknownType,
@@ -754,7 +754,7 @@ impl ParsedSchema {
                 "use a scalar type, or a JSON/text column",
             ));
         }
-        if t.unsigned && backend != Backend::Mysql {
+        if t.unsigned && !backend.has_unsigned_integers() {
             return Err(self.err(
                 t.loc,
                 ParseErrorKind::UnknownType,

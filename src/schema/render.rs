@@ -244,7 +244,7 @@ fn write_sql_types(
         return;
     }
     entries.sort_by(|a, b| a.0.rust_name.cmp(&b.0.rust_name));
-    if backend == Backend::Postgres {
+    if backend.has_named_types() {
         entries.dedup_by(|a, b| a.0.rust_name == b.0.rust_name);
     }
     if docs {
