@@ -294,6 +294,9 @@ fn to_diagnostic(
 
 #[cfg(test)]
 mod tests {
+    use super::rules::{
+        create_index_non_concurrently, drop_column, drop_table, unsafe_enum_change,
+    };
     use super::testing::Case;
     use super::*;
 
@@ -316,15 +319,15 @@ mod tests {
     #[test]
     fn levels_turn_findings_into_errors_or_drop_them() {
         let mut config = LintConfig::default();
-        config.levels.insert("drop-column".into(), Level::Deny);
+        config.levels.insert(drop_column::ID.into(), Level::Deny);
         let d = Case::pg("ALTER TABLE users DROP COLUMN a;")
             .config(config.clone())
-            .fires("drop-column");
+            .fires(drop_column::ID);
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
-        config.levels.insert("drop-column".into(), Level::Allow);
+        config.levels.insert(drop_column::ID.into(), Level::Allow);
         Case::pg("ALTER TABLE users DROP COLUMN a;")
             .config(config)
-            .quiet("drop-column");
+            .quiet(drop_column::ID);
     }
 
     #[test]
@@ -336,20 +339,22 @@ mod tests {
         // The only migration is version 20240101000000: not linted.
         Case::pg("ALTER TABLE users DROP COLUMN a;")
             .config(config.clone())
-            .quiet("drop-column");
+            .quiet(drop_column::ID);
         // The table created by the skipped migration is still known (index on an existing table).
         let d = Case::pg("CREATE INDEX i ON users (email);")
             .after(&["CREATE TABLE users (id INT, email TEXT);\nDROP TABLE nothing_here;"])
             .config(config)
             .lint();
-        assert!(d.iter().any(|d| d.code == "create-index-non-concurrently"));
-        assert!(!d.iter().any(|d| d.code == "drop-table"));
+        assert!(d
+            .iter()
+            .any(|d| d.code == create_index_non_concurrently::ID));
+        assert!(!d.iter().any(|d| d.code == drop_table::ID));
     }
 
     #[test]
     fn findings_render_with_file_line_and_help() {
         let d = Case::pg("SELECT 1;\nCREATE INDEX users_email ON users (email);")
-            .fires("create-index-non-concurrently");
+            .fires(create_index_non_concurrently::ID);
         let text = d[0].render();
         assert!(
             text.starts_with(
@@ -369,9 +374,9 @@ mod tests {
     #[test]
     fn rules_lists_every_rule() {
         let r = rules();
-        assert!(r.len() >= 26);
+        assert_eq!(r.len(), 26);
         assert!(r
             .iter()
-            .any(|r| r.id == "unsafe-enum-change" && r.default_level == Level::Warn));
+            .any(|r| r.id == unsafe_enum_change::ID && r.default_level == Level::Warn));
     }
 }

@@ -66,26 +66,37 @@ impl Rule for AddColumnNotNull {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_existing_tables() {
-        let d =
-            Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires("add-column-not-null");
+        let d = Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires(ID);
         assert_eq!(at(&d[0]), (1, 30));
         let d = Case::mysql("ALTER TABLE users ADD COLUMN age INT NOT NULL;")
             .after(&["CREATE TABLE users (id INT PRIMARY KEY);"])
-            .fires("add-column-not-null");
+            .fires(ID);
         assert!(d[0].message.contains("implicit value"));
     }
 
     #[test]
     fn quiet_with_default_or_new_table() {
         Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL DEFAULT 0;\nALTER TABLE users ADD COLUMN nick TEXT;")
-            .quiet("add-column-not-null");
+            .quiet(ID);
         Case::pg("CREATE TABLE users (id INT);\nALTER TABLE users ADD COLUMN age INT NOT NULL;")
-            .quiet("add-column-not-null");
-        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;")
-            .quiet("add-column-not-null");
+            .quiet(ID);
+        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users ADD COLUMN age INT NOT NULL;",
+            ID
+        ));
+        insta::assert_snapshot!(
+            "mysql",
+            Case::mysql("ALTER TABLE users ADD COLUMN age INT NOT NULL;").rendered(ID)
+        );
     }
 }

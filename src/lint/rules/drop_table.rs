@@ -75,14 +75,14 @@ fn is_rebuild(cx: &StmtCx<'_>, table: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::Backend;
-    use crate::lint::testing::{lint_ok, Case};
+    use super::ID;
+    use crate::lint::testing::{lint_errors, lint_ok, Case};
 
     #[test]
     fn fires_on_drop() {
-        let d = Case::pg("DROP TABLE IF EXISTS sessions CASCADE;").fires("drop-table");
+        let d = Case::pg("DROP TABLE IF EXISTS sessions CASCADE;").fires(ID);
         assert!(d[0].message.contains("CASCADE"));
-        Case::mysql("DROP TABLE a, b;").fires("drop-table");
+        Case::mysql("DROP TABLE a, b;").fires(ID);
     }
 
     #[test]
@@ -90,13 +90,17 @@ mod tests {
         // SQLite's table rebuild: the data moves to the new table before the old one goes.
         lint_ok(
             "CREATE TABLE new_t (id INTEGER PRIMARY KEY);\nINSERT INTO new_t SELECT id FROM t;\nDROP TABLE t;\nALTER TABLE new_t RENAME TO t;",
-            Backend::Sqlite,
-            "drop-table",
+            ID,
         );
-        lint_ok(
-            "CREATE TABLE tmp (id INTEGER);\nDROP TABLE tmp;",
-            Backend::Sqlite,
-            "drop-table",
+        lint_ok("CREATE TABLE tmp (id INTEGER);\nDROP TABLE tmp;", ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors("DROP TABLE sessions;", ID));
+        insta::assert_snapshot!(
+            "cascade",
+            Case::pg("DROP TABLE sessions CASCADE;").rendered(ID)
         );
     }
 }

@@ -45,16 +45,22 @@ impl Rule for EmptyUpSql {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_on_whitespace_and_comments() {
-        Case::sqlite("  \n-- TODO\n/* later */\n").fires("empty-up-sql");
-        Case::pg(";\n").fires("empty-up-sql");
+        Case::sqlite("  \n-- TODO\n/* later */\n").fires(ID);
+        Case::pg(";\n").fires(ID);
     }
 
     #[test]
     fn quiet_with_a_statement() {
-        Case::sqlite("-- intentionally nothing\nSELECT 1;").quiet("empty-up-sql");
+        Case::sqlite("-- intentionally nothing\nSELECT 1;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors("-- TODO: write the migration\n", ID));
     }
 }

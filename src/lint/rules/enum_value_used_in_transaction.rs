@@ -58,6 +58,7 @@ impl Rule for EnumValueUsedInTransaction {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::testing::{at, Case};
 
     const HISTORY: &[&str] =
@@ -69,24 +70,33 @@ mod tests {
             "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';",
         )
         .after(HISTORY)
-        .fires("enum-value-used-in-transaction");
+        .fires(ID);
         assert_eq!(at(&d[0]), (2, 23));
         // run_in_transaction = false does not help: the batch is one implicit transaction.
         Case::pg("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh';\nALTER TABLE people ALTER COLUMN m SET DEFAULT 'meh';")
             .after(HISTORY)
             .no_transaction()
-            .fires("enum-value-used-in-transaction");
+            .fires(ID);
     }
 
     #[test]
     fn quiet_when_used_in_a_later_migration() {
         Case::pg("UPDATE people SET m = 'meh' WHERE m = 'sad';")
             .after(&[HISTORY[0], "ALTER TYPE mood ADD VALUE 'meh';"])
-            .quiet("enum-value-used-in-transaction");
+            .quiet(ID);
         Case::pg(
             "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'happy' WHERE m = 'sad';",
         )
         .after(HISTORY)
-        .quiet("enum-value-used-in-transaction");
+        .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::pg(
+            "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';"
+        )
+        .after(HISTORY)
+        .rendered(ID));
     }
 }

@@ -377,4 +377,35 @@ mod tests {
         assert!(find("drop-column").is_some());
         assert!(find("no-such-rule").is_none());
     }
+
+    /// Each rule lives in `src/lint/rules/<id with underscores>.rs`, and its messages and help
+    /// are pinned by at least one snapshot of its tests.
+    #[test]
+    fn every_rule_has_its_file_and_a_snapshot() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lint/rules");
+        let snapshots: Vec<String> = std::fs::read_dir(dir.join("snapshots"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for r in all() {
+            let module = r.info().id.replace('-', "_");
+            assert!(
+                dir.join(format!("{module}.rs")).exists(),
+                "rule `{}` should live in src/lint/rules/{module}.rs",
+                r.info().id
+            );
+            let prefix = format!("cargo_migrate__lint__rules__{module}__tests__");
+            assert!(
+                snapshots
+                    .iter()
+                    .any(|s| s.starts_with(&prefix) && s.ends_with(".snap")),
+                "rule `{}` has no snapshot of its findings: add a test with \
+                 `insta::assert_snapshot!(lint_errors(sql, ID))` to src/lint/rules/{module}.rs",
+                r.info().id
+            );
+        }
+    }
 }

@@ -53,18 +53,24 @@ impl Rule for RenameTable {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_on_rename() {
-        let d = Case::pg("ALTER TABLE users RENAME TO accounts;").fires("rename-table");
+        let d = Case::pg("ALTER TABLE users RENAME TO accounts;").fires(ID);
         assert!(d[0].message.contains("`users` to `accounts`"));
-        Case::mysql("RENAME TABLE users TO accounts;").fires("rename-table");
+        Case::mysql("RENAME TABLE users TO accounts;").fires(ID);
     }
 
     #[test]
     fn quiet_on_tables_created_here() {
         Case::sqlite("CREATE TABLE new_users (id INTEGER);\nDROP TABLE users;\nALTER TABLE new_users RENAME TO users;")
-            .quiet("rename-table");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors("ALTER TABLE users RENAME TO accounts;", ID));
     }
 }

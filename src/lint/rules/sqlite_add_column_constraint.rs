@@ -76,29 +76,36 @@ impl Rule for SqliteAddColumnConstraint {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_rejected_columns() {
-        let d = Case::sqlite("ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;")
-            .fires("sqlite-add-column-constraint");
+        let d = Case::sqlite("ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;").fires(ID);
         assert_eq!(at(&d[0]), (1, 30));
         assert!(d[0].message.contains("NOT NULL"));
-        Case::sqlite("ALTER TABLE users ADD COLUMN code TEXT UNIQUE;")
-            .fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN id2 INTEGER PRIMARY KEY;")
-            .fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP;")
-            .fires("sqlite-add-column-constraint");
-        Case::sqlite("ALTER TABLE users ADD COLUMN n INTEGER NOT NULL DEFAULT NULL;")
-            .fires("sqlite-add-column-constraint");
+        Case::sqlite("ALTER TABLE users ADD COLUMN code TEXT UNIQUE;").fires(ID);
+        Case::sqlite("ALTER TABLE users ADD COLUMN id2 INTEGER PRIMARY KEY;").fires(ID);
+        Case::sqlite("ALTER TABLE users ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP;").fires(ID);
+        Case::sqlite("ALTER TABLE users ADD COLUMN n INTEGER NOT NULL DEFAULT NULL;").fires(ID);
     }
 
     #[test]
     fn quiet_on_plain_columns() {
         Case::sqlite("ALTER TABLE users ADD COLUMN age INTEGER NOT NULL DEFAULT 0;\nALTER TABLE users ADD COLUMN nick TEXT;\nALTER TABLE users ADD COLUMN neg INTEGER DEFAULT -1;")
-            .quiet("sqlite-add-column-constraint");
+            .quiet(ID);
         Case::sqlite("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);")
-            .quiet("sqlite-add-column-constraint");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;\n\
+             ALTER TABLE users ADD COLUMN code TEXT UNIQUE;\n\
+             ALTER TABLE users ADD COLUMN id2 INTEGER PRIMARY KEY;\n\
+             ALTER TABLE users ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP;",
+            ID
+        ));
     }
 }

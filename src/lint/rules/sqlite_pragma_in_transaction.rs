@@ -59,14 +59,14 @@ impl Rule for SqlitePragmaInTransaction {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_inside_diesel_transaction() {
-        let d = Case::sqlite("CREATE TABLE x (id INT);\nPRAGMA foreign_keys = OFF;")
-            .fires("sqlite-pragma-in-transaction");
+        let d = Case::sqlite("CREATE TABLE x (id INT);\nPRAGMA foreign_keys = OFF;").fires(ID);
         assert_eq!(at(&d[0]), (2, 1));
-        Case::sqlite("PRAGMA foreign_keys=0;").fires("sqlite-pragma-in-transaction");
+        Case::sqlite("PRAGMA foreign_keys=0;").fires(ID);
     }
 
     #[test]
@@ -75,7 +75,12 @@ mod tests {
             "PRAGMA foreign_keys = OFF;\nBEGIN;\nDROP TABLE x;\nCOMMIT;\nPRAGMA foreign_keys = ON;",
         )
         .no_transaction()
-        .quiet("sqlite-pragma-in-transaction");
-        Case::sqlite("PRAGMA foreign_key_check;").quiet("sqlite-pragma-in-transaction");
+        .quiet(ID);
+        Case::sqlite("PRAGMA foreign_key_check;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors("PRAGMA foreign_keys = OFF;", ID));
     }
 }

@@ -57,34 +57,41 @@ impl Rule for TransactionControl {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::backend::Backend;
-    use crate::lint::testing::{at, Case};
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_explicit_transactions() {
-        let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires("transaction-control");
+        let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires(ID);
         assert_eq!(d.len(), 2);
         assert_eq!(at(&d[1]), (3, 1));
-        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;")
-            .fires("transaction-control");
-        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;")
-            .fires("transaction-control");
+        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;").fires(ID);
+        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;").fires(ID);
     }
 
     #[test]
     fn quiet_without_diesel_transaction_or_with_savepoints() {
         Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;")
             .no_transaction()
-            .quiet("transaction-control");
+            .quiet(ID);
         Case::new(
             Backend::Postgres,
             "SAVEPOINT a;\nCREATE TABLE t (id INT);\nROLLBACK TO SAVEPOINT a;",
         )
-        .quiet("transaction-control");
+        .quiet(ID);
         // A trigger body's BEGIN … END is not a transaction.
         Case::sqlite(
             "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE id = NEW.id; END;",
         )
-        .quiet("transaction-control");
+        .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;\nROLLBACK;",
+            ID
+        ));
     }
 }

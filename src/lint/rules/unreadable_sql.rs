@@ -52,25 +52,31 @@ impl Rule for UnreadableSql {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_at_the_opening_quote() {
-        let d = Case::pg("CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n")
-            .fires("unreadable-sql");
+        let d = Case::pg("CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n").fires(ID);
         assert_eq!(at(&d[0]), (2, 23));
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
         assert!(d[0].message.contains("string literal"), "{}", d[0].message);
-        let d = Case::pg("SELECT 1;")
-            .down(Some("DO $$ BEGIN"))
-            .fires("unreadable-sql");
+        let d = Case::pg("SELECT 1;").down(Some("DO $$ BEGIN")).fires(ID);
         assert!(d[0].file.as_ref().unwrap().ends_with("down.sql"));
         assert!(d[0].message.contains("dollar"), "{}", d[0].message);
     }
 
     #[test]
     fn quiet_on_closed_quotes() {
-        Case::pg("INSERT INTO t VALUES ('it''s; fine', $$a;b$$);").quiet("unreadable-sql");
-        Case::mysql("INSERT INTO t VALUES ('it\\'s');").quiet("unreadable-sql");
+        Case::pg("INSERT INTO t VALUES ('it''s; fine', $$a;b$$);").quiet(ID);
+        Case::mysql("INSERT INTO t VALUES ('it\\'s');").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n",
+            ID
+        ));
     }
 }
