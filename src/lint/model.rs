@@ -238,7 +238,7 @@ pub fn facts(file: &SplitFile<'_>, stmt: &Statement, backend: Backend) -> Facts 
     };
     match parsed {
         Ok(ast) => {
-            let actions = from_ast(&ast);
+            let actions = from_ast(&ast, backend);
             Facts {
                 actions,
                 parsed: true,
@@ -304,10 +304,20 @@ fn token_at(t: &TokenWithSpan) -> Option<(Pos, usize)> {
     Some((Pos::new(s.line as usize, s.column as usize), width.max(1)))
 }
 
-fn is_literal(e: &Expr) -> bool {
+/// A default the database stores as a constant: a literal, optionally signed or in
+/// parentheses. SQLite also reads a lone identifier after `DEFAULT`, bare or double-quoted, as
+/// a string literal (`DEFAULT ""`, `DEFAULT active`), except the `CURRENT_*` keywords.
+fn is_constant(e: &Expr, backend: Backend) -> bool {
     match e {
         Expr::Value(_) => true,
-        Expr::UnaryOp { expr, .. } => matches!(**expr, Expr::Value(_)),
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_constant(expr, backend),
+        Expr::Identifier(id) if backend == Backend::Sqlite => {
+            id.quote_style.is_some()
+                || !matches!(
+                    lower(&id.value).as_str(),
+                    "current_timestamp" | "current_date" | "current_time"
+                )
+        }
         _ => false,
     }
 }
@@ -335,7 +345,7 @@ fn enum_values(dt: &DataType) -> Option<Vec<String>> {
     }
 }
 
-fn apply_option(col: &mut Column, opt: &ColumnOption) {
+fn apply_option(col: &mut Column, opt: &ColumnOption, backend: Backend) {
     match opt {
         ColumnOption::NotNull => col.not_null = true,
         ColumnOption::Null => col.not_null = false,
@@ -343,7 +353,7 @@ fn apply_option(col: &mut Column, opt: &ColumnOption) {
             col.default = Some(DefaultExpr {
                 text: lower(&e.to_string()),
                 is_null: is_null_expr(e),
-                constant: is_literal(e),
+                constant: is_constant(e, backend),
             })
         }
         ColumnOption::PrimaryKey(_) => {
@@ -361,6 +371,7 @@ fn column_from(
     name: &ast::Ident,
     dt: &DataType,
     opts: &mut dyn Iterator<Item = &ColumnOption>,
+    backend: Backend,
 ) -> Column {
     let mut col = Column {
         name: lower(&name.value),
@@ -369,16 +380,17 @@ fn column_from(
         ..Column::default()
     };
     for o in opts {
-        apply_option(&mut col, o);
+        apply_option(&mut col, o, backend);
     }
     col
 }
 
-fn column_def(c: &ast::ColumnDef) -> Column {
+fn column_def(c: &ast::ColumnDef, backend: Backend) -> Column {
     column_from(
         &c.name,
         &c.data_type,
         &mut c.options.iter().map(|o| &o.option),
+        backend,
     )
 }
 
@@ -431,7 +443,7 @@ fn relation_name(f: &TableFactor) -> String {
     }
 }
 
-fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
+fn from_ast(stmt: &ast::Statement, backend: Backend) -> Vec<Act> {
     use ast::Statement as S;
     // Statement-level actions point at the statement's head, which the rules compute.
     let head = None;
@@ -441,14 +453,14 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
         S::CreateTable(ct) => push(
             Action::CreateTable {
                 table: object_name(&ct.name),
-                columns: ct.columns.iter().map(column_def).collect(),
+                columns: ct.columns.iter().map(|c| column_def(c, backend)).collect(),
             },
             name_at(&ct.name),
         ),
         S::AlterTable(at) => {
             let table = object_name(&at.name);
             for op in &at.operations {
-                alter_op(&table, op, &mut push);
+                alter_op(&table, op, backend, &mut push);
             }
         }
         S::CreateIndex(ci) => push(
@@ -589,6 +601,7 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
 fn alter_op(
     table: &str,
     op: &AlterTableOperation,
+    backend: Backend,
     push: &mut dyn FnMut(Action, Option<(Pos, usize)>),
 ) {
     let table = table.to_string();
@@ -596,7 +609,7 @@ fn alter_op(
         AlterTableOperation::AddColumn { column_def: c, .. } => push(
             Action::AddColumn {
                 table,
-                column: column_def(c),
+                column: column_def(c, backend),
             },
             ident_at(&c.name),
         ),
@@ -654,7 +667,7 @@ fn alter_op(
             options,
             ..
         } => {
-            let column = column_from(col_name, data_type, &mut options.iter());
+            let column = column_from(col_name, data_type, &mut options.iter(), backend);
             push(
                 Action::ModifyColumn {
                     table,
@@ -671,7 +684,7 @@ fn alter_op(
             options,
             ..
         } => {
-            let column = column_from(new_name, data_type, &mut options.iter());
+            let column = column_from(new_name, data_type, &mut options.iter(), backend);
             push(
                 Action::ModifyColumn {
                     table,

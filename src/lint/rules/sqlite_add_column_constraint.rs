@@ -2,8 +2,9 @@
 //!
 //! SQLite can only append plain columns. It refuses, at run time, a new column that is
 //! `PRIMARY KEY` or `UNIQUE`, `NOT NULL` without a non-null default, one whose default is not a
-//! constant (`CURRENT_TIMESTAMP` or any expression in parentheses), a `REFERENCES` column
-//! with a non-null default, or a stored generated column.
+//! constant (`CURRENT_TIMESTAMP`, a function call; a literal, signed or in parentheses, is one,
+//! and so is a bare or double-quoted word, which SQLite reads as a string: `DEFAULT ""`), a
+//! `REFERENCES` column with a non-null default, or a stored generated column.
 //!
 //! Safe pattern: add the column nullable or with a constant default, and enforce uniqueness
 //! with `CREATE UNIQUE INDEX`; for anything else rebuild the table (create the new shape,
@@ -96,6 +97,20 @@ mod tests {
             .quiet(ID);
         Case::sqlite("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);")
             .quiet(ID);
+    }
+
+    /// Regression: SQLite reads a double-quoted token (or a bare word) after DEFAULT as a
+    /// string literal, and a literal in parentheses is still a constant.
+    #[test]
+    fn quiet_on_constant_defaults_sqlite_reads_as_strings() {
+        Case::sqlite(
+            "ALTER TABLE users ADD COLUMN nick TEXT NOT NULL DEFAULT \"\";\n\
+             ALTER TABLE users ADD COLUMN state TEXT NOT NULL DEFAULT \"active\";\n\
+             ALTER TABLE users ADD COLUMN kind TEXT DEFAULT plain;\n\
+             ALTER TABLE users ADD COLUMN n INTEGER NOT NULL DEFAULT (0);\n\
+             ALTER TABLE users ADD COLUMN m INTEGER NOT NULL DEFAULT -(1);",
+        )
+        .quiet(ID);
     }
 
     #[test]
