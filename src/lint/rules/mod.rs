@@ -12,7 +12,7 @@
 //! Adding a rule means writing its file and adding one line to each list below ([`all`] and the
 //! `mod` declarations).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -212,6 +212,54 @@ impl FileCx<'_> {
             || (self.backend == Backend::Postgres && self.split.statements.len() > 1)
     }
 
+    /// Whether the table named `table` just before statement `index` is rebuilt by this file:
+    /// it existed before the file, its rows are copied (`INSERT … SELECT … FROM table`, or
+    /// `CREATE TABLE … AS SELECT`) into a table the file creates, and that new table carries
+    /// the old table's name by the end of the file. Tables are followed through renames, so
+    /// this recognises SQLite's recipe (create `new_t`, copy, drop `t`, rename `new_t` to `t`),
+    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`) and
+    /// MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
+    pub fn is_rebuilt(&self, index: usize, table: &str) -> bool {
+        let mut tables = Tables::default();
+        let mut target = None;
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        for (k, facts) in self.facts.iter().enumerate() {
+            if k == index {
+                target = Some(tables.id(table));
+            }
+            for a in facts.iter() {
+                match a {
+                    Action::CreateTable { table: t, .. } => {
+                        tables.original.push(None);
+                        tables.names.insert(t.clone(), tables.original.len() - 1);
+                    }
+                    Action::RenameTable { from, to } => {
+                        let id = tables.id(from);
+                        tables.names.remove(from);
+                        tables.names.insert(to.clone(), id);
+                    }
+                    Action::DropTable { table: t, .. } => {
+                        tables.names.remove(t);
+                    }
+                    Action::Insert { table: t, reads } => {
+                        let into = tables.id(t);
+                        for r in reads.iter().filter(|r| *r != t) {
+                            copies.push((tables.id(r), into));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(x) = target else { return false };
+        let Some(name) = tables.original[x].as_deref() else {
+            return false;
+        };
+        copies.iter().any(|&(from, into)| {
+            from == x && tables.original[into].is_none() && tables.names.get(name) == Some(&into)
+        })
+    }
+
     /// Position and width of the start of a statement: its first two keywords when they sit
     /// on one line (`CREATE INDEX`), else its first token.
     pub fn head(&self, index: usize) -> (Pos, usize) {
@@ -232,6 +280,29 @@ impl FileCx<'_> {
             ),
             _ => (stmt.start, 1),
         }
+    }
+}
+
+/// Tables followed through the renames of one file, for [`FileCx::is_rebuilt`]: each table
+/// has an id, `names` maps current names to ids, and `original` is the name a table had
+/// before the file (`None` for a table the file creates).
+#[derive(Default)]
+struct Tables {
+    names: HashMap<String, usize>,
+    original: Vec<Option<String>>,
+}
+
+impl Tables {
+    /// The id of the table now called `name`; a name not seen yet is a table that existed
+    /// before the file.
+    fn id(&mut self, name: &str) -> usize {
+        if let Some(id) = self.names.get(name) {
+            return *id;
+        }
+        self.original.push(Some(name.to_string()));
+        let id = self.original.len() - 1;
+        self.names.insert(name.to_string(), id);
+        id
     }
 }
 
