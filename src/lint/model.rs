@@ -36,7 +36,10 @@ pub struct Column {
     pub primary_key: bool,
     pub unique: bool,
     pub references: bool,
+    /// `GENERATED … AS (expr)`, `AS (expr)` or an identity column.
     pub generated: bool,
+    /// A generated column whose value is stored (`AS (expr) STORED`).
+    pub stored: bool,
     pub default: Option<DefaultExpr>,
 }
 
@@ -370,7 +373,17 @@ fn apply_option(col: &mut Column, opt: &ColumnOption, backend: Backend) {
         }
         ColumnOption::Unique(_) => col.unique = true,
         ColumnOption::ForeignKey(_) => col.references = true,
-        ColumnOption::Generated { .. } | ColumnOption::Identity(_) => col.generated = true,
+        ColumnOption::Generated {
+            generation_expr_mode,
+            ..
+        } => {
+            col.generated = true;
+            col.stored = matches!(
+                generation_expr_mode,
+                Some(ast::GeneratedExpressionMode::Stored)
+            );
+        }
+        ColumnOption::Identity(_) => col.generated = true,
         _ => {}
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! On PostgreSQL the statement fails as soon as the table has a row. MySQL accepts it and
 //! silently fills existing rows with the type's implicit value (`0`, `''`, a zero date), which
-//! is rarely what the data means. (SQLite rejects such a column outright; see
-//! `sqlite-add-column-constraint`.)
+//! is rarely what the data means. (On SQLite it fails once the table has a row; see
+//! `sqlite-add-column-needs-empty-table`.)
 //!
 //! Safe pattern: add the column with a default (constant defaults are instant on PostgreSQL 11+
 //! and MySQL 8), or add it nullable, backfill it in batches, and set `NOT NULL` later.

@@ -43,6 +43,7 @@ pub mod rename_column;
 pub mod rename_table;
 pub mod set_not_null;
 pub mod sqlite_add_column_constraint;
+pub mod sqlite_add_column_needs_empty_table;
 pub mod sqlite_pragma_in_transaction;
 pub mod transaction_control;
 pub mod unparsed_statement;
@@ -64,6 +65,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &unsafe_enum_change::UnsafeEnumChange,
         &mysql_enum_change::MysqlEnumChange,
         &add_column_not_null::AddColumnNotNull,
+        &sqlite_add_column_needs_empty_table::SqliteAddColumnNeedsEmptyTable,
         &set_not_null::SetNotNull,
         &create_index_non_concurrently::CreateIndexNonConcurrently,
         &constraint_without_not_valid::ConstraintWithoutNotValid,
