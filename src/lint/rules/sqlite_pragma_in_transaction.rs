@@ -3,7 +3,12 @@
 //!
 //! SQLite ignores changes to `foreign_keys` inside a transaction, without an error. The usual
 //! table-rebuild recipe turns foreign keys off first; inside diesel's transaction that does
-//! nothing, so `DROP TABLE` of the old table cascades or fails on the references.
+//! nothing, so `DROP TABLE` of the old table still enforces the references to it: it fails, or
+//! deletes the rows that reference it through `ON DELETE CASCADE`, when such rows exist.
+//!
+//! The pragma is certainly without effect, but whether that hurts depends on the data (rows
+//! that reference the rebuilt table) and on what the rest of the file does, so this is a
+//! warning.
 //!
 //! Safe pattern: set `run_in_transaction = false` in `metadata.toml` and write the transaction
 //! yourself: `PRAGMA foreign_keys = OFF; BEGIN; …; PRAGMA foreign_key_check; COMMIT;
@@ -20,7 +25,7 @@ pub struct SqlitePragmaInTransaction;
 
 static INFO: RuleInfo = RuleInfo {
     id: ID,
-    default_level: Level::Deny,
+    default_level: Level::Warn,
     backends: SQLITE,
     summary: "PRAGMA foreign_keys inside a transaction, where SQLite ignores it",
     on_down: true,
