@@ -1,12 +1,15 @@
 //! `unreadable-sql`: a migration file that cannot be tokenized.
 //!
 //! An unterminated string literal, quoted identifier, dollar-quoted body or block comment
-//! swallows the rest of the file: the database rejects the whole batch, and the linter cannot
-//! find statement boundaries after it either. The finding points at the opening quote, and
-//! nothing else in that file is checked.
+//! swallows the rest of the file, and the linter cannot find statement boundaries after it
+//! either. The database rejects the file, except in one case: SQLite reads an unterminated
+//! block comment as running to the end of the input, so it runs the statements before it and
+//! silently skips everything after. The finding points at the opening quote, and nothing else
+//! in that file is checked.
 //!
 //! Safe pattern: close the quote. Inside a string, write a single quote twice (`'it''s'`).
 
+use crate::backend::Backend;
 use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
@@ -32,13 +35,18 @@ impl Rule for UnreadableSql {
     fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
         for (kind, state) in [(FileKind::Up, &cx.up), (FileKind::Down, &cx.down)] {
             if let FileState::Unreadable(e) = state {
+                let effect = if cx.backend == Backend::Sqlite && e.message.contains("comment") {
+                    "; SQLite takes the rest of the file as a comment and never runs it"
+                } else {
+                    ""
+                };
                 out.push(cx.file_finding(
                     ID,
                     kind,
                     None,
                     Some((e.pos, 1)),
                     format!(
-                        "{} cannot be read: {} starting here never ends",
+                        "{} cannot be read: {} starting here never ends{effect}",
                         kind.file_name(),
                         e.message
                     ),
@@ -78,5 +86,9 @@ mod tests {
             "CREATE TABLE t (id INT);\nINSERT INTO t VALUES ('oops);\n",
             ID
         ));
+        insta::assert_snapshot!(
+            "sqlite_comment",
+            lint_errors("CREATE TABLE t (id INT);\n/* later:\nDROP TABLE t;\n", ID)
+        );
     }
 }
