@@ -55,14 +55,14 @@ impl Rule for DropTable {
                 continue;
             }
             let extra = if *cascade {
-                " CASCADE also drops the views and foreign keys that depend on it."
+                "; CASCADE also drops the views and foreign keys that depend on it"
             } else {
                 ""
             };
             out.push(cx.finding(
                 ID,
                 act.at,
-                format!("dropping table `{table}` deletes all its rows, and code built before this migration still uses it.{extra}"),
+                format!("dropping table `{table}` deletes all its rows, and code built before this migration still uses it{extra}"),
                 "stop using the table in code and deploy first, then drop it in a later migration (after a backup)",
             ));
         }

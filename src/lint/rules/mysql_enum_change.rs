@@ -57,7 +57,7 @@ impl Rule for MysqlEnumChange {
                 .collect();
             if !removed.is_empty() {
                 problems.push(format!(
-                    "removes {} (rows holding them become '' or the statement fails in strict mode)",
+                    "removes {} (rows holding a removed value become '', or the statement fails in strict mode)",
                     removed.join(", ")
                 ));
             }
