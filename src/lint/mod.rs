@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn rules_lists_every_rule() {
         let r = rules();
-        assert_eq!(r.len(), 27);
+        assert_eq!(r.len(), 28);
         assert!(r
             .iter()
             .any(|r| r.id == unsafe_enum_change::ID && r.default_level == Level::Warn));

@@ -38,6 +38,7 @@ pub mod empty_up_sql;
 pub mod enum_value_used_in_transaction;
 pub mod missing_down_sql;
 pub mod missing_where;
+pub mod mysql_data_change_with_ddl;
 pub mod mysql_enum_change;
 pub mod rename_column;
 pub mod rename_table;
@@ -59,8 +60,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &empty_up_sql::EmptyUpSql,
         &concurrently_in_transaction::ConcurrentlyInTransaction,
         &enum_value_used_in_transaction::EnumValueUsedInTransaction,
-        &transaction_control::TransactionControl,
         &sqlite_add_column_constraint::SqliteAddColumnConstraint,
+        &mysql_data_change_with_ddl::MysqlDataChangeWithDdl,
+        &transaction_control::TransactionControl,
         &sqlite_pragma_in_transaction::SqlitePragmaInTransaction,
         &unsafe_enum_change::UnsafeEnumChange,
         &mysql_enum_change::MysqlEnumChange,
