@@ -36,7 +36,10 @@ pub struct Column {
     pub primary_key: bool,
     pub unique: bool,
     pub references: bool,
+    /// `GENERATED … AS (expr)`, `AS (expr)` or an identity column.
     pub generated: bool,
+    /// A generated column whose value is stored (`AS (expr) STORED`).
+    pub stored: bool,
     pub default: Option<DefaultExpr>,
 }
 
@@ -98,6 +101,7 @@ pub enum Action {
     DropTable {
         table: String,
         cascade: bool,
+        if_exists: bool,
     },
     RenameTable {
         from: String,
@@ -186,12 +190,19 @@ pub enum Action {
         table: String,
         has_where: bool,
     },
+    /// `INSERT` (also MySQL `REPLACE` and `LOAD DATA`) into `table`, or the rows a
+    /// `CREATE TABLE … AS SELECT` fills its new table with. `reads` are the tables named in the
+    /// FROM clauses of its query (and of its subqueries in FROM and WITH).
+    Insert {
+        table: String,
+        reads: Vec<String>,
+    },
     Transaction(TxKind),
     Pragma {
         name: String,
         value: Option<String>,
     },
-    /// Anything else (SELECT, INSERT, CREATE FUNCTION, DO, …).
+    /// Anything else (SELECT, CREATE FUNCTION, DO, …).
     Other,
 }
 
@@ -238,7 +249,7 @@ pub fn facts(file: &SplitFile<'_>, stmt: &Statement, backend: Backend) -> Facts 
     };
     match parsed {
         Ok(ast) => {
-            let actions = from_ast(&ast);
+            let actions = from_ast(&ast, backend);
             Facts {
                 actions,
                 parsed: true,
@@ -304,10 +315,20 @@ fn token_at(t: &TokenWithSpan) -> Option<(Pos, usize)> {
     Some((Pos::new(s.line as usize, s.column as usize), width.max(1)))
 }
 
-fn is_literal(e: &Expr) -> bool {
+/// A default the database stores as a constant: a literal, optionally signed or in
+/// parentheses. SQLite also reads a lone identifier after `DEFAULT`, bare or double-quoted, as
+/// a string literal (`DEFAULT ""`, `DEFAULT active`), except the `CURRENT_*` keywords.
+fn is_constant(e: &Expr, backend: Backend) -> bool {
     match e {
         Expr::Value(_) => true,
-        Expr::UnaryOp { expr, .. } => matches!(**expr, Expr::Value(_)),
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_constant(expr, backend),
+        Expr::Identifier(id) if backend == Backend::Sqlite => {
+            id.quote_style.is_some()
+                || !matches!(
+                    lower(&id.value).as_str(),
+                    "current_timestamp" | "current_date" | "current_time"
+                )
+        }
         _ => false,
     }
 }
@@ -335,7 +356,7 @@ fn enum_values(dt: &DataType) -> Option<Vec<String>> {
     }
 }
 
-fn apply_option(col: &mut Column, opt: &ColumnOption) {
+fn apply_option(col: &mut Column, opt: &ColumnOption, backend: Backend) {
     match opt {
         ColumnOption::NotNull => col.not_null = true,
         ColumnOption::Null => col.not_null = false,
@@ -343,7 +364,7 @@ fn apply_option(col: &mut Column, opt: &ColumnOption) {
             col.default = Some(DefaultExpr {
                 text: lower(&e.to_string()),
                 is_null: is_null_expr(e),
-                constant: is_literal(e),
+                constant: is_constant(e, backend),
             })
         }
         ColumnOption::PrimaryKey(_) => {
@@ -352,7 +373,17 @@ fn apply_option(col: &mut Column, opt: &ColumnOption) {
         }
         ColumnOption::Unique(_) => col.unique = true,
         ColumnOption::ForeignKey(_) => col.references = true,
-        ColumnOption::Generated { .. } | ColumnOption::Identity(_) => col.generated = true,
+        ColumnOption::Generated {
+            generation_expr_mode,
+            ..
+        } => {
+            col.generated = true;
+            col.stored = matches!(
+                generation_expr_mode,
+                Some(ast::GeneratedExpressionMode::Stored)
+            );
+        }
+        ColumnOption::Identity(_) => col.generated = true,
         _ => {}
     }
 }
@@ -361,6 +392,7 @@ fn column_from(
     name: &ast::Ident,
     dt: &DataType,
     opts: &mut dyn Iterator<Item = &ColumnOption>,
+    backend: Backend,
 ) -> Column {
     let mut col = Column {
         name: lower(&name.value),
@@ -369,16 +401,17 @@ fn column_from(
         ..Column::default()
     };
     for o in opts {
-        apply_option(&mut col, o);
+        apply_option(&mut col, o, backend);
     }
     col
 }
 
-fn column_def(c: &ast::ColumnDef) -> Column {
+fn column_def(c: &ast::ColumnDef, backend: Backend) -> Column {
     column_from(
         &c.name,
         &c.data_type,
         &mut c.options.iter().map(|o| &o.option),
+        backend,
     )
 }
 
@@ -424,6 +457,56 @@ fn constraint(c: &TableConstraint) -> (ConstraintKind, Option<String>, Option<St
     }
 }
 
+/// The tables a query reads in its FROM clauses, including derived tables, set operations
+/// and WITH queries (subqueries elsewhere, as in WHERE, are not followed).
+fn query_reads(q: &ast::Query, out: &mut Vec<String>) {
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            query_reads(&cte.query, out);
+        }
+    }
+    set_expr_reads(&q.body, out);
+}
+
+fn set_expr_reads(e: &ast::SetExpr, out: &mut Vec<String>) {
+    match e {
+        ast::SetExpr::Select(s) => {
+            for twj in &s.from {
+                joins_reads(twj, out);
+            }
+        }
+        ast::SetExpr::Query(q) => query_reads(q, out),
+        ast::SetExpr::SetOperation { left, right, .. } => {
+            set_expr_reads(left, out);
+            set_expr_reads(right, out);
+        }
+        ast::SetExpr::Table(t) => {
+            if let Some(name) = &t.table_name {
+                out.push(lower(name));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn joins_reads(twj: &ast::TableWithJoins, out: &mut Vec<String>) {
+    factor_reads(&twj.relation, out);
+    for j in &twj.joins {
+        factor_reads(&j.relation, out);
+    }
+}
+
+fn factor_reads(f: &TableFactor, out: &mut Vec<String>) {
+    match f {
+        TableFactor::Table { name, .. } => out.push(object_name(name)),
+        TableFactor::Derived { subquery, .. } => query_reads(subquery, out),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => joins_reads(table_with_joins, out),
+        _ => {}
+    }
+}
+
 fn relation_name(f: &TableFactor) -> String {
     match f {
         TableFactor::Table { name, .. } => object_name(name),
@@ -431,24 +514,43 @@ fn relation_name(f: &TableFactor) -> String {
     }
 }
 
-fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
+fn from_ast(stmt: &ast::Statement, backend: Backend) -> Vec<Act> {
     use ast::Statement as S;
     // Statement-level actions point at the statement's head, which the rules compute.
     let head = None;
     let mut out = Vec::new();
     let mut push = |action: Action, at: Option<(Pos, usize)>| out.push(Act { action, at });
     match stmt {
-        S::CreateTable(ct) => push(
-            Action::CreateTable {
-                table: object_name(&ct.name),
-                columns: ct.columns.iter().map(column_def).collect(),
-            },
-            name_at(&ct.name),
-        ),
+        S::CreateTable(ct) => {
+            let table = object_name(&ct.name);
+            push(
+                Action::CreateTable {
+                    table: table.clone(),
+                    columns: ct.columns.iter().map(|c| column_def(c, backend)).collect(),
+                },
+                name_at(&ct.name),
+            );
+            if let Some(q) = &ct.query {
+                let mut reads = Vec::new();
+                query_reads(q, &mut reads);
+                push(Action::Insert { table, reads }, head);
+            }
+        }
+        S::Insert(ins) => {
+            let table = match &ins.table {
+                ast::TableObject::TableName(n) => object_name(n),
+                _ => String::new(),
+            };
+            let mut reads = Vec::new();
+            if let Some(q) = &ins.source {
+                query_reads(q, &mut reads);
+            }
+            push(Action::Insert { table, reads }, head)
+        }
         S::AlterTable(at) => {
             let table = object_name(&at.name);
             for op in &at.operations {
-                alter_op(&table, op, &mut push);
+                alter_op(&table, op, backend, &mut push);
             }
         }
         S::CreateIndex(ci) => push(
@@ -463,6 +565,7 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
             object_type,
             names,
             cascade,
+            if_exists,
             ..
         } => {
             for n in names {
@@ -473,6 +576,7 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
                         Action::DropTable {
                             table: name,
                             cascade: *cascade,
+                            if_exists: *if_exists,
                         },
                         at,
                     ),
@@ -589,6 +693,7 @@ fn from_ast(stmt: &ast::Statement) -> Vec<Act> {
 fn alter_op(
     table: &str,
     op: &AlterTableOperation,
+    backend: Backend,
     push: &mut dyn FnMut(Action, Option<(Pos, usize)>),
 ) {
     let table = table.to_string();
@@ -596,7 +701,7 @@ fn alter_op(
         AlterTableOperation::AddColumn { column_def: c, .. } => push(
             Action::AddColumn {
                 table,
-                column: column_def(c),
+                column: column_def(c, backend),
             },
             ident_at(&c.name),
         ),
@@ -654,7 +759,7 @@ fn alter_op(
             options,
             ..
         } => {
-            let column = column_from(col_name, data_type, &mut options.iter());
+            let column = column_from(col_name, data_type, &mut options.iter(), backend);
             push(
                 Action::ModifyColumn {
                     table,
@@ -671,7 +776,7 @@ fn alter_op(
             options,
             ..
         } => {
-            let column = column_from(new_name, data_type, &mut options.iter());
+            let column = column_from(new_name, data_type, &mut options.iter(), backend);
             push(
                 Action::ModifyColumn {
                     table,
@@ -768,6 +873,22 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
             one(Action::Transaction(TxKind::Rollback), head)
         }
         Some(Keyword::DO) => one(Action::Other, head),
+        // MySQL `LOAD DATA [LOCAL] INFILE '…' [REPLACE | IGNORE] INTO TABLE t` (and LOAD XML).
+        Some(Keyword::LOAD) if w(1, "data") || w(1, "xml") => {
+            let Some(into) = sig.iter().position(|t| is_word(&t.token, "into")) else {
+                return one(Action::Other, head);
+            };
+            let table = name_from(sig, skip_words(sig, into + 1, &["table"]))
+                .map(|(n, _)| n)
+                .unwrap_or_default();
+            one(
+                Action::Insert {
+                    table,
+                    reads: Vec::new(),
+                },
+                head,
+            )
+        }
         Some(Keyword::PRAGMA) => {
             let Some((name, i)) = name_from(sig, 1) else {
                 return one(Action::Other, head);
@@ -862,6 +983,7 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
         Some(Keyword::DROP) if w(1, "table") || w(1, "type") => {
             let table = w(1, "table");
             let cascade = sig.iter().any(|t| is_word(&t.token, "cascade"));
+            let if_exists = w(2, "if") && w(3, "exists");
             let mut j = skip_words(sig, 2, &["if", "exists"]);
             let mut acts = Vec::new();
             while let Some((name, next)) = name_from(sig, j) {
@@ -872,6 +994,7 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
                     Action::DropTable {
                         table: name,
                         cascade,
+                        if_exists,
                     }
                 } else {
                     Action::DropType { name, cascade }
@@ -1029,6 +1152,47 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn inserts_and_the_tables_they_read() {
+        let f = acts(
+            "INSERT INTO new_t (id) SELECT a.id FROM \"t\" AS a JOIN (SELECT id FROM u) x ON x.id = a.id;\n\
+             CREATE TABLE c AS WITH w AS (SELECT * FROM v) SELECT * FROM w UNION SELECT * FROM z;\n\
+             DROP TABLE IF EXISTS old, older;\n\
+             INSERT INTO logs VALUES (1);",
+            Backend::Sqlite,
+        );
+        assert_eq!(
+            f[0].actions[0].action,
+            Action::Insert {
+                table: "new_t".into(),
+                reads: vec!["t".into(), "u".into()]
+            }
+        );
+        assert!(
+            matches!(&f[1].actions[0].action, Action::CreateTable { table, .. } if table == "c")
+        );
+        assert!(
+            matches!(&f[1].actions[1].action, Action::Insert { table, reads } if table == "c" && reads == &["v", "w", "z"])
+        );
+        assert!(f[2].iter().all(|a| matches!(
+            a,
+            Action::DropTable {
+                if_exists: true,
+                ..
+            }
+        )));
+        assert!(
+            matches!(&f[3].actions[0].action, Action::Insert { reads, .. } if reads.is_empty())
+        );
+        let f = acts(
+            "REPLACE INTO t (a) VALUES (1);\nLOAD DATA LOCAL INFILE 'x.csv' IGNORE INTO TABLE db.t2;",
+            Backend::Mysql,
+        );
+        assert!(matches!(&f[0].actions[0].action, Action::Insert { table, .. } if table == "t"));
+        assert!(!f[1].parsed && f[1].understood);
+        assert!(matches!(&f[1].actions[0].action, Action::Insert { table, .. } if table == "t2"));
     }
 
     #[test]

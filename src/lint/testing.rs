@@ -2,16 +2,39 @@
 //! rule's findings.
 //!
 //! ```ignore
-//! Case::pg("CREATE INDEX i ON users (email);").fires("create-index-non-concurrently");
-//! Case::pg("CREATE INDEX i ON users (email);").after(&["CREATE TABLE users (id INT);"]) ...
+//! use super::ID;
+//! Case::pg("CREATE INDEX i ON users (email);").fires(ID);
+//! Case::pg("CREATE TABLE users (id INT);\nCREATE INDEX i ON users (id);").quiet(ID);
+//! insta::assert_snapshot!(lint_errors("CREATE INDEX i ON users (email);", ID));
 //! ```
+//!
+//! Every helper that takes a rule id panics on an id no rule has, and on a backend the rule
+//! does not run on: `quiet("drop-colum")` or a PostgreSQL-only rule checked on SQLite would
+//! otherwise pass without testing anything.
 
 use std::path::PathBuf;
 
 use crate::backend::Backend;
 use crate::diagnostic::Diagnostic;
 
+use super::rules::{self, Rule};
 use super::{lint_set, LintConfig, MigrationInput, SqlFile};
+
+/// The registered rule with this id; panics with the known ids otherwise.
+#[track_caller]
+pub fn rule(id: &str) -> &'static dyn Rule {
+    match rules::find(id) {
+        Some(r) => r,
+        None => {
+            let ids: Vec<&str> = rules::all().iter().map(|r| r.info().id).collect();
+            panic!(
+                "`{id}` is not a registered rule id (a typo would make the test pass without \
+                 checking anything); known ids: {}",
+                ids.join(", ")
+            )
+        }
+    }
+}
 
 /// One migration set under test: earlier migrations (`after`) and the migration being looked at.
 pub struct Case {
@@ -111,9 +134,17 @@ impl Case {
             .collect()
     }
 
-    /// The findings of one rule.
-    pub fn findings(&self, rule: &str) -> Vec<Diagnostic> {
-        self.lint().into_iter().filter(|d| d.code == rule).collect()
+    /// The findings of one rule. Panics when no rule has this id, or when the rule does not
+    /// run on this case's backend.
+    #[track_caller]
+    pub fn findings(&self, id: &str) -> Vec<Diagnostic> {
+        let r = rule(id);
+        assert!(
+            r.info().backends.contains(&self.backend),
+            "`{id}` does not run on {}: checking it there cannot fail",
+            self.backend.as_str()
+        );
+        self.lint().into_iter().filter(|d| d.code == id).collect()
     }
 
     /// Assert the rule fires; returns its findings.
@@ -134,6 +165,13 @@ impl Case {
         found
     }
 
+    /// Assert the rule fires; returns its findings rendered as `check` prints them (no
+    /// colors), one block after another, for a snapshot of the messages and help.
+    #[track_caller]
+    pub fn rendered(&self, rule: &str) -> String {
+        render(&self.fires(rule))
+    }
+
     /// Assert the rule stays quiet.
     #[track_caller]
     pub fn quiet(&self, rule: &str) {
@@ -146,19 +184,70 @@ impl Case {
     }
 }
 
-/// Findings of `rule` for a single PostgreSQL/MySQL/SQLite migration (shorthand).
-#[track_caller]
-pub fn lint_errors(sql: &str, backend: Backend, rule: &str) -> Vec<Diagnostic> {
-    Case::new(backend, sql).fires(rule)
+/// Render diagnostics as `check` prints them, with `/` as the path separator on every OS.
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d.file = d
+                .file
+                .map(|f| PathBuf::from(f.to_string_lossy().replace('\\', "/")));
+            d.render()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-/// Assert `rule` is quiet on a single migration.
+/// The findings of rule `id` on a single migration `sql`, rendered (see [`Case::rendered`]).
+/// The migration is read on the first backend the rule lists; asserts that the rule fires.
 #[track_caller]
-pub fn lint_ok(sql: &str, backend: Backend, rule: &str) {
-    Case::new(backend, sql).quiet(rule)
+pub fn lint_errors(sql: &str, id: &str) -> String {
+    let backend = rule(id).info().backends[0];
+    Case::new(backend, sql).rendered(id)
+}
+
+/// Assert rule `id` is quiet on a single migration `sql`, read on every backend the rule
+/// lists.
+#[track_caller]
+pub fn lint_ok(sql: &str, id: &str) {
+    for backend in rule(id).info().backends {
+        Case::new(*backend, sql).quiet(id)
+    }
 }
 
 /// The (line, column) of a diagnostic.
 pub fn at(d: &Diagnostic) -> (usize, usize) {
     d.location.map(|l| (l.line, l.column)).unwrap_or((0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::rules::volatile_default;
+
+    #[test]
+    #[should_panic(expected = "`drop-colum` is not a registered rule id")]
+    fn unknown_ids_are_rejected() {
+        Case::pg("SELECT 1;").quiet("drop-colum");
+    }
+
+    #[test]
+    #[should_panic(expected = "`volatile-default` does not run on sqlite")]
+    fn rules_of_other_backends_are_rejected() {
+        Case::sqlite("SELECT 1;").quiet(volatile_default::ID);
+    }
+
+    #[test]
+    fn lint_errors_renders_every_finding_of_the_rule() {
+        let text = lint_errors(
+            "ALTER TABLE users DROP COLUMN a;\nALTER TABLE users DROP COLUMN b;",
+            "drop-column",
+        );
+        assert_eq!(text.matches("warning[drop-column]").count(), 2, "{text}");
+        assert!(
+            text.contains("--> migrations/2024-01-01-000000_m0/up.sql:2:31"),
+            "{text}"
+        );
+    }
 }

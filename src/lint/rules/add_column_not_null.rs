@@ -3,8 +3,8 @@
 //!
 //! On PostgreSQL the statement fails as soon as the table has a row. MySQL accepts it and
 //! silently fills existing rows with the type's implicit value (`0`, `''`, a zero date), which
-//! is rarely what the data means. (SQLite rejects such a column outright; see
-//! `sqlite-add-column-constraint`.)
+//! is rarely what the data means. (On SQLite it fails once the table has a row; see
+//! `sqlite-add-column-needs-empty-table`.)
 //!
 //! Safe pattern: add the column with a default (constant defaults are instant on PostgreSQL 11+
 //! and MySQL 8), or add it nullable, backfill it in batches, and set `NOT NULL` later.
@@ -66,26 +66,37 @@ impl Rule for AddColumnNotNull {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_existing_tables() {
-        let d =
-            Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires("add-column-not-null");
+        let d = Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL;").fires(ID);
         assert_eq!(at(&d[0]), (1, 30));
         let d = Case::mysql("ALTER TABLE users ADD COLUMN age INT NOT NULL;")
             .after(&["CREATE TABLE users (id INT PRIMARY KEY);"])
-            .fires("add-column-not-null");
+            .fires(ID);
         assert!(d[0].message.contains("implicit value"));
     }
 
     #[test]
     fn quiet_with_default_or_new_table() {
         Case::pg("ALTER TABLE users ADD COLUMN age INT NOT NULL DEFAULT 0;\nALTER TABLE users ADD COLUMN nick TEXT;")
-            .quiet("add-column-not-null");
+            .quiet(ID);
         Case::pg("CREATE TABLE users (id INT);\nALTER TABLE users ADD COLUMN age INT NOT NULL;")
-            .quiet("add-column-not-null");
-        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;")
-            .quiet("add-column-not-null");
+            .quiet(ID);
+        Case::pg("ALTER TABLE users ADD COLUMN id2 BIGSERIAL NOT NULL;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users ADD COLUMN age INT NOT NULL;",
+            ID
+        ));
+        insta::assert_snapshot!(
+            "mysql",
+            Case::mysql("ALTER TABLE users ADD COLUMN age INT NOT NULL;").rendered(ID)
+        );
     }
 }

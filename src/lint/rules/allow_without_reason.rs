@@ -33,20 +33,30 @@ impl Rule for AllowWithoutReason {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::rules::{drop_column, unused_allow};
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_without_reason_but_still_silences() {
         let c = Case::pg("SELECT 1;\n-- cargo-migrate: allow(drop-column)\nALTER TABLE users DROP COLUMN legacy;");
-        let d = c.fires("allow-without-reason");
+        let d = c.fires(ID);
         assert_eq!(at(&d[0]), (2, 1));
-        c.quiet("drop-column");
-        c.quiet("unused-allow");
+        c.quiet(drop_column::ID);
+        c.quiet(unused_allow::ID);
     }
 
     #[test]
     fn quiet_with_reason() {
         Case::pg("ALTER TABLE users DROP COLUMN legacy; -- cargo-migrate: allow(drop-column): unused since 2022")
-            .quiet("allow-without-reason");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "-- cargo-migrate: allow(drop-column, rename-column)\nALTER TABLE users DROP COLUMN legacy;",
+            ID
+        ));
     }
 }

@@ -105,13 +105,14 @@ impl Rule for ChangeColumnType {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_on_type_changes() {
         let d = Case::pg("ALTER TABLE users ALTER COLUMN age TYPE BIGINT;")
             .after(&["CREATE TABLE users (id INT, age INT);"])
-            .fires("change-column-type");
+            .fires(ID);
         assert!(
             d[0].message.contains("from `int` to `bigint`"),
             "{}",
@@ -119,23 +120,37 @@ mod tests {
         );
         Case::mysql("ALTER TABLE users MODIFY age BIGINT NOT NULL;")
             .after(&["CREATE TABLE users (id INT, age INT NOT NULL);"])
-            .fires("change-column-type");
-        Case::mysql("ALTER TABLE users CHANGE age years SMALLINT;").fires("change-column-type");
+            .fires(ID);
+        Case::mysql("ALTER TABLE users CHANGE age years SMALLINT;").fires(ID);
         // MySQL copies the table when a VARCHAR crosses 255 bytes; only PostgreSQL widening is free.
         Case::mysql("ALTER TABLE users MODIFY name VARCHAR(500);")
             .after(&["CREATE TABLE users (id INT, name VARCHAR(255));"])
-            .fires("change-column-type");
+            .fires(ID);
     }
 
     #[test]
     fn quiet_on_widening_same_type_or_new_table() {
         Case::pg("ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(200);\nALTER TABLE users ALTER COLUMN bio TYPE TEXT;")
             .after(&["CREATE TABLE users (id INT, name VARCHAR(100), bio VARCHAR(10));"])
-            .quiet("change-column-type");
+            .quiet(ID);
         Case::mysql("ALTER TABLE users MODIFY age INT NOT NULL COMMENT 'years';")
             .after(&["CREATE TABLE users (id INT, age INT);"])
-            .quiet("change-column-type");
-        Case::pg("CREATE TABLE t (a INT);\nALTER TABLE t ALTER COLUMN a TYPE BIGINT;")
-            .quiet("change-column-type");
+            .quiet(ID);
+        Case::pg("CREATE TABLE t (a INT);\nALTER TABLE t ALTER COLUMN a TYPE BIGINT;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::pg("ALTER TABLE users ALTER COLUMN age TYPE BIGINT;")
+            .after(&["CREATE TABLE users (id INT, age INT);"])
+            .rendered(ID));
+        insta::assert_snapshot!(
+            "unknown_column",
+            lint_errors("ALTER TABLE users ALTER COLUMN age TYPE BIGINT;", ID)
+        );
+        insta::assert_snapshot!(
+            "mysql_unknown_column",
+            Case::mysql("ALTER TABLE users MODIFY age BIGINT NOT NULL;").rendered(ID)
+        );
     }
 }

@@ -76,27 +76,23 @@ impl Rule for ConcurrentlyInTransaction {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::Backend;
+    use super::ID;
     use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_in_a_transactional_migration() {
-        let d = lint_errors(
-            "CREATE INDEX CONCURRENTLY i ON users (email);",
-            Backend::Postgres,
-            "concurrently-in-transaction",
-        );
+        let d = Case::pg("CREATE INDEX CONCURRENTLY i ON users (email);").fires(ID);
         assert_eq!(at(&d[0]), (1, 14));
         assert_eq!(d[0].severity, crate::diagnostic::Severity::Error);
-        Case::pg("DROP INDEX CONCURRENTLY i;").fires("concurrently-in-transaction");
-        Case::pg("REINDEX INDEX CONCURRENTLY i;").fires("concurrently-in-transaction");
+        Case::pg("DROP INDEX CONCURRENTLY i;").fires(ID);
+        Case::pg("REINDEX INDEX CONCURRENTLY i;").fires(ID);
     }
 
     #[test]
     fn fires_when_not_alone_even_without_transaction() {
         let d = Case::pg("CREATE INDEX CONCURRENTLY i ON users (email);\nSELECT 1;")
             .no_transaction()
-            .fires("concurrently-in-transaction");
+            .fires(ID);
         assert!(d[0].message.contains("not alone"));
     }
 
@@ -105,7 +101,7 @@ mod tests {
         Case::pg("CREATE INDEX CONCURRENTLY i ON users (email);")
             .no_transaction()
             .down(Some("DROP INDEX CONCURRENTLY i;\nSELECT 1;"))
-            .fires("concurrently-in-transaction");
+            .fires(ID);
     }
 
     #[test]
@@ -113,7 +109,21 @@ mod tests {
         Case::pg("-- build without blocking writes\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);")
             .no_transaction()
             .down(Some("DROP INDEX CONCURRENTLY IF EXISTS i;"))
-            .quiet("concurrently-in-transaction");
-        Case::pg("CREATE INDEX i ON users (email);").quiet("concurrently-in-transaction");
+            .quiet(ID);
+        Case::pg("CREATE INDEX i ON users (email);").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "CREATE INDEX CONCURRENTLY i ON users (email);",
+            ID
+        ));
+        insta::assert_snapshot!(
+            "not_alone",
+            Case::pg("CREATE INDEX CONCURRENTLY i ON users (email);\nSELECT 1;")
+                .no_transaction()
+                .rendered(ID)
+        );
     }
 }

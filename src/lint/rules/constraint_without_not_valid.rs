@@ -74,32 +74,42 @@ impl Rule for ConstraintWithoutNotValid {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_without_not_valid() {
         let d = Case::pg(
             "ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);",
         )
-        .fires("constraint-without-not-valid");
+        .fires(ID);
         assert!(d[0].message.contains("FOREIGN KEY"));
-        Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);")
-            .fires("constraint-without-not-valid");
+        Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);").fires(ID);
     }
 
     #[test]
     fn fires_on_validate_in_same_transaction() {
         let d = Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0) NOT VALID;\nALTER TABLE posts VALIDATE CONSTRAINT c;")
-            .fires("constraint-without-not-valid");
+            .fires(ID);
         assert!(d[0].message.contains("same transaction"));
     }
 
     #[test]
     fn quiet_with_not_valid_or_new_table() {
         Case::pg("ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;")
-            .quiet("constraint-without-not-valid");
-        Case::pg("ALTER TABLE posts VALIDATE CONSTRAINT fk;").quiet("constraint-without-not-valid");
+            .quiet(ID);
+        Case::pg("ALTER TABLE posts VALIDATE CONSTRAINT fk;").quiet(ID);
         Case::pg("CREATE TABLE posts (id INT, n INT);\nALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0);")
-            .quiet("constraint-without-not-valid");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE posts ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);\n\
+             ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0) NOT VALID;\n\
+             ALTER TABLE posts VALIDATE CONSTRAINT c;",
+            ID
+        ));
     }
 }

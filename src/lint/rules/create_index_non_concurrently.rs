@@ -65,17 +65,17 @@ impl Rule for CreateIndexNonConcurrently {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_existing_table() {
         let d = Case::pg("SELECT 1;\n  CREATE UNIQUE INDEX users_email ON users (email);")
             .after(&["CREATE TABLE users (id INT, email TEXT);"])
-            .fires("create-index-non-concurrently");
+            .fires(ID);
         assert_eq!(at(&d[0]), (2, 3));
         assert_eq!(d[0].width, 13);
-        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);")
-            .fires("create-index-non-concurrently");
+        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);").fires(ID);
     }
 
     #[test]
@@ -83,11 +83,18 @@ mod tests {
         Case::pg(
             "CREATE TABLE users (id INT, email TEXT);\nCREATE INDEX users_email ON users (email);",
         )
-        .quiet("create-index-non-concurrently");
+        .quiet(ID);
         Case::pg("CREATE INDEX CONCURRENTLY users_email ON users (email);")
             .no_transaction()
-            .quiet("create-index-non-concurrently");
-        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;")
-            .quiet("create-index-non-concurrently");
+            .quiet(ID);
+        Case::pg("ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "CREATE INDEX users_email ON users (email);\nALTER TABLE users ADD CONSTRAINT u UNIQUE (email);",
+            ID
+        ));
     }
 }

@@ -102,18 +102,20 @@ impl Rule for DownDropsNotCreated {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
+    use crate::lint::rules::drop_table;
     use crate::lint::testing::{at, Case};
 
     #[test]
     fn fires_on_foreign_drops() {
         let d = Case::pg("CREATE TABLE posts (id INT);")
             .down(Some("DROP TABLE posts;\nDROP TABLE users;"))
-            .fires("down-drops-not-created");
+            .fires(ID);
         assert_eq!(d.len(), 1);
         assert_eq!(at(&d[0]), (2, 12));
         Case::pg("ALTER TABLE users ADD COLUMN a INT;")
             .down(Some("ALTER TABLE users DROP COLUMN b;"))
-            .fires("down-drops-not-created");
+            .fires(ID);
     }
 
     /// Regression: a down.sql that restores an enum by rename-recreate-drop drops the type it
@@ -122,17 +124,24 @@ mod tests {
     fn quiet_on_objects_down_sql_renamed_itself() {
         Case::pg("ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('a');\nALTER TABLE p ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood_old;")
             .down(Some("ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('a', 'b');\nALTER TABLE p ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood_old;"))
-            .quiet("down-drops-not-created");
+            .quiet(ID);
     }
 
     #[test]
     fn quiet_when_undoing_up() {
         Case::pg("CREATE TYPE mood AS ENUM ('a');\nCREATE TABLE p (id INT, m mood);\nALTER TABLE users ADD COLUMN a INT;\nCREATE INDEX users_a ON users (a);")
             .down(Some("DROP INDEX users_a;\nALTER TABLE users DROP COLUMN a;\nDROP TABLE p;\nDROP TYPE mood;"))
-            .quiet("down-drops-not-created");
+            .quiet(ID);
         // Undoing up.sql is not data loss: the drop rules stay quiet on down.sql.
         Case::pg("CREATE TABLE p (id INT);\nALTER TABLE users ADD COLUMN a INT;")
             .down(Some("ALTER TABLE users DROP COLUMN a;\nDROP TABLE p;"))
-            .quiet("drop-table");
+            .quiet(drop_table::ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::pg("CREATE TABLE posts (id INT);")
+            .down(Some("DROP TABLE posts;\nDROP TABLE users;"))
+            .rendered(ID));
     }
 }

@@ -55,21 +55,27 @@ impl Rule for DropColumn {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_drop() {
-        let d = Case::pg("ALTER TABLE users DROP COLUMN legacy;").fires("drop-column");
+        let d = Case::pg("ALTER TABLE users DROP COLUMN legacy;").fires(ID);
         assert_eq!(at(&d[0]), (1, 31));
-        Case::mysql("ALTER TABLE users DROP COLUMN a, DROP COLUMN b;").fires("drop-column");
-        Case::sqlite("ALTER TABLE users DROP COLUMN legacy;").fires("drop-column");
+        Case::mysql("ALTER TABLE users DROP COLUMN a, DROP COLUMN b;").fires(ID);
+        Case::sqlite("ALTER TABLE users DROP COLUMN legacy;").fires(ID);
     }
 
     #[test]
     fn quiet_when_created_here_or_silenced() {
         Case::pg("ALTER TABLE users ADD COLUMN tmp INT;\nALTER TABLE users DROP COLUMN tmp;")
-            .quiet("drop-column");
+            .quiet(ID);
         Case::pg("-- cargo-migrate: allow(drop-column): unused since 2023, backed up\nALTER TABLE users DROP COLUMN legacy;")
-            .quiet("drop-column");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors("ALTER TABLE users DROP COLUMN legacy;", ID));
     }
 }

@@ -45,13 +45,14 @@ impl Rule for EmptyDownSql {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::testing::Case;
 
     #[test]
     fn fires_on_empty_down() {
         let d = Case::mysql("CREATE TABLE t (id INT);")
             .down(Some("-- This file should undo anything in `up.sql`\n"))
-            .fires("empty-down-sql");
+            .fires(ID);
         assert!(d[0].file.as_ref().unwrap().ends_with("down.sql"));
     }
 
@@ -59,6 +60,13 @@ mod tests {
     fn quiet_on_real_down() {
         Case::mysql("CREATE TABLE t (id INT);")
             .down(Some("DROP TABLE t;"))
-            .quiet("empty-down-sql");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::sqlite("CREATE TABLE t (id INT);")
+            .down(Some("-- This file should undo anything in `up.sql`\n"))
+            .rendered(ID));
     }
 }

@@ -6,8 +6,16 @@
 //! "unsafe use of new value". A file with several statements always runs as one transaction
 //! under diesel, with or without `run_in_transaction = false`.
 //!
+//! A literal is taken as a use of the label only when its statement also names the enum type
+//! (a cast such as `'meh'::mood`, a column definition) or a table that has a column of that
+//! type: the same string written into an unrelated text column is no use of the enum, and the
+//! rule does not guess. Other `ALTER TYPE … ADD VALUE` statements (`ADD VALUE 'b' AFTER 'meh'`)
+//! are not uses either.
+//!
 //! Safe pattern: add the value in one migration, use it (defaults, backfills, checks) in a
 //! later one.
+
+use sqlparser::tokenizer::Token;
 
 use crate::lint::config::Level;
 use crate::lint::model::{string_literals, token_pos, Action};
@@ -32,11 +40,21 @@ impl Rule for EnumValueUsedInTransaction {
     }
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
+        if cx
+            .facts
+            .iter()
+            .any(|a| matches!(a, Action::EnumAddValue { .. }))
+        {
+            return;
+        }
         for (_, facts) in cx.earlier() {
             for a in facts.iter() {
                 let Action::EnumAddValue { name, value } = a else {
                     continue;
                 };
+                if !involves_type(cx, name) {
+                    continue;
+                }
                 if let Some(tok) = string_literals(cx.file.split, cx.stmt, value).next() {
                     out.push(cx.finding(
                         ID,
@@ -56,8 +74,26 @@ impl Rule for EnumValueUsedInTransaction {
     }
 }
 
+/// Whether the statement names enum type `ty`, or a table with a column of that type.
+fn involves_type(cx: &StmtCx<'_>, ty: &str) -> bool {
+    let tables: Vec<String> = cx
+        .schema
+        .columns_of_type(ty)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    cx.file.split.significant(cx.stmt).any(|t| match &t.token {
+        Token::Word(w) => {
+            let word = w.value.to_lowercase();
+            word == ty || tables.contains(&word)
+        }
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::testing::{at, Case};
 
     const HISTORY: &[&str] =
@@ -69,24 +105,55 @@ mod tests {
             "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';",
         )
         .after(HISTORY)
-        .fires("enum-value-used-in-transaction");
+        .fires(ID);
         assert_eq!(at(&d[0]), (2, 23));
         // run_in_transaction = false does not help: the batch is one implicit transaction.
         Case::pg("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh';\nALTER TABLE people ALTER COLUMN m SET DEFAULT 'meh';")
             .after(HISTORY)
             .no_transaction()
-            .fires("enum-value-used-in-transaction");
+            .fires(ID);
+    }
+
+    #[test]
+    fn fires_on_casts_and_new_columns_of_the_type() {
+        Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nSELECT 'meh'::mood;")
+            .after(HISTORY)
+            .fires(ID);
+        Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nCREATE TABLE votes (id INT, m mood NOT NULL DEFAULT 'meh');")
+            .after(HISTORY)
+            .fires(ID);
+    }
+
+    /// Regression: the same string in a statement that has nothing to do with the enum is not
+    /// a use of the new label.
+    #[test]
+    fn quiet_when_the_literal_is_not_about_the_enum() {
+        Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nINSERT INTO audit_log (note) VALUES ('meh');")
+            .after(&[HISTORY[0], "CREATE TABLE audit_log (id INT, note TEXT);"])
+            .quiet(ID);
+        Case::pg("ALTER TYPE mood ADD VALUE 'meh';\nALTER TYPE mood ADD VALUE 'ok' AFTER 'meh';")
+            .after(HISTORY)
+            .quiet(ID);
     }
 
     #[test]
     fn quiet_when_used_in_a_later_migration() {
         Case::pg("UPDATE people SET m = 'meh' WHERE m = 'sad';")
             .after(&[HISTORY[0], "ALTER TYPE mood ADD VALUE 'meh';"])
-            .quiet("enum-value-used-in-transaction");
+            .quiet(ID);
         Case::pg(
             "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'happy' WHERE m = 'sad';",
         )
         .after(HISTORY)
-        .quiet("enum-value-used-in-transaction");
+        .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::pg(
+            "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE people SET m = 'meh' WHERE m = 'sad';"
+        )
+        .after(HISTORY)
+        .rendered(ID));
     }
 }

@@ -43,13 +43,12 @@ impl Rule for MissingDownSql {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::testing::Case;
 
     #[test]
     fn fires_without_down() {
-        let d = Case::pg("CREATE TABLE t (id INT);")
-            .down(None)
-            .fires("missing-down-sql");
+        let d = Case::pg("CREATE TABLE t (id INT);").down(None).fires(ID);
         assert!(d[0].location.is_none());
         assert!(!d[0].file.as_ref().unwrap().ends_with("down.sql"));
     }
@@ -58,6 +57,13 @@ mod tests {
     fn quiet_with_down() {
         Case::pg("CREATE TABLE t (id INT);")
             .down(Some("DROP TABLE t;"))
-            .quiet("missing-down-sql");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::sqlite("CREATE TABLE t (id INT);")
+            .down(None)
+            .rendered(ID));
     }
 }

@@ -59,20 +59,28 @@ impl Rule for MissingWhere {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_without_where() {
-        Case::pg("UPDATE users SET active = true;").fires("missing-where");
-        Case::mysql("DELETE FROM sessions;").fires("missing-where");
-        Case::sqlite("UPDATE users SET a = (SELECT max(x) FROM t WHERE t.id = 1);")
-            .fires("missing-where");
+        Case::pg("UPDATE users SET active = true;").fires(ID);
+        Case::mysql("DELETE FROM sessions;").fires(ID);
+        Case::sqlite("UPDATE users SET a = (SELECT max(x) FROM t WHERE t.id = 1);").fires(ID);
     }
 
     #[test]
     fn quiet_with_where_or_new_table() {
         Case::pg("UPDATE users SET active = true WHERE id < 1000;\nDELETE FROM sessions WHERE expires < now();")
-            .quiet("missing-where");
-        Case::sqlite("CREATE TABLE t (a INT);\nUPDATE t SET a = 1;").quiet("missing-where");
+            .quiet(ID);
+        Case::sqlite("CREATE TABLE t (a INT);\nUPDATE t SET a = 1;").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "UPDATE users SET active = 1;\nDELETE FROM sessions;",
+            ID
+        ));
     }
 }

@@ -9,10 +9,13 @@
 //!   it (only for `up.sql`);
 //! * [`Rule::check_migration`] runs once per migration folder, with both files.
 //!
-//! Adding a rule means writing its file and adding one line to each list below ([`all`] and the
-//! `mod` declarations).
+//! Adding a rule takes three files: the rule's own, `src/lint/rules/<id with underscores>.rs`
+//! (with its tests and at least one snapshot of its findings); a line in each list below
+//! ([`all`] and the `mod` declarations); and its page, `docs/rules/<id>.md`. The table of
+//! `docs/rules/README.md` is generated from [`all`]: a test compares them, and
+//! `UPDATE_DOCS=1 cargo test --lib lint::rules_docs` rewrites it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -38,11 +41,13 @@ pub mod empty_up_sql;
 pub mod enum_value_used_in_transaction;
 pub mod missing_down_sql;
 pub mod missing_where;
+pub mod mysql_data_change_with_ddl;
 pub mod mysql_enum_change;
 pub mod rename_column;
 pub mod rename_table;
 pub mod set_not_null;
 pub mod sqlite_add_column_constraint;
+pub mod sqlite_add_column_needs_empty_table;
 pub mod sqlite_pragma_in_transaction;
 pub mod transaction_control;
 pub mod unparsed_statement;
@@ -58,12 +63,14 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &empty_up_sql::EmptyUpSql,
         &concurrently_in_transaction::ConcurrentlyInTransaction,
         &enum_value_used_in_transaction::EnumValueUsedInTransaction,
-        &transaction_control::TransactionControl,
         &sqlite_add_column_constraint::SqliteAddColumnConstraint,
+        &mysql_data_change_with_ddl::MysqlDataChangeWithDdl,
+        &transaction_control::TransactionControl,
         &sqlite_pragma_in_transaction::SqlitePragmaInTransaction,
         &unsafe_enum_change::UnsafeEnumChange,
         &mysql_enum_change::MysqlEnumChange,
         &add_column_not_null::AddColumnNotNull,
+        &sqlite_add_column_needs_empty_table::SqliteAddColumnNeedsEmptyTable,
         &set_not_null::SetNotNull,
         &create_index_non_concurrently::CreateIndexNonConcurrently,
         &constraint_without_not_valid::ConstraintWithoutNotValid,
@@ -212,6 +219,54 @@ impl FileCx<'_> {
             || (self.backend == Backend::Postgres && self.split.statements.len() > 1)
     }
 
+    /// Whether the table named `table` just before statement `index` is rebuilt by this file:
+    /// it existed before the file, its rows are copied (`INSERT … SELECT … FROM table`, or
+    /// `CREATE TABLE … AS SELECT`) into a table the file creates, and that new table carries
+    /// the old table's name by the end of the file. Tables are followed through renames, so
+    /// this recognises SQLite's recipe (create `new_t`, copy, drop `t`, rename `new_t` to `t`),
+    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`) and
+    /// MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
+    pub fn is_rebuilt(&self, index: usize, table: &str) -> bool {
+        let mut tables = Tables::default();
+        let mut target = None;
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        for (k, facts) in self.facts.iter().enumerate() {
+            if k == index {
+                target = Some(tables.id(table));
+            }
+            for a in facts.iter() {
+                match a {
+                    Action::CreateTable { table: t, .. } => {
+                        tables.original.push(None);
+                        tables.names.insert(t.clone(), tables.original.len() - 1);
+                    }
+                    Action::RenameTable { from, to } => {
+                        let id = tables.id(from);
+                        tables.names.remove(from);
+                        tables.names.insert(to.clone(), id);
+                    }
+                    Action::DropTable { table: t, .. } => {
+                        tables.names.remove(t);
+                    }
+                    Action::Insert { table: t, reads } => {
+                        let into = tables.id(t);
+                        for r in reads.iter().filter(|r| *r != t) {
+                            copies.push((tables.id(r), into));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(x) = target else { return false };
+        let Some(name) = tables.original[x].as_deref() else {
+            return false;
+        };
+        copies.iter().any(|&(from, into)| {
+            from == x && tables.original[into].is_none() && tables.names.get(name) == Some(&into)
+        })
+    }
+
     /// Position and width of the start of a statement: its first two keywords when they sit
     /// on one line (`CREATE INDEX`), else its first token.
     pub fn head(&self, index: usize) -> (Pos, usize) {
@@ -232,6 +287,29 @@ impl FileCx<'_> {
             ),
             _ => (stmt.start, 1),
         }
+    }
+}
+
+/// Tables followed through the renames of one file, for [`FileCx::is_rebuilt`]: each table
+/// has an id, `names` maps current names to ids, and `original` is the name a table had
+/// before the file (`None` for a table the file creates).
+#[derive(Default)]
+struct Tables {
+    names: HashMap<String, usize>,
+    original: Vec<Option<String>>,
+}
+
+impl Tables {
+    /// The id of the table now called `name`; a name not seen yet is a table that existed
+    /// before the file.
+    fn id(&mut self, name: &str) -> usize {
+        if let Some(id) = self.names.get(name) {
+            return *id;
+        }
+        self.original.push(Some(name.to_string()));
+        let id = self.original.len() - 1;
+        self.names.insert(name.to_string(), id);
+        id
     }
 }
 
@@ -358,7 +436,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_unique_kebab_case_and_documented() {
+    fn ids_are_unique_and_kebab_case() {
         let mut seen = HashSet::new();
         for r in all() {
             let info = r.info();
@@ -369,12 +447,39 @@ mod tests {
                 info.id
             );
             assert!(!info.summary.is_empty() && !info.backends.is_empty());
-            let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("docs/rules")
-                .join(format!("{}.md", info.id));
-            assert!(doc.exists(), "docs/rules/{}.md is missing", info.id);
         }
         assert!(find("drop-column").is_some());
         assert!(find("no-such-rule").is_none());
+    }
+
+    /// Each rule lives in `src/lint/rules/<id with underscores>.rs`, and its messages and help
+    /// are pinned by at least one snapshot of its tests.
+    #[test]
+    fn every_rule_has_its_file_and_a_snapshot() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lint/rules");
+        let snapshots: Vec<String> = std::fs::read_dir(dir.join("snapshots"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for r in all() {
+            let module = r.info().id.replace('-', "_");
+            assert!(
+                dir.join(format!("{module}.rs")).exists(),
+                "rule `{}` should live in src/lint/rules/{module}.rs",
+                r.info().id
+            );
+            let prefix = format!("cargo_migrate__lint__rules__{module}__tests__");
+            assert!(
+                snapshots
+                    .iter()
+                    .any(|s| s.starts_with(&prefix) && s.ends_with(".snap")),
+                "rule `{}` has no snapshot of its findings: add a test with \
+                 `insta::assert_snapshot!(lint_errors(sql, ID))` to src/lint/rules/{module}.rs",
+                r.info().id
+            );
+        }
     }
 }

@@ -57,7 +57,7 @@ impl Rule for MysqlEnumChange {
                 .collect();
             if !removed.is_empty() {
                 problems.push(format!(
-                    "removes {} (rows holding them become '' or the statement fails in strict mode)",
+                    "removes {} (rows holding a removed value become '', or the statement fails in strict mode)",
                     removed.join(", ")
                 ));
             }
@@ -93,6 +93,7 @@ impl Rule for MysqlEnumChange {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::testing::Case;
 
     const HISTORY: &[&str] = &[
@@ -103,17 +104,17 @@ mod tests {
     fn fires_on_removal_and_reorder() {
         let d = Case::mysql("ALTER TABLE orders MODIFY status ENUM('new', 'shipped') NOT NULL;")
             .after(HISTORY)
-            .fires("mysql-enum-change");
+            .fires(ID);
         assert!(d[0].message.contains("'paid'"), "{}", d[0].message);
         let d = Case::mysql(
             "ALTER TABLE orders MODIFY COLUMN status ENUM('paid', 'new', 'shipped') NOT NULL;",
         )
         .after(HISTORY)
-        .fires("mysql-enum-change");
+        .fires(ID);
         assert!(d[0].message.contains("reorders"));
         let d = Case::mysql("ALTER TABLE orders CHANGE status status ENUM('new', 'refunded', 'paid', 'shipped') NOT NULL;")
             .after(HISTORY)
-            .fires("mysql-enum-change");
+            .fires(ID);
         assert!(d[0].message.contains("before the end"));
     }
 
@@ -123,6 +124,21 @@ mod tests {
             "ALTER TABLE orders MODIFY status ENUM('new', 'paid', 'shipped', 'refunded') NOT NULL;",
         )
         .after(HISTORY)
-        .quiet("mysql-enum-change");
+        .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::mysql(
+            "ALTER TABLE orders MODIFY status ENUM('shipped', 'new') NOT NULL;"
+        )
+        .after(HISTORY)
+        .rendered(ID));
+        insta::assert_snapshot!(
+            "inserted",
+            Case::mysql("ALTER TABLE orders MODIFY status ENUM('new', 'refunded', 'paid', 'shipped') NOT NULL;")
+                .after(HISTORY)
+                .rendered(ID)
+        );
     }
 }

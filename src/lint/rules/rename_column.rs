@@ -59,15 +59,15 @@ impl Rule for RenameColumn {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_rename() {
-        let d =
-            Case::pg("ALTER TABLE users RENAME COLUMN name TO full_name;").fires("rename-column");
+        let d = Case::pg("ALTER TABLE users RENAME COLUMN name TO full_name;").fires(ID);
         assert_eq!(at(&d[0]), (1, 33));
-        Case::mysql("ALTER TABLE users CHANGE name full_name VARCHAR(100);").fires("rename-column");
-        Case::sqlite("ALTER TABLE users RENAME name TO full_name;").fires("rename-column");
+        Case::mysql("ALTER TABLE users CHANGE name full_name VARCHAR(100);").fires(ID);
+        Case::sqlite("ALTER TABLE users RENAME name TO full_name;").fires(ID);
     }
 
     #[test]
@@ -75,7 +75,15 @@ mod tests {
         Case::pg(
             "CREATE TABLE users (name TEXT);\nALTER TABLE users RENAME COLUMN name TO full_name;",
         )
-        .quiet("rename-column");
-        Case::mysql("ALTER TABLE users CHANGE name name VARCHAR(200);").quiet("rename-column");
+        .quiet(ID);
+        Case::mysql("ALTER TABLE users CHANGE name name VARCHAR(200);").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users RENAME COLUMN name TO full_name;",
+            ID
+        ));
     }
 }

@@ -80,16 +80,16 @@ impl Rule for SetNotNull {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_on_set_not_null() {
-        let d =
-            Case::pg("ALTER TABLE users ALTER COLUMN email SET NOT NULL;").fires("set-not-null");
+        let d = Case::pg("ALTER TABLE users ALTER COLUMN email SET NOT NULL;").fires(ID);
         assert!(d[0].message.contains("users.email"));
         Case::mysql("ALTER TABLE users MODIFY email VARCHAR(255) NOT NULL;")
             .after(&["CREATE TABLE users (id INT, email VARCHAR(255));"])
-            .fires("set-not-null");
+            .fires(ID);
     }
 
     #[test]
@@ -100,10 +100,10 @@ mod tests {
                 "ALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;",
                 "ALTER TABLE users VALIDATE CONSTRAINT email_nn;",
             ])
-            .quiet("set-not-null");
+            .quiet(ID);
         Case::mysql("ALTER TABLE users MODIFY email VARCHAR(255) NOT NULL;")
             .after(&["CREATE TABLE users (id INT, email VARCHAR(100) NOT NULL);"])
-            .quiet("set-not-null");
+            .quiet(ID);
     }
 
     #[test]
@@ -113,6 +113,20 @@ mod tests {
                 "CREATE TABLE users (id INT, email TEXT);",
                 "ALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;",
             ])
-            .fires("set-not-null");
+            .fires(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+            ID
+        ));
+        insta::assert_snapshot!(
+            "mysql",
+            Case::mysql("ALTER TABLE users MODIFY email VARCHAR(255) NOT NULL;")
+                .after(&["CREATE TABLE users (id INT, email VARCHAR(255));"])
+                .rendered(ID)
+        );
     }
 }

@@ -1,14 +1,25 @@
 //! `transaction-control`: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END` or `ROLLBACK` in a
 //! migration that diesel already runs in a transaction.
 //!
-//! Diesel opens a transaction around the migration and records the version inside it. An
-//! explicit `BEGIN` fails on SQLite ("cannot start a transaction within a transaction"),
-//! only warns on PostgreSQL, and commits implicitly on MySQL; a `COMMIT` ends diesel's
-//! transaction early, so a later failure leaves half a migration applied and unrecorded.
+//! Diesel opens a transaction around the migration and records the version inside it. What an
+//! explicit transaction statement does then depends on the backend:
+//!
+//! * `BEGIN` fails on SQLite ("cannot start a transaction within a transaction"); PostgreSQL
+//!   only warns and ignores it, so the `COMMIT` meant to pair with it ends diesel's transaction
+//!   instead; MySQL commits diesel's transaction and opens a new one;
+//! * `COMMIT` (or `END`) ends diesel's transaction early: if a later statement fails, what ran
+//!   before stays applied while the migration is not recorded. On SQLite, diesel's own
+//!   `COMMIT` then fails too ("no transaction is active");
+//! * `ROLLBACK` undoes the statements before it, and the rest of the file runs outside any
+//!   transaction.
+//!
+//! Only the SQLite `BEGIN` fails for certain; the rest breaks the migration's atomicity, which
+//! matters when a later statement fails. So the rule is a warning.
 //!
 //! Safe pattern: let diesel manage the transaction. If the migration really needs its own
 //! transaction control, set `run_in_transaction = false` in its `metadata.toml`.
 
+use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::{Action, TxKind};
 
@@ -20,7 +31,7 @@ pub struct TransactionControl;
 
 static INFO: RuleInfo = RuleInfo {
     id: ID,
-    default_level: Level::Deny,
+    default_level: Level::Warn,
     backends: ALL_BACKENDS,
     summary: "explicit BEGIN/COMMIT/ROLLBACK inside a migration diesel runs in a transaction",
     on_down: true,
@@ -39,10 +50,30 @@ impl Rule for TransactionControl {
             let Action::Transaction(kind) = a else {
                 continue;
             };
-            let what = match kind {
-                TxKind::Begin => "starts a transaction inside the one diesel already opened",
-                TxKind::Commit => "commits diesel's transaction early; a later failure leaves the migration half applied",
-                TxKind::Rollback => "rolls back diesel's transaction; the rest of the migration runs outside it",
+            let what = match (kind, cx.backend()) {
+                (TxKind::Begin, Backend::Sqlite) => {
+                    "fails: SQLite cannot start a transaction inside the one diesel opened"
+                }
+                (TxKind::Begin, Backend::Postgres) => {
+                    "is ignored by PostgreSQL (diesel already opened a transaction), so a COMMIT \
+                     after it ends diesel's transaction instead"
+                }
+                (TxKind::Begin, Backend::Mysql) => {
+                    "commits diesel's transaction on MySQL and opens another: what ran before it \
+                     can no longer be rolled back"
+                }
+                (TxKind::Commit, Backend::Sqlite) => {
+                    "commits diesel's transaction early: a later failure leaves the migration half \
+                     applied and unrecorded, and diesel's own COMMIT then fails"
+                }
+                (TxKind::Commit, _) => {
+                    "commits diesel's transaction early: a later failure leaves the migration half \
+                     applied and unrecorded"
+                }
+                (TxKind::Rollback, _) => {
+                    "rolls back diesel's transaction: the statements before it are undone and the \
+                     rest runs outside any transaction"
+                }
             };
             out.push(cx.finding(
                 ID,
@@ -57,34 +88,49 @@ impl Rule for TransactionControl {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::backend::Backend;
-    use crate::lint::testing::{at, Case};
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_explicit_transactions() {
-        let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires("transaction-control");
+        let d = Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").fires(ID);
         assert_eq!(d.len(), 2);
         assert_eq!(at(&d[1]), (3, 1));
-        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;")
-            .fires("transaction-control");
-        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;")
-            .fires("transaction-control");
+        Case::sqlite("BEGIN TRANSACTION;\nCREATE TABLE t (id INT);\nEND TRANSACTION;").fires(ID);
+        Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nROLLBACK;").fires(ID);
     }
 
     #[test]
     fn quiet_without_diesel_transaction_or_with_savepoints() {
         Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;")
             .no_transaction()
-            .quiet("transaction-control");
+            .quiet(ID);
         Case::new(
             Backend::Postgres,
             "SAVEPOINT a;\nCREATE TABLE t (id INT);\nROLLBACK TO SAVEPOINT a;",
         )
-        .quiet("transaction-control");
+        .quiet(ID);
         // A trigger body's BEGIN … END is not a transaction.
         Case::sqlite(
             "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE id = NEW.id; END;",
         )
-        .quiet("transaction-control");
+        .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;\nROLLBACK;",
+            ID
+        ));
+        insta::assert_snapshot!(
+            "postgres",
+            Case::pg("BEGIN;\nCREATE TABLE t (id INT);\nCOMMIT;").rendered(ID)
+        );
+        insta::assert_snapshot!(
+            "mysql",
+            Case::mysql("START TRANSACTION;\nCREATE TABLE t (id INT);\nCOMMIT;").rendered(ID)
+        );
     }
 }

@@ -45,32 +45,36 @@ impl Rule for UnparsedStatement {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
     use crate::lint::config::{Level, LintConfig};
     use crate::lint::testing::Case;
 
     fn on() -> LintConfig {
         let mut c = LintConfig::default();
-        c.levels.insert("unparsed-statement".into(), Level::Warn);
+        c.levels.insert(ID.into(), Level::Warn);
         c
     }
 
     #[test]
     fn fires_when_enabled() {
-        let d = Case::pg("FROBNICATE THE TABLES;")
-            .config(on())
-            .fires("unparsed-statement");
+        let d = Case::pg("FROBNICATE THE TABLES;").config(on()).fires(ID);
         assert!(d[0].message.contains("could not be read"));
-        Case::pg("FROBNICATE THE TABLES;").quiet("unparsed-statement");
+        Case::pg("FROBNICATE THE TABLES;").quiet(ID);
     }
 
     #[test]
     fn quiet_on_statements_read_by_keywords() {
         Case::pg("DO $$ BEGIN RAISE NOTICE 'x'; END $$;")
             .config(on())
-            .quiet("unparsed-statement");
+            .quiet(ID);
         Case::sqlite("PRAGMA foreign_keys = ON;")
             .no_transaction()
             .config(on())
-            .quiet("unparsed-statement");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(Case::pg("FROBNICATE THE TABLES;").config(on()).rendered(ID));
     }
 }

@@ -161,6 +161,8 @@ fn moved_off(cx: &StmtCx<'_>, table: &str, label: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::ID;
+    use crate::lint::rules::change_column_type;
     use crate::lint::testing::Case;
 
     const HISTORY: &[&str] = &["CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');\nCREATE TABLE people (id INT, m mood NOT NULL);"];
@@ -173,18 +175,16 @@ mod tests {
 
     #[test]
     fn quiet_on_rename_recreate_drop_done_right() {
+        Case::pg(DONE_RIGHT).after(HISTORY).quiet(ID);
         Case::pg(DONE_RIGHT)
             .after(HISTORY)
-            .quiet("unsafe-enum-change");
-        Case::pg(DONE_RIGHT)
-            .after(HISTORY)
-            .quiet("change-column-type");
+            .quiet(change_column_type::ID);
     }
 
     #[test]
     fn fires_without_moving_rows_first() {
         let sql = DONE_RIGHT.replace("UPDATE people SET m = 'sad' WHERE m = 'meh';\n", "");
-        let d = Case::pg(&sql).after(HISTORY).fires("unsafe-enum-change");
+        let d = Case::pg(&sql).after(HISTORY).fires(ID);
         assert!(d[0].message.contains("'meh'"), "{}", d[0].message);
         assert!(d[0].help.as_ref().unwrap().contains("RENAME TO mood_old"));
     }
@@ -193,7 +193,7 @@ mod tests {
     fn fires_on_drop_type_still_in_use() {
         let d = Case::pg("DROP TYPE mood CASCADE;\nCREATE TYPE mood AS ENUM ('happy');")
             .after(HISTORY)
-            .fires("unsafe-enum-change");
+            .fires(ID);
         assert!(d[0].message.contains("people.m") && d[0].message.contains("CASCADE"));
     }
 
@@ -203,7 +203,7 @@ mod tests {
             "ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('happy', 'sad');",
         )
         .after(HISTORY)
-        .fires("unsafe-enum-change");
+        .fires(ID);
         assert!(
             d[0].message
                 .contains("still uses the renamed old type `mood_old`"),
@@ -216,9 +216,9 @@ mod tests {
     fn fires_on_rename_value_and_missing_using() {
         Case::pg("ALTER TYPE mood RENAME VALUE 'meh' TO 'neutral';")
             .after(HISTORY)
-            .fires("unsafe-enum-change");
+            .fires(ID);
         let sql = DONE_RIGHT.replace(" USING m::text::mood", "");
-        let d = Case::pg(&sql).after(HISTORY).fires("unsafe-enum-change");
+        let d = Case::pg(&sql).after(HISTORY).fires(ID);
         assert!(d.iter().any(|d| d.message.contains("without USING")));
     }
 
@@ -226,9 +226,41 @@ mod tests {
     fn quiet_on_adding_values_and_unused_types() {
         Case::pg("ALTER TYPE mood ADD VALUE 'ecstatic';")
             .after(HISTORY)
-            .quiet("unsafe-enum-change");
+            .quiet(ID);
         Case::pg("CREATE TYPE color AS ENUM ('red');\nDROP TYPE color;")
             .after(HISTORY)
-            .quiet("unsafe-enum-change");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        let sql = DONE_RIGHT.replace("UPDATE people SET m = 'sad' WHERE m = 'meh';\n", "");
+        insta::assert_snapshot!(Case::pg(&sql).after(HISTORY).rendered(ID));
+        insta::assert_snapshot!(
+            "drop_type",
+            Case::pg("DROP TYPE mood CASCADE;")
+                .after(HISTORY)
+                .rendered(ID)
+        );
+        insta::assert_snapshot!(
+            "rename_value",
+            Case::pg("ALTER TYPE mood RENAME VALUE 'meh' TO 'neutral';")
+                .after(HISTORY)
+                .rendered(ID)
+        );
+        insta::assert_snapshot!(
+            "no_using",
+            Case::pg(&DONE_RIGHT.replace(" USING m::text::mood", ""))
+                .after(HISTORY)
+                .rendered(ID)
+        );
+        insta::assert_snapshot!(
+            "not_converted",
+            Case::pg(
+                "ALTER TYPE mood RENAME TO mood_old;\nCREATE TYPE mood AS ENUM ('happy', 'sad');"
+            )
+            .after(HISTORY)
+            .rendered(ID)
+        );
     }
 }

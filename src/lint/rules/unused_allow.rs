@@ -35,30 +35,41 @@ impl Rule for UnusedAllow {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::{at, Case};
+    use super::ID;
+    use crate::lint::rules::drop_column;
+    use crate::lint::testing::{at, lint_errors, Case};
 
     #[test]
     fn fires_on_allows_that_silence_nothing() {
         let d = Case::pg(
             "-- cargo-migrate: allow(drop-table): old\nALTER TABLE users DROP COLUMN legacy;",
         )
-        .fires("unused-allow");
+        .fires(ID);
         assert_eq!(at(&d[0]), (1, 1));
         // A blank line detaches the comment from the statement.
         let c = Case::pg(
             "-- cargo-migrate: allow(drop-column): old\n\nALTER TABLE users DROP COLUMN legacy;",
         );
-        c.fires("unused-allow");
-        c.fires("drop-column");
-        let d =
-            Case::pg("SELECT 1; -- cargo-migrate: allow(drop-colum): typo").fires("unused-allow");
+        c.fires(ID);
+        c.fires(drop_column::ID);
+        let d = Case::pg("SELECT 1; -- cargo-migrate: allow(drop-colum): typo").fires(ID);
         assert!(d[0].message.contains("no known rule"));
-        Case::pg("SELECT 1; -- cargo-migrate: allow drop-column").fires("unused-allow");
+        Case::pg("SELECT 1; -- cargo-migrate: allow drop-column").fires(ID);
     }
 
     #[test]
     fn quiet_when_the_allow_is_used() {
         Case::pg("-- cargo-migrate: allow(drop-column): reviewed\n-- second comment line\nALTER TABLE users DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN a TO b; -- cargo-migrate: allow(rename-column): no readers")
-            .quiet("unused-allow");
+            .quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "-- cargo-migrate: allow(drop-table): old\nALTER TABLE users DROP COLUMN legacy;\n\
+             SELECT 1; -- cargo-migrate: allow(drop-colum): typo\n\
+             SELECT 2; -- cargo-migrate: allow drop-column",
+            ID
+        ));
     }
 }

@@ -93,20 +93,21 @@ impl Rule for VolatileDefault {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::Case;
+    use super::ID;
+    use crate::lint::testing::{lint_errors, Case};
 
     #[test]
     fn fires_on_volatile_defaults() {
         let d = Case::pg("ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid();")
-            .fires("volatile-default");
+            .fires(ID);
         assert!(
             d[0].message.contains("gen_random_uuid()"),
             "{}",
             d[0].message
         );
         Case::pg("ALTER TABLE users ADD COLUMN seen TIMESTAMPTZ DEFAULT clock_timestamp();")
-            .fires("volatile-default");
-        Case::pg("ALTER TABLE users ADD COLUMN n BIGSERIAL;").fires("volatile-default");
+            .fires(ID);
+        Case::pg("ALTER TABLE users ADD COLUMN n BIGSERIAL;").fires(ID);
     }
 
     #[test]
@@ -116,7 +117,16 @@ mod tests {
                   ALTER TABLE users ADD COLUMN updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP;\n\
                   ALTER TABLE users ADD COLUMN flag BOOLEAN DEFAULT false;",
         )
-        .quiet("volatile-default");
-        Case::pg("CREATE TABLE t (id INT);\nALTER TABLE t ADD COLUMN token UUID DEFAULT gen_random_uuid();").quiet("volatile-default");
+        .quiet(ID);
+        Case::pg("CREATE TABLE t (id INT);\nALTER TABLE t ADD COLUMN token UUID DEFAULT gen_random_uuid();").quiet(ID);
+    }
+
+    #[test]
+    fn message_and_help() {
+        insta::assert_snapshot!(lint_errors(
+            "ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid();\n\
+             ALTER TABLE users ADD COLUMN n BIGSERIAL;",
+            ID
+        ));
     }
 }
