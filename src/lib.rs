@@ -52,5 +52,6 @@ pub mod released;
 pub mod report;
 pub mod schema;
 pub mod settings;
+pub mod sql;
 pub mod state;
 pub mod workspace;

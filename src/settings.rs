@@ -245,7 +245,7 @@ pub fn resolve_url(
     };
     let url = match (&source, url.backend()) {
         (UrlSource::Flag, _) | (_, Some(Backend::Postgres | Backend::Mysql) | None) => url,
-        (_, Some(Backend::Sqlite)) => crate::db::resolve_sqlite_url(&url, &set.dir),
+        (_, Some(Backend::Sqlite)) => crate::database_url::resolve_sqlite_url(&url, &set.dir),
     };
     Some((url, source))
 }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use cargo_migrate::backend::Backend;
-use cargo_migrate::lint::split::split;
+use cargo_migrate::sql::split;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -50,7 +50,7 @@ fn pieces(text: &str, by_statement: bool, backend: Backend) -> Option<Vec<Piece>
     if !by_statement {
         return None;
     }
-    let split = crate::lint::split::split(text, backend).ok()?;
+    let split = crate::sql::split(text, backend).ok()?;
     let mut out = Vec::new();
     for stmt in &split.statements {
         let sql = text.get(stmt.bytes.clone())?.to_string();

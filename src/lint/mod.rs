@@ -23,7 +23,7 @@ pub mod config;
 pub mod model;
 pub mod rules;
 pub mod schema;
-pub mod split;
+
 pub mod suppress;
 
 #[cfg(test)]
@@ -34,10 +34,10 @@ pub(crate) mod testing;
 pub use config::{Level, LintConfig};
 pub use rules::RuleInfo;
 
+use crate::sql::{self as split, SplitFile};
 use model::Facts;
 use rules::{Created, EndCx, FileCx, FileKind, FileState, Finding, MigrationCx, StmtCx};
 use schema::Schema;
-use split::SplitFile;
 
 /// A migration file: its path as shown to the user and its text.
 #[derive(Debug, Clone, Copy)]

@@ -22,7 +22,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::backend::Backend;
 
-use super::split::{dialect, is_word, keyword, Pos, SplitFile, Statement};
+use crate::sql::{dialect, is_word, keyword, Pos, SplitFile, Statement};
 
 /// A column as defined by CREATE TABLE, ADD COLUMN or MySQL MODIFY/CHANGE.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -1065,7 +1065,7 @@ pub fn token_pos(t: &TokenWithSpan) -> (Pos, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::split::split;
+    use crate::sql::split;
 
     fn acts(sql: &str, backend: Backend) -> Vec<Facts> {
         let f = split(sql, backend).unwrap();

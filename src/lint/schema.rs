@@ -183,7 +183,8 @@ impl Schema {
 mod tests {
     use super::*;
     use crate::backend::Backend;
-    use crate::lint::{model, split};
+    use crate::lint::model;
+    use crate::sql as split;
 
     fn replay(sql: &str) -> Schema {
         let f = split::split(sql, Backend::Postgres).unwrap();

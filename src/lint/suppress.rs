@@ -8,7 +8,7 @@
 //! reported under `unused-allow`.
 
 use super::rules::{self, FileKind, Finding, Place};
-use super::split::{Comment, Pos, SplitFile};
+use crate::sql::{Comment, Pos, SplitFile};
 
 const PREFIX: &str = "cargo-migrate:";
 

@@ -13,7 +13,7 @@
 use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::{token_pos, Action};
-use crate::lint::split::is_word;
+use crate::sql::is_word;
 
 use super::{Finding, Rule, RuleInfo, StmtCx, POSTGRES};
 

@@ -24,8 +24,8 @@ use crate::backend::Backend;
 use super::config::Level;
 use super::model::{Action, Facts};
 use super::schema::Schema;
-use super::split::{Pos, SplitError, SplitFile, Statement};
 use super::MigrationInput;
+use crate::sql::{Pos, SplitError, SplitFile, Statement};
 
 pub mod add_column_not_null;
 pub mod allow_without_reason;

@@ -1,4 +1,5 @@
-//! Splitting a migration file into statements.
+//! Splitting a migration file into statements: shared by the linter and the runner (which
+//! sends MySQL migrations one statement at a time).
 //!
 //! Diesel sends a whole `up.sql`/`down.sql` to the database as one batch, so the linter has
 //! to find the statement boundaries itself. This module does it on sqlparser's token stream,

@@ -1,15 +1,7 @@
 //! The command line as a user sees it, on fixture workspaces, with SQLite only (no server).
 //! Human and JSON output are pinned with snapshots.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // tests and benchmarks may panic and print
 
-mod common;
-
-use common::CliTest;
+use crate::common::CliTest;
 use insta::assert_snapshot;
 
 #[test]
@@ -479,7 +471,7 @@ fn rules_lists_every_rule() {
     for r in &rules {
         let id = r["id"].as_str().unwrap();
         assert!(
-            common::fixtures_dir()
+            crate::common::fixtures_dir()
                 .join("../docs/rules")
                 .join(format!("{id}.md"))
                 .is_file(),

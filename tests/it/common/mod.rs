@@ -1,6 +1,5 @@
 //! Test helpers that speak the domain: run the binary on a copy of a fixture workspace, and
 //! make throwaway databases on the test servers.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,14 +1,6 @@
 //! Migrations against real servers: PostgreSQL and MariaDB/MySQL (each test on its own fresh
 //! database, dropped afterwards), and SQLite files. Without a server the server tests skip with
 //! one line; under `CI` a missing server fails them.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // tests and benchmarks may panic and print
-
-mod common;
 
 use std::process::Stdio;
 
@@ -26,7 +18,7 @@ macro_rules! with_conn {
         }
     };
 }
-use common::{CliTest, Server, TestDb};
+use crate::common::{CliTest, Server, TestDb};
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 
 fn tables(conn: &mut Connection) -> Vec<String> {

@@ -5,17 +5,10 @@
 //! run `generate --diff-schema`; then `check` must report no drift and no lint warning, and
 //! replaying the base plus the new migration and reverting the new one must render the base
 //! schema again, exactly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // tests and benchmarks may panic and print
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
+use crate::common::{CliTest, Server};
 use cargo_migrate::backend::Backend;
 use cargo_migrate::commands::check::check;
 use cargo_migrate::commands::generate::run;
@@ -29,7 +22,6 @@ use cargo_migrate::migration::Direction;
 use cargo_migrate::output::Printer;
 use cargo_migrate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
 use cargo_migrate::settings::{self, GlobalOptions, Resolved};
-use common::{CliTest, Server};
 
 static PRINTER: std::sync::LazyLock<Printer> = std::sync::LazyLock::new(Printer::sink);
 

@@ -1,18 +1,10 @@
 //! print-schema parity, measured: every case under `fixtures/print_schema/` is replayed through
 //! `cargo migrate schema` (its schema.sql as the only migration) and the output compared byte
 //! for byte with what the real `diesel print-schema` printed for it (see that folder's README).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // tests and benchmarks may panic and print
-
-mod common;
 
 use std::path::Path;
 
-use common::{fixtures_dir, Server};
+use crate::common::{fixtures_dir, Server};
 
 fn cases(backend: &str) -> Vec<String> {
     let root = fixtures_dir().join("print_schema");
@@ -56,7 +48,7 @@ fn parity(backend: &str, scratch: Option<String>) {
         let tmp = tempfile::tempdir().unwrap();
         let pkg = tmp.path().join(case);
         package_for(case, backend, &pkg);
-        let mut cmd = std::process::Command::new(common::BIN);
+        let mut cmd = std::process::Command::new(crate::common::BIN);
         cmd.args(["migrate", "schema", "--no-cache"])
             .current_dir(&pkg)
             .env_remove("DATABASE_URL")

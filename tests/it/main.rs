@@ -1,0 +1,15 @@
+//! The integration suite: one test binary (one link of the crate and its database drivers),
+//! one module per area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // tests may panic and print
+
+mod common;
+
+mod cli;
+mod databases;
+mod generate;
+mod print_schema;
