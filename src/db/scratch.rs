@@ -175,51 +175,27 @@ impl ScratchDb {
         Ok(scratch)
     }
 
-    /// Run `migrations` in order, each in its own transaction unless its metadata.toml says
-    /// otherwise, as `apply` would, stopping at the first failure.
-    ///
-    /// The scratch database is thrown away, so its versions are not recorded (print-schema
-    /// ignores `__diesel_schema_migrations` anyway). On PostgreSQL and SQLite a transactional
-    /// migration is sent as one `BEGIN; …; COMMIT;` batch: one round trip instead of the
-    /// harness's four, with the same effect. MySQL goes through the harness, statement by
-    /// statement, so a failure still names its statement.
+    /// Run `migrations` in order exactly as `apply` runs them, stopping at the first failure:
+    /// diesel's versions table is created first, and each migration goes through the same
+    /// harness (its own transaction unless its metadata.toml says otherwise, the same
+    /// statement splitting on MySQL) and has its version recorded. A history therefore fails
+    /// here exactly where it fails in `apply`, and migrations that read or guard
+    /// `__diesel_schema_migrations` (a trigger, a view) replay as they deploy.
     pub fn replay<'a>(
         &mut self,
         migrations: impl IntoIterator<Item = &'a Migration>,
     ) -> Result<usize, (Box<MigrationFailure>, &'a Migration)> {
         let url = DatabaseUrl::new(self.name().unwrap_or(":memory:").to_string());
-        let by_statement = self.conn.runs_statement_by_statement();
         let mut n = 0;
         for m in migrations {
-            if by_statement {
-                if n == 0 {
-                    if let Err(e) = self.conn.ensure_migrations_table() {
-                        let mut f = MigrationFailure::blank(m, Direction::Up, false);
-                        f.message = one_line(&e.to_string(), &url);
-                        return Err((Box::new(f), m));
-                    }
-                }
-                harness::run(&mut self.conn, m, Direction::Up, &url).map_err(|f| (f, m))?;
-            } else {
-                const BEGIN: &str = "BEGIN;\n";
-                let (sql, offset) = if m.run_in_transaction {
-                    (
-                        format!("{BEGIN}{}\n;COMMIT;", m.up_sql),
-                        BEGIN.chars().count(),
-                    )
-                } else {
-                    (m.up_sql.clone(), 0)
-                };
-                if let Err(err) = self.conn.batch_execute(&sql) {
-                    if m.run_in_transaction {
-                        let _ = self.conn.batch_execute("ROLLBACK");
-                    }
-                    let partial = self.conn.may_be_partial(m.run_in_transaction, None);
-                    let mut failure = MigrationFailure::blank(m, Direction::Up, partial);
-                    harness::describe_database_error(&mut failure, &err, m, &url, offset);
-                    return Err((Box::new(failure), m));
+            if n == 0 {
+                if let Err(e) = self.conn.ensure_migrations_table() {
+                    let mut f = MigrationFailure::blank(m, Direction::Up, false);
+                    f.message = one_line(&e.to_string(), &url);
+                    return Err((Box::new(f), m));
                 }
             }
+            harness::run(&mut self.conn, m, Direction::Up, &url).map_err(|f| (f, m))?;
             n += 1;
         }
         Ok(n)

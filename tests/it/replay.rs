@@ -1,0 +1,96 @@
+//! The scratch replay prepares and runs a history exactly as `apply` does.
+
+use crate::common::{CliTest, Server, TestDb};
+
+/// A history whose second migration puts a trigger on diesel's versions table: `apply` runs
+/// it, so the replay behind `schema` and `check` must too.
+fn trigger_on_versions_table(t: &CliTest, backend: &str) {
+    t.migration(
+        "2024-01-01-000000_audit",
+        "CREATE TABLE audit (version VARCHAR(50) PRIMARY KEY);\n",
+        None,
+    );
+    let trigger = match backend {
+        "sqlite" => "CREATE TRIGGER log_version AFTER INSERT ON __diesel_schema_migrations\nBEGIN\n  INSERT INTO audit (version) VALUES (NEW.version);\nEND;\n",
+        _ => "CREATE FUNCTION log_version() RETURNS trigger AS $$\nBEGIN\n  INSERT INTO audit (version) VALUES (NEW.version);\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\nCREATE TRIGGER log_version AFTER INSERT ON __diesel_schema_migrations\n  FOR EACH ROW EXECUTE FUNCTION log_version();\n",
+    };
+    t.migration("2024-01-02-000000_log_versions", trigger, None);
+    t.migration(
+        "2024-01-03-000000_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+}
+
+#[test]
+fn sqlite_replay_runs_a_trigger_on_the_versions_table() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    trigger_on_versions_table(&t, "sqlite");
+    let run = t.run(&["schema", "--no-cache"]);
+    run.assert_success();
+    assert!(run.stdout.contains("users (id)"), "{}", run.stdout);
+    t.run(&["apply"]).assert_success();
+}
+
+#[test]
+fn postgres_replay_runs_a_trigger_on_the_versions_table() {
+    let Some(base) = Server::Postgres.url() else {
+        return;
+    };
+    let Some(db) = TestDb::create(Server::Postgres, "vtrig") else {
+        return;
+    };
+    let t = CliTest::package()
+        .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_SCRATCH_URL", &base);
+    trigger_on_versions_table(&t, "postgres");
+    let run = t.run(&["schema", "--no-cache"]);
+    run.assert_success();
+    assert!(run.stdout.contains("users (id)"), "{}", run.stdout);
+    t.run(&["apply"]).assert_success();
+    // The trigger saw every version recorded after it, in the real database as in the replay.
+    let mut conn = db.connect();
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM audit").unwrap(),
+        2,
+        "the trigger ran for its own migration and the next one"
+    );
+}
+
+/// A migration that commits diesel's transaction itself: wherever `apply` stops, `schema`
+/// (the replay) stops on the same migration.
+#[test]
+fn sqlite_replay_fails_where_apply_fails() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_a",
+        "CREATE TABLE a (id INTEGER);\n",
+        None,
+    );
+    t.migration(
+        "2024-01-02-000000_commits",
+        "CREATE TABLE b (id INTEGER);\nCOMMIT;\n",
+        None,
+    );
+    let replay = t.run(&["schema", "--no-cache"]);
+    let apply = t.run(&["apply"]);
+    assert_eq!(
+        replay.code == 0,
+        apply.code == 0,
+        "replay:\n{}\napply:\n{}",
+        replay.all(),
+        apply.all()
+    );
+    if apply.code != 0 {
+        assert!(
+            replay.stderr.contains("2024-01-02-000000_commits"),
+            "{}",
+            replay.stderr
+        );
+        assert!(
+            apply.stderr.contains("2024-01-02-000000_commits"),
+            "{}",
+            apply.stderr
+        );
+    }
+}
