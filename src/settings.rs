@@ -194,6 +194,20 @@ pub struct Resolved {
     pub unselected_siblings: Vec<SetContext>,
 }
 
+impl Resolved {
+    /// The selection, or an error when it holds no set (for commands whose success would
+    /// otherwise claim that everything was checked).
+    pub fn require_sets(&self, command: &'static str) -> Result<&[SetContext], SelectionError> {
+        if self.sets.is_empty() {
+            return Err(SelectionError::NothingSelected {
+                command,
+                root: self.workspace.root.display().to_string(),
+            });
+        }
+        Ok(&self.sets)
+    }
+}
+
 /// The environment lookup, so tests can supply their own.
 pub trait Env {
     /// The variable's value; `None` when unset or blank.
@@ -253,6 +267,9 @@ pub fn resolve_url(
 /// The selection does not fit the command.
 #[derive(Debug, thiserror::Error)]
 pub enum SelectionError {
+    /// `--database-url ""`: what `--database-url "$VAR"` becomes when the variable is unset.
+    #[error("--database-url is empty (was the variable it names unset?), so there is no database to work on\nhelp: pass the database's URL, or leave the flag out to use the set's environment variable")]
+    EmptyDatabaseUrl,
     /// A one-set command with several sets selected.
     #[error("`{command}` works on one migration set at a time, and {} are selected ({})\nhelp: choose one with -p NAME", names.len(), names.join(", "))]
     OneSetOnly {
@@ -260,6 +277,14 @@ pub enum SelectionError {
         command: &'static str,
         /// The selected sets.
         names: Vec<String>,
+    },
+    /// A command over every set, and the selection holds none: nothing would be looked at.
+    #[error("no migration set found in {root}, so `{command}` has nothing to check\nhelp: cargo-migrate looks for a `migrations/` folder (or diesel.toml's `[migrations_directory]`) next to each member's Cargo.toml, and for `migrations = \"...\"` in [package.metadata.migrate]; add one of those, or fix -p/--exclude")]
+    NothingSelected {
+        /// The command.
+        command: &'static str,
+        /// The workspace root.
+        root: String,
     },
     /// A one-set command with nothing selected.
     #[error("no migration set is selected, so `{command}` has nothing to work on\nhelp: run it in a workspace whose members have diesel migrations, or fix -p/--exclude")]
@@ -309,6 +334,13 @@ pub fn resolve_workspace(
     opts: &GlobalOptions,
     env: &dyn Env,
 ) -> anyhow::Result<Resolved> {
+    if opts
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.trim().is_empty())
+    {
+        return Err(SelectionError::EmptyDatabaseUrl.into());
+    }
     let selected = workspace::select(&ws, &opts.packages, &opts.exclude)?;
     if opts.database_url.is_some() && selected.len() > 1 {
         return Err(SelectionError::DatabaseUrlNeedsOneSet {

@@ -333,6 +333,7 @@ fn released_findings(
 
 /// `check`.
 pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyhow::Result<Outcome> {
+    resolved.require_sets("check")?;
     let sets = check(resolved, opts)?;
     let total = Counts::of(sets.iter().flat_map(|s| &s.findings));
     let failed = total.errors > 0 || (opts.deny_warnings && total.warnings > 0);

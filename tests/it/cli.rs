@@ -1058,3 +1058,35 @@ fn an_error_names_its_set_once() {
         run.stderr
     );
 }
+
+/// `--database-url "$UNSET"` is an empty flag: an error, never a throwaway database.
+#[test]
+fn an_empty_database_url_is_an_error_and_nothing_runs() {
+    let t = CliTest::fixture("single-sqlite");
+    for url in ["", "  "] {
+        let run = t.run(&["apply", "--database-url", url]);
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains("--database-url is empty"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("applied"), "{}", run.stdout);
+    }
+}
+
+/// A workspace with no recognisable migration set: `check` did not look at anything, so it
+/// must not pass.
+#[test]
+fn check_with_no_set_is_an_error() {
+    let t = CliTest::package();
+    std::fs::remove_dir(t.path("migrations")).unwrap();
+    let run = t.run(&["check"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("no migration set found in"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("check passed"), "{}", run.all());
+}
