@@ -24,7 +24,11 @@ fn main() -> ExitCode {
     )));
     cargo_migrate::interrupt::install(printer);
     let request = args.command.request();
-    match commands::execute(&request, &opts, printer) {
+    let result = commands::execute(&request, &opts, printer);
+    // A signal that arrived while the command finished: the handler's report and exit code
+    // (130) win over whatever the command concluded from the work the signal cut short.
+    cargo_migrate::interrupt::yield_to_handler();
+    match result {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
             printer.error(&err, request.name());

@@ -55,6 +55,16 @@ fn drift_for(
     if !ctx.set.has_schema() || ctx.backend().is_none() {
         return Ok(found);
     }
+    // A folder problem (already a finding) stops the replay before it starts: replaying the
+    // rest would fail later with an unrelated error, as `schema` refuses to.
+    if ctx
+        .folder
+        .problems
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        return Ok(found);
+    }
     let set = ctx.name();
     let sections =
         match SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache)) {
@@ -240,7 +250,7 @@ fn lint_for(resolved: &Resolved, ctx: &SetContext) -> Vec<Diagnostic> {
     match ctx.backend() {
         Some(backend) => findings.extend(ctx.folder.lint(set, backend, &ctx.set.lint)),
         None => findings.push(
-            Diagnostic::warning(Problem::UnknownBackend, "the set's backend is unknown, so its migrations were not linted and its schema not checked")
+            Diagnostic::error(Problem::UnknownBackend, "the set's backend is unknown, so its migrations cannot be linted or replayed and the set is not checked")
                 .with_set(set)
                 .with_help(format!("add `backend = \"sqlite\"` (or postgres, mysql) to {} in {}", ctx.set.config_table(), ctx.set.manifest_path.display())),
         ),

@@ -615,7 +615,7 @@ fn git(t: &CliTest, args: &[&str]) {
 
 #[test]
 fn check_base_protects_released_migrations() {
-    let t = CliTest::fixture("single-sqlite");
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
     git(&t, &["init", "-q", "-b", "main"]);
     git(&t, &["add", "-A"]);
     git(&t, &["commit", "-qm", "release 1"]);
@@ -1089,4 +1089,22 @@ fn check_with_no_set_is_an_error() {
         run.stderr
     );
     assert!(!run.all().contains("check passed"), "{}", run.all());
+}
+
+/// A set whose backend cannot be known is not checked, so `check` cannot pass.
+#[test]
+fn check_fails_on_a_set_it_cannot_check() {
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_a",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+    let run = t.run(&["check", "--offline"]);
+    run.assert_code(1);
+    assert!(
+        run.all().contains("error[unknown-backend]"),
+        "{}",
+        run.all()
+    );
 }
