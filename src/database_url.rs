@@ -85,18 +85,15 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Replace the password of any `scheme://user:password@host` URL, and the value of a
-/// `password=` / `pass=` query parameter, with `***`.
+/// Replace the password of any `scheme://user:password@host` URL, and the value of every
+/// parameter whose (percent-decoded, case-insensitive) name holds `pass`, with `***`. This
+/// works on any text, parseable or not: everything between `://` and the last `@` is
+/// credentials, so a raw `#`, `/`, `?` or `@` in a password never shows.
 pub fn redact(raw: &str) -> String {
     let mut out = raw.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
-        // The authority ends at the first '/', '?' or '#'; the userinfo at the last '@' before it.
-        let authority_end = out[rest_start..]
-            .find(['/', '?', '#'])
-            .map(|i| rest_start + i)
-            .unwrap_or(out.len());
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+        if let Some(at) = out[rest_start..].rfind('@') {
             let at = rest_start + at;
             if let Some(colon) = out[rest_start..at].find(':') {
                 let colon = rest_start + colon;
@@ -104,41 +101,59 @@ pub fn redact(raw: &str) -> String {
             }
         }
     }
-    // Query parameters that carry a password.
-    for key in ["password=", "pass=", "sslpassword="] {
-        let mut search_from = 0;
-        while let Some(pos) = out[search_from..].find(key) {
-            let start = search_from + pos;
-            let preceded_ok = start == 0 || matches!(out.as_bytes()[start - 1], b'?' | b'&' | b' ');
-            let value_start = start + key.len();
-            let value_end = out[value_start..]
-                .find(['&', '#', ' '])
-                .map(|i| value_start + i)
-                .unwrap_or(out.len());
-            if preceded_ok && value_end > value_start {
-                out.replace_range(value_start..value_end, "***");
-                search_from = value_start + 3;
-            } else {
-                search_from = value_start;
+    // Query parameters (`?a=b&c=d`) and keyword/value pairs (`a=b c=d`) that carry a password.
+    let bytes = out.clone();
+    let mut redacted = String::with_capacity(out.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let ch = bytes[i..].chars().next().unwrap_or(' ');
+        let at_key_start = i == 0 || matches!(bytes.as_bytes()[i - 1], b'?' | b'&' | b' ' | b';');
+        if at_key_start {
+            let key_end = bytes[i..]
+                .find(['=', '&', ' ', '?', ';'])
+                .map(|k| i + k)
+                .unwrap_or(bytes.len());
+            if bytes.as_bytes().get(key_end) == Some(&b'=') {
+                let key = percent_decode(&bytes[i..key_end]).to_ascii_lowercase();
+                if key.contains("pass") {
+                    let value_start = key_end + 1;
+                    let value_end = bytes[value_start..]
+                        .find(['&', ' ', ';'])
+                        .map(|v| value_start + v)
+                        .unwrap_or(bytes.len());
+                    redacted.push_str(&bytes[i..value_start]);
+                    if value_end > value_start {
+                        redacted.push_str("***");
+                    }
+                    i = value_end;
+                    continue;
+                }
             }
         }
+        redacted.push(ch);
+        i += ch.len_utf8();
     }
-    out
+    redacted
 }
 
 /// Redact every URL-looking password inside a longer text (a database's error message can
 /// repeat the connection string).
 pub fn redact_text(text: &str, url: &DatabaseUrl) -> String {
     let mut out = text.replace(url.expose(), &url.redacted());
-    if let Ok(parsed) = url::Url::parse(url.expose()) {
-        if let Some(pw) = parsed.password() {
-            if !pw.is_empty() {
-                out = out.replace(pw, "***");
-                let decoded = percent_decode(pw);
-                if decoded != pw && !decoded.is_empty() {
-                    out = out.replace(&decoded, "***");
-                }
-            }
+    // The password as written: between the first `:` after `://` and the last `@`, whatever
+    // characters it holds (a URL parser would stop at a raw `#` or `/`).
+    let raw = url.expose();
+    let written = raw.find("://").and_then(|s| {
+        let rest = &raw[s + 3..];
+        let at = rest.rfind('@')?;
+        let colon = rest[..at].find(':')?;
+        Some(&rest[colon + 1..at])
+    });
+    if let Some(pw) = written.filter(|pw| !pw.is_empty()) {
+        out = out.replace(pw, "***");
+        let decoded = percent_decode(pw);
+        if decoded != pw && !decoded.is_empty() {
+            out = out.replace(&decoded, "***");
         }
     }
     out
@@ -259,5 +274,45 @@ mod tests {
         );
         assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
         assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+    }
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::redact;
+
+    #[test]
+    fn raw_url_delimiters_in_a_password_never_show() {
+        for pw in [
+            "pa#ss", "pa/ss", "pa?ss", "p@ss", "a/b+c=", "x?y#z/w", "ab:cd", "%zz#/",
+        ] {
+            for url in [
+                format!("postgres://app:{pw}@db.example.com:5432/prod"),
+                format!("mysql://app:{pw}@db/prod?ssl-mode=REQUIRED"),
+                format!("postgres://app:{pw}@db"),
+            ] {
+                let shown = redact(&url);
+                assert!(!shown.contains(pw), "{url} -> {shown}");
+                assert!(shown.contains("app:***@"), "{url} -> {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn password_parameters_under_any_spelling_never_show() {
+        for url in [
+            "postgres://db/prod?pass%77ord=SECRETPW",
+            "postgres://db/prod?PASSWORD=SECRETPW",
+            "postgres://db/prod?sslmode=require&Password=SECRETPW",
+            "mysql://db/prod?passwd=SECRETPW",
+            "host=db user=app password=SECRETPW dbname=prod",
+        ] {
+            let shown = redact(url);
+            assert!(!shown.contains("SECRETPW"), "{url} -> {shown}");
+        }
+        assert_eq!(
+            redact("postgres://db/prod?sslmode=require"),
+            "postgres://db/prod?sslmode=require"
+        );
     }
 }

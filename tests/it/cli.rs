@@ -1108,3 +1108,26 @@ fn check_fails_on_a_set_it_cannot_check() {
         run.all()
     );
 }
+
+/// A password holding raw URL delimiters (`#`, `/`, `?`, `@`), from the flag or the
+/// environment, never reaches the output.
+#[test]
+fn raw_delimiters_in_a_password_never_show() {
+    let secret = "Zq#9/x?y@Kw";
+    let url = format!("postgres://app:{secret}@127.0.0.1:1/prod");
+    let t = CliTest::fixture("single-sqlite");
+    for args in [
+        vec!["status", "--database-url", url.as_str()],
+        vec!["status", "--format", "json", "--database-url", url.as_str()],
+    ] {
+        let run = t.run(&args);
+        assert_ne!(run.code, 0, "{}", run.all());
+        for part in [secret, "Zq#9", "x?y@Kw"] {
+            assert!(!run.all().contains(part), "{part} shown:\n{}", run.all());
+        }
+    }
+    let run = CliTest::fixture("single-sqlite")
+        .env("DATABASE_URL", &url)
+        .run(&["status", "--format", "json"]);
+    assert!(!run.all().contains("Zq#9"), "{}", run.all());
+}
