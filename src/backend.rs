@@ -77,6 +77,12 @@ impl Backend {
             } else {
                 None
             }
+        } else if ["postgres:", "postgresql:", "mysql:", "mariadb:"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
+            // A server scheme missing its `//` (`postgres:app`): a typo, never a file name.
+            None
         } else {
             Some(Backend::Sqlite)
         }

@@ -103,7 +103,7 @@ pub enum UrlError {
         dotenv: String,
     },
     /// A scheme the tool does not speak.
-    #[error("the database URL from {origin} has the scheme `{scheme}`, which is not a database this tool speaks\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
+    #[error("the database URL from {origin} has the scheme `{scheme}`, which is not a database URL this tool speaks (server URLs need `://` after the scheme)\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
     UnknownScheme {
         /// Where the URL came from.
         origin: UrlSource,
@@ -153,7 +153,11 @@ impl SetContext {
         let Some(from_url) = url.backend() else {
             return Err(UrlError::UnknownScheme {
                 origin: source.clone(),
-                scheme: url.scheme().unwrap_or_default().to_string(),
+                scheme: url
+                    .scheme()
+                    .or_else(|| url.expose().split(':').next())
+                    .unwrap_or_default()
+                    .to_string(),
             });
         };
         if let Some(configured) = self.set.backend {

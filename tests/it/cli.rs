@@ -1131,3 +1131,23 @@ fn raw_delimiters_in_a_password_never_show() {
         .run(&["status", "--format", "json"]);
     assert!(!run.all().contains("Zq#9"), "{}", run.all());
 }
+
+/// `postgres:app` (a server scheme without `//`) is a typo: an error, never a SQLite file
+/// of that name.
+#[test]
+fn a_server_scheme_without_slashes_is_not_a_file() {
+    let t = CliTest::fixture("single-sqlite");
+    for url in ["postgres:rel_x", "mysql:app", "postgresql:db"] {
+        let run = t.run(&["apply", "--database-url", url]);
+        run.assert_code(2);
+        assert!(run.stderr.contains("scheme"), "{}", run.stderr);
+        let files: Vec<String> = std::fs::read_dir(t.path("."))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !files.iter().any(|f| f.contains(':') || f.contains("rel_x")),
+            "{files:?}"
+        );
+    }
+}
