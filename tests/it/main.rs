@@ -13,3 +13,4 @@ mod cli;
 mod databases;
 mod generate;
 mod print_schema;
+mod safety;
