@@ -7,6 +7,7 @@
 //! running migration with `KILL`. mysql_async only accepts `mysql://`; `mariadb://` is
 //! rewritten.
 
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
@@ -97,6 +98,41 @@ pub const SCRATCH: ScratchServer = ScratchServer {
     create: |name| format!("CREATE DATABASE {}", quote(name)),
     drop: |name| vec![format!("DROP DATABASE IF EXISTS {}", quote(name))],
 };
+
+/// The named lock that marks the scratch database `name` as in use.
+pub fn scratch_lock_name(name: &str) -> String {
+    lock::lock_name("scratch", name)
+}
+
+/// Take the lock that marks the scratch database `name` as in use, for as long as this
+/// session lives.
+pub fn hold_scratch_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<()> {
+    if try_lock(conn, &scratch_lock_name(name))? {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::QueryBuilderError(
+            format!(
+                "the lock {} is held by another session",
+                scratch_lock_name(name)
+            )
+            .into(),
+        ))
+    }
+}
+
+/// Drop the leftover scratch database `name` if its creator's lock is free: the lock is taken
+/// for the drop, so the owner cannot be alive meanwhile.
+pub fn drop_if_abandoned(conn: &mut MysqlConnection, name: &str) -> bool {
+    let lock = scratch_lock_name(name);
+    if !matches!(try_lock(conn, &lock), Ok(true)) {
+        return false;
+    }
+    let dropped = conn
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote(name)))
+        .is_ok();
+    unlock(conn, &lock);
+    dropped
+}
 
 #[derive(QueryableByName)]
 struct ForeignKeyRow {

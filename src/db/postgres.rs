@@ -96,6 +96,22 @@ pub const SCRATCH: ScratchServer = ScratchServer {
     },
 };
 
+/// Drop the leftover scratch database `name` if no session is connected to it. The plain
+/// `DROP DATABASE` (without `FORCE`) fails if a session connects in between, so a database in
+/// use is never dropped.
+pub fn drop_if_abandoned(conn: &mut diesel::PgConnection, name: &str) -> bool {
+    let sessions: Result<Vec<LockRow>, _> =
+        diesel::sql_query("SELECT COUNT(*)::bigint AS n FROM pg_stat_activity WHERE datname = $1")
+            .bind::<Text, _>(name)
+            .load(conn);
+    match sessions {
+        Ok(rows) if rows.first().and_then(|r| r.n) == Some(0) => conn
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote(name)))
+            .is_ok(),
+        _ => false,
+    }
+}
+
 #[derive(QueryableByName)]
 struct FactRow {
     #[diesel(sql_type = Text)]

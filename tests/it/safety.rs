@@ -167,3 +167,101 @@ fn mysql_databases_with_a_long_shared_prefix_do_not_share_a_lock() {
     );
     mysql::unlock(c, &name);
 }
+
+/// A leftover-looking scratch database (prefix and a timestamp from 2001) on `server`, with
+/// the admin connection that created it.
+fn old_scratch_database(server: Server) -> Option<(Connection, String, String)> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let base = server.url()?;
+    let admin_url = match server {
+        Server::Postgres => format!("{base}/postgres"),
+        Server::Mysql => base.clone(),
+    };
+    let mut admin = Connection::establish(
+        &DatabaseUrl::new(&admin_url),
+        server.backend(),
+        ConnectOptions::default(),
+    )
+    .unwrap();
+    let name = format!(
+        "{}1000000000_{}_9{}",
+        cargo_migrate::db::scratch::PREFIX,
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = format!("{base}/{name}");
+    Some((admin, name, url))
+}
+
+fn database_exists(admin: &mut Connection, name: &str) -> bool {
+    let sql = match admin.backend() {
+        cargo_migrate::backend::Backend::Postgres => {
+            format!("SELECT COUNT(*)::bigint AS n FROM pg_database WHERE datname = '{name}'")
+        }
+        _ => format!("SELECT CAST(COUNT(*) AS SIGNED) AS n FROM information_schema.schemata WHERE schema_name = '{name}'"),
+    };
+    admin.count(&sql).unwrap() > 0
+}
+
+#[test]
+fn postgres_cleanup_keeps_a_scratch_database_with_a_session() {
+    use cargo_migrate::db::scratch::clean_stale;
+    let Some((mut admin, name, url)) = old_scratch_database(Server::Postgres) else {
+        return;
+    };
+    let mut user = Connection::establish(
+        &DatabaseUrl::new(&url),
+        cargo_migrate::backend::Backend::Postgres,
+        ConnectOptions::default(),
+    )
+    .unwrap();
+    user.batch_execute("SELECT 1").unwrap();
+    let dropped = clean_stale(&mut admin);
+    assert!(!dropped.contains(&name), "{dropped:?}");
+    assert!(
+        database_exists(&mut admin, &name),
+        "a live scratch database was dropped"
+    );
+    drop(user);
+    // Once nobody uses it, it is a leftover (the server may take a moment to end the session).
+    let start = Instant::now();
+    while database_exists(&mut admin, &name) && start.elapsed() < Duration::from_secs(10) {
+        clean_stale(&mut admin);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !database_exists(&mut admin, &name),
+        "an abandoned scratch database stays"
+    );
+}
+
+#[test]
+fn mysql_cleanup_keeps_a_scratch_database_whose_owner_holds_its_lock() {
+    use cargo_migrate::db::{mysql, scratch::clean_stale};
+    let Some((mut admin, name, _)) = old_scratch_database(Server::Mysql) else {
+        return;
+    };
+    let mut owner = Connection::establish(
+        &DatabaseUrl::new(Server::Mysql.url().unwrap()),
+        cargo_migrate::backend::Backend::Mysql,
+        ConnectOptions::default(),
+    )
+    .unwrap();
+    let Connection::Mysql(c) = &mut owner else {
+        unreachable!()
+    };
+    mysql::hold_scratch_lock(c, &name).unwrap();
+    let dropped = clean_stale(&mut admin);
+    assert!(!dropped.contains(&name), "{dropped:?}");
+    assert!(
+        database_exists(&mut admin, &name),
+        "a live scratch database was dropped"
+    );
+    drop(owner);
+    let dropped = clean_stale(&mut admin);
+    assert!(dropped.contains(&name), "{dropped:?}");
+    assert!(!database_exists(&mut admin, &name));
+}
