@@ -6,23 +6,78 @@
 //! taken is in the backend's file). All of them are released by the operating system or the
 //! server when the process dies, so a `kill -9` never leaves a lock behind. Writers that are
 //! not `cargo migrate` are waited for by SQLite's `busy_timeout` and the servers' own locks.
+//!
+//! Every lock is named after the database it protects, through a hash of the database's full
+//! identity ([`lock_name`], [`lock_key`]): names that share a long prefix never share a lock,
+//! even where the server truncates lock names (MariaDB keeps 64 characters).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use super::{mysql, postgres, sqlite, Connection, DbError};
 use crate::database_url::DatabaseUrl;
 
+/// The longest lock name MySQL and MariaDB keep.
+pub const MAX_LOCK_NAME: usize = 64;
+
 /// A held lock. Release it with [`MigrationLock::release`] (dropping the connection releases
 /// it too).
 pub struct MigrationLock {
+    held: Held,
+}
+
+enum Held {
+    /// Nothing to hold (an in-memory SQLite database).
+    Nothing,
+    /// A PostgreSQL advisory lock key.
+    Postgres(i64),
+    /// A MySQL/MariaDB lock name.
+    Mysql(String),
     /// For SQLite, the locked file (the lock lasts as long as the handle).
-    _file: Option<File>,
+    File(#[allow(dead_code)] File),
+}
+
+/// The first 8 bytes of the SHA-256 of `identity`: stable across runs, processes and hosts.
+fn hash64(identity: &str) -> u64 {
+    let digest = Sha256::digest(identity.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(bytes)
+}
+
+/// A PostgreSQL advisory lock key for `purpose` on the database `identity`.
+pub fn lock_key(purpose: &str, identity: &str) -> i64 {
+    i64::from_be_bytes(hash64(&format!("cargo-migrate:{purpose}:{identity}")).to_be_bytes())
+}
+
+/// A MySQL/MariaDB lock name for `purpose` on `identity`: `cm:<purpose>:<hash>:<readable
+/// prefix of identity>`, at most [`MAX_LOCK_NAME`] bytes. The hash covers the whole identity,
+/// so two identities never share a name however long their common prefix is.
+pub fn lock_name(purpose: &str, identity: &str) -> String {
+    let mut name = format!(
+        "cm:{purpose}:{:016x}:",
+        hash64(&format!("{purpose}:{identity}"))
+    );
+    for c in identity.chars() {
+        if name.len() + c.len_utf8() > MAX_LOCK_NAME {
+            break;
+        }
+        name.push(c);
+    }
+    name
+}
+
+/// The moment a wait of `timeout` from now ends; `None` when it is too far away to represent,
+/// which means "wait for ever".
+pub fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Poll for the lock until `deadline`.
 struct Waiter<'a, F: FnMut()> {
-    deadline: Instant,
+    deadline: Option<Instant>,
     timeout: Duration,
     url: &'a DatabaseUrl,
     on_wait: F,
@@ -35,7 +90,7 @@ impl<F: FnMut()> Waiter<'_, F> {
             (self.on_wait)();
             self.waited = true;
         }
-        if Instant::now() >= self.deadline {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(DbError::LockTimeout {
                 url: self.url.clone(),
                 seconds: self.timeout.as_secs(),
@@ -56,10 +111,7 @@ impl MigrationLock {
         on_wait: impl FnMut(),
     ) -> Result<MigrationLock, DbError> {
         let mut waiter = Waiter {
-            // A timeout too large to add to now means "wait for ever".
-            deadline: Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
+            deadline: deadline_after(timeout),
             timeout,
             url,
             on_wait,
@@ -68,44 +120,53 @@ impl MigrationLock {
         let query_err =
             |e: diesel::result::Error| DbError::query("taking the migration lock", url, &e);
         match conn {
-            Connection::Postgres(c) => loop {
-                if postgres::try_lock(c).map_err(query_err)? {
-                    return Ok(MigrationLock { _file: None });
+            Connection::Postgres(c) => {
+                let key = postgres::migration_lock_key(c).map_err(query_err)?;
+                loop {
+                    if postgres::try_lock(c, key).map_err(query_err)? {
+                        return Ok(MigrationLock {
+                            held: Held::Postgres(key),
+                        });
+                    }
+                    waiter.wait()?;
                 }
-                waiter.wait()?;
-            },
-            Connection::Mysql(c) => loop {
-                if mysql::try_lock(c).map_err(query_err)? {
-                    return Ok(MigrationLock { _file: None });
+            }
+            Connection::Mysql(c) => {
+                let name = mysql::migration_lock_name(c).map_err(query_err)?;
+                loop {
+                    if mysql::try_lock(c, &name).map_err(query_err)? {
+                        return Ok(MigrationLock {
+                            held: Held::Mysql(name),
+                        });
+                    }
+                    waiter.wait()?;
                 }
-                waiter.wait()?;
-            },
+            }
             Connection::Sqlite(_) => {
                 let Some(path) = sqlite::lock_file_for(url) else {
-                    return Ok(MigrationLock { _file: None });
+                    return Ok(MigrationLock {
+                        held: Held::Nothing,
+                    });
                 };
-                let file = OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        DbError::query(
-                            format!("opening the lock file `{}`", path.display()),
-                            url,
-                            &e,
-                        )
-                    })?;
+                let file = sqlite::open_lock_file(&path).map_err(|e| DbError::LockFile {
+                    url: url.clone(),
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
                 loop {
                     match file.try_lock() {
-                        Ok(()) => return Ok(MigrationLock { _file: Some(file) }),
+                        Ok(()) => {
+                            return Ok(MigrationLock {
+                                held: Held::File(file),
+                            })
+                        }
                         Err(std::fs::TryLockError::WouldBlock) => waiter.wait()?,
                         Err(std::fs::TryLockError::Error(e)) => {
-                            return Err(DbError::query(
-                                format!("locking `{}`", path.display()),
-                                url,
-                                &e,
-                            ))
+                            return Err(DbError::LockFile {
+                                url: url.clone(),
+                                path,
+                                message: e.to_string(),
+                            })
                         }
                     }
                 }
@@ -115,10 +176,47 @@ impl MigrationLock {
 
     /// Release the lock. Errors are ignored: the server releases it with the session anyway.
     pub fn release(self, conn: &mut Connection) {
-        match conn {
-            Connection::Postgres(c) => postgres::unlock(c),
-            Connection::Mysql(c) => mysql::unlock(c),
-            Connection::Sqlite(_) => drop(self),
+        match (conn, self.held) {
+            (Connection::Postgres(c), Held::Postgres(key)) => postgres::unlock(c, key),
+            (Connection::Mysql(c), Held::Mysql(name)) => mysql::unlock(c, &name),
+            (_, held) => drop(held),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_differ_for_a_shared_long_prefix() {
+        let common = "a".repeat(60);
+        let a = lock_name("migrate", &format!("{common}_orders"));
+        let b = lock_name("migrate", &format!("{common}_billing"));
+        assert_ne!(a, b);
+        assert!(
+            a.len() <= MAX_LOCK_NAME && b.len() <= MAX_LOCK_NAME,
+            "{a} {b}"
+        );
+        assert!(lock_name("migrate", "shop").ends_with(":shop"));
+        assert_ne!(lock_name("migrate", "shop"), lock_name("scratch", "shop"));
+        let long = "é".repeat(40);
+        assert!(lock_name("migrate", &long).len() <= MAX_LOCK_NAME);
+    }
+
+    #[test]
+    fn keys_differ_per_database() {
+        assert_ne!(
+            lock_key("migrate", "orders"),
+            lock_key("migrate", "billing")
+        );
+        assert_eq!(lock_key("migrate", "orders"), lock_key("migrate", "orders"));
+    }
+
+    #[test]
+    fn huge_timeouts_wait_for_ever() {
+        assert!(deadline_after(Duration::MAX).is_none());
+        assert!(deadline_after(Duration::from_secs(u64::MAX)).is_none());
+        assert!(deadline_after(Duration::from_secs(1)).is_some());
     }
 }

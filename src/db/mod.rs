@@ -120,6 +120,16 @@ pub enum DbError {
         /// How long it waited.
         seconds: u64,
     },
+    /// The SQLite lock file could not be opened or locked.
+    #[error("cannot take the migration lock of {url}: the lock file `{}` cannot be used: {message}\nhelp: the lock file sits next to the database; make it readable by every account that migrates this database (or delete it while no migration runs)", path.display())]
+    LockFile {
+        /// The database.
+        url: DatabaseUrl,
+        /// The lock file.
+        path: PathBuf,
+        /// What the operating system said.
+        message: String,
+    },
     /// A server backend's replay without a server for scratch databases.
     #[error("a {backend} scratch database needs a server\nhelp: pass --scratch-url {scheme}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)")]
     NoScratchServer {

@@ -3,7 +3,7 @@
 //! DDL commits implicitly, so a migration cannot be rolled back as a whole: each file runs
 //! statement by statement (see `harness`), so that a failure names the statement and the
 //! report can say what stayed committed. The migration lock is `GET_LOCK` on a name derived
-//! from the database name (MySQL's lock names are server-wide); the interrupt handler ends a
+//! from a hash of the database name (MySQL's lock names are server-wide); the interrupt handler ends a
 //! running migration with `KILL`. mysql_async only accepts `mysql://`; `mariadb://` is
 //! rewritten.
 
@@ -12,7 +12,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 use super::scratch::ScratchServer;
-use super::{one_line, DbError, MysqlConnection};
+use super::{lock, one_line, DbError, MysqlConnection, NameRow};
 use crate::database_url::DatabaseUrl;
 use crate::generate::HistoryFacts;
 
@@ -30,9 +30,6 @@ pub const SESSION_ID: &str = "SELECT CAST(CONNECTION_ID() AS SIGNED) AS n";
 pub fn end_session_sql(id: i64) -> String {
     format!("KILL {id}")
 }
-
-/// The lock name: server-wide, so it carries the database's name.
-const LOCK_NAME: &str = "LEFT(CONCAT('cargo-migrate:', COALESCE(DATABASE(), '')), 64)";
 
 #[derive(QueryableByName)]
 struct LockRow {
@@ -64,15 +61,29 @@ pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
 }
 
 /// Try to take the migration lock once.
-pub fn try_lock(conn: &mut MysqlConnection) -> diesel::QueryResult<bool> {
-    let rows: Vec<LockRow> =
-        diesel::sql_query(format!("SELECT GET_LOCK({LOCK_NAME}, 0) AS n")).load(conn)?;
+/// The migration lock's name for the connected database. Lock names are server-wide and
+/// MariaDB keeps only 64 characters of one, so the name carries a hash of the whole database
+/// name (see [`lock::lock_name`]).
+pub fn migration_lock_name(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
+    let rows: Vec<NameRow> =
+        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
+    let database = rows.first().map(|r| r.name.as_str()).unwrap_or_default();
+    Ok(lock::lock_name("migrate", database))
+}
+
+/// Try to take the lock `name` once, without waiting.
+pub fn try_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<bool> {
+    let rows: Vec<LockRow> = diesel::sql_query("SELECT GET_LOCK(?, 0) AS n")
+        .bind::<Text, _>(name)
+        .load(conn)?;
     Ok(rows.first().and_then(|r| r.n) == Some(1))
 }
 
-/// Release the migration lock.
-pub fn unlock(conn: &mut MysqlConnection) {
-    let _ = conn.batch_execute(&format!("DO RELEASE_LOCK({LOCK_NAME})"));
+/// Release the lock `name`.
+pub fn unlock(conn: &mut MysqlConnection, name: &str) {
+    let _ = diesel::sql_query("DO RELEASE_LOCK(?)")
+        .bind::<Text, _>(name)
+        .execute(conn);
 }
 
 fn quote(name: &str) -> String {
@@ -87,6 +98,41 @@ pub const SCRATCH: ScratchServer = ScratchServer {
     create: |name| format!("CREATE DATABASE {}", quote(name)),
     drop: |name| vec![format!("DROP DATABASE IF EXISTS {}", quote(name))],
 };
+
+/// The named lock that marks the scratch database `name` as in use.
+pub fn scratch_lock_name(name: &str) -> String {
+    lock::lock_name("scratch", name)
+}
+
+/// Take the lock that marks the scratch database `name` as in use, for as long as this
+/// session lives.
+pub fn hold_scratch_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<()> {
+    if try_lock(conn, &scratch_lock_name(name))? {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::QueryBuilderError(
+            format!(
+                "the lock {} is held by another session",
+                scratch_lock_name(name)
+            )
+            .into(),
+        ))
+    }
+}
+
+/// Drop the leftover scratch database `name` if its creator's lock is free: the lock is taken
+/// for the drop, so the owner cannot be alive meanwhile.
+pub fn drop_if_abandoned(conn: &mut MysqlConnection, name: &str) -> bool {
+    let lock = scratch_lock_name(name);
+    if !matches!(try_lock(conn, &lock), Ok(true)) {
+        return false;
+    }
+    let dropped = conn
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote(name)))
+        .is_ok();
+    unlock(conn, &lock);
+    dropped
+}
 
 #[derive(QueryableByName)]
 struct ForeignKeyRow {

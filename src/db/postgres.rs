@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 use super::scratch::ScratchServer;
-use super::{one_line, DbError};
+use super::{lock, one_line, DbError, NameRow};
 use crate::database_url::DatabaseUrl;
 use crate::generate::HistoryFacts;
 
@@ -28,13 +28,19 @@ pub fn end_session_sql(id: i64) -> String {
     format!("SELECT pg_terminate_backend({id})")
 }
 
-/// The advisory lock key: the first 8 bytes of "cgmigrat" as a number.
-const LOCK_KEY: i64 = 0x63_67_6d_69_67_72_61_74;
-
 #[derive(QueryableByName)]
 struct LockRow {
     #[diesel(sql_type = Nullable<BigInt>)]
     n: Option<i64>,
+}
+
+/// The advisory lock key of the connected database: a hash of its name (advisory locks are
+/// per database already; the hash keeps the key apart from other tools' keys too).
+pub fn migration_lock_key(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    let rows: Vec<NameRow> =
+        diesel::sql_query("SELECT current_database()::text AS name").load(conn)?;
+    let database = rows.first().map(|r| r.name.as_str()).unwrap_or_default();
+    Ok(lock::lock_key("migrate", database))
 }
 
 /// DDL is transactional, and a batch of statements sent without a transaction is still one
@@ -57,17 +63,17 @@ pub fn connect(url: &DatabaseUrl) -> Result<diesel::PgConnection, DbError> {
 }
 
 /// Try to take the migration lock once.
-pub fn try_lock(conn: &mut diesel::PgConnection) -> diesel::QueryResult<bool> {
+pub fn try_lock(conn: &mut diesel::PgConnection, key: i64) -> diesel::QueryResult<bool> {
     let rows: Vec<LockRow> = diesel::sql_query(format!(
-        "SELECT CASE WHEN pg_try_advisory_lock({LOCK_KEY}) THEN 1::bigint ELSE 0::bigint END AS n"
+        "SELECT CASE WHEN pg_try_advisory_lock({key}) THEN 1::bigint ELSE 0::bigint END AS n"
     ))
     .load(conn)?;
     Ok(rows.first().and_then(|r| r.n) == Some(1))
 }
 
 /// Release the migration lock.
-pub fn unlock(conn: &mut diesel::PgConnection) {
-    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
+pub fn unlock(conn: &mut diesel::PgConnection, key: i64) {
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
 }
 
 fn quote(name: &str) -> String {
@@ -89,6 +95,22 @@ pub const SCRATCH: ScratchServer = ScratchServer {
         ]
     },
 };
+
+/// Drop the leftover scratch database `name` if no session is connected to it. The plain
+/// `DROP DATABASE` (without `FORCE`) fails if a session connects in between, so a database in
+/// use is never dropped.
+pub fn drop_if_abandoned(conn: &mut diesel::PgConnection, name: &str) -> bool {
+    let sessions: Result<Vec<LockRow>, _> =
+        diesel::sql_query("SELECT COUNT(*)::bigint AS n FROM pg_stat_activity WHERE datname = $1")
+            .bind::<Text, _>(name)
+            .load(conn);
+    match sessions {
+        Ok(rows) if rows.first().and_then(|r| r.n) == Some(0) => conn
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote(name)))
+            .is_ok(),
+        _ => false,
+    }
+}
 
 #[derive(QueryableByName)]
 struct FactRow {

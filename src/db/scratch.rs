@@ -5,9 +5,9 @@
 //! the [`ScratchDb`] goes out of scope, after an error, and on Ctrl-C (the interrupt handler
 //! drops every scratch database still registered). A crashed run can still leave one behind,
 //! so creating a scratch database first drops leftovers of that prefix whose embedded time is
-//! more than [`STALE_AFTER`] old. Nothing else is ever dropped or changed: every statement
-//! that drops names a database this module created or one that carries its prefix and a stale
-//! timestamp. What differs between servers (the admin database, quoting, `DROP … WITH
+//! more than [`STALE_AFTER`] old and that the server shows no run is using (see
+//! [`clean_stale`]). Nothing else is ever dropped or changed: every statement that drops names
+//! a database this module created or an abandoned one that carries its prefix. What differs between servers (the admin database, quoting, `DROP … WITH
 //! (FORCE)`) is each backend's [`ScratchServer`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,7 +68,9 @@ pub struct ScratchDb {
     backend: Backend,
 }
 
-/// A name is one of ours and stale: `cargo_migrate_scratch_<secs>_...` with `secs` old enough.
+/// A name is one of ours and old: `cargo_migrate_scratch_<secs>_...` with `secs` more than
+/// [`STALE_AFTER`] ago. Age alone never drops a database: [`clean_stale`] also proves that no
+/// run still uses it.
 pub fn is_stale(name: &str, now: SystemTime) -> bool {
     let Some(rest) = name.strip_prefix(PREFIX) else {
         return false;
@@ -76,12 +78,15 @@ pub fn is_stale(name: &str, now: SystemTime) -> bool {
     let Some(secs) = rest.split('_').next().and_then(|s| s.parse::<u64>().ok()) else {
         return false;
     };
-    let created = UNIX_EPOCH + Duration::from_secs(secs);
+    // A timestamp past what the clock can represent is in the future, not stale.
+    let Some(created) = UNIX_EPOCH.checked_add(Duration::from_secs(secs)) else {
+        return false;
+    };
     now.duration_since(created)
         .is_ok_and(|age| age > STALE_AFTER)
 }
 
-/// Drop one of our databases.
+/// Drop one of our databases (this run's own: its sessions are ours).
 fn drop_on(conn: &mut Connection, server: &ScratchServer, name: &str) -> bool {
     if !name.starts_with(PREFIX) {
         return false;
@@ -91,7 +96,11 @@ fn drop_on(conn: &mut Connection, server: &ScratchServer, name: &str) -> bool {
         .any(|sql| conn.batch_execute(sql).is_ok())
 }
 
-/// Drop scratch databases of earlier runs that crashed (prefix and stale timestamp only).
+/// Drop scratch databases of earlier runs that crashed. A database is dropped only when its
+/// name carries our prefix and an old timestamp, and the server proves no run uses it any
+/// more: on PostgreSQL no session is connected to it (and the drop itself fails if one
+/// connects meanwhile); on MySQL/MariaDB the named lock its creator holds for its whole life
+/// is free (and this run holds that lock while it drops). A long `check` keeps its database.
 pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
     let Some(server) = server_of(admin.backend()) else {
         return Vec::new();
@@ -104,7 +113,15 @@ pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
     let now = SystemTime::now();
     let mut dropped = Vec::new();
     for row in rows {
-        if is_stale(&row.name, now) && drop_on(admin, server, &row.name) {
+        if !is_stale(&row.name, now) {
+            continue;
+        }
+        let gone = match admin {
+            Connection::Postgres(c) => postgres::drop_if_abandoned(c, &row.name),
+            Connection::Mysql(c) => mysql::drop_if_abandoned(c, &row.name),
+            Connection::Sqlite(_) => false,
+        };
+        if gone {
             dropped.push(row.name);
         }
     }
@@ -151,6 +168,13 @@ impl ScratchDb {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
+        // On MySQL/MariaDB the admin session holds a named lock for the database's whole life,
+        // which tells other runs' cleanup that the database is in use.
+        if let Connection::Mysql(c) = &mut admin_conn {
+            mysql::hold_scratch_lock(c, &name).map_err(|e| {
+                DbError::query(format!("locking the scratch database {name}"), &admin, &e)
+            })?;
+        }
         admin_conn
             .batch_execute(&(kind.create)(&name))
             .map_err(|e| {
@@ -270,6 +294,11 @@ mod tests {
         assert!(!is_stale("cargo_migrate_scratch_x_12_0", now));
         assert!(!is_stale("production", now));
         assert!(!is_stale("my_cargo_migrate_scratch_1_1_1", now));
+        // A timestamp past the clock's range is not stale, and never a panic.
+        assert!(!is_stale(
+            "cargo_migrate_scratch_18446744073709551615_1_0",
+            now
+        ));
     }
 
     #[test]

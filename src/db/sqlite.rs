@@ -3,9 +3,10 @@
 //! SQLite runs inside this process. There is no server to create scratch databases on (a
 //! replay runs in memory), no session another process could end (leaving the transaction
 //! uncommitted is enough: the journal undoes it at the next open), and no advisory lock: the
-//! migration lock is an exclusive lock on a file (see [`lock_file_for`]).
+//! migration lock is an exclusive lock on a file next to the database (see [`lock_file_for`]).
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Nullable, Text};
@@ -62,24 +63,115 @@ pub fn session_id() -> Option<i64> {
     None
 }
 
-/// The file whose exclusive lock is the migration lock of the database at `url`: in
-/// `<temp>/cargo-migrate-locks/`, named after a hash of the database file's canonical path, so
-/// nothing is written next to the user's database. `None` for an in-memory database, which
-/// belongs to this process alone.
+/// The file whose exclusive lock is the migration lock of the database at `url`:
+/// `<database file>.cargo-migrate.lock`, next to the database's real file (symbolic links
+/// resolved), so every process that reaches the same database file, by whatever path, URL
+/// spelling, temporary folder or container, meets the same lock. `None` for an in-memory
+/// database, which belongs to this process alone.
 pub fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
-    let path = sqlite_path(url.expose())?;
-    let canonical = path.canonicalize().unwrap_or(path);
-    // FNV-1a over the path: stable across runs and processes.
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in canonical.to_string_lossy().as_bytes() {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x100000001b3);
+    let raw = url.expose();
+    let target = raw
+        .strip_prefix("sqlite://")
+        .or_else(|| raw.strip_prefix("sqlite:"))
+        .unwrap_or(raw);
+    let is_uri = target.starts_with("file:");
+    if is_uri && is_memory_uri(target) {
+        return None;
     }
-    // One small file per database path, in one folder. Lock files are never deleted: removing
-    // one while another process waits on it would let two processes hold "the" lock at once.
-    let dir = std::env::temp_dir().join("cargo-migrate-locks");
-    let _ = std::fs::create_dir_all(&dir);
-    Some(dir.join(format!("{hash:016x}.lock")))
+    let path = sqlite_path(raw)?;
+    let path = if is_uri {
+        PathBuf::from(percent_decode(&path.to_string_lossy()))
+    } else {
+        path
+    };
+    let real = canonical(&path);
+    let mut name = real.file_name()?.to_os_string();
+    name.push(".cargo-migrate.lock");
+    Some(real.with_file_name(name))
+}
+
+/// A `file:` URI that opens an in-memory database (`mode=memory`, the `memdb` VFS).
+fn is_memory_uri(uri: &str) -> bool {
+    let Some((_, query)) = uri.split_once('?') else {
+        return false;
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    query
+        .split('&')
+        .any(|kv| kv == "mode=memory" || kv == "vfs=memdb")
+}
+
+/// `%XX` escapes of a `file:` URI path decoded, as SQLite does.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The real path of a database file; for a file that does not exist yet, its folder's real
+/// path and its name.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map(|d| d.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
+}
+
+/// Open (creating it if needed) the lock file at `path`.
+///
+/// A new lock file gets the database file's permission bits, so every account that may use
+/// the database may open it. An existing one is opened for reading: an exclusive file lock
+/// needs no write access, so a lock file created by another account (whatever its umask) locks
+/// out nobody who can read it. Lock files are never deleted: removing one while another
+/// process waits on it would let two processes hold "the" lock at once.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(file) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let database = path
+                    .to_string_lossy()
+                    .strip_suffix(".cargo-migrate.lock")
+                    .map(PathBuf::from);
+                if let Some(meta) = database.and_then(|d| std::fs::metadata(d).ok()) {
+                    let mode = (meta.permissions().mode() & 0o666) | 0o444;
+                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+                }
+            }
+            Ok(file)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            OpenOptions::new().read(true).open(path)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -110,4 +202,75 @@ pub fn history_facts(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult
         }
     }
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_lock_file_per_database_file_however_it_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real dir");
+        std::fs::create_dir_all(&real).unwrap();
+        let db = real.join("app.db");
+        std::fs::write(&db, b"").unwrap();
+        let link = tmp.path().join("link");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let expected = db
+            .canonicalize()
+            .unwrap()
+            .with_file_name("app.db.cargo-migrate.lock");
+        let plain = db.display().to_string();
+        let mut spellings = vec![
+            plain.clone(),
+            format!("sqlite://{plain}"),
+            format!("sqlite:{plain}"),
+            format!("file:{}?mode=rwc", plain.replace(' ', "%20")),
+        ];
+        if cfg!(unix) {
+            spellings.push(link.join("app.db").display().to_string());
+            spellings.push(format!("sqlite://{}", link.join("app.db").display()));
+        }
+        for url in spellings {
+            assert_eq!(
+                lock_file_for(&DatabaseUrl::new(&url)).as_deref(),
+                Some(expected.as_path()),
+                "{url}"
+            );
+        }
+        for memory in [
+            ":memory:",
+            "file::memory:",
+            "file:x?mode=memory&cache=shared",
+            "sqlite://:memory:",
+        ] {
+            assert_eq!(lock_file_for(&DatabaseUrl::new(memory)), None, "{memory}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lock_files_follow_the_database_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("shared.db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let lock = lock_file_for(&DatabaseUrl::new(db.display().to_string())).unwrap();
+        let first = open_lock_file(&lock).unwrap();
+        let mode = std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o664);
+        // A second opener, even one that could not write the file, gets a lockable handle.
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let second = open_lock_file(&lock).unwrap();
+        first.try_lock().unwrap();
+        assert!(matches!(
+            second.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        first.unlock().unwrap();
+        second.try_lock().unwrap();
+    }
 }

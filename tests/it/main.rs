@@ -14,3 +14,4 @@ mod databases;
 mod generate;
 mod print_schema;
 mod replay;
+mod safety;
