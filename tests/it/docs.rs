@@ -7,7 +7,9 @@
 //! In expected output, `[..]` matches any text within a line and a line holding only `...` or
 //! `…` matches any number of lines. Durations such as `(15 ms)` match any duration. A command
 //! followed by `$ echo $?` needs no `? N` line: the `echo` shows its exit code, and `$?` in
-//! every command is the exit code of the command before it.
+//! every command is the exit code of the command before it. A console block holding one command
+//! and nothing else, followed by a ```` ```json ```` block, documents that command's stdout
+//! there.
 //!
 //! Which workspace an example runs in is said by a comment just before its block:
 //!
@@ -19,7 +21,9 @@
 //!                                   ($FIXTURES is the fixtures folder, for files to copy)
 //! server: postgres app              a throwaway PostgreSQL database; $DOC_DATABASE_URL holds
 //!                                   its URL, $MIGRATE_SCRATCH_URL the server's, and the
-//!                                   output shows the database as `app`
+//!                                   output shows the database as `app`; the workspace is
+//!                                   shown as /home/you/<fixture>
+//! env: KEY=VALUE                   a variable set for every command of the session
 //! skip: REASON                      the block is not run (it shows something a test cannot)
 //! -->
 //! ```
@@ -64,6 +68,7 @@ struct Directive {
     setup: Vec<String>,
     server: Option<(Server, String)>,
     skip: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -80,6 +85,9 @@ struct Block {
     directive: Option<Directive>,
     /// 0-based index of the first line inside the fence and of the closing fence.
     body: std::ops::Range<usize>,
+    /// The ```json block right after a console block whose one command shows no output there:
+    /// that command's output (0-based body range, as `body`).
+    json_output: Option<std::ops::Range<usize>>,
     steps: Vec<Step>,
 }
 
@@ -98,6 +106,12 @@ fn parse_directive(lines: &[&str], file: &str, at: usize) -> Directive {
             "fixture" => d.fixture = Some(value),
             "setup" => d.setup.push(value),
             "skip" => d.skip = Some(value),
+            "env" => {
+                let (k, v) = value
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{file}:{}: `env: KEY=VALUE`", at + i + 1));
+                d.env.push((k.to_string(), v.to_string()));
+            }
             "server" => {
                 let mut parts = value.split_whitespace();
                 let server = match parts.next() {
@@ -141,10 +155,32 @@ fn parse(file: &str, text: &str) -> Vec<Block> {
             }
             assert!(end < lines.len(), "{file}:{}: unclosed code block", i + 1);
             if info == "console" {
-                let steps = parse_steps(file, &lines, start, end);
+                let mut steps = parse_steps(file, &lines, start, end);
+                let mut next = end + 1;
+                while next < lines.len() && lines[next].trim().is_empty() {
+                    next += 1;
+                }
+                let quiet = steps.len() == 1 && steps[0].expected.iter().all(|l| l.is_empty());
+                if quiet && lines.get(next).is_some_and(|l| l.trim() == "```json") {
+                    let jstart = next + 1;
+                    let mut jend = jstart;
+                    while jend < lines.len() && !lines[jend].starts_with("```") {
+                        jend += 1;
+                    }
+                    steps[0].expected = lines[jstart..jend].iter().map(|l| l.to_string()).collect();
+                    blocks.push(Block {
+                        directive: pending.take(),
+                        body: start..end,
+                        json_output: Some(jstart..jend),
+                        steps,
+                    });
+                    i = jend + 1;
+                    continue;
+                }
                 blocks.push(Block {
                     directive: pending.take(),
                     body: start..end,
+                    json_output: None,
                     steps,
                 });
             } else {
@@ -195,7 +231,11 @@ fn parse_steps(file: &str, lines: &[&str], start: usize, end: usize) -> Vec<Step
     }
     // A step followed by `$ echo $?` has its exit code checked by that step's output.
     let followed_by_echo: Vec<bool> = (0..steps.len())
-        .map(|n| steps.get(n + 1).is_some_and(|s| s.command.trim() == "echo $?"))
+        .map(|n| {
+            steps
+                .get(n + 1)
+                .is_some_and(|s| s.command.trim() == "echo $?")
+        })
         .collect();
     for (step, echoed) in steps.iter_mut().zip(followed_by_echo) {
         if echoed && step.code == 0 {
@@ -250,9 +290,16 @@ fn line_matches(expected: &str, actual: &str) -> bool {
     true
 }
 
+/// Durations masked: `(15 ms)` and JSON `"duration_ms": 1.25`.
+fn mask(text: &str) -> String {
+    let json = regex::Regex::new(r#"("[a-z_]*(?:duration|_ms)[a-z_]*": )[0-9][0-9.e+-]*"#).unwrap();
+    json.replace_all(&mask_durations(text), "${1}[TIME]")
+        .into_owned()
+}
+
 /// Output as compared: durations masked, trailing blanks dropped.
 fn normalise(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = mask_durations(text)
+    let mut lines: Vec<String> = mask(text)
         .lines()
         .map(|l| l.trim_end().to_string())
         .collect();
@@ -267,6 +314,8 @@ struct Session {
     test: CliTest,
     bin: PathBuf,
     envs: Vec<(String, String)>,
+    /// Where the docs show the workspace: `/home/you/<fixture>`.
+    shown_root: String,
     /// The throwaway database's real name and the name the docs show.
     rename: Option<(String, String)>,
     _db: Option<TestDb>,
@@ -293,7 +342,7 @@ impl Session {
         make_executable(&cargo);
         std::os::unix::fs::symlink(crate::common::BIN, bin.join("cargo-migrate")).unwrap();
 
-        let mut envs = Vec::new();
+        let mut envs = directive.env.clone();
         let mut rename = None;
         let mut db = None;
         if let Some((server, shown)) = &directive.server {
@@ -304,6 +353,7 @@ impl Session {
             db = Some(created);
         }
         Some(Session {
+            shown_root: format!("/home/you/{fixture}"),
             test,
             bin,
             envs,
@@ -313,7 +363,8 @@ impl Session {
     }
 
     /// Run one command; `$?` in it is the exit code of the command before.
-    fn run(&self, command: &str, previous: i32) -> (i32, String) {
+    /// With `stdout_only`, what goes to stderr is left out (a JSON document is stdout).
+    fn run(&self, command: &str, previous: i32, stdout_only: bool) -> (i32, String) {
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -321,12 +372,20 @@ impl Session {
         );
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("exec 2>&1\n(exit {previous})\n{command}"))
+            .arg(format!(
+                "{}(exit {previous})\n{command}",
+                if stdout_only { "" } else { "exec 2>&1\n" }
+            ))
+            .stderr(std::process::Stdio::null())
             .current_dir(&self.test.root)
             .env("PATH", path)
             .env("NO_COLOR", "1")
             .env("TERM", "dumb")
-            .env("FIXTURES", crate::common::fixtures_dir());
+            .env("FIXTURES", crate::common::fixtures_dir())
+            .env("GIT_AUTHOR_NAME", "Docs")
+            .env("GIT_AUTHOR_EMAIL", "docs@example.com")
+            .env("GIT_COMMITTER_NAME", "Docs")
+            .env("GIT_COMMITTER_EMAIL", "docs@example.com");
         for var in CLEARED {
             cmd.env_remove(var);
         }
@@ -335,7 +394,7 @@ impl Session {
         }
         let out = cmd.output().expect("run sh");
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text = text.replace(&self.test.root.display().to_string(), "[ROOT]");
+        text = text.replace(&self.test.root.display().to_string(), &self.shown_root);
         if let Some((real, shown)) = &self.rename {
             text = text.replace(real.as_str(), shown);
         }
@@ -383,14 +442,14 @@ fn run_file(rel: &str) {
             );
         };
         for setup in &directive.setup {
-            let (code, out) = current.run(setup, 0);
+            let (code, out) = current.run(setup, 0, false);
             assert_eq!(code, 0, "{rel}: setup `{setup}` failed:\n{out}");
         }
-        let mut new_body = Vec::new();
+        let mut new_body: Vec<String> = Vec::new();
         let mut block_differs = false;
         let mut previous = 0;
         for step in &block.steps {
-            let (code, out) = current.run(&step.command, previous);
+            let (code, out) = current.run(&step.command, previous, block.json_output.is_some());
             previous = code;
             let actual = normalise(&out);
             let mut expected = step.expected.clone();
@@ -399,25 +458,37 @@ fn run_file(rel: &str) {
             }
             let expected: Vec<String> = expected
                 .iter()
-                .map(|l| mask_durations(l).trim_end().to_string())
+                .map(|l| mask(l).trim_end().to_string())
                 .collect();
-            let ok = (code == step.code || step.code == ANY_CODE) && lines_match(&expected, &actual);
+            let same_lines = lines_match(&expected, &actual);
+            let ok = (code == step.code || step.code == ANY_CODE) && same_lines;
             new_body.push(format!("$ {}", step.command));
             if code != 0 && step.code != ANY_CODE {
                 new_body.push(format!("? {code}"));
             }
-            if ok {
+            if same_lines {
+                // Only the exit code differs: the documented lines (and their wildcards) stay.
                 new_body.extend(step.expected.iter().cloned());
+                if !ok {
+                    block_differs = true;
+                    failures.push(format!(
+                        "{rel}:{}: $ {}\nexit code {code}, documented {}",
+                        step.line,
+                        step.command,
+                        shown_code(step.code)
+                    ));
+                }
             } else {
                 block_differs = true;
-                let mut shown: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
+                let mut shown: Vec<String> =
+                    out.lines().map(|l| l.trim_end().to_string()).collect();
                 while shown.last().is_some_and(|l| l.is_empty()) {
                     shown.pop();
                 }
                 new_body.extend(shown);
                 let diff = similar::TextDiff::from_lines(
-                    &format!("? {}\n{}\n", shown_code(step.code), expected.join("\n")),
-                    &format!("? {code}\n{}\n", actual.join("\n")),
+                    format!("? {}\n{}\n", shown_code(step.code), expected.join("\n")),
+                    format!("? {code}\n{}\n", actual.join("\n")),
                 )
                 .unified_diff()
                 .header("documented", "actual")
@@ -426,7 +497,19 @@ fn run_file(rel: &str) {
             }
         }
         if block_differs {
-            replacements.push((block.body.clone(), new_body));
+            match &block.json_output {
+                // The command stays as it is; its output goes into the json block.
+                Some(range) => {
+                    let head = new_body
+                        .iter()
+                        .take_while(|l| l.starts_with("$ ") || l.starts_with("? "))
+                        .count();
+                    let shown = new_body.split_off(head);
+                    replacements.push((block.body.clone(), new_body));
+                    replacements.push((range.clone(), shown));
+                }
+                None => replacements.push((block.body.clone(), new_body)),
+            }
         }
     }
     if bless && !replacements.is_empty() {
@@ -479,7 +562,10 @@ fn wildcards_match_what_they_say() {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert!(lines_match(&s(&["a [..] c"]), &s(&["a b c"])));
     assert!(!lines_match(&s(&["a [..] c"]), &s(&["a b d"])));
-    assert!(lines_match(&s(&["x", "...", "z"]), &s(&["x", "1", "2", "z"])));
+    assert!(lines_match(
+        &s(&["x", "...", "z"]),
+        &s(&["x", "1", "2", "z"])
+    ));
     assert!(lines_match(&s(&["x", "…", "z"]), &s(&["x", "z"])));
     assert!(!lines_match(&s(&["x", "...", "z"]), &s(&["x", "1"])));
     assert!(!lines_match(&s(&["x"]), &s(&["x", "extra"])));
