@@ -130,3 +130,30 @@ fn check_replays_a_set_without_a_schema_file() {
         run.all()
     );
 }
+
+/// A replay that fails because the scratch server lacks an extension says so, names the
+/// server it ran on, and does not blame the migration.
+#[test]
+fn a_missing_extension_on_the_scratch_server_is_named() {
+    let Some(base) = Server::Postgres.url() else {
+        return;
+    };
+    let t = CliTest::package().env("MIGRATE_SCRATCH_URL", base);
+    t.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[package.metadata.migrate]\nbackend = \"postgres\"\n",
+    );
+    t.migration(
+        "2024-01-01-000000_ext",
+        "CREATE EXTENSION cm_no_such_extension;\n",
+        Some("DROP EXTENSION cm_no_such_extension;\n"),
+    );
+    let run = t.run(&["check", "--offline", "--no-cache"]);
+    run.assert_code(1);
+    let all = run.all();
+    assert!(
+        all.contains("the scratch server lacks the extension `cm_no_such_extension` (the replay ran on PostgreSQL "),
+        "{all}"
+    );
+    assert!(!all.contains("fix this migration"), "{all}");
+}
