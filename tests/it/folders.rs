@@ -225,3 +225,94 @@ fn postgres_read_only_versions_table_stops_apply_and_revert() {
 fn mysql_read_only_versions_table_stops_apply_and_revert() {
     read_only_versions_table(Server::Mysql);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `migrations` path that is not a folder, configuration that names nothing (item 14)
+
+/// A one-package workspace whose `migrations` is replaced by `make(path)`, on a SQLite URL.
+fn package_with_migrations_path(make: impl Fn(&std::path::Path)) -> CliTest {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    let path = t.path("migrations");
+    std::fs::remove_dir_all(&path).unwrap();
+    make(&path);
+    t
+}
+
+#[track_caller]
+fn folder_problem(t: &CliTest, expected: &str) {
+    // `check` reports folder problems as findings (exit 1); the others cannot run (exit 2).
+    for (command, code) in [
+        (&["apply"][..], 2),
+        (&["status"], 2),
+        (&["list"], 2),
+        (&["check", "--offline"], 1),
+    ] {
+        let run = t.run(command);
+        run.assert_code(code);
+        let all = run.all();
+        assert!(all.contains(expected), "{command:?}: {all}");
+        assert!(!all.contains("nothing to apply"), "{command:?}: {all}");
+    }
+    assert!(!t.path("app.db").exists(), "apply created the database");
+}
+
+#[test]
+fn a_migrations_file_is_a_folder_problem() {
+    let t =
+        package_with_migrations_path(|p| std::fs::write(p, "CREATE TABLE t (id INT);\n").unwrap());
+    folder_problem(
+        &t,
+        "the migrations path `migrations` is a file, not a folder",
+    );
+}
+
+#[test]
+fn a_configured_migrations_file_is_a_folder_problem() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.write("db/migrations.sql", "CREATE TABLE t (id INT);\n");
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[package.metadata.migrate]\nmigrations = \"db/migrations.sql\"\n"),
+    );
+    folder_problem(&t, "is a file, not a folder");
+    assert!(t.run(&["apply"]).all().contains("migrations.sql`"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_migrations_link_is_a_folder_problem() {
+    let t = package_with_migrations_path(|p| std::os::unix::fs::symlink("gone", p).unwrap());
+    folder_problem(
+        &t,
+        "the migrations path `migrations` is a link to `gone` that cannot be followed",
+    );
+}
+
+#[test]
+fn an_empty_database_url_env_is_a_configuration_error() {
+    for (table, value) in [
+        ("package", "\"\""),
+        ("package", "\"  \""),
+        ("package", "\"A=B\""),
+        ("workspace", "\"\""),
+    ] {
+        let t = CliTest::package().env("DATABASE_URL", "app.db");
+        t.migration("2024-01-01-000000_init", "CREATE TABLE t (id INT);\n", None);
+        let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+        t.write(
+            "Cargo.toml",
+            &format!("{manifest}\n[{table}.metadata.migrate]\ndatabase-url-env = {value}\n"),
+        );
+        let run = t.run(&["apply"]);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(
+            all.contains("Cargo.toml` is not valid")
+                && all.contains(&format!("[{table}.metadata.migrate] database-url-env")),
+            "{table} {value}: {all}"
+        );
+        assert!(all.contains("help: name the environment variable"), "{all}");
+        assert!(!t.path("app.db").exists());
+    }
+}
