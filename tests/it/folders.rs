@@ -316,3 +316,84 @@ fn an_empty_database_url_env_is_a_configuration_error() {
         assert!(!t.path("app.db").exists());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durations from the command line saturate (item 13)
+
+const FOREVER: &str = "18446744073709551615";
+
+/// Let `cmd` run for a moment: it must still be running (waiting, not crashed); then end it
+/// and return what it printed.
+fn still_waiting_after_a_moment(mut cmd: std::process::Command) -> String {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let early = child.try_wait().unwrap();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(early.is_none(), "ended at once ({early:?}): {all}");
+    assert!(!all.contains("panicked"), "{all}");
+    all
+}
+
+#[test]
+fn huge_lock_timeout_and_wait_do_not_panic() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_init",
+        "CREATE TABLE t (id INT);\n",
+        Some("DROP TABLE t;\n"),
+    );
+    // Nothing to wait for: they simply run.
+    t.run(&["apply", "--lock-timeout", FOREVER, "--wait", FOREVER])
+        .assert_success();
+    t.run(&["revert", "--lock-timeout", FOREVER])
+        .assert_success();
+    t.run(&["apply", "--dry-run", "--wait", FOREVER])
+        .assert_success();
+
+    // The lock is busy: a timeout too long to represent means "wait for ever".
+    let url = DatabaseUrl::new(t.path("app.db").to_str().unwrap());
+    let mut holder = Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        ConnectOptions::default(),
+    )
+    .unwrap();
+    let lock = cargo_migrate::db::lock::MigrationLock::acquire(
+        &mut holder,
+        &url,
+        std::time::Duration::ZERO,
+        || {},
+    )
+    .unwrap();
+    for command in [
+        &["apply"][..],
+        &["revert", "--all"],
+        &["baseline", "--to", "20240101000000"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--lock-timeout", FOREVER]);
+        let all = still_waiting_after_a_moment(t.command(&args));
+        assert!(all.contains("waiting"), "{args:?}: {all}");
+    }
+    lock.release(&mut holder);
+}
+
+#[test]
+fn huge_wait_for_an_unreachable_server_does_not_panic() {
+    // Nothing listens on port 1: refused, which --wait waits out.
+    let t = CliTest::package().env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/app");
+    t.migration("2024-01-01-000000_init", "CREATE TABLE t (id INT);\n", None);
+    let all = still_waiting_after_a_moment(t.command(&["apply", "--wait", FOREVER]));
+    assert!(all.contains("waiting for the database"), "{all}");
+}
