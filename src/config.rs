@@ -153,8 +153,88 @@ pub struct WorkspaceMigrate {
     pub lint: Option<serde_json::Value>,
 }
 
+/// A value that parses but names nothing: the key, what is wrong, what to write instead.
+pub struct Unusable {
+    key: &'static str,
+    message: String,
+    help: &'static str,
+}
+
+/// Metadata tables whose values are checked beyond their types.
+pub trait Validate {
+    /// The first value that names nothing, if any.
+    fn unusable(&self) -> Option<Unusable>;
+}
+
+const URL_ENV_HELP: &str = "name the environment variable that holds the database URL, e.g. `database-url-env = \"DATABASE_URL\"`, or remove the key to use DATABASE_URL";
+
+/// Why `name` cannot name an environment variable, if it cannot.
+fn url_env_problem(name: &str) -> Option<Unusable> {
+    let message = if name.trim().is_empty() {
+        "`database-url-env` is empty, so it names no environment variable".to_string()
+    } else if name.contains(['=', '\0']) || name != name.trim() {
+        format!("`database-url-env = {name:?}` cannot be the name of an environment variable (it contains `=`, NUL or surrounding spaces)")
+    } else {
+        return None;
+    };
+    Some(Unusable {
+        key: "database-url-env",
+        message,
+        help: URL_ENV_HELP,
+    })
+}
+
+fn empty_path(key: &'static str, path: Option<&Path>, help: &'static str) -> Option<Unusable> {
+    path.filter(|p| p.as_os_str().is_empty()).map(|_| Unusable {
+        key,
+        message: format!("`{key}` is empty, so it names no path"),
+        help,
+    })
+}
+
+impl Validate for PackageMigrate {
+    fn unusable(&self) -> Option<Unusable> {
+        empty_path(
+            "migrations",
+            self.migrations.as_deref(),
+            "name the migrations folder relative to the package, e.g. `migrations = \"migrations\"`, or remove the key",
+        )
+        .or_else(|| {
+            empty_path(
+                "schema",
+                self.schema.as_deref(),
+                "name the schema file relative to the package, e.g. `schema = \"src/schema.rs\"`, or remove the key",
+            )
+        })
+        .or_else(|| self.database_url_env.as_deref().and_then(url_env_problem))
+    }
+}
+
+impl Validate for WorkspaceMigrate {
+    fn unusable(&self) -> Option<Unusable> {
+        self.database_url_env.as_deref().and_then(url_env_problem)
+    }
+}
+
 /// Deserialize the `migrate` key of a metadata table, naming the manifest on error.
-pub fn migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
+pub fn migrate_metadata<T: for<'de> Deserialize<'de> + Default + Validate>(
+    metadata: &serde_json::Value,
+    manifest: &Path,
+    table: &str,
+) -> Result<T, ConfigError> {
+    let parsed: T = parse_migrate_metadata(metadata, manifest, table)?;
+    match parsed.unusable() {
+        None => Ok(parsed),
+        Some(Unusable { key, message, help }) => Err(ConfigError::Invalid {
+            path: manifest.to_path_buf(),
+            at: format!(" ([{table}.metadata.migrate] {key})"),
+            message,
+            help: help.to_string(),
+        }),
+    }
+}
+
+fn parse_migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
     metadata: &serde_json::Value,
     manifest: &Path,
     table: &str,

@@ -209,8 +209,45 @@ pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
         path: dir.to_path_buf(),
         ..Default::default()
     };
+    // A path that is there but is not a folder (a file, a link to a file) is a problem, not
+    // a folder without migrations: read_dir's "Not a directory" would hide which it is.
+    if let Ok(meta) = fs::metadata(dir) {
+        if !meta.is_dir() {
+            folder.problems.push(
+                Diagnostic::error(
+                    Problem::MissingMigrationsDir,
+                    format!(
+                        "the migrations path `{}` is a file, not a folder",
+                        shown_dir.display()
+                    ),
+                )
+                .with_set(set)
+                .with_file(shown_dir)
+                .with_help("diesel migrations live in a folder of `<version>_<name>/` folders: move the file away and create the folder, or point `migrations` in [package.metadata.migrate] or `[migrations_directory] dir` in diesel.toml at the right folder"),
+            );
+            return folder;
+        }
+    }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(dir).is_ok() => {
+            let target = fs::read_link(dir)
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default();
+            folder.problems.push(
+                Diagnostic::error(
+                    Problem::MissingMigrationsDir,
+                    format!(
+                        "the migrations path `{}` is a link{target} that cannot be followed (its target does not exist)",
+                        shown_dir.display()
+                    ),
+                )
+                .with_set(set)
+                .with_file(shown_dir)
+                .with_help("fix or remove the link, or point `migrations` in [package.metadata.migrate] or `[migrations_directory] dir` in diesel.toml at the right folder"),
+            );
+            return folder;
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             folder.problems.push(
                 Diagnostic::error(Problem::MissingMigrationsDir, format!("the migrations folder `{}` does not exist", shown_dir.display()))

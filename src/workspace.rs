@@ -302,7 +302,9 @@ fn set_for(
                 .unwrap_or_else(|| default_migrations.clone()),
             FoundBy::DieselToml,
         )
-    } else if default_migrations.is_dir() {
+    } else if default_migrations.symlink_metadata().is_ok() {
+        // Anything named `migrations` (a folder, but also a file or a broken link) makes a
+        // set, so that a `migrations` that is not a folder is reported, not silently ignored.
         (default_migrations, FoundBy::MigrationsFolder)
     } else {
         return Ok(None);

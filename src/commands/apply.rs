@@ -7,7 +7,7 @@
 
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::run::{self, RunKind, Step};
-use crate::db::ConnectOptions;
+use crate::db::{ConnectOptions, Privilege};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::{Direction, Migration};
@@ -115,12 +115,10 @@ fn apply_set(
         }
     };
     let outcome = run::locked(&mut conn, &url, opts.lock_timeout, printer, |conn| {
-        conn.ensure_migrations_table().map_err(|e| {
-            SetError::new(
-                ctx.name(),
-                crate::db::DbError::query("preparing __diesel_schema_migrations", &url, &e),
-            )
-        })?;
+        // Before anything runs: a versions table this role cannot read or write is a
+        // permission error, not a history to act on.
+        conn.prepare_versions_table(&url, &[Privilege::Select, Privilege::Insert])
+            .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         warn_out_of_order(ctx, &state, &todo, printer);

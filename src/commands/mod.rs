@@ -206,11 +206,8 @@ pub(crate) fn read_state(
             false,
         ));
     };
-    let recorded = conn.applied_versions().map_err(|e| {
-        SetError::new(
-            ctx.name(),
-            DbError::query("reading __diesel_schema_migrations", url, &e),
-        )
-    })?;
+    let recorded = conn
+        .applied_versions(url)
+        .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
     Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
 }

@@ -7,7 +7,7 @@
 
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::run::{self, RunKind, Step};
-use crate::db::{ConnectOptions, DbError};
+use crate::db::{ConnectOptions, DbError, Privilege};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::Direction;
@@ -108,6 +108,14 @@ pub fn run(
     }
 
     let outcome = run::locked(&mut conn, &url, opts.lock_timeout, printer, |conn| {
+        // Before anything runs: down.sql must not run when its version cannot be removed.
+        let needs: &[Privilege] = if opts.redo {
+            &[Privilege::Select, Privilege::Delete, Privilege::Insert]
+        } else {
+            &[Privilege::Select, Privilege::Delete]
+        };
+        conn.versions_table(&url, needs)
+            .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let todo = state
             .revert_plan(&ctx.folder, &siblings, &target)

@@ -15,7 +15,9 @@
 //! backend must fill in. A backend file provides:
 //!
 //! - `connect(url, opts)`: open a connection, with the session settings the tool relies on;
-//! - `MIGRATIONS_TABLE_EXISTS`: a query counting diesel's versions table (without creating it);
+//! - `versions_table_access` / `versions_grant` (SQLite: `MIGRATIONS_TABLE_EXISTS`): whether
+//!   diesel's versions table exists and what this role may do with it, by lookups that do not
+//!   depend on privileges, and the grant that fixes a missing privilege;
 //! - `try_lock` / `unlock`: the migration lock (see [`lock`]);
 //! - `session_id` / `end_session`: how the interrupt handler ends a running migration;
 //! - `admin_url`, `create_database`, `drop_database`, `SCRATCH_DATABASES`: scratch databases
@@ -130,6 +132,19 @@ pub enum DbError {
         /// What the operating system said.
         message: String,
     },
+    /// The versions table exists (or, on MySQL, may exist) but this role lacks privileges on
+    /// it: never taken for "nothing applied".
+    #[error("the role {role} lacks {} on diesel's versions table `__diesel_schema_migrations` in {url}, so {}; nothing was changed\nhelp: have the table's owner (or an administrator) run `{grant}`, or connect as a role that has these privileges", privilege_list(lacking), what_is_blocked(lacking))]
+    VersionsTableDenied {
+        /// The database.
+        url: DatabaseUrl,
+        /// The role, as the server names it.
+        role: String,
+        /// The privileges it lacks.
+        lacking: Vec<Privilege>,
+        /// The statement that gives it what the tool needs.
+        grant: String,
+    },
     /// A server backend's replay without a server for scratch databases.
     #[error("a {backend} scratch database needs a server\nhelp: pass --scratch-url {scheme}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)")]
     NoScratchServer {
@@ -209,6 +224,60 @@ struct CountRow {
 struct VersionRow {
     #[diesel(sql_type = Text)]
     version: String,
+}
+
+/// A privilege on diesel's versions table that a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    /// Reading which migrations are applied (every command that looks at a database).
+    Select,
+    /// Recording applied migrations (`apply`, `redo`, `baseline`).
+    Insert,
+    /// Removing reverted migrations (`revert`, `redo`).
+    Delete,
+}
+
+impl Privilege {
+    /// The privilege's SQL name.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Privilege::Select => "SELECT",
+            Privilege::Insert => "INSERT",
+            Privilege::Delete => "DELETE",
+        }
+    }
+}
+
+/// What a session may do with the versions table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableAccess {
+    /// The table does not exist.
+    Missing,
+    /// It exists and this role has every privilege asked for.
+    Usable,
+    /// This role lacks these privileges on it (on MySQL the table may also not exist: the
+    /// server does not tell a role without privileges on a table whether it exists).
+    Lacking(Vec<Privilege>),
+}
+
+/// The privileges the tool needs on the versions table, in the grant it suggests.
+pub const VERSIONS_PRIVILEGES: [Privilege; 3] =
+    [Privilege::Select, Privilege::Insert, Privilege::Delete];
+
+fn what_is_blocked(lacking: &[Privilege]) -> &'static str {
+    match lacking.first() {
+        Some(Privilege::Insert) => "applied migrations cannot be recorded",
+        Some(Privilege::Delete) => "reverted migrations cannot be removed from it",
+        _ => "which migrations are applied cannot be read",
+    }
+}
+
+fn privilege_list(lacking: &[Privilege]) -> String {
+    lacking
+        .iter()
+        .map(|p| p.sql())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How a connection is opened.
@@ -300,27 +369,96 @@ impl Connection {
         Ok(rows.first().map(|r| r.n).unwrap_or(0))
     }
 
-    /// Whether diesel's `__diesel_schema_migrations` table exists (without creating it).
+    /// Whether diesel's `__diesel_schema_migrations` table exists (without creating it), by a
+    /// lookup that does not depend on this role's privileges on it.
     pub fn has_migrations_table(&mut self) -> diesel::QueryResult<bool> {
-        let sql = match self {
-            Connection::Sqlite(_) => sqlite::MIGRATIONS_TABLE_EXISTS,
-            Connection::Postgres(_) => postgres::MIGRATIONS_TABLE_EXISTS,
-            Connection::Mysql(_) => mysql::MIGRATIONS_TABLE_EXISTS,
-        };
-        Ok(self.count(sql)? > 0)
+        Ok(!matches!(
+            self.versions_table_access(&[])?,
+            TableAccess::Missing
+        ))
+    }
+
+    /// What this session may do with the versions table, for the privileges in `needs`.
+    fn versions_table_access(&mut self, needs: &[Privilege]) -> diesel::QueryResult<TableAccess> {
+        match self {
+            Connection::Sqlite(_) => {
+                let exists = self.count(sqlite::MIGRATIONS_TABLE_EXISTS)? > 0;
+                Ok(if exists {
+                    TableAccess::Usable
+                } else {
+                    TableAccess::Missing
+                })
+            }
+            Connection::Postgres(c) => postgres::versions_table_access(c, needs),
+            Connection::Mysql(c) => mysql::versions_table_access(c, needs),
+        }
+    }
+
+    /// Whether the versions table exists, after making sure this role has the privileges in
+    /// `needs` on it. A table this role cannot use is a [`DbError::VersionsTableDenied`]
+    /// naming the grant, never taken for a missing one (catalog views such as
+    /// `information_schema.tables` hide tables a role has no privilege on).
+    pub fn versions_table(
+        &mut self,
+        url: &DatabaseUrl,
+        needs: &[Privilege],
+    ) -> Result<bool, DbError> {
+        let what = "looking up __diesel_schema_migrations";
+        match self
+            .versions_table_access(needs)
+            .map_err(|e| DbError::query(what, url, &e))?
+        {
+            TableAccess::Missing => Ok(false),
+            TableAccess::Usable => Ok(true),
+            TableAccess::Lacking(lacking) => {
+                let grant = match self {
+                    Connection::Sqlite(_) => None,
+                    Connection::Postgres(c) => Some(postgres::versions_grant(c)),
+                    Connection::Mysql(c) => Some(mysql::versions_grant(c)),
+                };
+                let (role, grant) = grant
+                    .transpose()
+                    .map_err(|e| DbError::query(what, url, &e))?
+                    .unwrap_or_default();
+                Err(DbError::VersionsTableDenied {
+                    url: url.clone(),
+                    role,
+                    lacking,
+                    grant,
+                })
+            }
+        }
     }
 
     /// The versions recorded as applied, ascending; empty when the table does not exist.
     /// Reads only: the table is never created here, so `status` and `--dry-run` change nothing.
-    pub fn applied_versions(&mut self) -> diesel::QueryResult<Vec<String>> {
-        if !self.has_migrations_table()? {
+    /// A table this role cannot read is an error, not an empty history.
+    pub fn applied_versions(&mut self, url: &DatabaseUrl) -> Result<Vec<String>, DbError> {
+        if !self.versions_table(url, &[Privilege::Select])? {
             return Ok(Vec::new());
         }
         let q = diesel::sql_query(
             "SELECT version AS version FROM __diesel_schema_migrations ORDER BY version",
         );
-        let rows: Vec<VersionRow> = with_conn!(self, c => q.load(c))?;
+        let rows: Vec<VersionRow> = with_conn!(self, c => q.load(c))
+            .map_err(|e| DbError::query("reading __diesel_schema_migrations", url, &e))?;
         Ok(rows.into_iter().map(|r| r.version).collect())
+    }
+
+    /// Make sure the versions table exists and that this role has the privileges in `needs`
+    /// on it, before anything runs: an existing table is checked, never re-created (on MySQL
+    /// `CREATE TABLE IF NOT EXISTS` needs the CREATE privilege even when the table exists);
+    /// a missing one is created as diesel does.
+    pub fn prepare_versions_table(
+        &mut self,
+        url: &DatabaseUrl,
+        needs: &[Privilege],
+    ) -> Result<(), DbError> {
+        if self.versions_table(url, needs)? {
+            return Ok(());
+        }
+        self.ensure_migrations_table()
+            .map_err(|e| DbError::query("creating __diesel_schema_migrations", url, &e))
     }
 
     /// Create `__diesel_schema_migrations` exactly as diesel does, if it is missing.
@@ -444,11 +582,11 @@ mod tests {
         let url = DatabaseUrl::new(":memory:");
         let mut conn =
             Connection::establish(&url, Backend::Sqlite, ConnectOptions::default()).unwrap();
-        assert!(conn.applied_versions().unwrap().is_empty());
+        assert!(conn.applied_versions(&url).unwrap().is_empty());
         assert!(!conn.has_migrations_table().unwrap());
         conn.ensure_migrations_table().unwrap();
         conn.record_versions(&["2", "1"]).unwrap();
-        assert_eq!(conn.applied_versions().unwrap(), ["1", "2"]);
+        assert_eq!(conn.applied_versions(&url).unwrap(), ["1", "2"]);
     }
 }
 

@@ -12,12 +12,98 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 use super::scratch::ScratchServer;
-use super::{lock, one_line, DbError, MysqlConnection, NameRow};
+use super::{
+    lock, one_line, DbError, MysqlConnection, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES,
+};
 use crate::database_url::DatabaseUrl;
 use crate::generate::HistoryFacts;
 
-/// Counts diesel's versions table in the current database.
-pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__diesel_schema_migrations'";
+/// Statements that need one privilege on the versions table and change nothing. MySQL and
+/// MariaDB hide tables a role has no privilege on from `information_schema.tables` and
+/// `SHOW TABLES`, and answer a statement on such a table with error 1142 ("command denied")
+/// whether it exists or not; only a role that may see it gets 1146 ("doesn't exist"). So the
+/// statements themselves are the lookup.
+fn probe(privilege: Privilege) -> &'static str {
+    match privilege {
+        Privilege::Select => "SELECT version FROM __diesel_schema_migrations LIMIT 0",
+        Privilege::Insert => {
+            "INSERT INTO __diesel_schema_migrations (version) SELECT 'x' FROM DUAL WHERE 1 = 0"
+        }
+        Privilege::Delete => "DELETE FROM __diesel_schema_migrations WHERE 1 = 0",
+    }
+}
+
+/// "command denied" (error 1142, table level; 1143, column level). diesel-async passes on
+/// only the server's message, not its number, so the message is read (in the server's
+/// default English; a server with other `lc_messages` gets the plain error instead, which
+/// still stops the command).
+fn is_denied(err: &diesel::result::Error) -> bool {
+    err.to_string().contains(" command denied to user ")
+}
+
+/// "Table … doesn't exist" (error 1146).
+fn is_missing(err: &diesel::result::Error) -> bool {
+    let message = err.to_string();
+    message.starts_with("Table '") && message.ends_with("' doesn't exist")
+}
+
+/// Whether the versions table exists and which of `needs` this role lacks on it.
+pub fn versions_table_access(
+    conn: &mut MysqlConnection,
+    needs: &[Privilege],
+) -> diesel::QueryResult<TableAccess> {
+    let mut lacking = Vec::new();
+    match conn.batch_execute(probe(Privilege::Select)) {
+        Ok(()) => {}
+        Err(e) if is_missing(&e) => return Ok(TableAccess::Missing),
+        // Denied: whether the table exists, the server does not say to this role; either
+        // way what is applied cannot be read.
+        Err(e) if is_denied(&e) => lacking.push(Privilege::Select),
+        Err(e) => return Err(e),
+    }
+    for &privilege in needs {
+        if privilege == Privilege::Select {
+            continue;
+        }
+        match conn.batch_execute(probe(privilege)) {
+            Ok(()) => {}
+            Err(e) if is_denied(&e) => lacking.push(privilege),
+            Err(e) if is_missing(&e) => return Ok(TableAccess::Missing),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(if lacking.is_empty() {
+        TableAccess::Usable
+    } else {
+        TableAccess::Lacking(lacking)
+    })
+}
+
+/// This session's account and the statement that gives it what the tool needs on the
+/// versions table.
+pub fn versions_grant(conn: &mut MysqlConnection) -> diesel::QueryResult<(String, String)> {
+    let rows: Vec<NameRow> =
+        diesel::sql_query("SELECT CAST(CURRENT_USER() AS CHAR) AS name").load(conn)?;
+    let account = rows.first().map(|r| r.name.clone()).unwrap_or_default();
+    let (user, host) = account.rsplit_once('@').unwrap_or((account.as_str(), "%"));
+    let account = format!(
+        "'{}'@'{}'",
+        user.replace('\'', "''"),
+        host.replace('\'', "''")
+    );
+    let databases: Vec<NameRow> =
+        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
+    let database = databases
+        .first()
+        .map(|r| r.name.as_str())
+        .unwrap_or_default();
+    let privileges = VERSIONS_PRIVILEGES.map(Privilege::sql).join(", ");
+    let grant = format!(
+        "GRANT {privileges} ON {}.__diesel_schema_migrations TO {account}",
+        quote(database)
+    );
+    Ok((account, grant))
+}
 
 /// DDL commits implicitly: files run one statement at a time so a failure can name its
 /// statement.
@@ -164,6 +250,17 @@ pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryF
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denied_and_missing_tables_are_told_apart() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let error =
+            |m: &str| Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(m.to_string()));
+        let denied = error("SELECT command denied to user 'r'@'127.0.0.1' for table `d`.`__diesel_schema_migrations`");
+        let missing = error("Table 'd.__diesel_schema_migrations' doesn't exist");
+        assert!(is_denied(&denied) && !is_missing(&denied));
+        assert!(is_missing(&missing) && !is_denied(&missing));
+    }
 
     #[test]
     fn mariadb_scheme_becomes_mysql() {

@@ -6,16 +6,97 @@
 //! handler ends a running migration with `pg_terminate_backend` from a second connection.
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 use super::scratch::ScratchServer;
-use super::{lock, one_line, DbError, NameRow};
+use super::{lock, one_line, DbError, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES};
 use crate::database_url::DatabaseUrl;
 use crate::generate::HistoryFacts;
 
-/// Counts diesel's versions table in the schemas of the search path.
-pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '__diesel_schema_migrations' AND table_schema = ANY(current_schemas(false))";
+/// Whether diesel's versions table is found the way diesel finds it (unqualified, through the
+/// search path) and which privileges this role has on it. `to_regclass` reads `pg_class`,
+/// which shows every table whatever the role's privileges (`information_schema.tables` hides
+/// tables the role has no privilege on, which made an unreadable table look missing).
+const VERSIONS_TABLE_ACCESS: &str = "SELECT (t.oid IS NOT NULL) AS present, \
+     COALESCE(has_table_privilege(t.oid, 'SELECT'), false) AS can_select, \
+     COALESCE(has_table_privilege(t.oid, 'INSERT'), false) AS can_insert, \
+     COALESCE(has_table_privilege(t.oid, 'DELETE'), false) AS can_delete \
+     FROM (SELECT to_regclass('__diesel_schema_migrations')::oid AS oid) t";
+
+#[derive(QueryableByName)]
+struct AccessRow {
+    #[diesel(sql_type = Bool)]
+    present: bool,
+    #[diesel(sql_type = Bool)]
+    can_select: bool,
+    #[diesel(sql_type = Bool)]
+    can_insert: bool,
+    #[diesel(sql_type = Bool)]
+    can_delete: bool,
+}
+
+/// Whether the versions table exists and which of `needs` this role lacks on it.
+pub fn versions_table_access(
+    conn: &mut diesel::PgConnection,
+    needs: &[Privilege],
+) -> diesel::QueryResult<TableAccess> {
+    let rows: Vec<AccessRow> = diesel::sql_query(VERSIONS_TABLE_ACCESS).load(conn)?;
+    let Some(row) = rows.first() else {
+        return Ok(TableAccess::Missing);
+    };
+    if !row.present {
+        return Ok(TableAccess::Missing);
+    }
+    let lacking: Vec<Privilege> = needs
+        .iter()
+        .copied()
+        .filter(|p| match p {
+            Privilege::Select => !row.can_select,
+            Privilege::Insert => !row.can_insert,
+            Privilege::Delete => !row.can_delete,
+        })
+        .collect();
+    Ok(if lacking.is_empty() {
+        TableAccess::Usable
+    } else {
+        TableAccess::Lacking(lacking)
+    })
+}
+
+/// This session's role and the statement that gives it what the tool needs on the versions
+/// table.
+pub fn versions_grant(conn: &mut diesel::PgConnection) -> diesel::QueryResult<(String, String)> {
+    let rows: Vec<NameRow> = diesel::sql_query("SELECT current_user::text AS name").load(conn)?;
+    let role = rows.first().map(|r| r.name.clone()).unwrap_or_default();
+    let tables: Vec<NameRow> = diesel::sql_query(
+        "SELECT COALESCE(to_regclass('__diesel_schema_migrations')::text, '__diesel_schema_migrations') AS name",
+    )
+    .load(conn)?;
+    let table = tables
+        .first()
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| "__diesel_schema_migrations".to_string());
+    let privileges = VERSIONS_PRIVILEGES.map(Privilege::sql).join(", ");
+    let grant = format!("GRANT {privileges} ON {table} TO {}", quote_role(&role));
+    Ok((format!("`{role}`"), grant))
+}
+
+/// A role name as a grant needs it: bare when PostgreSQL would not fold or reject it.
+fn quote_role(role: &str) -> String {
+    let plain = role
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        role.to_string()
+    } else {
+        quote(role)
+    }
+}
 
 /// A migration file runs as one batch: DDL is transactional.
 pub const RUNS_STATEMENT_BY_STATEMENT: bool = false;

@@ -39,7 +39,8 @@ fn tables(conn: &mut Connection) -> Vec<String> {
 }
 
 fn applied(conn: &mut Connection) -> Vec<String> {
-    conn.applied_versions().unwrap()
+    let url = DatabaseUrl::new("");
+    conn.applied_versions(&url).unwrap()
 }
 
 /// Two migrations in the SQL of `server`, plus an optional third.

@@ -12,6 +12,7 @@ mod common;
 mod cli;
 mod databases;
 mod docs;
+mod folders;
 mod generate;
 mod init;
 mod print_schema;
