@@ -157,6 +157,7 @@ mod tests {
         assert_ne!(k1, k3);
         let cache = SchemaCache::new(tmp.path());
         let rendered = vec![RenderedSection {
+            replayed_on: None,
             key: "default".into(),
             file: None,
             text: "x".into(),

@@ -157,7 +157,11 @@ impl<'a> SetHistory<'a> {
             }
         }
         let mut scratch = self.replay(upto)?;
-        let out = self.render_live(&mut scratch.conn)?;
+        let mut out = self.render_live(&mut scratch.conn)?;
+        let server = scratch.conn.server_version();
+        for section in &mut out {
+            section.replayed_on.clone_from(&server);
+        }
         cache.put(&entry, &key, &out);
         Ok(out)
     }
@@ -200,6 +204,7 @@ impl<'a> SetHistory<'a> {
                 key: key.clone(),
                 file: opts.file.clone(),
                 text,
+                replayed_on: None,
             });
         }
         Ok(out)

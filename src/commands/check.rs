@@ -44,6 +44,7 @@ struct Found {
     drift: Vec<Drift>,
     schema_checked: bool,
     replayed: bool,
+    replayed_on: Option<String>,
 }
 
 /// The committed schema files against the history's schema.
@@ -77,6 +78,7 @@ fn drift_for(
             }
             Err(err) => return Err(SetError::new(set, err)),
         };
+    found.replayed_on = sections.iter().find_map(|s| s.replayed_on.clone());
     for section in sections {
         let Some(file) = &section.file else { continue };
         let Ok(committed) = std::fs::read_to_string(file) else {
@@ -272,6 +274,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             drift: Vec::new(),
             schema_checked: false,
             replayed: false,
+            replayed_on: None,
             migrations: ctx.folder.migrations.len(),
         })
         .collect();
@@ -307,6 +310,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
         report.drift = found.drift;
         report.schema_checked = found.schema_checked;
         report.replayed = found.replayed;
+        report.replayed_on = found.replayed_on;
     }
     // The databases named by URLs: reachable or the check cannot run (exit 2).
     if !opts.offline {
@@ -402,6 +406,9 @@ pub struct CheckSet {
     /// Whether the whole history was replayed (or its replay found in the cache) without a
     /// failure; true for a set without a schema file too.
     pub replayed: bool,
+    /// The server (or SQLite library) and version the history was replayed on, when it was
+    /// replayed (from the cache: the one it was replayed on then).
+    pub replayed_on: Option<String>,
     /// How many migrations the set has (human text only).
     #[serde(skip)]
     pub migrations: usize,
@@ -410,6 +417,28 @@ pub struct CheckSet {
 impl Render for CheckReport {
     fn human(&self, p: &Human<'_>) {
         let r = self;
+        // Which servers the histories were replayed on, once, before the sets.
+        let mut servers: Vec<(&str, Vec<&str>)> = Vec::new();
+        for set in &r.sets {
+            if let Some(v) = &set.replayed_on {
+                match servers.iter_mut().find(|(s, _)| s == v) {
+                    Some((_, sets)) => sets.push(&set.set),
+                    None => servers.push((v, vec![&set.set])),
+                }
+            }
+        }
+        if !servers.is_empty() {
+            let text = if servers.len() == 1 {
+                servers[0].0.to_string()
+            } else {
+                servers
+                    .iter()
+                    .map(|(v, sets)| format!("{v} ({})", sets.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            p.line(format!("replayed on {text}").dim());
+        }
         for set in &r.sets {
             let counts = Counts::of(&set.findings);
             let visible: Vec<Diagnostic> = set

@@ -97,6 +97,7 @@ pub fn run(
                 };
             }
             sections.push(SchemaSection {
+                replayed_on: section.replayed_on,
                 set: set.to_string(),
                 section: section.key,
                 file: section.file,
@@ -135,6 +136,8 @@ pub struct SchemaReport {
 pub struct SchemaSection {
     /// The set's name.
     pub set: String,
+    /// The server (or SQLite library) and version the history was replayed on.
+    pub replayed_on: Option<String>,
     /// `default` or the section's name.
     pub section: String,
     /// The schema file.
@@ -161,6 +164,23 @@ pub enum WriteOutcome {
 impl Render for SchemaReport {
     fn human(&self, p: &Human<'_>) {
         let r = self;
+        let mut servers: Vec<&str> = Vec::new();
+        for s in &r.sections {
+            if let Some(v) = s.replayed_on.as_deref() {
+                if !servers.contains(&v) {
+                    servers.push(v);
+                }
+            }
+        }
+        if !servers.is_empty() {
+            let header = format!("replayed on {}", servers.join(", "));
+            // A printed schema owns stdout (it is redirected into schema.rs).
+            if r.written {
+                p.line(header.dim());
+            } else {
+                p.stderr(&format!("{header}\n"));
+            }
+        }
         for s in &r.sections {
             match s.outcome {
                 WriteOutcome::Printed => p.raw(&s.schema),

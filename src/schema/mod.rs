@@ -30,4 +30,8 @@ pub struct RenderedSection {
     pub file: Option<std::path::PathBuf>,
     /// The schema.rs text.
     pub text: String,
+    /// The server (or SQLite library) and version the history was replayed on, when this
+    /// section comes from a replay.
+    #[serde(default)]
+    pub replayed_on: Option<String>,
 }
