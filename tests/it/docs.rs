@@ -195,7 +195,11 @@ fn parse_steps(file: &str, lines: &[&str], start: usize, end: usize) -> Vec<Step
     }
     // A step followed by `$ echo $?` has its exit code checked by that step's output.
     let followed_by_echo: Vec<bool> = (0..steps.len())
-        .map(|n| steps.get(n + 1).is_some_and(|s| s.command.trim() == "echo $?"))
+        .map(|n| {
+            steps
+                .get(n + 1)
+                .is_some_and(|s| s.command.trim() == "echo $?")
+        })
         .collect();
     for (step, echoed) in steps.iter_mut().zip(followed_by_echo) {
         if echoed && step.code == 0 {
@@ -401,7 +405,8 @@ fn run_file(rel: &str) {
                 .iter()
                 .map(|l| mask_durations(l).trim_end().to_string())
                 .collect();
-            let ok = (code == step.code || step.code == ANY_CODE) && lines_match(&expected, &actual);
+            let ok =
+                (code == step.code || step.code == ANY_CODE) && lines_match(&expected, &actual);
             new_body.push(format!("$ {}", step.command));
             if code != 0 && step.code != ANY_CODE {
                 new_body.push(format!("? {code}"));
@@ -410,14 +415,15 @@ fn run_file(rel: &str) {
                 new_body.extend(step.expected.iter().cloned());
             } else {
                 block_differs = true;
-                let mut shown: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
+                let mut shown: Vec<String> =
+                    out.lines().map(|l| l.trim_end().to_string()).collect();
                 while shown.last().is_some_and(|l| l.is_empty()) {
                     shown.pop();
                 }
                 new_body.extend(shown);
                 let diff = similar::TextDiff::from_lines(
-                    &format!("? {}\n{}\n", shown_code(step.code), expected.join("\n")),
-                    &format!("? {code}\n{}\n", actual.join("\n")),
+                    format!("? {}\n{}\n", shown_code(step.code), expected.join("\n")),
+                    format!("? {code}\n{}\n", actual.join("\n")),
                 )
                 .unified_diff()
                 .header("documented", "actual")
@@ -479,7 +485,10 @@ fn wildcards_match_what_they_say() {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert!(lines_match(&s(&["a [..] c"]), &s(&["a b c"])));
     assert!(!lines_match(&s(&["a [..] c"]), &s(&["a b d"])));
-    assert!(lines_match(&s(&["x", "...", "z"]), &s(&["x", "1", "2", "z"])));
+    assert!(lines_match(
+        &s(&["x", "...", "z"]),
+        &s(&["x", "1", "2", "z"])
+    ));
     assert!(lines_match(&s(&["x", "…", "z"]), &s(&["x", "z"])));
     assert!(!lines_match(&s(&["x", "...", "z"]), &s(&["x", "1"])));
     assert!(!lines_match(&s(&["x"]), &s(&["x", "extra"])));
