@@ -45,6 +45,49 @@ pub struct MigrationFailure {
     /// (`COMMIT`, `END`, `ROLLBACK`, or `BEGIN` on MySQL), when diesel opened one.
     #[serde(skip)]
     pub ends_transaction: Option<TransactionEnd>,
+    /// For such a migration: the tables it created or dropped that stayed, read from the
+    /// database before it ran and after it failed.
+    #[serde(skip)]
+    pub tables_left: Option<TablesLeft>,
+}
+
+/// Tables that a failed migration created or dropped and that stayed so.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TablesLeft {
+    /// In the database now, not before it ran.
+    pub created: Vec<String>,
+    /// In the database before it ran, not now.
+    pub dropped: Vec<String>,
+}
+
+impl TablesLeft {
+    fn describe(&self) -> String {
+        let list = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.created.is_empty() {
+            parts.push(format!(
+                "the tables it created stay in the database: {}",
+                list(&self.created)
+            ));
+        }
+        if !self.dropped.is_empty() {
+            parts.push(format!(
+                "the tables it dropped stay dropped: {}",
+                list(&self.dropped)
+            ));
+        }
+        if parts.is_empty() {
+            "no table it created or dropped stayed, but other changes it made before the failure may have".to_string()
+        } else {
+            parts.join("; ")
+        }
+    }
 }
 
 /// A statement of a migration that ends the transaction diesel runs the migration in.
@@ -96,6 +139,7 @@ impl MigrationFailure {
             statement: None,
             recorded: None,
             ends_transaction: None,
+            tables_left: None,
         }
     }
 }
@@ -206,15 +250,19 @@ impl MigrationFailure {
             !(bookkeeping_done != Some(true) && self.line.is_some_and(|line| line < end.line))
         });
         let fix_tx = format!(
-            "remove the transaction control from {file} (diesel runs each migration in a transaction), or set `run_in_transaction = false` in {m}/metadata.toml if it must manage its own"
+            "remove the transaction control from {file} (diesel runs each migration in a transaction; a migration that must manage its own sets `run_in_transaction = false` in its metadata.toml)"
         );
         if bookkeeping_done == Some(true) {
             let how = match ended {
                 Some(end) => format!(
-                    "{m} ended diesel's transaction itself (`{}` at line {} of {file}), so its statements and diesel's bookkeeping were committed on their own, before diesel's own commit failed",
-                    end.keyword, end.line
+                    "{m} ended diesel's transaction itself (`{}` at line {} of {file}), so its statements and {} were committed on their own, before diesel's own commit failed",
+                    end.keyword, end.line,
+                    match self.direction {
+                        Direction::Up => "its version",
+                        Direction::Down => "the removal of its version",
+                    }
                 ),
-                None => format!("diesel reported a failure after {file} had run and its bookkeeping was committed"),
+                None => format!("diesel reported a failure after {file} had run and the change to its version was committed"),
             };
             let next = match self.direction {
                 Direction::Up => format!(
@@ -229,8 +277,13 @@ impl MigrationFailure {
         }
         if let Some(end) = ended {
             help.push(format!(
-                "{m} ended diesel's transaction itself (`{}` at line {} of {file}), so the failure could not roll it back: what it ran before the failure may stay committed, and {recorded_now}{kept}; inspect the database and undo what it left (or finish it by hand), then {fix_tx} and run {again} again",
-                end.keyword, end.line
+                "{m} ended diesel's transaction itself (`{}` at line {} of {file}), so the failure did not roll back all of it: {}; {recorded_now}{kept}; inspect the database and undo what it left (or finish it by hand), then {fix_tx} and run {again} again",
+                end.keyword,
+                end.line,
+                self.tables_left.as_ref().map_or_else(
+                    || "what it ran before the failure may stay committed".to_string(),
+                    TablesLeft::describe
+                )
             ));
             return help.join("\n");
         }

@@ -7,16 +7,17 @@
 //! [`Progress`] about each migration as it finishes. The first failure stops the run; it comes
 //! back as a value with the finding that explains it.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::lock::MigrationLock;
-use super::{harness, Connection, DbError};
+use super::{harness, with_conn, Connection, DbError};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::events::{Event, Progress};
 use crate::failure::ends_transaction;
-use crate::failure::{FailureContext, MigrationFailure};
+use crate::failure::{FailureContext, MigrationFailure, TablesLeft};
 use crate::interrupt;
 use crate::lint::rules::{empty_down_sql, empty_up_sql};
 use crate::migration::{Direction, Migration};
@@ -183,6 +184,32 @@ fn label(kind: RunKind, step: &Step<'_>) -> String {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct TableRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The tables of the database (its current schema), to tell afterwards what a migration that
+/// ended diesel's transaction itself left behind. `None` when they cannot be read.
+fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
+    use diesel::RunQueryDsl;
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+        Backend::Mysql => {
+            "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+    };
+    let q = diesel::sql_query(sql);
+    let rows: Vec<TableRow> = with_conn!(conn, c => q.load(c)).ok()?;
+    Some(rows.into_iter().map(|r| r.name).collect())
+}
+
 /// Run `steps` of set `set` in order, stopping at the first failure. Call it under
 /// [`locked`]. A plan with a file that holds no statement runs nothing (see
 /// [`refuse_empty`]). After a failure the database's versions are read again, so that what
@@ -217,6 +244,15 @@ pub fn run_steps(
     let mut outcome = RunOutcome::default();
     for (i, step) in steps.iter().enumerate() {
         let m = step.migration;
+        let text = match step.direction {
+            Direction::Up => m.up_sql.as_str(),
+            Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+        };
+        let ends = m
+            .run_in_transaction
+            .then(|| ends_transaction(text, conn.backend()))
+            .flatten();
+        let tables_before = ends.as_ref().and_then(|_| table_names(conn));
         interrupt::step(Some(i), false);
         let result = harness::run(conn, m, step.direction, url);
         interrupt::step(None, result.is_ok());
@@ -243,12 +279,12 @@ pub fn run_steps(
                     .applied_versions()
                     .ok()
                     .map(|versions| versions.contains(&m.version));
-                if m.run_in_transaction {
-                    let text = match step.direction {
-                        Direction::Up => m.up_sql.as_str(),
-                        Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
-                    };
-                    failure.ends_transaction = ends_transaction(text, conn.backend());
+                failure.ends_transaction = ends;
+                if let (Some(before), Some(after)) = (tables_before, table_names(conn)) {
+                    failure.tables_left = Some(TablesLeft {
+                        created: after.difference(&before).cloned().collect(),
+                        dropped: before.difference(&after).cloned().collect(),
+                    });
                 }
                 let cx = match (kind, step.direction) {
                     (RunKind::Apply, _) => FailureContext::Run { earlier: i },

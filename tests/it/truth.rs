@@ -256,3 +256,108 @@ fn diesel_on_a_file_without_statements() {
         }
     }
 }
+
+/// A migration that ends diesel's transaction itself and then fails: what stayed is what the
+/// message says, read from the database, and it never says "rolled back completely".
+fn commits_on_its_own_then_fails(backend: Backend) {
+    let Some(target) = Target::new(backend, "owncommit") else {
+        return;
+    };
+    let t = &target.t;
+    t.migration(GOOD, "CREATE TABLE a (id INT);\n", Some("DROP TABLE a;\n"));
+    t.migration(
+        SECOND,
+        "CREATE TABLE b (id INT);\nCOMMIT;\nCREATE TABLE c (id INT);\nINSERT INTO nope VALUES (1);\n",
+        Some("DROP TABLE c;\nDROP TABLE b;\n"),
+    );
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let all = run.all();
+    assert!(!all.contains("rolled back completely"), "{all}");
+    assert!(all.contains("`COMMIT` at line 2 of up.sql"), "{all}");
+    assert_eq!(target.applied(), ["20240101000000"]);
+    assert!(
+        all.contains(&format!("the database does not record {SECOND} as applied")),
+        "{all}"
+    );
+    // What stayed, as the database has it: SQLite runs the rest of the file in autocommit, so
+    // `b` and `c` stay; PostgreSQL rolls back the rest of the query after its COMMIT, so only
+    // `b` stays. The message names exactly the tables that are there.
+    let stayed: Vec<&str> = ["b", "c"]
+        .into_iter()
+        .filter(|n| target.has_table(n))
+        .collect();
+    let expected = match backend {
+        Backend::Sqlite => vec!["b", "c"],
+        _ => vec!["b"],
+    };
+    assert_eq!(stayed, expected, "{backend:?}");
+    let listed: Vec<String> = stayed.iter().map(|n| format!("`{n}`")).collect();
+    assert!(
+        all.contains(&format!(
+            "the tables it created stay in the database: {}",
+            listed.join(", ")
+        )),
+        "{all}"
+    );
+
+    // The JSON says what the database records.
+    let run = t.run(&["apply", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["sets"][0]["failure"]["recorded"], false, "{doc}");
+    assert_eq!(
+        doc["sets"][0]["pending"],
+        serde_json::json!(["20240102000000"])
+    );
+}
+
+#[test]
+fn sqlite_migration_that_commits_on_its_own_then_fails() {
+    commits_on_its_own_then_fails(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_migration_that_commits_on_its_own_then_fails() {
+    commits_on_its_own_then_fails(Backend::Postgres);
+}
+
+/// On SQLite a migration ending in its own `COMMIT` runs, its version is recorded in
+/// autocommit, and then diesel's own COMMIT fails: the tool says it is recorded, and does not
+/// list it as pending.
+#[test]
+fn sqlite_migration_that_commits_on_its_own_is_reported_as_recorded() {
+    let target = Target::new(Backend::Sqlite, "ownrecorded").unwrap();
+    let t = &target.t;
+    t.migration(GOOD, "CREATE TABLE a (id INT);\nCOMMIT;\n", None);
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let all = run.all();
+    assert_eq!(target.applied(), ["20240101000000"]);
+    assert!(target.has_table("a"));
+    assert!(!all.contains("rolled back"), "{all}");
+    assert!(
+        all.contains("so its statements and its version were committed on their own"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!(
+            "the database records {GOOD} as applied, so `apply` will not run it again"
+        )),
+        "{all}"
+    );
+    // It is applied, so the next run has nothing to do.
+    t.run(&["apply"]).assert_success();
+
+    // Reverting it the same way: the removal of its version is committed on its own.
+    t.write(
+        &format!("migrations/{GOOD}/down.sql"),
+        "DROP TABLE a;\nCOMMIT;\n",
+    );
+    let run = t.run(&["revert", "--format", "json"]);
+    run.assert_code(1);
+    assert!(target.applied().is_empty());
+    assert!(!target.has_table("a"));
+    let doc = run.json();
+    assert_eq!(doc["failure"]["recorded"], false, "{doc}");
+}
