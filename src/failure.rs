@@ -318,3 +318,36 @@ impl MigrationFailure {
         help.join("\n")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_ends_diesels_transaction() {
+        let text = "CREATE TABLE a (id INT);\nBEGIN;\nCREATE TABLE b (id INT);\ncommit;\n";
+        let commit = Some(TransactionEnd {
+            keyword: "COMMIT".to_string(),
+            line: 4,
+        });
+        assert_eq!(ends_transaction(text, Backend::Sqlite), commit);
+        assert_eq!(ends_transaction(text, Backend::Postgres), commit);
+        // MySQL commits implicitly at BEGIN.
+        assert_eq!(
+            ends_transaction(text, Backend::Mysql).map(|e| (e.keyword, e.line)),
+            Some(("BEGIN".to_string(), 2))
+        );
+        assert_eq!(
+            ends_transaction("SELECT 1;\nROLLBACK;", Backend::Postgres).map(|e| e.line),
+            Some(2)
+        );
+        assert_eq!(
+            ends_transaction("CREATE TABLE a (id INT);", Backend::Sqlite),
+            None
+        );
+        assert_eq!(
+            ends_transaction("ROLLBACK TO SAVEPOINT s;", Backend::Postgres),
+            None
+        );
+    }
+}
