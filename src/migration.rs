@@ -777,7 +777,8 @@ mod tests {
         );
         assert_eq!(f.problems[2].location.map(|l| l.line), Some(1));
         // Only the good migrations survive: duplicates are both dropped. A blank up.sql is
-        // not a folder problem: the lint's `empty-up-sql` reports it, and `apply` refuses it.
+        // not a folder problem: the lint's `empty-up-sql` reports it, and `apply` refuses it
+        // before the first migration of its plan runs.
         let versions: Vec<_> = f.migrations.iter().map(|m| m.version.as_str()).collect();
         assert_eq!(versions, ["20240102000000", "20240106000000"]);
     }

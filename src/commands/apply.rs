@@ -13,9 +13,10 @@ use crate::events::{Event, Progress};
 use crate::migration::{Direction, Migration};
 use crate::output::Printer;
 
+use crate::diagnostic::Diagnostic;
 use crate::failure::MigrationFailure;
 use crate::output::{count, Human, Render};
-use crate::report::StepReport;
+use crate::report::{ProblemsReport, StepReport};
 use crate::settings::{Resolved, SetContext};
 use crate::state::DatabaseState;
 use serde::Serialize;
@@ -58,6 +59,60 @@ fn warn_out_of_order(
         older.join(", ")
     );
     progress.event(Event::Warning(&text));
+}
+
+/// The files of every selected set's plan that hold no statement, found before anything runs.
+/// Only a set whose folder has such a file is connected to here (without creating a SQLite
+/// file), to learn whether that migration is pending; the runner checks again under the lock.
+fn empty_files_in_plans(
+    resolved: &Resolved,
+    opts: &ApplyOptions,
+    to: Option<&str>,
+    printer: &Printer,
+) -> Result<Vec<Diagnostic>, SetError> {
+    let mut out = Vec::new();
+    for ctx in &resolved.sets {
+        let (_, backend) = ctx.require_url()?;
+        if !ctx
+            .folder
+            .migrations
+            .iter()
+            .any(|m| run::holds_no_statement(&m.up_sql, backend))
+        {
+            continue;
+        }
+        let connect = ConnectOptions {
+            create_sqlite: false,
+            wait: opts.wait,
+        };
+        let (opened, url) = open(ctx, connect, printer)?;
+        let mut conn = match opened {
+            Opened::Connected(conn) => Some(conn),
+            Opened::Missing(_) => None,
+        };
+        let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
+        let todo = state.pending_upto(&ctx.folder, to);
+        let steps: Vec<Step> = todo
+            .iter()
+            .map(|m| Step {
+                migration: m,
+                direction: Direction::Up,
+            })
+            .collect();
+        out.extend(run::refuse_empty(ctx.name(), backend, &steps));
+    }
+    Ok(out)
+}
+
+/// Refuse the run (exit 2): files that hold no statement, and nothing was run.
+fn refuse(problems: Vec<Diagnostic>, printer: &Printer) -> Outcome {
+    printer.report(&ProblemsReport {
+        command: "apply",
+        ok: false,
+        problems,
+        folder_problems: true,
+    });
+    Outcome::Unusable
 }
 
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
@@ -137,6 +192,7 @@ fn apply_set(
     })
     .map_err(|e| SetError::new(ctx.name(), e))??;
     let (outcome, todo) = outcome;
+    report.refused = outcome.refused;
     report.applied = outcome
         .done
         .iter()
@@ -148,8 +204,11 @@ fn apply_set(
         })
         .collect();
     if let Some(failed) = outcome.failed {
+        // A migration that committed on its own may be recorded although it failed.
+        let recorded = failed.failure.recorded == Some(true);
         report.pending = todo[failed.index..]
             .iter()
+            .skip(usize::from(recorded))
             .map(|m| m.version.clone())
             .collect();
         report.failure = Some(failed.failure);
@@ -168,11 +227,18 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         .as_deref()
         .map(|to| resolved.target_version("--to", to))
         .transpose()?;
+    let empty = empty_files_in_plans(resolved, opts, to.as_deref(), printer)?;
+    if !empty.is_empty() {
+        return Ok(refuse(empty, printer));
+    }
 
     let mut sets = Vec::new();
     let mut ok = true;
     for ctx in &resolved.sets {
-        let set = apply_set(resolved, ctx, opts, to.as_deref(), printer)?;
+        let mut set = apply_set(resolved, ctx, opts, to.as_deref(), printer)?;
+        if !set.refused.is_empty() {
+            return Ok(refuse(std::mem::take(&mut set.refused), printer));
+        }
         ok = set.failure.is_none();
         sets.push(set);
         if !ok {
@@ -221,6 +287,9 @@ pub struct ApplySet {
     pub pending: Vec<String>,
     /// The failure that stopped the run.
     pub failure: Option<MigrationFailure>,
+    /// Files that hold no statement, found under the lock: nothing of this set ran.
+    #[serde(skip)]
+    pub refused: Vec<Diagnostic>,
 }
 
 impl Render for ApplyReport {

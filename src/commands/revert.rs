@@ -13,9 +13,10 @@ use crate::events::{Event, Progress};
 use crate::migration::Direction;
 use crate::output::Printer;
 
+use crate::diagnostic::Diagnostic;
 use crate::failure::MigrationFailure;
 use crate::output::{count, Human, Render};
-use crate::report::StepReport;
+use crate::report::{ProblemsReport, StepReport};
 use crate::settings::Resolved;
 pub use crate::state::RevertTarget;
 use serde::Serialize;
@@ -32,6 +33,17 @@ pub struct RevertOptions {
     pub redo: bool,
     /// How long to wait for another process's migration lock.
     pub lock_timeout: Duration,
+}
+
+/// Refuse the run (exit 2): files that hold no statement, and nothing was run.
+fn refuse(command: &'static str, problems: Vec<Diagnostic>, printer: &Printer) -> Outcome {
+    printer.report(&ProblemsReport {
+        command,
+        ok: false,
+        problems,
+        folder_problems: true,
+    });
+    Outcome::Unusable
 }
 
 /// `revert` and `redo`.
@@ -81,6 +93,23 @@ pub fn run(
         let todo = state
             .revert_plan(&ctx.folder, &siblings, &target)
             .map_err(|e| SetError::new(set, e))?;
+        let mut steps: Vec<Step> = todo
+            .iter()
+            .map(|m| Step {
+                migration: m,
+                direction: Direction::Down,
+            })
+            .collect();
+        if opts.redo {
+            steps.extend(todo.iter().rev().map(|m| Step {
+                migration: m,
+                direction: Direction::Up,
+            }));
+        }
+        let refused = run::refuse_empty(set, conn.backend(), &steps);
+        if !refused.is_empty() {
+            return Ok(refuse(command, refused, printer));
+        }
         for m in &todo {
             printer.event(Event::WouldRun {
                 dir_name: &m.dir_name,
@@ -139,6 +168,9 @@ pub fn run(
         Ok::<_, SetError>(run::run_steps(conn, &url, set, kind, &steps, printer))
     })
     .map_err(|e: DbError| SetError::new(set, e))??;
+    if !outcome.refused.is_empty() {
+        return Ok(refuse(command, outcome.refused, printer));
+    }
 
     let ok = outcome.failed.is_none();
     printer.report(&RevertReport {

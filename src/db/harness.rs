@@ -7,6 +7,7 @@
 //! deletes the version in `__diesel_schema_migrations` in that same transaction), so the
 //! caller gets back the file, the database's message and, on PostgreSQL, the position.
 
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -123,7 +124,24 @@ struct Runnable<'a> {
     meta: Meta,
     up: Option<Vec<Piece>>,
     down: Option<Vec<Piece>>,
+    /// The file's own failure, kept here as well: when diesel's rollback fails after it (a
+    /// migration that ended diesel's transaction itself), the harness returns the rollback's
+    /// error instead, and the file's error would be lost.
+    failed: RefCell<Option<SqlFailed>>,
 }
+
+/// What the harness gets back when the file failed; the failure itself stays in
+/// [`Runnable::failed`].
+#[derive(Debug)]
+struct FileFailed(String);
+
+impl fmt::Display for FileFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for FileFailed {}
 
 impl<'a> Runnable<'a> {
     fn new(migration: &'a Migration, conn: &Connection) -> Self {
@@ -141,7 +159,19 @@ impl<'a> Runnable<'a> {
                 .down_sql
                 .as_deref()
                 .and_then(|d| pieces(d, by_statement, backend)),
+            failed: RefCell::new(None),
         }
+    }
+
+    fn keep(&self, result: diesel::migration::Result<()>) -> diesel::migration::Result<()> {
+        result.map_err(|err| match err.downcast::<SqlFailed>() {
+            Ok(sql) => {
+                let text = sql.to_string();
+                *self.failed.borrow_mut() = Some(*sql);
+                Box::new(FileFailed(text)) as BoxErr
+            }
+            Err(other) => other,
+        })
     }
 }
 
@@ -178,17 +208,17 @@ type BoxErr = Box<dyn Error + Send + Sync>;
 
 impl<DB: DieselBackend> DieselMigration<DB> for Runnable<'_> {
     fn run(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
-        execute(
+        self.keep(execute(
             conn,
             &self.migration.up_sql,
             self.up.as_deref(),
             Direction::Up,
-        )
+        ))
     }
 
     fn revert(&self, conn: &mut dyn BoxableConnection<DB>) -> diesel::migration::Result<()> {
         let sql = self.migration.down_sql.as_deref().unwrap_or_default();
-        execute(conn, sql, self.down.as_deref(), Direction::Down)
+        self.keep(execute(conn, sql, self.down.as_deref(), Direction::Down))
     }
 
     fn metadata(&self) -> &dyn MigrationMetadata {
@@ -220,24 +250,33 @@ pub fn char_position(text: &str, position: usize) -> (usize, usize) {
 
 fn failure_from(
     err: BoxErr,
+    file_failed: Option<SqlFailed>,
     migration: &Migration,
     direction: Direction,
     conn: &Connection,
     url: &DatabaseUrl,
 ) -> MigrationFailure {
-    let statement = err
-        .downcast_ref::<SqlFailed>()
+    let statement = file_failed
+        .as_ref()
         .and_then(|sql| sql.statement.map(|(n, _, _)| n));
     let partial = conn.may_be_partial(migration.run_in_transaction, statement);
     let mut failure = MigrationFailure::blank(migration, direction, partial);
     failure.message = one_line(&err.to_string(), url);
-    if let Some(sql) = err.downcast_ref::<SqlFailed>() {
+    if let Some(sql) = &file_failed {
         if let Some((n, line, column)) = sql.statement {
             failure.statement = Some(n);
             failure.line = Some(line);
             failure.column = Some(column);
         }
         describe_database_error(&mut failure, &sql.source, migration, url, 0);
+        // The file failed, and then diesel's own rollback did too.
+        if err.downcast_ref::<FileFailed>().is_none() {
+            failure.message = format!(
+                "{}; then diesel could not roll back: {}",
+                failure.message,
+                one_line(&err.to_string(), url)
+            );
+        }
     }
     failure
 }
@@ -283,9 +322,17 @@ pub fn run(
         Direction::Up => with_conn!(conn, c => c.run_migration(&runnable).map(|_| ())),
         Direction::Down => with_conn!(conn, c => c.revert_migration(&runnable).map(|_| ())),
     };
-    result
-        .map(|()| start.elapsed())
-        .map_err(|err| Box::new(failure_from(err, migration, direction, conn, url)))
+    let file_failed = runnable.failed.take();
+    result.map(|()| start.elapsed()).map_err(|err| {
+        Box::new(failure_from(
+            err,
+            file_failed,
+            migration,
+            direction,
+            conn,
+            url,
+        ))
+    })
 }
 
 #[cfg(test)]

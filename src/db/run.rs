@@ -7,15 +7,19 @@
 //! [`Progress`] about each migration as it finishes. The first failure stops the run; it comes
 //! back as a value with the finding that explains it.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::lock::MigrationLock;
-use super::{harness, Connection, DbError};
+use super::{harness, with_conn, Connection, DbError};
+use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::events::{Event, Progress};
-use crate::failure::{FailureContext, MigrationFailure};
+use crate::failure::ends_transaction;
+use crate::failure::{FailureContext, MigrationFailure, TablesLeft};
 use crate::interrupt;
+use crate::lint::rules::{empty_down_sql, empty_up_sql};
 use crate::migration::{Direction, Migration};
 
 /// Which command runs.
@@ -84,6 +88,73 @@ pub struct RunOutcome {
     pub done: Vec<Done>,
     /// The step that stopped the run.
     pub failed: Option<Failed>,
+    /// Files of the plan that hold no statement: when there is one, nothing ran (see
+    /// [`refuse_empty`]).
+    pub refused: Vec<Diagnostic>,
+}
+
+/// Whether `text` holds no statement for `backend`: blank, or only comments and `;`. A file
+/// the tokenizer cannot read holds something; the database decides about it.
+pub fn holds_no_statement(text: &str, backend: Backend) -> bool {
+    crate::sql::split(text, backend).is_ok_and(|split| split.statements.is_empty())
+}
+
+/// One finding for every file of the plan that holds no statement. Diesel would run such a
+/// file as it is: SQLite runs nothing and records the migration as applied (or, for a down.sql,
+/// as reverted) while nothing changed; PostgreSQL and MySQL reject the empty query. Either way
+/// the plan is refused before its first migration runs.
+pub fn refuse_empty(set: &str, backend: Backend, steps: &[Step<'_>]) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for step in steps {
+        let m = step.migration;
+        let file = m.dir.join(step.direction.file_name());
+        let text = match step.direction {
+            Direction::Up => m.up_sql.as_str(),
+            Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+        };
+        if !holds_no_statement(text, backend) || out.iter().any(|d| d.file.as_ref() == Some(&file))
+        {
+            continue;
+        }
+        // No statement, but more than whitespace and `;`: comments, which MySQL accepts.
+        let comments = text.chars().any(|c| !c.is_whitespace() && c != ';');
+        let recorded = match step.direction {
+            Direction::Up => "diesel would record the migration as applied while nothing ran",
+            Direction::Down => {
+                "diesel would record the migration as reverted while its changes stay"
+            }
+        };
+        let outcome = match backend {
+            Backend::Sqlite => format!("SQLite runs nothing, so {recorded}"),
+            Backend::Mysql if comments => {
+                format!("MySQL and MariaDB accept a query of only comments, so {recorded}")
+            }
+            Backend::Mysql => "MySQL and MariaDB reject it (\"Query was empty\")".to_string(),
+            Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")".to_string(),
+        };
+        let file_name = step.direction.file_name();
+        let message = format!(
+            "{}: {file_name} holds no statement (it is blank or only comments): {outcome}; cargo migrate refuses to run it",
+            m.dir_name,
+        );
+        let (rule, help) = match step.direction {
+            Direction::Up => (
+                empty_up_sql::ID,
+                "write the migration's SQL in up.sql, or delete the folder if the migration is not needed (a migration that deliberately does nothing can say so in a comment above `SELECT 1;`)",
+            ),
+            Direction::Down => (
+                empty_down_sql::ID,
+                "write the SQL that undoes up.sql in down.sql; a migration that cannot be undone can say so with a statement that fails, with a comment saying why",
+            ),
+        };
+        out.push(
+            Diagnostic::lint(rule, Severity::Error, message)
+                .with_set(set)
+                .with_file(file)
+                .with_help(help),
+        );
+    }
+    out
 }
 
 /// Take the migration lock on `conn`, run `f` under it, release it.
@@ -113,8 +184,36 @@ fn label(kind: RunKind, step: &Step<'_>) -> String {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct TableRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The tables of the database (its current schema), to tell afterwards what a migration that
+/// ended diesel's transaction itself left behind. `None` when they cannot be read.
+fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
+    use diesel::RunQueryDsl;
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+        Backend::Mysql => {
+            "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+    };
+    let q = diesel::sql_query(sql);
+    let rows: Vec<TableRow> = with_conn!(conn, c => q.load(c)).ok()?;
+    Some(rows.into_iter().map(|r| r.name).collect())
+}
+
 /// Run `steps` of set `set` in order, stopping at the first failure. Call it under
-/// [`locked`].
+/// [`locked`]. A plan with a file that holds no statement runs nothing (see
+/// [`refuse_empty`]). After a failure the database's versions are read again, so that what
+/// the finding says about the failed migration is what the database records.
 pub fn run_steps(
     conn: &mut Connection,
     url: &DatabaseUrl,
@@ -123,6 +222,13 @@ pub fn run_steps(
     steps: &[Step<'_>],
     progress: &dyn Progress,
 ) -> RunOutcome {
+    let refused = refuse_empty(set, conn.backend(), steps);
+    if !refused.is_empty() {
+        return RunOutcome {
+            refused,
+            ..RunOutcome::default()
+        };
+    }
     let session = conn
         .session_id()
         .map(|id| (url.clone(), conn.backend(), id));
@@ -138,6 +244,15 @@ pub fn run_steps(
     let mut outcome = RunOutcome::default();
     for (i, step) in steps.iter().enumerate() {
         let m = step.migration;
+        let text = match step.direction {
+            Direction::Up => m.up_sql.as_str(),
+            Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+        };
+        let ends = m
+            .run_in_transaction
+            .then(|| ends_transaction(text, conn.backend()))
+            .flatten();
+        let tables_before = ends.as_ref().and_then(|_| table_names(conn));
         interrupt::step(Some(i), false);
         let result = harness::run(conn, m, step.direction, url);
         interrupt::step(None, result.is_ok());
@@ -156,10 +271,21 @@ pub fn run_steps(
                     took,
                 });
             }
-            Err(failure) => {
+            Err(mut failure) => {
                 // A failure caused by the interrupt handler ending the session is reported
                 // by the handler, which exits.
                 interrupt::yield_to_handler();
+                failure.recorded = conn
+                    .applied_versions(url)
+                    .ok()
+                    .map(|versions| versions.contains(&m.version));
+                failure.ends_transaction = ends;
+                if let (Some(before), Some(after)) = (tables_before, table_names(conn)) {
+                    failure.tables_left = Some(TablesLeft {
+                        created: after.difference(&before).cloned().collect(),
+                        dropped: before.difference(&after).cloned().collect(),
+                    });
+                }
                 let cx = match (kind, step.direction) {
                     (RunKind::Apply, _) => FailureContext::Run { earlier: i },
                     (RunKind::Redo, Direction::Up) => FailureContext::RedoReapply,

@@ -18,3 +18,4 @@ mod init;
 mod print_schema;
 mod replay;
 mod safety;
+mod truth;

@@ -1,11 +1,14 @@
 //! `empty-down-sql`: a `down.sql` with no statement in it.
 //!
-//! Reverting the migration then records it as undone while leaving its changes in place; the
-//! next `up` fails because the tables or columns already exist.
+//! Run as it is, such a file records the migration as undone while leaving its changes in place
+//! on SQLite (and on MySQL/MariaDB when it holds comments), so the next `up` fails because the
+//! tables or columns already exist; PostgreSQL rejects it ("Received an empty query").
+//! `cargo migrate revert` and `redo` refuse it before anything runs.
 //!
 //! Safe pattern: write the statements that undo `up.sql`. If the migration cannot be undone,
 //! make that explicit: a comment saying why, and silence the rule in configuration.
 
+use crate::backend::Backend;
 use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
@@ -30,12 +33,20 @@ impl Rule for EmptyDownSql {
     fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
         if let FileState::Read(file) = &cx.down {
             if file.split.statements.is_empty() {
+                let outcome = match cx.backend {
+                    Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")",
+                    Backend::Sqlite | Backend::Mysql => {
+                        "run as it is, it marks the migration undone but leaves its changes in place"
+                    }
+                };
                 out.push(cx.file_finding(
                     ID,
                     FileKind::Down,
                     None,
                     None,
-                    "down.sql is empty: reverting marks the migration undone but leaves its changes in place",
+                    format!(
+                        "down.sql holds no statement: {outcome}; `cargo migrate revert` refuses it"
+                    ),
                     "write the statements that undo up.sql",
                 ));
             }

@@ -1,16 +1,19 @@
 //! `empty-up-sql`: an `up.sql` with no statement in it.
 //!
-//! What happens depends on the backend. Diesel's file-based migrations refuse a zero-byte
-//! `up.sql` ("Attempted to run an empty migration"); anything else, comments included, is sent
-//! to the database as it is:
+//! Diesel's file-based migrations (diesel_cli, `embed_migrations!`) refuse a zero-byte `up.sql`
+//! ("Attempted to run an empty migration"); anything else, comments included, is sent to the
+//! database as it is, and what happens then depends on the backend:
 //!
 //! * SQLite runs nothing and diesel records the migration as applied, so whatever the migration
-//!   was meant to do never happens, and nothing says so;
-//! * PostgreSQL answers with an empty-query result, which diesel turns into an error
-//!   ("Received an empty query"): the migration fails, and every later one of the set waits
-//!   behind it;
-//! * MySQL receives a query with no statement in it, which the server rejects ("Query was
-//!   empty"), with the same effect.
+//!   was meant to do never happens, SQL written into it later never runs, and nothing says so;
+//! * PostgreSQL answers any such text with an empty-query result, which diesel turns into an
+//!   error ("Received an empty query"): the migration fails, and every later one of the set
+//!   waits behind it;
+//! * MySQL and MariaDB accept a query of only comments, so diesel records the migration as
+//!   applied as on SQLite; a file of only whitespace (or `;`) is rejected ("Query was empty").
+//!
+//! `cargo migrate apply` (and `revert`/`redo` for `down.sql`) refuses such a file on every
+//! backend before the first migration of the plan runs, so the rule is an error.
 //!
 //! Safe pattern: write the migration, or remove the folder. A migration that deliberately does
 //! nothing can say so with `SELECT 1;` and a comment.
@@ -44,15 +47,32 @@ impl Rule for EmptyUpSql {
         if !file.split.statements.is_empty() {
             return;
         }
+        let zero_bytes = file.split.text.is_empty();
+        // No statement, but more than whitespace and `;`: comments.
+        let comments = file
+            .split
+            .text
+            .chars()
+            .any(|c| !c.is_whitespace() && c != ';');
         let outcome = match cx.backend {
-            Backend::Sqlite => "on SQLite diesel runs nothing and records the migration as applied, as if it had done its work",
+            _ if zero_bytes => {
+                "diesel refuses a zero-byte up.sql (\"Attempted to run an empty migration\")"
+            }
+            Backend::Sqlite => {
+                "SQLite runs nothing and diesel records the migration as applied, so SQL written \
+                 into it later never runs"
+            }
             Backend::Postgres => {
                 "on PostgreSQL diesel fails with \"Received an empty query\", and later \
                  migrations of the set wait behind it"
             }
+            Backend::Mysql if comments => {
+                "MySQL and MariaDB accept a query of only comments, so diesel records the \
+                 migration as applied while nothing ran, and SQL written into it later never runs"
+            }
             Backend::Mysql => {
-                "diesel sends MySQL a query with no statement, which the server rejects \
-                 (\"Query was empty\"), and later migrations of the set wait behind it"
+                "MySQL and MariaDB reject a query of only whitespace (\"Query was empty\"), and \
+                 later migrations of the set wait behind it"
             }
         };
         out.push(cx.file_finding(
@@ -60,7 +80,7 @@ impl Rule for EmptyUpSql {
             FileKind::Up,
             None,
             None,
-            format!("up.sql holds no statement: {outcome}"),
+            format!("up.sql holds no statement: {outcome}; `cargo migrate apply` refuses it"),
             "write the migration's statements, or delete the folder if it is not needed; \
              a migration that deliberately does nothing can say so in a comment above `SELECT 1;`",
         ));
@@ -76,6 +96,7 @@ mod tests {
     fn fires_on_whitespace_and_comments() {
         Case::sqlite("  \n-- TODO\n/* later */\n").fires(ID);
         Case::pg(";\n").fires(ID);
+        Case::mysql("").fires(ID);
     }
 
     #[test]
@@ -88,5 +109,7 @@ mod tests {
         insta::assert_snapshot!(lint_errors("-- TODO: write the migration\n", ID));
         insta::assert_snapshot!("postgres", Case::pg("-- TODO\n").rendered(ID));
         insta::assert_snapshot!("mysql", Case::mysql("/* TODO */\n").rendered(ID));
+        insta::assert_snapshot!("mysql_blank", Case::mysql("  \n").rendered(ID));
+        insta::assert_snapshot!("zero_bytes", Case::sqlite("").rendered(ID));
     }
 }
