@@ -181,6 +181,8 @@ fn unreadable_versions_table(server: Server) {
         &["revert"],
         &["revert", "--dry-run"],
         &["redo"],
+        &["baseline", "--to", "20240102000000", "--force"],
+        &["check", "--no-cache"],
     ] {
         stops_with_grant(&role, &t, command, "SELECT");
     }
@@ -204,6 +206,12 @@ fn read_only_versions_table(server: Server) {
     stops_with_grant(&role, &t, &["apply"], "INSERT");
     stops_with_grant(&role, &t, &["revert"], "DELETE");
     stops_with_grant(&role, &t, &["redo"], "DELETE, INSERT");
+    stops_with_grant(
+        &role,
+        &t,
+        &["baseline", "--to", "20240102000000", "--force"],
+        "INSERT",
+    );
 }
 
 #[test]
