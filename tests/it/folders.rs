@@ -214,6 +214,58 @@ fn read_only_versions_table(server: Server) {
     );
 }
 
+fn versions_table_not_creatable(server: Server) {
+    let Some(db) = TestDb::create(server, "nocreate") else {
+        return;
+    };
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+    db.connect()
+        .batch_execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let role = Role::create(db, &["SELECT ON other"]);
+    let t = t.env("DATABASE_URL", &role.url);
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    let all = run.all();
+    let expected = match server {
+        Server::Postgres => {
+            "cannot create diesel's versions table `__diesel_schema_migrations` in "
+        }
+        // MySQL does not tell a role without privileges on a table whether it exists: the
+        // privileges are asked for first, then (once granted) the CREATE.
+        Server::Mysql => "lacks SELECT, INSERT on diesel's versions table",
+    };
+    assert!(
+        all.contains(expected) && all.contains("nothing was changed"),
+        "{all}"
+    );
+    assert!(!all.contains(PASSWORD), "{all}");
+    if server == Server::Postgres {
+        assert!(
+            all.contains("help: create it once as a role that may"),
+            "{all}"
+        );
+    }
+    let mut admin = role.db.connect();
+    assert!(!admin.has_migrations_table().unwrap());
+    assert!(admin.batch_execute("SELECT * FROM users").is_err());
+}
+
+#[test]
+fn postgres_versions_table_not_creatable_is_reported() {
+    versions_table_not_creatable(Server::Postgres);
+}
+
+#[test]
+fn mysql_versions_table_not_creatable_is_reported() {
+    versions_table_not_creatable(Server::Mysql);
+}
+
 #[test]
 fn postgres_unreadable_versions_table_is_a_permission_error() {
     unreadable_versions_table(Server::Postgres);
