@@ -266,6 +266,49 @@ fn mysql_versions_table_not_creatable_is_reported() {
     versions_table_not_creatable(Server::Mysql);
 }
 
+/// A schema of the search path that the role may not use drops out of its effective search
+/// path; a versions table there is still not "nothing applied".
+#[test]
+fn postgres_versions_table_in_a_schema_the_role_cannot_use() {
+    let Some(db) = TestDb::create(Server::Postgres, "schema") else {
+        return;
+    };
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+    db.connect()
+        .batch_execute(&format!(
+            "CREATE SCHEMA app; \
+             CREATE TABLE app.__diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+             INSERT INTO app.__diesel_schema_migrations (version) VALUES ('20240101000000'); \
+             CREATE TABLE app.users (id INTEGER PRIMARY KEY); \
+             ALTER DATABASE {} SET search_path = app, public",
+            db.name
+        ))
+        .unwrap();
+    let role = Role::create(db, &[]);
+    let t = t.env("DATABASE_URL", &role.url);
+    for command in [&["status"][..], &["apply"], &["revert"]] {
+        let run = t.run(command);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(
+            all.contains(&format!(
+                "GRANT USAGE ON SCHEMA app TO {0}; GRANT SELECT, INSERT, DELETE ON app.__diesel_schema_migrations TO {0}",
+                role.name
+            )),
+            "{command:?}: {all}"
+        );
+        assert!(all.contains("lacks SELECT"), "{command:?}: {all}");
+    }
+    let mut admin = role.db.connect();
+    let url = DatabaseUrl::new(&role.db.url);
+    assert_eq!(admin.applied_versions(&url).unwrap(), ["20240101000000"]);
+}
+
 #[test]
 fn postgres_unreadable_versions_table_is_a_permission_error() {
     unreadable_versions_table(Server::Postgres);
