@@ -56,7 +56,7 @@ pub enum HistoryError {
     Scratch(#[from] DbError),
     /// A migration failed during the replay.
     #[error("replaying the history failed at {}: {}", .0.0.migration, .0.0.message)]
-    Replay(Box<(MigrationFailure, Migration)>),
+    Replay(Box<(MigrationFailure, Migration, Option<String>)>),
     /// The replayed database could not be read.
     #[error("reading the replayed schema failed: {0}")]
     Introspect(#[from] IntrospectError),
@@ -80,8 +80,11 @@ impl HistoryError {
     pub fn diagnostic(&self, set: &str) -> Diagnostic {
         match self {
             HistoryError::Replay(boxed) => {
-                let (failure, migration) = boxed.as_ref();
-                failure.diagnostic(set, Some(migration), FailureContext::Replay)
+                let (failure, migration, server) = boxed.as_ref();
+                let cause = crate::cause::classify(&failure.message);
+                failure
+                    .diagnostic(set, Some(migration), FailureContext::Replay)
+                    .with_help(crate::cause::replay_help(&cause, server.as_deref()))
             }
             other => Diagnostic::error(
                 Problem::ReplayFailed,
@@ -164,9 +167,11 @@ impl<'a> SetHistory<'a> {
     pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
         let server = self.resolved.scratch_server(self.ctx, self.backend);
         let mut scratch = ScratchDb::create(self.backend, server.as_ref())?;
-        scratch
-            .replay(self.migrations(upto))
-            .map_err(|(failure, m)| HistoryError::Replay(Box::new((*failure, m.clone()))))?;
+        if let Err((failure, m)) = scratch.replay(self.migrations(upto)) {
+            let m = m.clone();
+            let server = scratch.conn.server_version();
+            return Err(HistoryError::Replay(Box::new((*failure, m, server))));
+        }
         Ok(scratch)
     }
 

@@ -31,6 +31,7 @@
 
 pub mod backend;
 pub mod cache;
+pub mod cause;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use super::Outcome;
 use crate::output::Printer;
 
+use crate::backend::Backend;
 use crate::output::{Human, Paint, Render};
-use crate::settings::Resolved;
+use crate::settings::{Resolved, SetContext};
 use serde::Serialize;
 
 const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
@@ -70,46 +71,119 @@ fn pre_commit_config_yaml() -> String {
         + &hook_yaml(6, None)
 }
 
-const WORKFLOW: &str = r#"# Written by `cargo migrate init`: an example to adapt. It checks every pull request's
-# migrations and applies them to a fresh PostgreSQL before the tests run.
-name: migrations
+/// The example workflow, made for the workspace's sets: one database per set on a service of
+/// the set's backend (a file for SQLite), so that a workspace mixing SQLite, PostgreSQL and
+/// MySQL sets passes as written.
+fn workflow(sets: &[SetContext]) -> String {
+    // One entry per URL variable (sets may share one), in the sets' order.
+    let mut vars: Vec<(String, Option<Backend>, String)> = Vec::new();
+    for ctx in sets {
+        let var = &ctx.set.database_url_env;
+        if vars.iter().any(|(v, _, _)| v == var) {
+            continue;
+        }
+        vars.push((var.clone(), ctx.backend(), database_name(ctx.name())));
+    }
+    if vars.is_empty() {
+        vars.push(("DATABASE_URL".into(), Some(Backend::Postgres), "app".into()));
+    }
+    let uses = |b: Backend| vars.iter().any(|(_, backend, _)| *backend == Some(b));
+    let mut out = String::from(
+        "# Written by `cargo migrate init`: an example to adapt. It checks every pull request's\n\
+         # migrations and applies them to fresh databases before the tests run.\n\
+         name: migrations\n\n\
+         on:\n  pull_request:\n  push:\n    branches: [main]\n\n\
+         jobs:\n  migrations:\n    runs-on: ubuntu-latest\n",
+    );
+    if uses(Backend::Postgres) || uses(Backend::Mysql) {
+        out.push_str("    services:\n");
+    }
+    if uses(Backend::Postgres) {
+        out.push_str(
+            "      postgres:\n        image: postgres:16\n        env:\n          POSTGRES_HOST_AUTH_METHOD: trust\n        ports: [\"5432:5432\"]\n        options: >-\n          --health-cmd \"pg_isready -U postgres\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
+        );
+    }
+    if uses(Backend::Mysql) {
+        out.push_str(
+            "      mariadb:\n        image: mariadb:10.11\n        env:\n          MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: \"1\"\n        ports: [\"3306:3306\"]\n        options: >-\n          --health-cmd \"healthcheck.sh --connect --innodb_initialized\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
+        );
+    }
+    out.push_str(
+        "    env:\n      # One database per migration set, for the backend each set uses.\n",
+    );
+    let mut create = Vec::new();
+    for (var, backend, db) in &vars {
+        let value = match backend {
+            Some(Backend::Postgres) => {
+                create.push(format!(
+                    "psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE \"{db}\"'"
+                ));
+                format!("postgres://postgres@127.0.0.1:5432/{db}")
+            }
+            Some(Backend::Mysql) => {
+                create.push(format!(
+                    "mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE `{db}`'"
+                ));
+                format!("mysql://root@127.0.0.1:3306/{db}")
+            }
+            Some(Backend::Sqlite) => format!("ci-{db}.db"),
+            None => {
+                out.push_str(&format!(
+                    "      # {var}: the backend of its set is unknown; set `backend` in its configuration\n"
+                ));
+                continue;
+            }
+        };
+        out.push_str(&format!("      {var}: {value}\n"));
+    }
+    let mut scratch = Vec::new();
+    if uses(Backend::Postgres) {
+        scratch.push("postgres://postgres@127.0.0.1:5432");
+    }
+    if uses(Backend::Mysql) {
+        scratch.push("mysql://root@127.0.0.1:3306");
+    }
+    if !scratch.is_empty() {
+        out.push_str(&format!(
+            "      MIGRATE_SCRATCH_URL: {}\n",
+            scratch.join(" ")
+        ));
+    }
+    out.push_str(
+        "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0 # --base needs the history of the main branch\n      - uses: dtolnay/rust-toolchain@stable\n      # Install cargo-migrate the way your project pins it (a registry version, or\n      # `cargo install --git <its repository> --locked`).\n      - run: cargo install cargo-migrate --locked\n      # Lint, schema.rs drift, and no edits to migrations released on the main branch.\n      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}\n",
+    );
+    if !create.is_empty() {
+        out.push_str(
+            "      # The sets' databases on the services (SQLite files are created by apply).\n",
+        );
+        for c in create {
+            out.push_str(&format!("      - run: {c}\n"));
+        }
+    }
+    out.push_str(
+        "      # Apply (waiting for the databases to accept connections), check them, then test.\n      - run: cargo migrate apply --wait 60\n      - run: cargo migrate check\n      - run: cargo test\n",
+    );
+    out
+}
 
-on:
-  pull_request:
-  push:
-    branches: [main]
-
-jobs:
-  migrations:
-    runs-on: ubuntu-latest
-    services:
-      postgres:
-        image: postgres:16
-        env:
-          POSTGRES_HOST_AUTH_METHOD: trust
-        ports: ["5432:5432"]
-        options: >-
-          --health-cmd "pg_isready -U postgres"
-          --health-interval 2s --health-timeout 5s --health-retries 30
-    env:
-      # One database per migration set; name the variables your sets use.
-      DATABASE_URL: postgres://postgres@127.0.0.1:5432/postgres
-      MIGRATE_SCRATCH_URL: postgres://postgres@127.0.0.1:5432
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          fetch-depth: 0 # --base needs the history of the main branch
-      - uses: dtolnay/rust-toolchain@stable
-      # Install cargo-migrate the way your project pins it (a registry version, or
-      # `cargo install --git <its repository> --locked`).
-      - run: cargo install cargo-migrate --locked
-      # Lint, schema.rs drift, and no edits to migrations released on the main branch.
-      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}
-      # Apply to the service database (waiting for it to accept connections), then test.
-      - run: cargo migrate apply --wait 60
-      - run: cargo migrate check
-      - run: cargo test
-"#;
+/// A database name for a set: lowercase letters, digits and `_`.
+fn database_name(set: &str) -> String {
+    let name: String = set
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "app".into()
+    } else {
+        name
+    }
+}
 
 fn hooks_dir(root: &Path) -> Option<PathBuf> {
     let out = std::process::Command::new("git")
@@ -171,7 +245,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
     ));
     files.push((
         root.join(".github/workflows/cargo-migrate.yml"),
-        WORKFLOW.to_string(),
+        workflow(&resolved.sets),
         false,
     ));
     let mut done = Vec::new();

@@ -600,3 +600,47 @@ mod tests {
         assert_eq!(conn.applied_versions(&url).unwrap(), ["1", "2"]);
     }
 }
+
+/// The server a connection talks to, for reports.
+#[derive(diesel::QueryableByName)]
+struct ServerVersionRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+impl Connection {
+    /// The server's product and version (`PostgreSQL 15.20`, `MariaDB 10.11.19`, `MySQL 8.0.36`,
+    /// `SQLite 3.46.0`), read from the database; `None` when it cannot be read.
+    pub fn server_version(&mut self) -> Option<String> {
+        use diesel::RunQueryDsl;
+        let (sql, product) = match self {
+            Connection::Sqlite(_) => ("SELECT sqlite_version() AS version", "SQLite"),
+            Connection::Postgres(_) => ("SHOW server_version", "PostgreSQL"),
+            Connection::Mysql(_) => ("SELECT VERSION() AS version", "MySQL"),
+        };
+        let query = diesel::sql_query(sql);
+        let rows: Vec<ServerVersionRow> = match self {
+            Connection::Sqlite(c) => query.load(c).ok()?,
+            Connection::Postgres(c) => {
+                // SHOW's column is named after the setting.
+                diesel::sql_query("SELECT current_setting('server_version') AS version")
+                    .load(c)
+                    .ok()?
+            }
+            Connection::Mysql(c) => query.load(c).ok()?,
+        };
+        let raw = rows.into_iter().next()?.version;
+        // `15.20 (Debian 15.20-0+deb12u1)`, `10.11.19-MariaDB-0+deb12u1`, `8.0.36`.
+        let number = raw
+            .split([' ', '-'])
+            .next()
+            .unwrap_or(&raw)
+            .to_string();
+        let product = if raw.to_ascii_lowercase().contains("mariadb") {
+            "MariaDB"
+        } else {
+            product
+        };
+        Some(format!("{product} {number}"))
+    }
+}

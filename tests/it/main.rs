@@ -14,6 +14,7 @@ mod databases;
 mod docs;
 mod folders;
 mod generate;
+mod init;
 mod print_schema;
 mod replay;
 mod safety;

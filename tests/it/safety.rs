@@ -209,15 +209,26 @@ fn database_exists(admin: &mut Connection, name: &str) -> bool {
 #[test]
 fn postgres_cleanup_keeps_a_scratch_database_with_a_session() {
     use cargo_migrate::db::scratch::clean_stale;
-    let Some((mut admin, name, url)) = old_scratch_database(Server::Postgres) else {
-        return;
+    // Other tests' checks clean stale scratch databases too, and this one is stale and
+    // unused until the session below connects: if one of them drops it first, make another.
+    let mut attempt = 0;
+    let (mut admin, name, mut user) = loop {
+        let Some((admin, name, url)) = old_scratch_database(Server::Postgres) else {
+            return;
+        };
+        match Connection::establish(
+            &DatabaseUrl::new(&url),
+            cargo_migrate::backend::Backend::Postgres,
+            ConnectOptions::default(),
+        ) {
+            Ok(user) => break (admin, name, user),
+            Err(err) if attempt < 5 => {
+                attempt += 1;
+                eprintln!("the stale database went before the session connected ({err}); again");
+            }
+            Err(err) => panic!("{err}"),
+        }
     };
-    let mut user = Connection::establish(
-        &DatabaseUrl::new(&url),
-        cargo_migrate::backend::Backend::Postgres,
-        ConnectOptions::default(),
-    )
-    .unwrap();
     user.batch_execute("SELECT 1").unwrap();
     let dropped = clean_stale(&mut admin);
     assert!(!dropped.contains(&name), "{dropped:?}");
