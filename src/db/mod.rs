@@ -631,11 +631,7 @@ impl Connection {
         };
         let raw = rows.into_iter().next()?.version;
         // `15.20 (Debian 15.20-0+deb12u1)`, `10.11.19-MariaDB-0+deb12u1`, `8.0.36`.
-        let number = raw
-            .split([' ', '-'])
-            .next()
-            .unwrap_or(&raw)
-            .to_string();
+        let number = raw.split([' ', '-']).next().unwrap_or(&raw).to_string();
         let product = if raw.to_ascii_lowercase().contains("mariadb") {
             "MariaDB"
         } else {

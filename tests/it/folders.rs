@@ -182,10 +182,17 @@ fn unreadable_versions_table(server: Server) {
         &["revert", "--dry-run"],
         &["redo"],
         &["baseline", "--to", "20240102000000", "--force"],
-        &["check", "--no-cache"],
     ] {
         stops_with_grant(&role, &t, command, "SELECT");
     }
+    // `check` replays on a scratch server the role may use, then reads the database.
+    let scratch = server.url().unwrap();
+    stops_with_grant(
+        &role,
+        &t,
+        &["check", "--no-cache", "--scratch-url", &scratch],
+        "SELECT",
+    );
 }
 
 fn read_only_versions_table(server: Server) {
