@@ -8,7 +8,7 @@
 
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::run;
-use crate::db::{ConnectOptions, DbError};
+use crate::db::{ConnectOptions, DbError, Privilege};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::history::{SetHistory, Upto};
@@ -57,6 +57,9 @@ pub fn run(
     let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
 
     let report = run::locked(&mut conn, &url, opts.lock_timeout, printer, |conn| {
+        // Before the schema is verified: versions this role cannot record stop it here.
+        conn.versions_table(&url, &[Privilege::Select, Privilege::Insert])
+            .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let newer: Vec<&str> = state
             .recorded

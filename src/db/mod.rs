@@ -145,6 +145,14 @@ pub enum DbError {
         /// The statement that gives it what the tool needs.
         grant: String,
     },
+    /// The versions table is missing and this role cannot create it.
+    #[error("cannot create diesel's versions table `__diesel_schema_migrations` in {url}: {message}; nothing was changed\nhelp: create it once as a role that may (the first `cargo migrate apply` as the database's owner does), or give this role the privilege to create tables there")]
+    VersionsTableCreate {
+        /// The database.
+        url: DatabaseUrl,
+        /// What the database said, without passwords.
+        message: String,
+    },
     /// A server backend's replay without a server for scratch databases.
     #[error("a {backend} scratch database needs a server\nhelp: pass --scratch-url {scheme}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)")]
     NoScratchServer {
@@ -458,7 +466,10 @@ impl Connection {
             return Ok(());
         }
         self.ensure_migrations_table()
-            .map_err(|e| DbError::query("creating __diesel_schema_migrations", url, &e))
+            .map_err(|e| DbError::VersionsTableCreate {
+                url: url.clone(),
+                message: one_line(&e.to_string(), url),
+            })
     }
 
     /// Create `__diesel_schema_migrations` exactly as diesel does, if it is missing.

@@ -18,11 +18,25 @@ use crate::generate::HistoryFacts;
 /// search path) and which privileges this role has on it. `to_regclass` reads `pg_class`,
 /// which shows every table whatever the role's privileges (`information_schema.tables` hides
 /// tables the role has no privilege on, which made an unreadable table look missing).
+/// A schema of the search path that the role may not use drops out of the effective path, so
+/// a versions table in it is looked for there too (`hidden`).
 const VERSIONS_TABLE_ACCESS: &str = "SELECT (t.oid IS NOT NULL) AS present, \
      COALESCE(has_table_privilege(t.oid, 'SELECT'), false) AS can_select, \
      COALESCE(has_table_privilege(t.oid, 'INSERT'), false) AS can_insert, \
-     COALESCE(has_table_privilege(t.oid, 'DELETE'), false) AS can_delete \
+     COALESCE(has_table_privilege(t.oid, 'DELETE'), false) AS can_delete, \
+     EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+       WHERE c.relname = '__diesel_schema_migrations' AND n.nspname = ANY(SEARCH_PATH) \
+       AND NOT has_schema_privilege(n.oid, 'USAGE')) AS hidden \
      FROM (SELECT to_regclass('__diesel_schema_migrations')::oid AS oid) t";
+
+/// The schemas named in `search_path`, `$user` resolved (before PostgreSQL drops the ones the
+/// role may not use).
+const SEARCH_PATH: &str = "string_to_array(regexp_replace(replace(current_setting('search_path'), '\"$user\"', current_user::text), '\\s', '', 'g'), ',')";
+
+/// The first schema of the search path that holds a versions table this role may not see.
+const HIDDEN_SCHEMA: &str = "SELECT n.nspname::text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relname = '__diesel_schema_migrations' AND n.nspname = ANY(SEARCH_PATH) \
+     AND NOT has_schema_privilege(n.oid, 'USAGE') LIMIT 1";
 
 #[derive(QueryableByName)]
 struct AccessRow {
@@ -34,6 +48,8 @@ struct AccessRow {
     can_insert: bool,
     #[diesel(sql_type = Bool)]
     can_delete: bool,
+    #[diesel(sql_type = Bool)]
+    hidden: bool,
 }
 
 /// Whether the versions table exists and which of `needs` this role lacks on it.
@@ -41,10 +57,17 @@ pub fn versions_table_access(
     conn: &mut diesel::PgConnection,
     needs: &[Privilege],
 ) -> diesel::QueryResult<TableAccess> {
-    let rows: Vec<AccessRow> = diesel::sql_query(VERSIONS_TABLE_ACCESS).load(conn)?;
+    let rows: Vec<AccessRow> =
+        diesel::sql_query(VERSIONS_TABLE_ACCESS.replace("SEARCH_PATH", SEARCH_PATH)).load(conn)?;
     let Some(row) = rows.first() else {
         return Ok(TableAccess::Missing);
     };
+    if !row.present && row.hidden {
+        // In a schema this role may not use: nothing of it can be read.
+        let mut lacking = vec![Privilege::Select];
+        lacking.extend(needs.iter().copied().filter(|p| *p != Privilege::Select));
+        return Ok(TableAccess::Lacking(lacking));
+    }
     if !row.present {
         return Ok(TableAccess::Missing);
     }
@@ -78,12 +101,23 @@ pub fn versions_grant(conn: &mut diesel::PgConnection) -> diesel::QueryResult<(S
         .map(|r| r.name.clone())
         .unwrap_or_else(|| "__diesel_schema_migrations".to_string());
     let privileges = VERSIONS_PRIVILEGES.map(Privilege::sql).join(", ");
-    let grant = format!("GRANT {privileges} ON {table} TO {}", quote_role(&role));
+    let hidden: Vec<NameRow> =
+        diesel::sql_query(HIDDEN_SCHEMA.replace("SEARCH_PATH", SEARCH_PATH)).load(conn)?;
+    let grant = match hidden.first() {
+        Some(schema) => {
+            let schema = quote_ident(&schema.name);
+            format!(
+                "GRANT USAGE ON SCHEMA {schema} TO {0}; GRANT {privileges} ON {schema}.__diesel_schema_migrations TO {0}",
+                quote_ident(&role)
+            )
+        }
+        None => format!("GRANT {privileges} ON {table} TO {}", quote_ident(&role)),
+    };
     Ok((format!("`{role}`"), grant))
 }
 
-/// A role name as a grant needs it: bare when PostgreSQL would not fold or reject it.
-fn quote_role(role: &str) -> String {
+/// A role or schema name as a grant needs it: bare when PostgreSQL would not fold or reject it.
+fn quote_ident(role: &str) -> String {
     let plain = role
         .chars()
         .next()

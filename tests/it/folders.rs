@@ -181,9 +181,18 @@ fn unreadable_versions_table(server: Server) {
         &["revert"],
         &["revert", "--dry-run"],
         &["redo"],
+        &["baseline", "--to", "20240102000000", "--force"],
     ] {
         stops_with_grant(&role, &t, command, "SELECT");
     }
+    // `check` replays on a scratch server the role may use, then reads the database.
+    let scratch = server.url().unwrap();
+    stops_with_grant(
+        &role,
+        &t,
+        &["check", "--no-cache", "--scratch-url", &scratch],
+        "SELECT",
+    );
 }
 
 fn read_only_versions_table(server: Server) {
@@ -204,6 +213,107 @@ fn read_only_versions_table(server: Server) {
     stops_with_grant(&role, &t, &["apply"], "INSERT");
     stops_with_grant(&role, &t, &["revert"], "DELETE");
     stops_with_grant(&role, &t, &["redo"], "DELETE, INSERT");
+    stops_with_grant(
+        &role,
+        &t,
+        &["baseline", "--to", "20240102000000", "--force"],
+        "INSERT",
+    );
+}
+
+fn versions_table_not_creatable(server: Server) {
+    let Some(db) = TestDb::create(server, "nocreate") else {
+        return;
+    };
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+    db.connect()
+        .batch_execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let role = Role::create(db, &["SELECT ON other"]);
+    let t = t.env("DATABASE_URL", &role.url);
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    let all = run.all();
+    let expected = match server {
+        Server::Postgres => {
+            "cannot create diesel's versions table `__diesel_schema_migrations` in "
+        }
+        // MySQL does not tell a role without privileges on a table whether it exists: the
+        // privileges are asked for first, then (once granted) the CREATE.
+        Server::Mysql => "lacks SELECT, INSERT on diesel's versions table",
+    };
+    assert!(
+        all.contains(expected) && all.contains("nothing was changed"),
+        "{all}"
+    );
+    assert!(!all.contains(PASSWORD), "{all}");
+    if server == Server::Postgres {
+        assert!(
+            all.contains("help: create it once as a role that may"),
+            "{all}"
+        );
+    }
+    let mut admin = role.db.connect();
+    assert!(!admin.has_migrations_table().unwrap());
+    assert!(admin.batch_execute("SELECT * FROM users").is_err());
+}
+
+#[test]
+fn postgres_versions_table_not_creatable_is_reported() {
+    versions_table_not_creatable(Server::Postgres);
+}
+
+#[test]
+fn mysql_versions_table_not_creatable_is_reported() {
+    versions_table_not_creatable(Server::Mysql);
+}
+
+/// A schema of the search path that the role may not use drops out of its effective search
+/// path; a versions table there is still not "nothing applied".
+#[test]
+fn postgres_versions_table_in_a_schema_the_role_cannot_use() {
+    let Some(db) = TestDb::create(Server::Postgres, "schema") else {
+        return;
+    };
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        None,
+    );
+    db.connect()
+        .batch_execute(&format!(
+            "CREATE SCHEMA app; \
+             CREATE TABLE app.__diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+             INSERT INTO app.__diesel_schema_migrations (version) VALUES ('20240101000000'); \
+             CREATE TABLE app.users (id INTEGER PRIMARY KEY); \
+             ALTER DATABASE {} SET search_path = app, public",
+            db.name
+        ))
+        .unwrap();
+    let role = Role::create(db, &[]);
+    let t = t.env("DATABASE_URL", &role.url);
+    for command in [&["status"][..], &["apply"], &["revert"]] {
+        let run = t.run(command);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(
+            all.contains(&format!(
+                "GRANT USAGE ON SCHEMA app TO {0}; GRANT SELECT, INSERT, DELETE ON app.__diesel_schema_migrations TO {0}",
+                role.name
+            )),
+            "{command:?}: {all}"
+        );
+        assert!(all.contains("lacks SELECT"), "{command:?}: {all}");
+    }
+    let mut admin = role.db.connect();
+    let url = DatabaseUrl::new(&role.db.url);
+    assert_eq!(admin.applied_versions(&url).unwrap(), ["20240101000000"]);
 }
 
 #[test]
