@@ -110,6 +110,45 @@ impl FromStr for Backend {
     }
 }
 
+/// Backend facts the lint rules ask about, as exhaustive matches so a new backend variant
+/// makes the compiler point at each one.
+impl Backend {
+    /// Whether a batch of several statements sent at once runs in one implicit transaction
+    /// (PostgreSQL's simple-query protocol).
+    pub fn batch_runs_in_implicit_transaction(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether the backend has `CREATE INDEX CONCURRENTLY`, which cannot run in a transaction.
+    pub fn has_concurrent_index_builds(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether a lone identifier after `DEFAULT` (`DEFAULT ""`, `DEFAULT active`) is read as
+    /// a string literal (SQLite).
+    pub fn reads_default_identifier_as_string(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+
+    /// Whether an unterminated block comment silently swallows the rest of the file instead
+    /// of failing (SQLite).
+    pub fn unterminated_comment_swallows_rest(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,7 +216,8 @@ impl FileCx<'_> {
     /// PostgreSQL) the implicit one of a multi-statement batch.
     pub fn in_transaction(&self) -> bool {
         self.migration.run_in_transaction
-            || (self.backend == Backend::Postgres && self.split.statements.len() > 1)
+            || (self.backend.batch_runs_in_implicit_transaction()
+                && self.split.statements.len() > 1)
     }
 
     /// Whether the table named `table` just before statement `index` is rebuilt by this file:
