@@ -13,6 +13,7 @@ mod cli;
 mod databases;
 mod docs;
 mod generate;
+mod placeholders;
 mod print_schema;
 mod replay;
 mod safety;

@@ -52,6 +52,7 @@ pub mod sqlite_pragma_in_transaction;
 pub mod transaction_control;
 pub mod unparsed_statement;
 pub mod unreadable_sql;
+pub mod unresolved_todo;
 pub mod unsafe_enum_change;
 pub mod unused_allow;
 pub mod volatile_default;
@@ -60,6 +61,7 @@ pub mod volatile_default;
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &unreadable_sql::UnreadableSql,
+        &unresolved_todo::UnresolvedTodo,
         &empty_up_sql::EmptyUpSql,
         &concurrently_in_transaction::ConcurrentlyInTransaction,
         &enum_value_used_in_transaction::EnumValueUsedInTransaction,
