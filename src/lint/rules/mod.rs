@@ -227,8 +227,9 @@ impl FileCx<'_> {
     /// `CREATE TABLE … AS SELECT`) into a table the file creates, and that new table carries
     /// the old table's name by the end of the file. Tables are followed through renames, so
     /// this recognises SQLite's recipe (create `new_t`, copy, drop `t`, rename `new_t` to `t`),
-    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`) and
-    /// MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
+    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`), the
+    /// SQLite FAQ's round trip through a backup table (copy `t` into `t_backup`, drop and
+    /// re-create `t`, copy back) and MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
     pub fn is_rebuilt(&self, index: usize, table: &str) -> bool {
         let mut tables = Tables::default();
         let mut target = None;
@@ -265,9 +266,26 @@ impl FileCx<'_> {
         let Some(name) = tables.original[x].as_deref() else {
             return false;
         };
-        copies.iter().any(|&(from, into)| {
-            from == x && tables.original[into].is_none() && tables.names.get(name) == Some(&into)
-        })
+        // The rows flow from `x` through tables this file creates (a direct copy, or the
+        // FAQ's round trip through a backup table) into the table that ends up with the name.
+        let Some(&end) = tables.names.get(name) else {
+            return false;
+        };
+        if tables.original[end].is_some() {
+            return false;
+        }
+        let mut reached = vec![x];
+        let mut k = 0;
+        while k < reached.len() {
+            let from = reached[k];
+            k += 1;
+            for &(f, into) in &copies {
+                if f == from && tables.original[into].is_none() && !reached.contains(&into) {
+                    reached.push(into);
+                }
+            }
+        }
+        reached.contains(&end)
     }
 
     /// Position and width of the start of a statement: its first two keywords when they sit
