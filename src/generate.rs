@@ -126,7 +126,7 @@ pub fn plan(
         notes: Vec::new(),
     };
     p.create_types(custom_types);
-    if backend != Backend::Sqlite {
+    if backend.alters_foreign_keys_in_place() {
         p.drop_foreign_keys();
     }
     for t in &to.tables {
@@ -136,7 +136,7 @@ pub fn plan(
     }
     p.drop_tables();
     p.create_tables();
-    if backend != Backend::Sqlite {
+    if backend.alters_foreign_keys_in_place() {
         p.add_foreign_keys();
     }
     p.renames();
@@ -147,7 +147,7 @@ pub fn plan(
 pub fn quote(backend: Backend, name: &str) -> String {
     match backend {
         Backend::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        Backend::Sqlite | Backend::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 
@@ -178,7 +178,7 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
         None => base.to_string(),
     };
     let base = match builtin_type(backend, &ty.rust_name) {
-        Some("varchar") if backend == Backend::Mysql && ty.max_length.is_none() => {
+        Some("varchar") if backend.varchar_needs_length() && ty.max_length.is_none() => {
             "VARCHAR(255)".to_string()
         }
         Some(b @ ("varchar" | "char" | "binary" | "varbinary" | "bit")) => len(&b.to_uppercase()),
@@ -188,7 +188,7 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
                 Some(s) => format!("{}.{}", quote(backend, s), quote(backend, &ty.sql_name)),
                 None => quote(backend, &ty.sql_name),
             },
-            _ => len(&ty.sql_name.to_uppercase()),
+            Backend::Sqlite | Backend::Mysql => len(&ty.sql_name.to_uppercase()),
         },
     };
     let base = if ty.is_unsigned {
@@ -223,7 +223,7 @@ fn column_def(backend: Backend, c: &Column) -> String {
 
 /// MySQL cannot create an ENUM or SET column without its values, which schema.rs lacks.
 fn mysql_needs_values(backend: Backend, ty: &ColumnType) -> bool {
-    backend == Backend::Mysql
+    backend.has_inline_enum_columns()
         && matches!(ty.sql_name.as_str(), "enum" | "set")
         && builtin_type(backend, &ty.rust_name).is_none()
 }
@@ -289,7 +289,7 @@ impl Planner<'_> {
     // -- 1. custom types -------------------------------------------------------------------
 
     fn create_types(&mut self, custom: &[CustomType]) {
-        if self.backend != Backend::Postgres {
+        if !self.backend.has_named_types() {
             return;
         }
         let used: BTreeSet<(Option<String>, String)> = self
@@ -370,7 +370,9 @@ impl Planner<'_> {
         let child = self.table_sql_name(&fk.child_table);
         match self.backend {
             Backend::Mysql => format!("ALTER TABLE {child} DROP FOREIGN KEY {};\n", self.q(name)),
-            _ => format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name)),
+            Backend::Postgres | Backend::Sqlite => {
+                format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name))
+            }
         }
     }
 
@@ -430,7 +432,7 @@ impl Planner<'_> {
                     "-- cargo-migrate: allow(constraint-without-not-valid): schema.rs adds `joinable!({} -> {} ({}))`; this checks existing rows under a lock (on a large table, add it NOT VALID and validate in a later migration)\n{};\n",
                     fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
                 ),
-                _ => format!(
+                Backend::Mysql | Backend::Sqlite => format!(
                     "-- schema.rs adds `joinable!({} -> {} ({}))`.\n{};\n",
                     fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
                 ),
@@ -685,7 +687,7 @@ impl Planner<'_> {
             })
             .collect();
         let pk_changed = old.primary_key_sql != new.primary_key_sql;
-        let fks_changed = b == Backend::Sqlite && {
+        let fks_changed = !b.alters_foreign_keys_in_place() && {
             let mine = |s: &Schema| {
                 s.foreign_keys
                     .iter()
@@ -754,7 +756,7 @@ impl Planner<'_> {
                 pk_changed || fks_changed,
                 rename_todo,
             ),
-            _ => self.alter_server(
+            Backend::Postgres | Backend::Mysql => self.alter_server(
                 old,
                 new,
                 &dropped,
@@ -808,7 +810,7 @@ impl Planner<'_> {
         let mut up = rename_todo;
         let mut down_parts: Vec<String> = Vec::new();
         let position = |cols: &[Column], name: &str| -> String {
-            if b != Backend::Mysql {
+            if !b.places_added_columns() {
                 return String::new();
             }
             let i = cols.iter().position(|c| c.sql_name == name).unwrap_or(0);
@@ -835,12 +837,12 @@ impl Planner<'_> {
                 "-- `{tname}.{}` comes back empty: its data was deleted by up.sql.\n",
                 c.sql_name
             );
-            if b == Backend::Postgres
+            if !b.places_added_columns()
                 && old.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
             {
                 d.push_str("-- PostgreSQL adds it as the last column, not where it was.\n");
             }
-            if !c.ty.is_nullable && b == Backend::Postgres {
+            if !c.ty.is_nullable && b.add_not_null_column_fails_with_rows() {
                 d.push_str(&todo_marker(&format!("`{tname}.{}` is NOT NULL, so re-adding it fails while the table has rows: add a DEFAULT or fill it in steps", c.sql_name)));
             }
             d.push_str(&format!(
@@ -870,11 +872,11 @@ impl Planner<'_> {
                      -- Add a DEFAULT, or add it nullable, fill it, then set NOT NULL; then delete the marker line.\n\
                      -- cargo-migrate: allow(add-column-not-null): schema.rs declares `{tname}.{col}` NOT NULL and has no default to offer\n",
                     col = c.sql_name,
-                    what = if b == Backend::Postgres { ", so this fails while the table has rows" } else { ", so existing rows get MySQL's implicit zero value" },
+                    what = if b.add_not_null_column_fails_with_rows() { ", so this fails while the table has rows" } else { ", so existing rows get MySQL's implicit zero value" },
                 ));
                 self.note(NoteKind::Todo, format!("column `{tname}.{}` is added NOT NULL without a default: decide how existing rows get a value", c.sql_name));
             }
-            if b == Backend::Postgres
+            if !b.places_added_columns()
                 && new.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
             {
                 self.note(NoteKind::Info, format!("PostgreSQL adds `{tname}.{}` as the last column; schema.rs lists it elsewhere, so regenerate schema.rs after applying (`cargo migrate schema --write`)", c.sql_name));
@@ -915,7 +917,7 @@ impl Planner<'_> {
                 format!("-- The primary key changes from ({}) to ({}).\nALTER TABLE {t} DROP PRIMARY KEY;\n", old.primary_key_sql.join(", "), new.primary_key_sql.join(", ")),
                 format!("ALTER TABLE {t} ADD PRIMARY KEY ({cols});\n"),
             ),
-            _ => {
+            Backend::Postgres | Backend::Sqlite => {
                 let name = self.facts.primary_key_names.get(&old.name.sql_name).cloned().unwrap_or_else(|| format!("{}_pkey", old.name.sql_name));
                 (
                     format!(
@@ -976,7 +978,7 @@ impl Planner<'_> {
                     column_def(b, n)
                 ));
             }
-            _ => {
+            Backend::Postgres | Backend::Sqlite => {
                 if type_changes {
                     if is_up && !pg_relaxes_varchar(&o.ty, &n.ty) {
                         out.push_str(&format!("-- cargo-migrate: allow(change-column-type): schema.rs declares `{tname}.{}` as {} (was {}); the USING cast keeps the data (the table is rewritten under a lock)\n", n.sql_name, sql_type(b, &n.ty), sql_type(b, &o.ty)));
