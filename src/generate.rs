@@ -1343,6 +1343,90 @@ mod tests {
         assert!(!p.up.contains("DROP COLUMN"));
     }
 
+    /// Every decision the plan leaves is a `cargo-migrate: todo` marker (which the lint and
+    /// `apply` recognise), never a bare `TODO` comment: MySQL ENUM columns of a new table and of
+    /// an existing one, a NOT NULL column, a rename that looks like drop + add.
+    #[test]
+    fn decisions_are_todo_markers() {
+        let mut status = col("a", "status", "StatusEnum", true);
+        status.ty.sql_name = "enum".into();
+        let from = Schema {
+            tables: vec![table(
+                "a",
+                vec![
+                    col("a", "id", "Integer", false),
+                    col("a", "n", "Integer", true),
+                ],
+            )],
+            foreign_keys: vec![],
+        };
+        let mut kind = status.clone();
+        kind.sql_name = "kind".into();
+        let to = Schema {
+            tables: vec![
+                table(
+                    "a",
+                    vec![
+                        col("a", "id", "Integer", false),
+                        col("a", "m", "Integer", true),
+                        col("a", "score", "Integer", false),
+                        kind,
+                    ],
+                ),
+                table("b", vec![col("b", "id", "Integer", false), status]),
+            ],
+            foreign_keys: vec![],
+        };
+        let p = plan(&from, &to, &[], Backend::Mysql, &HistoryFacts::default());
+        for text in [&p.up, &p.down] {
+            assert!(!text.contains("TODO"), "{text}");
+        }
+        let markers = crate::lint::todo_markers(&p.up);
+        let whats: Vec<&str> = markers.iter().map(|m| m.what.as_str()).collect();
+        // `a.n` -> `a.m` and `a.n` -> `a.score` both look like renames.
+        assert_eq!(markers.len(), 5, "{}", p.up);
+        assert!(
+            whats.iter().any(|w| w.starts_with("rename or drop? `a.n`")),
+            "{whats:?}"
+        );
+        assert!(whats.iter().any(|w| w.contains("`a.score`")), "{whats:?}");
+        assert!(
+            whats
+                .iter()
+                .any(|w| w.starts_with("`a.kind` is a MySQL ENUM")),
+            "{whats:?}"
+        );
+        assert!(
+            whats
+                .iter()
+                .any(|w| w.starts_with("`status` is a MySQL ENUM")),
+            "{whats:?}"
+        );
+    }
+
+    /// The enum placeholder fails on PostgreSQL even without its marker: `ENUM ()` would not.
+    #[test]
+    fn postgres_enum_placeholder_is_not_sql() {
+        let s = Schema {
+            tables: vec![table("a", vec![col("a", "id", "Int4", false)])],
+            foreign_keys: vec![],
+        };
+        let mood = CustomType {
+            schema: None,
+            sql_name: "mood".into(),
+            rust_name: "Mood".into(),
+        };
+        let p = plan(&s, &s, &[mood], Backend::Postgres, &HistoryFacts::default());
+        assert!(
+            p.up.contains(&format!(
+                "CREATE TYPE \"mood\" AS ENUM (\n    {ENUM_PLACEHOLDER} -- cargo-migrate: todo: replace"
+            )),
+            "{}",
+            p.up
+        );
+        assert_eq!(crate::lint::todo_markers(&p.up).len(), 1);
+    }
+
     #[test]
     fn sqlite_create_table_names_are_rewritten() {
         assert_eq!(
