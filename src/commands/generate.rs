@@ -160,6 +160,7 @@ pub fn run(
         notes: Vec::new(),
         schema_file: None,
         diff_schema: opts.diff_schema,
+        todo_markers: 0,
     };
     let mut plan = None;
     if opts.diff_schema {
@@ -188,6 +189,8 @@ pub fn run(
     let up = header_up(shown.as_deref()) + plan.as_ref().map(|p| p.up.as_str()).unwrap_or("");
     let down = header_down(plan.is_some()) + plan.as_ref().map(|p| p.down.as_str()).unwrap_or("");
     let dir = write_new(migrations, &dir_name, &up, &down)?;
+    report.todo_markers =
+        crate::lint::todo_markers(&up).len() + crate::lint::todo_markers(&down).len();
     report.files = vec![dir.join("up.sql"), dir.join("down.sql")];
     report.version = Some(version.replace('-', ""));
     report.created = Some(dir);
@@ -224,6 +227,9 @@ pub struct GenerateReport {
     pub changes: Vec<String>,
     /// Notes for the reviewer.
     pub notes: Vec<Note>,
+    /// How many `-- cargo-migrate: todo:` markers the files hold: decisions left to the
+    /// reviewer, which fail `check` and stop `apply` until resolved.
+    pub todo_markers: usize,
     /// The schema file compared with (human text only).
     #[serde(skip)]
     pub schema_file: Option<PathBuf>,
@@ -269,8 +275,10 @@ impl Render for GenerateReport {
             }
         }
         let set = &r.set;
-        let next = if r.diff_schema {
-            format!("review both files (resolve every todo marker), then run `cargo migrate check -p {set}` and `cargo migrate apply -p {set}`")
+        let next = if r.todo_markers > 0 {
+            format!("resolve the {} in the files (`check` fails and `apply` refuses the migration until then; `cargo migrate check -p {set}` lists them), then run `cargo migrate check -p {set}` and `cargo migrate apply -p {set}`", count(r.todo_markers, "todo marker"))
+        } else if r.diff_schema {
+            format!("review both files, then run `cargo migrate check -p {set}` and `cargo migrate apply -p {set}`")
         } else {
             format!("write the SQL into both files, then run `cargo migrate apply -p {set}`")
         };

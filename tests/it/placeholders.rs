@@ -59,8 +59,15 @@ fn sqlite_todo_blocks_check_and_apply() {
     );
     assert_ne!(schema, edited, "{schema}");
     t.write("src/schema.rs", &edited);
-    t.run(&["generate", "add_score", "--diff-schema"])
-        .assert_success();
+    let generate = t.run(&["generate", "add_score", "--diff-schema"]);
+    generate.assert_success();
+    assert!(
+        generate
+            .stdout
+            .contains("next: resolve the 1 todo marker in the files"),
+        "{}",
+        generate.stdout
+    );
     let dir = generated(&t);
     let up = std::fs::read_to_string(dir.join("up.sql")).unwrap();
     let line = up
