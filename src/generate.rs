@@ -1427,6 +1427,24 @@ mod tests {
         assert_eq!(crate::lint::todo_markers(&p.up).len(), 1);
     }
 
+    /// A SQLite rebuild marks the old definition only when it has something schema.rs lacks.
+    #[test]
+    fn sqlite_rebuild_marks_only_definitions_with_lost_clauses() {
+        assert!(!has_clauses_schema_rs_lacks(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, bio TEXT)"
+        ));
+        for sql in [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT unique)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id) ON DELETE CASCADE)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n > 0))",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY) STRICT",
+        ] {
+            assert!(has_clauses_schema_rs_lacks(sql), "{sql}");
+        }
+    }
+
     #[test]
     fn sqlite_create_table_names_are_rewritten() {
         assert_eq!(
