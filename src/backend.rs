@@ -110,9 +110,142 @@ impl FromStr for Backend {
     }
 }
 
+/// Backend facts the lint rules ask about, as exhaustive matches so a new backend variant
+/// makes the compiler point at each one.
+impl Backend {
+    /// Whether a batch of several statements sent at once runs in one implicit transaction
+    /// (PostgreSQL's simple-query protocol).
+    pub fn batch_runs_in_implicit_transaction(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether the backend has `CREATE INDEX CONCURRENTLY`, which cannot run in a transaction.
+    pub fn has_concurrent_index_builds(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether a lone identifier after `DEFAULT` (`DEFAULT ""`, `DEFAULT active`) is read as
+    /// a string literal (SQLite).
+    pub fn reads_default_identifier_as_string(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+
+    /// Whether an unterminated block comment silently swallows the rest of the file instead
+    /// of failing (SQLite).
+    pub fn unterminated_comment_swallows_rest(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+
+    /// Whether a column can be redefined whole with `ALTER TABLE … MODIFY COLUMN` (MySQL),
+    /// which restates its type and nullability together.
+    pub fn redefines_columns_with_modify(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether widening a `varchar` (or turning it into `text`) changes only the catalog, with
+    /// no table rewrite (PostgreSQL).
+    pub fn widens_varchar_in_place(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+}
+
+/// Backend facts `generate` asks about, as exhaustive matches.
+impl Backend {
+    /// Whether foreign keys are added and dropped with `ALTER TABLE` (SQLite rebuilds the
+    /// table instead).
+    pub fn alters_foreign_keys_in_place(self) -> bool {
+        match self {
+            Backend::Postgres | Backend::Mysql => true,
+            Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether `VARCHAR` needs a length (MySQL).
+    pub fn varchar_needs_length(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether `ENUM` and `SET` are column types that list their values inline (MySQL).
+    pub fn has_inline_enum_columns(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether `ADD COLUMN` can put the column anywhere (`FIRST`, `AFTER col`: MySQL);
+    /// PostgreSQL appends it, and SQLite needs a rebuild for anything but the end.
+    pub fn places_added_columns(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether adding a NOT NULL column without a default fails once the table has rows
+    /// (PostgreSQL, and SQLite); MySQL fills existing rows with the type's implicit zero.
+    pub fn add_not_null_column_fails_with_rows(self) -> bool {
+        match self {
+            Backend::Postgres | Backend::Sqlite => true,
+            Backend::Mysql => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The facts `generate` and the lint ask about, per backend, in one table: a change to
+    /// one of them changes the SQL written or the findings, and shows up here first.
+    #[test]
+    fn generate_and_lint_facts() {
+        let facts = |b: Backend| {
+            [
+                b.alters_foreign_keys_in_place(),
+                b.varchar_needs_length(),
+                b.has_inline_enum_columns(),
+                b.places_added_columns(),
+                b.add_not_null_column_fails_with_rows(),
+                b.redefines_columns_with_modify(),
+                b.widens_varchar_in_place(),
+                b.has_named_types(),
+            ]
+        };
+        assert_eq!(
+            facts(Backend::Sqlite),
+            [false, false, false, false, true, false, false, false]
+        );
+        assert_eq!(
+            facts(Backend::Postgres),
+            [true, false, false, false, true, false, true, true]
+        );
+        assert_eq!(
+            facts(Backend::Mysql),
+            [true, true, true, true, false, true, false, false]
+        );
+    }
 
     #[test]
     fn backend_from_url_scheme() {

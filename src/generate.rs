@@ -20,9 +20,12 @@
 //!
 //! Nothing that loses data is written silently: dropped tables and columns get a loud comment and
 //! a [`NoteKind::DataLoss`] note; what the schema file cannot express (a rename looks like a drop
-//! and an add, enum values, defaults) becomes a `TODO` comment in the SQL and a
-//! [`NoteKind::Todo`] note. Statements the linter warns about carry an inline
-//! `-- cargo-migrate: allow(rule): reason` that explains why they are there.
+//! and an add, enum values, defaults) is a decision for a person: it gets one
+//! `-- cargo-migrate: todo: <what to decide>` marker in the SQL (which `check` reports as the
+//! error `unresolved-todo` and `apply` refuses) and a [`NoteKind::Todo`] note; a placeholder
+//! that would otherwise be valid SQL (an enum's labels) is [`ENUM_PLACEHOLDER`], which is not.
+//! Statements the linter warns about carry an inline `-- cargo-migrate: allow(rule): reason`
+//! whose reason names the object and what the statement does to it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,7 +55,7 @@ pub struct HistoryFacts {
 pub enum NoteKind {
     /// The migration deletes data (a dropped table or column, a narrowing type change).
     DataLoss,
-    /// The SQL holds a `TODO` that needs a decision before the migration is applied.
+    /// The SQL holds a todo marker: a decision to make before the migration can be applied.
     Todo,
     /// Worth knowing, nothing to do.
     Info,
@@ -123,7 +126,7 @@ pub fn plan(
         notes: Vec::new(),
     };
     p.create_types(custom_types);
-    if backend != Backend::Sqlite {
+    if backend.alters_foreign_keys_in_place() {
         p.drop_foreign_keys();
     }
     for t in &to.tables {
@@ -133,7 +136,7 @@ pub fn plan(
     }
     p.drop_tables();
     p.create_tables();
-    if backend != Backend::Sqlite {
+    if backend.alters_foreign_keys_in_place() {
         p.add_foreign_keys();
     }
     p.renames();
@@ -144,7 +147,7 @@ pub fn plan(
 pub fn quote(backend: Backend, name: &str) -> String {
     match backend {
         Backend::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        Backend::Sqlite | Backend::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 
@@ -175,7 +178,7 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
         None => base.to_string(),
     };
     let base = match builtin_type(backend, &ty.rust_name) {
-        Some("varchar") if backend == Backend::Mysql && ty.max_length.is_none() => {
+        Some("varchar") if backend.varchar_needs_length() && ty.max_length.is_none() => {
             "VARCHAR(255)".to_string()
         }
         Some(b @ ("varchar" | "char" | "binary" | "varbinary" | "bit")) => len(&b.to_uppercase()),
@@ -185,7 +188,7 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
                 Some(s) => format!("{}.{}", quote(backend, s), quote(backend, &ty.sql_name)),
                 None => quote(backend, &ty.sql_name),
             },
-            _ => len(&ty.sql_name.to_uppercase()),
+            Backend::Sqlite | Backend::Mysql => len(&ty.sql_name.to_uppercase()),
         },
     };
     let base = if ty.is_unsigned {
@@ -220,7 +223,7 @@ fn column_def(backend: Backend, c: &Column) -> String {
 
 /// MySQL cannot create an ENUM or SET column without its values, which schema.rs lacks.
 fn mysql_needs_values(backend: Backend, ty: &ColumnType) -> bool {
-    backend == Backend::Mysql
+    backend.has_inline_enum_columns()
         && matches!(ty.sql_name.as_str(), "enum" | "set")
         && builtin_type(backend, &ty.rust_name).is_none()
 }
@@ -230,6 +233,15 @@ fn fk_name(fk: &ForeignKey) -> String {
         "{}_{}_fkey",
         fk.child_table.sql_name, fk.foreign_key_columns[0]
     )
+}
+
+/// The token that stands for an enum's labels; not valid SQL, so the placeholder never runs.
+pub const ENUM_PLACEHOLDER: &str = "LABELS_GO_HERE";
+
+/// The line that marks a decision left to a person (see the `unresolved-todo` rule): `check`
+/// fails and `apply` refuses the migration while it is there.
+fn todo_marker(what: &str) -> String {
+    format!("-- cargo-migrate: todo: {what}\n")
 }
 
 fn comment_block(text: &str) -> String {
@@ -277,7 +289,7 @@ impl Planner<'_> {
     // -- 1. custom types -------------------------------------------------------------------
 
     fn create_types(&mut self, custom: &[CustomType]) {
-        if self.backend != Backend::Postgres {
+        if !self.backend.has_named_types() {
             return;
         }
         let used: BTreeSet<(Option<String>, String)> = self
@@ -306,11 +318,14 @@ impl Planner<'_> {
                 Some(s) => format!("{}.{}", self.q(s), self.q(&ty.sql_name)),
                 None => self.q(&ty.sql_name),
             };
+            // The placeholder is not a label, so the statement fails until someone writes them:
+            // `ENUM ()` would create a type without labels.
             let up = format!(
-                "-- TODO: schema.rs declares the type `{sql}` (sql_types::{rust}) but not its values: list them below,\n\
-                 -- e.g. ('draft', 'published'). If `{sql}` is not an enum (a domain, a composite type, an\n\
-                 -- extension's type), replace this statement.\n\
-                 CREATE TYPE {name} AS ENUM (/* TODO: the values of {sql} */);\n",
+                "-- schema.rs declares the type `{sql}` (sql_types::{rust}) but not its labels. If `{sql}` is not an\n\
+                 -- enum (a domain, a composite type, an extension's type), replace this statement.\n\
+                 CREATE TYPE {name} AS ENUM (\n    \
+                 {ENUM_PLACEHOLDER} {}\n);\n",
+                todo_marker(&format!("replace {ENUM_PLACEHOLDER} with the labels of `{}`, e.g. 'draft', 'published'", ty.sql_name)).trim_end(),
                 sql = ty.sql_name,
                 rust = ty.rust_name
             );
@@ -355,7 +370,9 @@ impl Planner<'_> {
         let child = self.table_sql_name(&fk.child_table);
         match self.backend {
             Backend::Mysql => format!("ALTER TABLE {child} DROP FOREIGN KEY {};\n", self.q(name)),
-            _ => format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name)),
+            Backend::Postgres | Backend::Sqlite => {
+                format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name))
+            }
         }
     }
 
@@ -415,7 +432,7 @@ impl Planner<'_> {
                     "-- cargo-migrate: allow(constraint-without-not-valid): schema.rs adds `joinable!({} -> {} ({}))`; this checks existing rows under a lock (on a large table, add it NOT VALID and validate in a later migration)\n{};\n",
                     fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
                 ),
-                _ => format!(
+                Backend::Mysql | Backend::Sqlite => format!(
                     "-- schema.rs adds `joinable!({} -> {} ({}))`.\n{};\n",
                     fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
                 ),
@@ -479,12 +496,11 @@ impl Planner<'_> {
             .iter()
             .filter(|c| mysql_needs_values(self.backend, &c.ty))
         {
-            todo.push_str(&format!(
-                "-- TODO: `{}` is a MySQL {} column; schema.rs does not carry its values: write them into\n-- `{}(…)` below before applying.\n",
+            todo.push_str(&todo_marker(&format!(
+                "`{}` is a MySQL {kind} column and schema.rs does not carry its values: write them into `{kind}(…)` below",
                 c.sql_name,
-                c.ty.sql_name.to_uppercase(),
-                c.ty.sql_name.to_uppercase()
-            ));
+                kind = c.ty.sql_name.to_uppercase(),
+            )));
         }
         let name = match as_name {
             Some(n) => self.q(n),
@@ -524,11 +540,11 @@ impl Planner<'_> {
         for t in order {
             let name = qualified(self.backend, t);
             let up = format!(
-                "-- DATA LOSS: schema.rs no longer has the table `{}`; this deletes the table and all its rows.\n\
-                 -- If it was renamed, replace this with a rename (see the TODO on the new table, if any).\n\
-                 -- cargo-migrate: allow(drop-table): generated because schema.rs no longer declares this table; review before applying\n\
+                "-- DATA LOSS: schema.rs no longer has the table `{t}`; this deletes the table and all its rows.\n\
+                 -- If it was renamed, replace this with a rename.\n\
+                 -- cargo-migrate: allow(drop-table): schema.rs no longer declares `{t}`, so code built from it does not query the table; its rows are deleted\n\
                  DROP TABLE {name};\n",
-                t.name.sql_name
+                t = t.name.sql_name
             );
             let mut down =
                 String::from("-- The table comes back empty: its rows were deleted by up.sql.\n");
@@ -619,15 +635,16 @@ impl Planner<'_> {
             for c in &created {
                 if cols(d) == cols(c) {
                     todo.push_str(&format!(
-                        "-- TODO: `{old}` was dropped and `{new}` created with the same columns. If this is a rename, replace\n\
-                         -- the DROP TABLE and the CREATE TABLE with `ALTER TABLE {qo} RENAME TO {qn};` to keep the rows\n\
-                         -- (and the reverse in down.sql).\n",
+                        "-- cargo-migrate: todo: rename or drop? `{old}` was dropped and `{new}` created with the same columns\n\
+                         -- If this is a rename, replace the DROP TABLE and the CREATE TABLE with\n\
+                         -- `ALTER TABLE {qo} RENAME TO {qn};` to keep the rows (and the reverse in down.sql).\n\
+                         -- Either way, delete the marker line.\n",
                         old = d.name.sql_name,
                         new = c.name.sql_name,
                         qo = qualified(self.backend, d),
                         qn = qualified(self.backend, c),
                     ));
-                    self.note(NoteKind::Todo, format!("`{}` -> `{}` looks like a table rename, which schema.rs cannot express: see the TODO in up.sql", d.name.sql_name, c.name.sql_name));
+                    self.note(NoteKind::Todo, format!("`{}` -> `{}` looks like a table rename, which schema.rs cannot express: see the todo marker in up.sql", d.name.sql_name, c.name.sql_name));
                 }
             }
         }
@@ -670,7 +687,7 @@ impl Planner<'_> {
             })
             .collect();
         let pk_changed = old.primary_key_sql != new.primary_key_sql;
-        let fks_changed = b == Backend::Sqlite && {
+        let fks_changed = !b.alters_foreign_keys_in_place() && {
             let mine = |s: &Schema| {
                 s.foreign_keys
                     .iter()
@@ -739,7 +756,7 @@ impl Planner<'_> {
                 pk_changed || fks_changed,
                 rename_todo,
             ),
-            _ => self.alter_server(
+            Backend::Postgres | Backend::Mysql => self.alter_server(
                 old,
                 new,
                 &dropped,
@@ -760,8 +777,9 @@ impl Planner<'_> {
                 .filter(|a| type_key(backend, &a.ty) == type_key(backend, &d.ty))
             {
                 todo.push_str(&format!(
-                    "-- TODO: `{t}.{old}` was dropped and `{t}.{new}` added with the same type. If this is a rename, replace both\n\
-                     -- with `ALTER TABLE {qt} RENAME COLUMN {qo} TO {qn};` to keep the data (and the reverse in down.sql).\n",
+                    "-- cargo-migrate: todo: rename or drop? `{t}.{old}` was dropped and `{t}.{new}` added with the same type\n\
+                     -- If this is a rename, replace both with `ALTER TABLE {qt} RENAME COLUMN {qo} TO {qn};` to keep the\n\
+                     -- data (and the reverse in down.sql). Either way, delete the marker line.\n",
                     t = t.name.sql_name,
                     old = d.sql_name,
                     new = a.sql_name,
@@ -769,7 +787,7 @@ impl Planner<'_> {
                     qo = self.q(&d.sql_name),
                     qn = self.q(&a.sql_name),
                 ));
-                self.note(NoteKind::Todo, format!("`{0}.{1}` -> `{0}.{2}` looks like a column rename, which schema.rs cannot express: see the TODO in up.sql", t.name.sql_name, d.sql_name, a.sql_name));
+                self.note(NoteKind::Todo, format!("`{0}.{1}` -> `{0}.{2}` looks like a column rename, which schema.rs cannot express: see the todo marker in up.sql", t.name.sql_name, d.sql_name, a.sql_name));
             }
         }
         todo
@@ -792,7 +810,7 @@ impl Planner<'_> {
         let mut up = rename_todo;
         let mut down_parts: Vec<String> = Vec::new();
         let position = |cols: &[Column], name: &str| -> String {
-            if b != Backend::Mysql {
+            if !b.places_added_columns() {
                 return String::new();
             }
             let i = cols.iter().position(|c| c.sql_name == name).unwrap_or(0);
@@ -810,7 +828,7 @@ impl Planner<'_> {
         for c in dropped {
             up.push_str(&format!(
                 "-- DATA LOSS: schema.rs no longer has `{tname}.{col}`; this deletes the column and its data.\n\
-                 -- cargo-migrate: allow(drop-column): generated because schema.rs no longer declares this column; review before applying\n\
+                 -- cargo-migrate: allow(drop-column): schema.rs no longer declares `{tname}.{col}`, so code built from it does not read the column; its data is deleted\n\
                  ALTER TABLE {t} DROP COLUMN {qc};\n",
                 col = c.sql_name,
                 qc = self.q(&c.sql_name)
@@ -819,13 +837,13 @@ impl Planner<'_> {
                 "-- `{tname}.{}` comes back empty: its data was deleted by up.sql.\n",
                 c.sql_name
             );
-            if b == Backend::Postgres
+            if !b.places_added_columns()
                 && old.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
             {
                 d.push_str("-- PostgreSQL adds it as the last column, not where it was.\n");
             }
-            if !c.ty.is_nullable && b == Backend::Postgres {
-                d.push_str("-- TODO: it is NOT NULL, so this fails while the table has rows: add a DEFAULT or fill it in steps.\n");
+            if !c.ty.is_nullable && b.add_not_null_column_fails_with_rows() {
+                d.push_str(&todo_marker(&format!("`{tname}.{}` is NOT NULL, so re-adding it fails while the table has rows: add a DEFAULT or fill it in steps", c.sql_name)));
             }
             d.push_str(&format!(
                 "ALTER TABLE {t} ADD COLUMN {}{};\n",
@@ -837,8 +855,9 @@ impl Planner<'_> {
         for c in added {
             if mysql_needs_values(b, &c.ty) {
                 up.push_str(&format!(
-                    "-- TODO: `{tname}.{col}` is a MySQL {kind} column and schema.rs does not carry its values; write them in and\n\
-                     -- uncomment: ALTER TABLE {t} ADD COLUMN {qc} {kind}(…){nn};\n",
+                    "-- cargo-migrate: todo: `{tname}.{col}` is a MySQL {kind} column and schema.rs does not carry its values\n\
+                     -- Write them in, uncomment the statement and delete the marker line:\n\
+                     -- ALTER TABLE {t} ADD COLUMN {qc} {kind}(…){nn};\n",
                     col = c.sql_name,
                     kind = c.ty.sql_name.to_uppercase(),
                     qc = self.q(&c.sql_name),
@@ -849,15 +868,15 @@ impl Planner<'_> {
             }
             if !c.ty.is_nullable {
                 up.push_str(&format!(
-                    "-- TODO: `{tname}.{col}` is NOT NULL without a default{what}: add a DEFAULT, or add it\n\
-                     -- nullable, fill it, then set NOT NULL.\n\
-                     -- cargo-migrate: allow(add-column-not-null): schema.rs declares the new column NOT NULL and has no default to offer\n",
+                    "-- cargo-migrate: todo: decide how existing rows get a value for `{tname}.{col}`, NOT NULL without a default{what}\n\
+                     -- Add a DEFAULT, or add it nullable, fill it, then set NOT NULL; then delete the marker line.\n\
+                     -- cargo-migrate: allow(add-column-not-null): schema.rs declares `{tname}.{col}` NOT NULL and has no default to offer\n",
                     col = c.sql_name,
-                    what = if b == Backend::Postgres { ", so this fails while the table has rows" } else { ", so existing rows get MySQL's implicit zero value" },
+                    what = if b.add_not_null_column_fails_with_rows() { ", so this fails while the table has rows" } else { ", so existing rows get MySQL's implicit zero value" },
                 ));
                 self.note(NoteKind::Todo, format!("column `{tname}.{}` is added NOT NULL without a default: decide how existing rows get a value", c.sql_name));
             }
-            if b == Backend::Postgres
+            if !b.places_added_columns()
                 && new.columns.last().map(|l| &l.sql_name) != Some(&c.sql_name)
             {
                 self.note(NoteKind::Info, format!("PostgreSQL adds `{tname}.{}` as the last column; schema.rs lists it elsewhere, so regenerate schema.rs after applying (`cargo migrate schema --write`)", c.sql_name));
@@ -898,7 +917,7 @@ impl Planner<'_> {
                 format!("-- The primary key changes from ({}) to ({}).\nALTER TABLE {t} DROP PRIMARY KEY;\n", old.primary_key_sql.join(", "), new.primary_key_sql.join(", ")),
                 format!("ALTER TABLE {t} ADD PRIMARY KEY ({cols});\n"),
             ),
-            _ => {
+            Backend::Postgres | Backend::Sqlite => {
                 let name = self.facts.primary_key_names.get(&old.name.sql_name).cloned().unwrap_or_else(|| format!("{}_pkey", old.name.sql_name));
                 (
                     format!(
@@ -952,17 +971,17 @@ impl Planner<'_> {
                     format!("{}{}", sql_type(b, &n.ty), not_null(&n.ty)).trim()
                 ));
                 if is_up && !allow.is_empty() {
-                    out.push_str(&format!("-- cargo-migrate: allow({}): schema.rs declares the column this way; the table is rebuilt under a lock\n", allow.join(", ")));
+                    out.push_str(&format!("-- cargo-migrate: allow({}): schema.rs declares `{tname}.{}` as {}; MODIFY rebuilds the table under a lock\n", allow.join(", "), n.sql_name, format!("{}{}", sql_type(b, &n.ty), not_null(&n.ty)).trim()));
                 }
                 out.push_str(&format!(
                     "ALTER TABLE {t} MODIFY COLUMN {};\n",
                     column_def(b, n)
                 ));
             }
-            _ => {
+            Backend::Postgres | Backend::Sqlite => {
                 if type_changes {
                     if is_up && !pg_relaxes_varchar(&o.ty, &n.ty) {
-                        out.push_str("-- cargo-migrate: allow(change-column-type): schema.rs declares the new type; the USING cast keeps the data (the table is rewritten under a lock)\n");
+                        out.push_str(&format!("-- cargo-migrate: allow(change-column-type): schema.rs declares `{tname}.{}` as {} (was {}); the USING cast keeps the data (the table is rewritten under a lock)\n", n.sql_name, sql_type(b, &n.ty), sql_type(b, &o.ty)));
                     }
                     let target = sql_type(b, &n.ty);
                     let custom_or_array = builtin_type(b, &n.ty.rust_name).is_none()
@@ -983,7 +1002,7 @@ impl Planner<'_> {
                         ));
                     } else {
                         if is_up {
-                            out.push_str("-- cargo-migrate: allow(set-not-null): schema.rs declares the column NOT NULL; this fails while rows hold NULL (fill them first)\n");
+                            out.push_str(&format!("-- cargo-migrate: allow(set-not-null): schema.rs declares `{tname}.{}` NOT NULL; this fails while rows hold NULL (fill them first)\n", n.sql_name));
                         } else {
                             out.push_str("-- This fails while rows hold NULL.\n");
                         }
@@ -1042,7 +1061,7 @@ impl Planner<'_> {
             for c in dropped {
                 up.push_str(&format!(
                     "-- DATA LOSS: schema.rs no longer has `{tname}.{col}`; this deletes the column and its data.\n\
-                     -- cargo-migrate: allow(drop-column): generated because schema.rs no longer declares this column; review before applying\n\
+                     -- cargo-migrate: allow(drop-column): schema.rs no longer declares `{tname}.{col}`, so code built from it does not read the column; its data is deleted\n\
                      ALTER TABLE {t} DROP COLUMN {qc};\n",
                     col = c.sql_name,
                     qc = self.q(&c.sql_name)
@@ -1092,13 +1111,17 @@ impl Planner<'_> {
             ));
         }
         for c in added.iter().filter(|c| !c.ty.is_nullable) {
-            up.push_str(&format!("-- TODO: `{tname}.{}` is new and NOT NULL: copying existing rows fails until you give it a value in the SELECT.\n", c.sql_name));
+            up.push_str(&todo_marker(&format!("`{tname}.{}` is new and NOT NULL: copying existing rows fails until you give it a value in the SELECT", c.sql_name)));
             self.note(NoteKind::Todo, format!("column `{tname}.{}` is added NOT NULL without a default: give existing rows a value in up.sql", c.sql_name));
         }
         if let Some(sql) = self.facts.table_sql.get(&tname) {
-            up.push_str("-- TODO: the old definition is below; carry over any DEFAULT, UNIQUE or CHECK the new one lacks:\n");
+            if has_clauses_schema_rs_lacks(sql) {
+                up.push_str(&todo_marker("the old definition below has clauses schema.rs does not carry: carry over any DEFAULT, UNIQUE, CHECK, COLLATE or ON DELETE the new one needs"));
+                self.note(NoteKind::Todo, format!("table `{tname}` is rebuilt from schema.rs, which has no defaults or checks: compare with the old definition quoted in up.sql"));
+            } else {
+                up.push_str("-- The old definition, for comparison:\n");
+            }
             up.push_str(&comment_block(sql));
-            self.note(NoteKind::Todo, format!("table `{tname}` is rebuilt from schema.rs, which has no defaults or checks: compare with the old definition quoted in up.sql"));
         }
         up.push_str(&self.sqlite_rebuild(old, new, self.from, self.to, false));
         let mut down = String::from("-- Rebuild the table with its old definition.\n");
@@ -1160,12 +1183,31 @@ impl Planner<'_> {
                 out.push_str(o.trim_end().trim_end_matches(';'));
                 out.push_str(";\n");
             } else {
-                out.push_str("-- TODO: this index or trigger uses a dropped column; re-create it by hand if still needed:\n");
+                out.push_str(&todo_marker("this index or trigger uses a dropped column: re-create it by hand if still needed"));
                 out.push_str(&comment_block(o));
             }
         }
         out
     }
+}
+
+/// Whether a SQLite `CREATE TABLE` has clauses a table rebuilt from schema.rs loses: defaults,
+/// uniqueness, checks, collations, generated columns, foreign-key actions, AUTOINCREMENT.
+fn has_clauses_schema_rs_lacks(sql: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "DEFAULT",
+        "UNIQUE",
+        "CHECK",
+        "COLLATE",
+        "GENERATED",
+        "AUTOINCREMENT",
+        "ON",
+        "AS",
+        "WITHOUT",
+        "STRICT",
+    ];
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)))
 }
 
 /// `sql` without its inline lint directives (for down.sql, where those rules do not run).
@@ -1299,6 +1341,108 @@ mod tests {
             p.down
         );
         assert!(!p.up.contains("DROP COLUMN"));
+    }
+
+    /// Every decision the plan leaves is a `cargo-migrate: todo` marker (which the lint and
+    /// `apply` recognise), never a bare `TODO` comment: MySQL ENUM columns of a new table and of
+    /// an existing one, a NOT NULL column, a rename that looks like drop + add.
+    #[test]
+    fn decisions_are_todo_markers() {
+        let mut status = col("a", "status", "StatusEnum", true);
+        status.ty.sql_name = "enum".into();
+        let from = Schema {
+            tables: vec![table(
+                "a",
+                vec![
+                    col("a", "id", "Integer", false),
+                    col("a", "n", "Integer", true),
+                ],
+            )],
+            foreign_keys: vec![],
+        };
+        let mut kind = status.clone();
+        kind.sql_name = "kind".into();
+        let to = Schema {
+            tables: vec![
+                table(
+                    "a",
+                    vec![
+                        col("a", "id", "Integer", false),
+                        col("a", "m", "Integer", true),
+                        col("a", "score", "Integer", false),
+                        kind,
+                    ],
+                ),
+                table("b", vec![col("b", "id", "Integer", false), status]),
+            ],
+            foreign_keys: vec![],
+        };
+        let p = plan(&from, &to, &[], Backend::Mysql, &HistoryFacts::default());
+        for text in [&p.up, &p.down] {
+            assert!(!text.contains("TODO"), "{text}");
+        }
+        let markers = crate::lint::todo_markers(&p.up);
+        let whats: Vec<&str> = markers.iter().map(|m| m.what.as_str()).collect();
+        // `a.n` -> `a.m` and `a.n` -> `a.score` both look like renames.
+        assert_eq!(markers.len(), 5, "{}", p.up);
+        assert!(
+            whats.iter().any(|w| w.starts_with("rename or drop? `a.n`")),
+            "{whats:?}"
+        );
+        assert!(whats.iter().any(|w| w.contains("`a.score`")), "{whats:?}");
+        assert!(
+            whats
+                .iter()
+                .any(|w| w.starts_with("`a.kind` is a MySQL ENUM")),
+            "{whats:?}"
+        );
+        assert!(
+            whats
+                .iter()
+                .any(|w| w.starts_with("`status` is a MySQL ENUM")),
+            "{whats:?}"
+        );
+    }
+
+    /// The enum placeholder fails on PostgreSQL even without its marker: `ENUM ()` would not.
+    #[test]
+    fn postgres_enum_placeholder_is_not_sql() {
+        let s = Schema {
+            tables: vec![table("a", vec![col("a", "id", "Int4", false)])],
+            foreign_keys: vec![],
+        };
+        let mood = CustomType {
+            schema: None,
+            sql_name: "mood".into(),
+            rust_name: "Mood".into(),
+        };
+        let p = plan(&s, &s, &[mood], Backend::Postgres, &HistoryFacts::default());
+        assert!(
+            p.up.contains(&format!(
+                "CREATE TYPE \"mood\" AS ENUM (\n    {ENUM_PLACEHOLDER} -- cargo-migrate: todo: replace"
+            )),
+            "{}",
+            p.up
+        );
+        assert_eq!(crate::lint::todo_markers(&p.up).len(), 1);
+    }
+
+    /// A SQLite rebuild marks the old definition only when it has something schema.rs lacks.
+    #[test]
+    fn sqlite_rebuild_marks_only_definitions_with_lost_clauses() {
+        assert!(!has_clauses_schema_rs_lacks(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, bio TEXT)"
+        ));
+        for sql in [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT unique)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id) ON DELETE CASCADE)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n > 0))",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY) STRICT",
+        ] {
+            assert!(has_clauses_schema_rs_lacks(sql), "{sql}");
+        }
     }
 
     #[test]

@@ -78,6 +78,16 @@ impl MigrationFolder {
         backend: crate::backend::Backend,
         config: &crate::lint::LintConfig,
     ) -> Vec<Diagnostic> {
+        self.lint_counted(set, backend, config).findings
+    }
+
+    /// [`Self::lint`], also counting the findings inline allow comments silenced.
+    pub fn lint_counted(
+        &self,
+        set: &str,
+        backend: crate::backend::Backend,
+        config: &crate::lint::LintConfig,
+    ) -> crate::lint::LintOutcome {
         use crate::lint::{MigrationInput, SqlFile};
         let paths: Vec<(PathBuf, PathBuf)> = self
             .migrations
@@ -103,7 +113,7 @@ impl MigrationFolder {
                 run_in_transaction: m.run_in_transaction,
             })
             .collect();
-        crate::lint::lint_set(set, backend, &inputs, config)
+        crate::lint::lint_set_counted(set, backend, &inputs, config)
     }
 }
 

@@ -115,6 +115,73 @@ fn refuse(problems: Vec<Diagnostic>, printer: &Printer) -> Outcome {
     Outcome::Unusable
 }
 
+/// A pending migration whose up.sql still holds a `cargo-migrate: todo` marker is refused:
+/// the SQL next to the marker is a guess nobody has confirmed.
+fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError> {
+    let mut lines = Vec::new();
+    for m in todo {
+        for marker in crate::lint::todo_markers(&m.up_sql) {
+            lines.push(format!(
+                "  {}:{}: {}",
+                m.up_path().display(),
+                marker.line,
+                if marker.what.is_empty() {
+                    "a decision is left open"
+                } else {
+                    &marker.what
+                }
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(SetError::new(
+        ctx.name(),
+        format!(
+            "refusing to apply: {} still left for a person to decide (`cargo-migrate: todo`):\n{}\nnothing was applied\nhelp: make each decision, change the SQL to match and delete the marker; `cargo migrate check` lists every marker",
+            if lines.len() == 1 {
+                "1 marker in a pending migration is".to_string()
+            } else {
+                format!("{} markers in pending migrations are", lines.len())
+            },
+            lines.join("\n")
+        ),
+    ))
+}
+
+/// Before any set runs: refuse when a pending migration of any selected set holds a todo
+/// marker. Only sets with a marker somewhere in their folder are connected to here.
+fn refuse_markers_everywhere(
+    resolved: &Resolved,
+    opts: &ApplyOptions,
+    to: Option<&str>,
+    printer: &Printer,
+) -> Result<(), SetError> {
+    for ctx in &resolved.sets {
+        let marked = ctx
+            .folder
+            .migrations
+            .iter()
+            .any(|m| !crate::lint::todo_markers(&m.up_sql).is_empty());
+        if !marked {
+            continue;
+        }
+        let connect = ConnectOptions {
+            create_sqlite: false,
+            wait: opts.wait,
+        };
+        let (opened, url) = open(ctx, connect, printer)?;
+        let mut conn = match opened {
+            Opened::Connected(conn) => Some(conn),
+            Opened::Missing(_) => None,
+        };
+        let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
+        refuse_markers(ctx, &state.pending_upto(&ctx.folder, to))?;
+    }
+    Ok(())
+}
+
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
 fn apply_set(
     resolved: &Resolved,
@@ -176,6 +243,7 @@ fn apply_set(
             .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
+        refuse_markers(ctx, &todo)?;
         warn_out_of_order(ctx, &state, &todo, printer);
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Up));
@@ -231,6 +299,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     if !empty.is_empty() {
         return Ok(refuse(empty, printer));
     }
+    refuse_markers_everywhere(resolved, opts, to.as_deref(), printer)?;
 
     let mut sets = Vec::new();
     let mut ok = true;

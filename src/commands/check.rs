@@ -241,8 +241,9 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
     Ok(found)
 }
 
-/// Folder problems, cross-set problems and the lint of one set.
-fn lint_for(resolved: &Resolved, ctx: &SetContext) -> Vec<Diagnostic> {
+/// Folder problems, cross-set problems and the lint of one set, and how many findings allow
+/// comments silenced.
+fn lint_for(resolved: &Resolved, ctx: &SetContext) -> (Vec<Diagnostic>, usize) {
     let set = ctx.name();
     let mut findings: Vec<Diagnostic> = ctx.folder.problems.clone();
     findings.extend(
@@ -252,15 +253,20 @@ fn lint_for(resolved: &Resolved, ctx: &SetContext) -> Vec<Diagnostic> {
             .filter(|d| d.set.as_deref() == Some(set))
             .cloned(),
     );
+    let mut allowed = 0;
     match ctx.backend() {
-        Some(backend) => findings.extend(ctx.folder.lint(set, backend, &ctx.set.lint)),
+        Some(backend) => {
+            let lint = ctx.folder.lint_counted(set, backend, &ctx.set.lint);
+            findings.extend(lint.findings);
+            allowed = lint.allowed;
+        }
         None => findings.push(
             Diagnostic::error(Problem::UnknownBackend, "the set's backend is unknown, so its migrations cannot be linted or replayed and the set is not checked")
                 .with_set(set)
                 .with_help(format!("add `backend = \"sqlite\"` (or postgres, mysql) to {} in {}", ctx.set.config_table(), ctx.set.manifest_path.display())),
         ),
     }
-    findings
+    (findings, allowed)
 }
 
 /// Check every selected set; findings are values, nothing is printed here.
@@ -268,9 +274,11 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
     let mut reports: Vec<CheckSet> = resolved
         .sets
         .iter()
-        .map(|ctx| CheckSet {
+        .map(|ctx| (ctx, lint_for(resolved, ctx)))
+        .map(|(ctx, (findings, allowed))| CheckSet {
             set: ctx.name().to_string(),
-            findings: lint_for(resolved, ctx),
+            findings,
+            allowed,
             drift: Vec::new(),
             schema_checked: false,
             replayed: false,
@@ -399,6 +407,8 @@ pub struct CheckSet {
     pub set: String,
     /// Every finding.
     pub findings: Vec<Diagnostic>,
+    /// Lint findings silenced by inline `-- cargo-migrate: allow(rule): reason` comments.
+    pub allowed: usize,
     /// The schema files (or databases) that differ.
     pub drift: Vec<Drift>,
     /// Whether the schema was compared.
@@ -459,7 +469,12 @@ impl Render for CheckReport {
                     "{} {} {}",
                     "ok".good().strong(),
                     set.set.strong(),
-                    format!("({}{what})", count(set.migrations, "migration")).dim()
+                    format!(
+                        "({}{what}{})",
+                        count(set.migrations, "migration"),
+                        allowed(set.allowed)
+                    )
+                    .dim()
                 ));
                 continue;
             }
@@ -474,10 +489,11 @@ impl Render for CheckReport {
                 "{status} {} {}",
                 set.set.strong(),
                 format!(
-                    "({}, {}, {})",
+                    "({}, {}, {}{})",
                     count(set.migrations, "migration"),
                     count(counts.errors, "error"),
-                    count(counts.warnings, "warning")
+                    count(counts.warnings, "warning"),
+                    allowed(set.allowed)
                 )
                 .dim()
             ));
@@ -503,5 +519,14 @@ impl Render for CheckReport {
                     ""
                 }
         ));
+    }
+}
+
+/// `, 2 allowed` when allow comments silenced findings.
+fn allowed(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} allowed")
     }
 }

@@ -129,6 +129,12 @@ impl LintConfig {
                     "{table} `{key}` has level `{value}`; valid levels are \"allow\", \"warn\" and \"deny\""
                 )
             })?;
+            if key == rules::unresolved_todo::ID && level != Level::Deny {
+                return Err(format!(
+                    "{table} `{key}` cannot be lowered to \"{level}\": a todo marker stands for a \
+                     decision nobody has made yet; resolve the marker and delete it instead"
+                ));
+            }
             self.levels.insert(key.clone(), level);
         }
         Ok(())

@@ -32,6 +32,7 @@ mod rules_docs;
 pub(crate) mod testing;
 
 pub use config::{Level, LintConfig};
+pub use rules::unresolved_todo::{todo_markers, TodoMarker};
 pub use rules::RuleInfo;
 
 use crate::sql::{self as split, SplitFile};
@@ -90,6 +91,15 @@ fn read<'t>(file: Option<&SqlFile<'t>>, backend: Backend) -> Read<'t> {
     }
 }
 
+/// What the lint of one set found.
+#[derive(Debug, Clone, Default)]
+pub struct LintOutcome {
+    /// The findings, after allow comments and levels.
+    pub findings: Vec<Diagnostic>,
+    /// Findings silenced by inline `allow(...)` comments (and not dropped by a level anyway).
+    pub allowed: usize,
+}
+
 /// Lint every migration of one set, oldest first (the caller sorts them by version).
 pub fn lint_set(
     set: &str,
@@ -97,17 +107,60 @@ pub fn lint_set(
     migrations: &[MigrationInput],
     config: &LintConfig,
 ) -> Vec<Diagnostic> {
+    lint_set_counted(set, backend, migrations, config).findings
+}
+
+/// [`lint_set`], also counting the findings that allow comments silenced.
+pub fn lint_set_counted(
+    set: &str,
+    backend: Backend,
+    migrations: &[MigrationInput],
+    config: &LintConfig,
+) -> LintOutcome {
     let active_rules: Vec<&'static dyn rules::Rule> = rules::all()
         .iter()
         .copied()
         .filter(|r| r.info().backends.contains(&backend))
         .collect();
+    // Todo markers are not a judgment about the SQL: they are read even where `lint-after`
+    // skips the other rules.
+    let always: [&'static dyn rules::Rule; 1] = [&rules::unresolved_todo::UnresolvedTodo];
     let mut schema = Schema::default();
     let mut out = Vec::new();
+    let mut allowed = 0;
     for m in migrations {
         let active = config.lints_version(m.version);
-        let rules: &[&dyn rules::Rule] = if active { &active_rules } else { &[] };
         let mut findings = Vec::new();
+        if !active {
+            let rules: &[&dyn rules::Rule] = &[];
+            if let Read::Parsed(split, facts) = &read(m.up.as_ref(), backend) {
+                let cx = FileCx {
+                    kind: FileKind::Up,
+                    backend,
+                    migration: m,
+                    split,
+                    facts,
+                };
+                run_file(&cx, &mut schema, true, rules, &mut findings);
+            }
+            let mcx = MigrationCx {
+                backend,
+                migration: m,
+                up: FileState::Missing,
+                down: FileState::Missing,
+                up_created: &Created::default(),
+            };
+            for r in always {
+                r.check_migration(&mcx, &mut findings);
+            }
+            out.extend(
+                findings
+                    .into_iter()
+                    .filter_map(|f| to_diagnostic(set, m, f, config)),
+            );
+            continue;
+        }
+        let rules: &[&dyn rules::Rule] = &active_rules;
 
         let up = read(m.up.as_ref(), backend);
         let mut up_created = Created::default();
@@ -120,9 +173,6 @@ pub fn lint_set(
                 facts,
             };
             up_created = run_file(&cx, &mut schema, true, rules, &mut findings);
-        }
-        if !active {
-            continue;
         }
         let down = read(m.down.as_ref(), backend);
         let down_cx = match &down {
@@ -173,11 +223,31 @@ pub fn lint_set(
 
         // Inline suppressions, then levels.
         let mut meta = Vec::new();
+        let before = findings.clone();
+        let mut silenced = 0;
         if let Read::Parsed(split, _) = &up {
-            meta.extend(suppress::apply(split, FileKind::Up, &mut findings));
+            meta.extend(suppress::apply(
+                split,
+                FileKind::Up,
+                &mut findings,
+                &mut silenced,
+            ));
         }
         if let Read::Parsed(split, _) = &down {
-            meta.extend(suppress::apply(split, FileKind::Down, &mut findings));
+            meta.extend(suppress::apply(
+                split,
+                FileKind::Down,
+                &mut findings,
+                &mut silenced,
+            ));
+        }
+        if silenced > 0 {
+            // Count only what a level would have reported.
+            allowed += before
+                .iter()
+                .filter(|f| !findings.contains(f))
+                .filter(|f| config.level(f.rule).severity().is_some())
+                .count();
         }
         findings.extend(meta);
         for f in findings {
@@ -186,7 +256,10 @@ pub fn lint_set(
             }
         }
     }
-    out
+    LintOutcome {
+        findings: out,
+        allowed,
+    }
 }
 
 /// Run statement and end-of-file rules over `up.sql`, replaying it into `schema`.

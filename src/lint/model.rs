@@ -322,7 +322,7 @@ fn is_constant(e: &Expr, backend: Backend) -> bool {
     match e {
         Expr::Value(_) => true,
         Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_constant(expr, backend),
-        Expr::Identifier(id) if backend == Backend::Sqlite => {
+        Expr::Identifier(id) if backend.reads_default_identifier_as_string() => {
             id.quote_style.is_some()
                 || !matches!(
                     lower(&id.value).as_str(),

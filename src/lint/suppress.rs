@@ -36,8 +36,12 @@ pub fn parse(comment: &str) -> Result<Option<Allow>, String> {
         return Ok(None);
     };
     let rest = rest.trim_start();
+    if super::rules::unresolved_todo::todo_markers(&format!("--{text}")).len() == 1 {
+        // A todo marker, not a directive: `unresolved-todo` reports it.
+        return Ok(None);
+    }
     let Some(rest) = rest.strip_prefix("allow") else {
-        return Err("only `allow(...)` is understood after `cargo-migrate:`".into());
+        return Err("only `allow(...)` and `todo: …` are understood after `cargo-migrate:`".into());
     };
     let rest = rest.trim_start();
     let Some(rest) = rest.strip_prefix('(') else {
@@ -88,9 +92,15 @@ fn target(file: &SplitFile<'_>, c: &Comment) -> Option<usize> {
     Some(next)
 }
 
-/// Apply the directives of one file to its findings: drop silenced findings, and return the
-/// findings about the directives themselves.
-pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) -> Vec<Finding> {
+/// Apply the directives of one file to its findings: drop silenced findings (adding how many
+/// to `silenced`), and return the findings about the directives themselves. `unresolved-todo`
+/// is never silenced.
+pub fn apply(
+    file: &SplitFile<'_>,
+    kind: FileKind,
+    findings: &mut Vec<Finding>,
+    silenced: &mut usize,
+) -> Vec<Finding> {
     let mut meta = Vec::new();
     let mut directives = Vec::new();
     for c in &file.comments {
@@ -124,8 +134,9 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
     if directives.is_empty() {
         return meta;
     }
+    let before = findings.len();
     findings.retain(|f| {
-        if f.place.file != Some(kind) {
+        if f.place.file != Some(kind) || f.rule == rules::unresolved_todo::ID {
             return true;
         }
         let Some(stmt) = f.place.stmt else {
@@ -140,6 +151,7 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
         }
         !silenced
     });
+    *silenced += before - findings.len();
     for d in &directives {
         let place = Place {
             file: Some(kind),
@@ -160,7 +172,9 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
             if *used {
                 continue;
             }
-            let message = if rules::find(rule).is_none() {
+            let message = if rule == rules::unresolved_todo::ID {
+                format!("`allow({rule})` has no effect: a todo marker cannot be allowed")
+            } else if rules::find(rule).is_none() {
                 format!("`allow({rule})` names no known rule")
             } else if d.stmt.is_none() {
                 format!("`allow({rule})` is not attached to any statement")
@@ -169,7 +183,10 @@ pub fn apply(file: &SplitFile<'_>, kind: FileKind, findings: &mut Vec<Finding>) 
                     "`allow({rule})` silences nothing: the rule reports nothing on this statement"
                 )
             };
-            let help = if rules::find(rule).is_none() {
+            let help = if rule == rules::unresolved_todo::ID {
+                "make the decision the marker asks for, then delete the marker and this comment"
+                    .to_string()
+            } else if rules::find(rule).is_none() {
                 "check the spelling; `cargo migrate rules` lists the rule ids".to_string()
             } else {
                 "remove the comment, or put it on the line directly above the statement it is meant for"
@@ -205,6 +222,7 @@ mod tests {
             Ok(Some((vec!["drop-column".into()], None)))
         );
         assert!(parse("cargo-migrate: deny(x)").is_err());
+        assert_eq!(parse(" cargo-migrate: todo: list the labels"), Ok(None));
         assert!(parse("cargo-migrate: allow(x").is_err());
         assert!(parse("cargo-migrate: allow(): why").is_err());
     }

@@ -957,6 +957,27 @@ fn generate_diff_schema_closes_the_drift() {
         "{}",
         run.stderr
     );
+    // The decision about existing rows is marked: check fails until it is made.
+    let check = t.run(&["check"]);
+    check.assert_code(1);
+    assert!(
+        check.stdout.contains("error[unresolved-todo]"),
+        "{}",
+        check.stdout
+    );
+    let dir = std::fs::read_dir(t.path("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_add_sku"))
+        .unwrap();
+    let up = std::fs::read_to_string(dir.join("up.sql")).unwrap();
+    let resolved: String = up
+        .lines()
+        .filter(|l| !l.starts_with("-- cargo-migrate: todo:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(up, resolved);
+    std::fs::write(dir.join("up.sql"), resolved).unwrap();
     t.run(&["check"]).assert_success();
     // Nothing left to generate.
     let run = t.run(&["generate", "again", "--diff-schema"]);

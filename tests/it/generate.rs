@@ -2,9 +2,11 @@
 //!
 //! The round trip, per case and backend: replay a base history and render its schema; edit that
 //! schema as a model (add a column, drop a table, …) and write it as the committed schema file;
-//! run `generate --diff-schema`; then `check` must report no drift and no lint warning, and
-//! replaying the base plus the new migration and reverting the new one must render the base
-//! schema again, exactly.
+//! run `generate --diff-schema`; then `check` must report an `unresolved-todo` error for each
+//! `cargo-migrate: todo` marker the files hold and nothing else; with the markers resolved as a
+//! person would (the enum labels written in, the marker lines deleted), `check` must report no
+//! drift and no lint warning, and replaying the base plus the new migration and reverting the
+//! new one must render the base schema again, exactly.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +19,9 @@ use cargo_migrate::commands::{CheckOptions, GenerateOptions};
 use cargo_migrate::database_url::DatabaseUrl;
 use cargo_migrate::db::harness;
 use cargo_migrate::diagnostic::Severity;
+use cargo_migrate::generate::ENUM_PLACEHOLDER;
 use cargo_migrate::history::{SetHistory, Upto};
+use cargo_migrate::lint::todo_markers;
 use cargo_migrate::migration::Direction;
 use cargo_migrate::output::Printer;
 use cargo_migrate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
@@ -197,7 +201,7 @@ fn cases() -> Vec<Case> {
             name: "add_not_null_column",
             backends: ALL,
             edit: |s, b| add_column(s, "users", "score", ty(b, "int", false)),
-            up_contains: |_| Some("TODO"),
+            up_contains: |_| Some("-- cargo-migrate: todo: "),
         },
         Case {
             name: "drop_last_column",
@@ -335,7 +339,9 @@ fn cases() -> Vec<Case> {
                     .columns
                     .push(Column::new(&name, "mood", mood, None));
             },
-            up_contains: |_| Some("CREATE TYPE \"mood\" AS ENUM (/* TODO"),
+            up_contains: |_| {
+                Some("CREATE TYPE \"mood\" AS ENUM (\n    LABELS_GO_HERE -- cargo-migrate: todo:")
+            },
         },
         Case {
             name: "postgres_array_column",
@@ -448,6 +454,45 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
         }
     }
 
+    // Before the markers are resolved: one unresolved-todo error per marker, and the lint finds
+    // nothing else.
+    let markers = todo_markers(&up).len() + todo_markers(&down).len();
+    let unresolved = check(
+        &resolve(&ws, scratch),
+        &CheckOptions {
+            lint_only: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("check failed: {e:#}"))?;
+    let (todo, loud): (Vec<_>, Vec<_>) = unresolved[0]
+        .findings
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .partition(|d| d.code == "unresolved-todo");
+    if todo.len() != markers || todo.iter().any(|d| d.severity != Severity::Error) {
+        return Err(format!(
+            "{markers} markers, but check reports:\n{}\n{}",
+            todo.iter()
+                .map(|d| d.render())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            show()
+        ));
+    }
+    if !loud.is_empty() {
+        return Err(format!(
+            "check reports findings:\n{}\n{}",
+            loud.iter()
+                .map(|d| d.render())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            show()
+        ));
+    }
+    std::fs::write(dir.join("up.sql"), resolve_markers(&up)).unwrap();
+    std::fs::write(dir.join("down.sql"), resolve_markers(&down)).unwrap();
+
     // check: no drift, no lint finding above info.
     let after = resolve(&ws, scratch);
     let reports = check(
@@ -509,6 +554,23 @@ fn round_trip(backend: Backend, scratch: &[String], case: &Case) -> Result<(), S
         ));
     }
     Ok(())
+}
+
+/// What a person does with the markers: write the enum labels in, delete the marker lines.
+fn resolve_markers(sql: &str) -> String {
+    let marked: Vec<usize> = todo_markers(sql).iter().map(|m| m.line).collect();
+    sql.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            if !marked.contains(&(i + 1)) {
+                Some(format!("{line}\n"))
+            } else if line.contains(ENUM_PLACEHOLDER) {
+                Some("    'happy', 'sad'\n".to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn run_cases(backend: Backend, scratch: &[String]) -> usize {

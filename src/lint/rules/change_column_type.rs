@@ -11,7 +11,6 @@
 //! Safe pattern: add a new column with the new type, backfill it in batches, switch the code to
 //! it, and drop the old column in a later migration.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::{type_key, Action};
 
@@ -73,7 +72,9 @@ impl Rule for ChangeColumnType {
                 Action::AlterColumnType {
                     table, column, ty, ..
                 } => (table, ty, column),
-                Action::ModifyColumn { table, old, column } if cx.backend() == Backend::Mysql => {
+                Action::ModifyColumn { table, old, column }
+                    if cx.backend().redefines_columns_with_modify() =>
+                {
                     (table, &column.ty, old)
                 }
                 _ => continue,
@@ -87,13 +88,13 @@ impl Rule for ChangeColumnType {
                     let (old_key, new_key) = (old.type_key(), type_key(new_ty));
                     let enum_to_enum = (cx.schema.enums.contains_key(&old_key) && cx.schema.enums.contains_key(&new_key))
                         || (old.enum_values.is_some() && new_ty.starts_with("enum"));
-                    let widening = cx.backend() == Backend::Postgres && is_widening(&old.ty, new_ty);
+                    let widening = cx.backend().widens_varchar_in_place() && is_widening(&old.ty, new_ty);
                     if old.ty == *new_ty || enum_to_enum || widening {
                         continue;
                     }
                     format!("changing `{table}.{old_name}` from `{}` to `{new_ty}` rewrites the table under an exclusive lock", old.ty)
                 }
-                None if cx.backend() == Backend::Mysql => format!(
+                None if matches!(act.action, Action::ModifyColumn { .. }) => format!(
                     "redefining `{table}.{old_name}` as `{new_ty}` may change its type (the migration history does not show the old one); a type change copies the table and blocks writes"
                 ),
                 None => format!("changing `{table}.{old_name}` to `{new_ty}` rewrites the table under an exclusive lock"),

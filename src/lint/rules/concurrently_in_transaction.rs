@@ -10,7 +10,6 @@
 //! Safe pattern: one concurrent statement alone in its `up.sql`, with
 //! `run_in_transaction = false` in `metadata.toml`.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::{token_pos, Action};
 use crate::sql::is_word;
@@ -39,7 +38,7 @@ impl Rule for ConcurrentlyInTransaction {
     }
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
-        if cx.backend() != Backend::Postgres {
+        if !cx.backend().has_concurrent_index_builds() {
             return;
         }
         let what = cx.facts.iter().find_map(|a| match a {

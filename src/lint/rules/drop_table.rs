@@ -9,7 +9,8 @@
 //!   same file (`INSERT INTO new_t SELECT … FROM t`, or `CREATE TABLE new_t AS SELECT`), which
 //!   carries the dropped table's name by the end of the file (SQLite's recipe `CREATE TABLE
 //!   new_t …; INSERT INTO new_t SELECT … FROM t; DROP TABLE t; ALTER TABLE new_t RENAME TO t;`,
-//!   or the rename-first variant). Without the copy the rows are lost, and it is reported;
+//!   the rename-first variant, or the round trip through a backup table of SQLite's FAQ).
+//!   Without the copy the rows are lost, and it is reported;
 //! * `DROP TABLE IF EXISTS t` in a file that creates `t` afterwards, when no earlier
 //!   migration of the set created `t`: a create written to be re-runnable, not a drop of data.
 //!
@@ -121,6 +122,23 @@ mod tests {
             .quiet(ID);
         Case::mysql("CREATE TABLE t_new LIKE t;\nINSERT INTO t_new SELECT * FROM t;\nRENAME TABLE t TO t_old, t_new TO t;\nDROP TABLE t_old;")
             .quiet(ID);
+    }
+
+    /// Regression: the SQLite FAQ's recipe, a round trip through a backup table, was reported
+    /// as data loss.
+    #[test]
+    fn quiet_on_a_round_trip_through_a_backup_table() {
+        const HISTORY: &[&str] = &["CREATE TABLE t (id INTEGER, legacy TEXT);"];
+        Case::sqlite("CREATE TEMPORARY TABLE t_backup (id INTEGER);\nINSERT INTO t_backup SELECT id FROM t;\nDROP TABLE t;\nCREATE TABLE t (id INTEGER PRIMARY KEY);\nINSERT INTO t SELECT id FROM t_backup;\nDROP TABLE t_backup;")
+            .after(HISTORY)
+            .quiet(ID);
+        Case::sqlite("CREATE TABLE t_backup AS SELECT * FROM t;\nDROP TABLE t;\nCREATE TABLE t (id INTEGER PRIMARY KEY);\nINSERT OR IGNORE INTO t (id) SELECT id FROM t_backup;\nDROP TABLE t_backup;")
+            .after(HISTORY)
+            .quiet(ID);
+        // Backed up, but never copied back: the rows of `t` are gone.
+        Case::sqlite("CREATE TABLE t_backup AS SELECT * FROM t;\nDROP TABLE t;\nCREATE TABLE t (id INTEGER PRIMARY KEY);")
+            .after(HISTORY)
+            .fires(ID);
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub mod sqlite_pragma_in_transaction;
 pub mod transaction_control;
 pub mod unparsed_statement;
 pub mod unreadable_sql;
+pub mod unresolved_todo;
 pub mod unsafe_enum_change;
 pub mod unused_allow;
 pub mod volatile_default;
@@ -60,6 +61,7 @@ pub mod volatile_default;
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &unreadable_sql::UnreadableSql,
+        &unresolved_todo::UnresolvedTodo,
         &empty_up_sql::EmptyUpSql,
         &concurrently_in_transaction::ConcurrentlyInTransaction,
         &enum_value_used_in_transaction::EnumValueUsedInTransaction,
@@ -216,7 +218,8 @@ impl FileCx<'_> {
     /// PostgreSQL) the implicit one of a multi-statement batch.
     pub fn in_transaction(&self) -> bool {
         self.migration.run_in_transaction
-            || (self.backend == Backend::Postgres && self.split.statements.len() > 1)
+            || (self.backend.batch_runs_in_implicit_transaction()
+                && self.split.statements.len() > 1)
     }
 
     /// Whether the table named `table` just before statement `index` is rebuilt by this file:
@@ -224,8 +227,9 @@ impl FileCx<'_> {
     /// `CREATE TABLE … AS SELECT`) into a table the file creates, and that new table carries
     /// the old table's name by the end of the file. Tables are followed through renames, so
     /// this recognises SQLite's recipe (create `new_t`, copy, drop `t`, rename `new_t` to `t`),
-    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`) and
-    /// MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
+    /// the rename-first variant (rename `t` to `t_old`, create `t`, copy, drop `t_old`), the
+    /// SQLite FAQ's round trip through a backup table (copy `t` into `t_backup`, drop and
+    /// re-create `t`, copy back) and MySQL's swap (`RENAME TABLE t TO t_old, new_t TO t`).
     pub fn is_rebuilt(&self, index: usize, table: &str) -> bool {
         let mut tables = Tables::default();
         let mut target = None;
@@ -262,9 +266,26 @@ impl FileCx<'_> {
         let Some(name) = tables.original[x].as_deref() else {
             return false;
         };
-        copies.iter().any(|&(from, into)| {
-            from == x && tables.original[into].is_none() && tables.names.get(name) == Some(&into)
-        })
+        // The rows flow from `x` through tables this file creates (a direct copy, or the
+        // FAQ's round trip through a backup table) into the table that ends up with the name.
+        let Some(&end) = tables.names.get(name) else {
+            return false;
+        };
+        if tables.original[end].is_some() {
+            return false;
+        }
+        let mut reached = vec![x];
+        let mut k = 0;
+        while k < reached.len() {
+            let from = reached[k];
+            k += 1;
+            for &(f, into) in &copies {
+                if f == from && tables.original[into].is_none() && !reached.contains(&into) {
+                    reached.push(into);
+                }
+            }
+        }
+        reached.contains(&end)
     }
 
     /// Position and width of the start of a statement: its first two keywords when they sit

@@ -10,7 +10,6 @@
 //! uses the validated constraint instead of scanning, and finally drop the check. A `SET NOT
 //! NULL` backed by such a validated check is not reported.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::Action;
 
@@ -56,7 +55,9 @@ impl Rule for SetNotNull {
                         ),
                     ));
                 }
-                Action::ModifyColumn { table, old, column } if cx.backend() == Backend::Mysql => {
+                Action::ModifyColumn { table, old, column }
+                    if cx.backend().redefines_columns_with_modify() =>
+                {
                     let was_nullable = cx
                         .schema
                         .table(table)

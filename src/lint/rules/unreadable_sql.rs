@@ -9,7 +9,6 @@
 //!
 //! Safe pattern: close the quote. Inside a string, write a single quote twice (`'it''s'`).
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
@@ -35,7 +34,9 @@ impl Rule for UnreadableSql {
     fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
         for (kind, state) in [(FileKind::Up, &cx.up), (FileKind::Down, &cx.down)] {
             if let FileState::Unreadable(e) = state {
-                let effect = if cx.backend == Backend::Sqlite && e.message.contains("comment") {
+                let effect = if cx.backend.unterminated_comment_swallows_rest()
+                    && e.message.contains("comment")
+                {
                     "; SQLite takes the rest of the file as a comment and never runs it"
                 } else {
                     ""
