@@ -61,10 +61,11 @@ fn warn_out_of_order(
     progress.event(Event::Warning(&text));
 }
 
-/// The files of every selected set's plan that hold no statement, found before anything runs.
-/// Only a set whose folder has such a file is connected to here (without creating a SQLite
-/// file), to learn whether that migration is pending; the runner checks again under the lock.
-fn empty_files_in_plans(
+/// Before anything runs, what no selected set's plan may hold: a pending up.sql with a
+/// `cargo-migrate: todo` marker (an error) or with no statement (the returned findings). Only
+/// a set whose folder has such a file is connected to here (without creating a SQLite file),
+/// to learn whether that migration is pending; both are checked again under the lock.
+fn preflight(
     resolved: &Resolved,
     opts: &ApplyOptions,
     to: Option<&str>,
@@ -73,12 +74,10 @@ fn empty_files_in_plans(
     let mut out = Vec::new();
     for ctx in &resolved.sets {
         let (_, backend) = ctx.require_url()?;
-        if !ctx
-            .folder
-            .migrations
-            .iter()
-            .any(|m| run::holds_no_statement(&m.up_sql, backend))
-        {
+        if !ctx.folder.migrations.iter().any(|m| {
+            run::holds_no_statement(&m.up_sql, backend)
+                || !crate::lint::todo_markers(&m.up_sql).is_empty()
+        }) {
             continue;
         }
         let connect = ConnectOptions {
@@ -92,6 +91,7 @@ fn empty_files_in_plans(
         };
         let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
+        refuse_markers(ctx, &todo)?;
         let steps: Vec<Step> = todo
             .iter()
             .map(|m| Step {
@@ -148,38 +148,6 @@ fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError>
             lines.join("\n")
         ),
     ))
-}
-
-/// Before any set runs: refuse when a pending migration of any selected set holds a todo
-/// marker. Only sets with a marker somewhere in their folder are connected to here.
-fn refuse_markers_everywhere(
-    resolved: &Resolved,
-    opts: &ApplyOptions,
-    to: Option<&str>,
-    printer: &Printer,
-) -> Result<(), SetError> {
-    for ctx in &resolved.sets {
-        let marked = ctx
-            .folder
-            .migrations
-            .iter()
-            .any(|m| !crate::lint::todo_markers(&m.up_sql).is_empty());
-        if !marked {
-            continue;
-        }
-        let connect = ConnectOptions {
-            create_sqlite: false,
-            wait: opts.wait,
-        };
-        let (opened, url) = open(ctx, connect, printer)?;
-        let mut conn = match opened {
-            Opened::Connected(conn) => Some(conn),
-            Opened::Missing(_) => None,
-        };
-        let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
-        refuse_markers(ctx, &state.pending_upto(&ctx.folder, to))?;
-    }
-    Ok(())
 }
 
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
@@ -295,11 +263,10 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         .as_deref()
         .map(|to| resolved.target_version("--to", to))
         .transpose()?;
-    let empty = empty_files_in_plans(resolved, opts, to.as_deref(), printer)?;
+    let empty = preflight(resolved, opts, to.as_deref(), printer)?;
     if !empty.is_empty() {
         return Ok(refuse(empty, printer));
     }
-    refuse_markers_everywhere(resolved, opts, to.as_deref(), printer)?;
 
     let mut sets = Vec::new();
     let mut ok = true;
