@@ -37,6 +37,10 @@ pub struct Progress {
     pub partial_possible: bool,
     /// Every step of the run, as labels, in order.
     pub steps: Vec<String>,
+    /// The database the run migrates, to read back after the stop what the running step left.
+    pub target: Option<(DatabaseUrl, Backend)>,
+    /// Per step: its version, and whether it applies (`true`) or reverts it.
+    pub effects: Vec<(String, bool)>,
     /// The step running now.
     pub running: Option<usize>,
     /// How many steps are done.
@@ -106,6 +110,16 @@ fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
     }
 }
 
+/// Whether step `i` of `p` is in effect in the database (applied: its version recorded;
+/// reverted: its version gone), read over a new connection; `None` when it cannot be read.
+fn finished_in_database(p: &Progress, i: usize) -> Option<bool> {
+    let (url, backend) = p.target.as_ref()?;
+    let (version, up) = p.effects.get(i)?;
+    let mut conn = Connection::establish(url, *backend, ConnectOptions::default()).ok()?;
+    let applied = conn.applied_versions(url).ok()?;
+    Some(applied.contains(version) == *up)
+}
+
 fn on_signal() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     crate::db::scratch::drop_all_live();
@@ -117,11 +131,32 @@ fn on_signal() {
         }
         std::process::exit(130);
     };
+    let mut p = p;
     if let (Some((url, backend, id)), Some(_)) = (&p.session, p.running) {
         end_session(url, *backend, *id);
     }
+    settle(&mut p);
+    let report = report_of(&p);
+    if let Some(printer) = printer {
+        printer.report(&report);
+    }
+    std::process::exit(130);
+}
+
+/// The running step may have committed just before its session ended: what the report says
+/// about it is read from the database, not assumed.
+fn settle(p: &mut Progress) {
+    if let Some(i) = p.running {
+        if finished_in_database(p, i) == Some(true) {
+            p.done = i + 1;
+            p.running = None;
+        }
+    }
+}
+
+fn report_of(p: &Progress) -> InterruptedReport {
     let after = p.running.map(|i| i + 1).unwrap_or(p.done);
-    let report = InterruptedReport {
+    InterruptedReport {
         command: p.command,
         ok: false,
         interrupted: true,
@@ -130,9 +165,54 @@ fn on_signal() {
         rolled_back: p.running.and_then(|i| p.steps.get(i).cloned()),
         not_run: p.steps.iter().skip(after).cloned().collect(),
         partial_possible: p.partial_possible,
-    };
-    if let Some(printer) = printer {
-        printer.report(&report);
     }
-    std::process::exit(130);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A step that committed before the stop is reported as done, from the database.
+    #[test]
+    fn the_report_reads_the_running_step_from_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let url = DatabaseUrl::new(path.to_str().unwrap());
+        let mut conn = Connection::establish(
+            &url,
+            Backend::Sqlite,
+            ConnectOptions {
+                create_sqlite: true,
+                ..ConnectOptions::default()
+            },
+        )
+        .unwrap();
+        conn.batch_execute(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); INSERT INTO __diesel_schema_migrations (version) VALUES ('1');",
+        )
+        .unwrap();
+        let progress = |running| Progress {
+            command: "apply",
+            set: "app".into(),
+            session: None,
+            partial_possible: false,
+            steps: vec!["1_a".into(), "2_b".into()],
+            target: Some((url.clone(), Backend::Sqlite)),
+            effects: vec![("1".into(), true), ("2".into(), true)],
+            running: Some(running),
+            done: running,
+        };
+        // Step 1 ran to its commit: done, nothing rolled back.
+        let mut p = progress(0);
+        settle(&mut p);
+        let r = report_of(&p);
+        assert_eq!(r.done, vec!["1_a".to_string()]);
+        assert_eq!(r.rolled_back, None);
+        assert_eq!(r.not_run, vec!["2_b".to_string()]);
+        // Step 2 did not: rolled back, as the database says.
+        let mut p = progress(1);
+        settle(&mut p);
+        let r = report_of(&p);
+        assert_eq!(r.rolled_back, Some("2_b".to_string()));
+    }
 }

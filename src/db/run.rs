@@ -238,6 +238,11 @@ pub fn run_steps(
         session,
         partial_possible: conn.may_be_partial(true, None),
         steps: steps.iter().map(|s| label(kind, s)).collect(),
+        target: Some((url.clone(), conn.backend())),
+        effects: steps
+            .iter()
+            .map(|s| (s.migration.version.clone(), s.direction == Direction::Up))
+            .collect(),
         running: None,
         done: 0,
     });
