@@ -13,8 +13,10 @@
 //! * `ROLLBACK` undoes the statements before it, and the rest of the file runs outside any
 //!   transaction.
 //!
-//! Only the SQLite `BEGIN` fails for certain; the rest breaks the migration's atomicity, which
-//! matters when a later statement fails. So the rule is a warning.
+//! Whatever the data, such a migration is no longer atomic: the guarantee that a failed
+//! migration leaves nothing behind and is not recorded is gone for certain, and a retry repeats
+//! what already committed. So the rule is an error; a migration that means it says so with
+//! `run_in_transaction = false`.
 //!
 //! Safe pattern: let diesel manage the transaction. If the migration really needs its own
 //! transaction control, set `run_in_transaction = false` in its `metadata.toml`.
@@ -31,7 +33,7 @@ pub struct TransactionControl;
 
 static INFO: RuleInfo = RuleInfo {
     id: ID,
-    default_level: Level::Warn,
+    default_level: Level::Deny,
     backends: ALL_BACKENDS,
     summary: "explicit BEGIN/COMMIT/ROLLBACK inside a migration diesel runs in a transaction",
     on_down: true,
