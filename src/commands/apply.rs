@@ -257,6 +257,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     if let Some(outcome) = stop_on_problems(resolved, printer, "apply") {
         return Ok(outcome);
     }
+    resolved.require_sets("apply")?;
     resolved.require_urls()?;
     let to = opts
         .to

@@ -1112,6 +1112,22 @@ fn check_with_no_set_is_an_error() {
     assert!(!run.all().contains("check passed"), "{}", run.all());
 }
 
+/// `apply` in a release script that finds no migration set ran nothing: it must not report
+/// success ("nothing to apply") either.
+#[test]
+fn apply_with_no_set_is_an_error() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    std::fs::remove_dir(t.path("migrations")).unwrap();
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("no migration set found in"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("nothing to apply"), "{}", run.all());
+}
+
 /// A set whose backend cannot be known is not checked, so `check` cannot pass.
 #[test]
 fn check_fails_on_a_set_it_cannot_check() {
