@@ -283,7 +283,7 @@ pub enum SelectionError {
         names: Vec<String>,
     },
     /// A command over every set, and the selection holds none: nothing would be looked at.
-    #[error("no migration set found in {root}, so `{command}` has nothing to check\nhelp: cargo-migrate looks for a `migrations/` folder (or diesel.toml's `[migrations_directory]`) next to each member's Cargo.toml, and for `migrations = \"...\"` in [package.metadata.migrate]; add one of those, or fix -p/--exclude")]
+    #[error("no migration set found in {root}, so `{command}` has nothing to do\nhelp: cargo-migrate looks for a `migrations/` folder (or diesel.toml's `[migrations_directory]`) next to each member's Cargo.toml, and for `migrations = \"...\"` in [package.metadata.migrate]; add one of those, or fix -p/--exclude")]
     NothingSelected {
         /// The command.
         command: &'static str,
