@@ -48,9 +48,18 @@ impl DatabaseUrl {
         redact(&self.raw)
     }
 
-    /// For PostgreSQL and MySQL URLs: the database name in the path, if any.
+    /// For PostgreSQL and MySQL URLs: the database the connection will really use. A `dbname=`
+    /// (or `database=`/`db=`) query parameter wins over the path, as it does for libpq.
     pub fn database_name(&self) -> Option<String> {
         let parsed = url::Url::parse(&self.raw).ok()?;
+        let from_query = parsed
+            .query_pairs()
+            .filter(|(k, _)| is_database_selector(k))
+            .last()
+            .map(|(_, v)| v.into_owned());
+        if let Some(name) = from_query.filter(|n| !n.is_empty()) {
+            return Some(name);
+        }
         let name = parsed.path().trim_start_matches('/');
         if name.is_empty() {
             None
@@ -59,12 +68,42 @@ impl DatabaseUrl {
         }
     }
 
-    /// The same server with another database in the path (PostgreSQL and MySQL only).
+    /// The same server with another database (PostgreSQL and MySQL only). Every query
+    /// parameter that could select another database, service file or target (`dbname`,
+    /// `service`, `servicefile`, `options`, `target_session_attrs`, `database`, `db`) is
+    /// removed, so the result connects to `name` and nothing else.
     pub fn with_database(&self, name: &str) -> Option<DatabaseUrl> {
         let mut parsed = url::Url::parse(&self.raw).ok()?;
         parsed.set_path(&format!("/{name}"));
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(k, _)| !selects_target(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear().extend_pairs(kept);
+        }
         Some(DatabaseUrl::new(parsed.to_string()))
     }
+}
+
+/// A query parameter naming the database (libpq `dbname`, MySQL-style `database`/`db`).
+fn is_database_selector(key: &str) -> bool {
+    matches!(
+        key.to_ascii_lowercase().as_str(),
+        "dbname" | "database" | "db"
+    )
+}
+
+/// A query parameter that can change which database a connection reaches.
+fn selects_target(key: &str) -> bool {
+    is_database_selector(key)
+        || matches!(
+            key.to_ascii_lowercase().as_str(),
+            "service" | "servicefile" | "options" | "target_session_attrs"
+        )
 }
 
 fn percent_decode(s: &str) -> String {
@@ -245,6 +284,24 @@ mod tests {
         let msg = "could not connect with postgres://app:pa%21ss@h/db (password pa!ss)";
         let out = redact_text(msg, &url);
         assert!(!out.contains("pa%21ss") && !out.contains("pa!ss"), "{out}");
+    }
+
+    #[test]
+    fn query_parameters_never_redirect_a_derived_url() {
+        let url = DatabaseUrl::new(
+            "postgres://u:pw@h:5432/x?dbname=real&sslmode=disable&service=s&servicefile=f&options=-c%20x&DB=y",
+        );
+        assert_eq!(url.database_name().as_deref(), Some("y"));
+        let scratch = url.with_database("scratch_1").unwrap();
+        assert_eq!(
+            scratch.expose(),
+            "postgres://u:pw@h:5432/scratch_1?sslmode=disable"
+        );
+        assert_eq!(scratch.database_name().as_deref(), Some("scratch_1"));
+        let plain = DatabaseUrl::new("mysql://root@h/app?database=real")
+            .with_database("s")
+            .unwrap();
+        assert_eq!(plain.expose(), "mysql://root@h/s");
     }
 
     #[test]
