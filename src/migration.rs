@@ -255,6 +255,26 @@ pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
         let path = entry.path();
         // Files (README, .keep) and hidden folders are not migrations, as for diesel.
         if !path.is_dir() {
+            // A link that cannot be followed (dangling, a loop, itself) is not a file
+            // either: diesel would stop on it, so it is a folder problem, never a skip.
+            let is_link = entry.file_type().map(|t| t.is_symlink()).unwrap_or(false);
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if is_link && !hidden {
+                if let Err(err) = fs::metadata(&path) {
+                    folder.problems.push(
+                        Diagnostic::error(
+                            Problem::UnreadableFile,
+                            format!(
+                                "the migration folder `{}` is a symbolic link that cannot be followed: {err}",
+                                path.display()
+                            ),
+                        )
+                        .with_set(set)
+                        .with_file(&path)
+                        .with_help("point the link at an existing migration folder, or remove it"),
+                    );
+                }
+            }
             continue;
         }
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
@@ -296,7 +316,9 @@ pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
         };
         let up_path = path.join("up.sql");
         let mut ok = true;
-        let up_sql = if up_path.is_file() {
+        let up_sql = if up_path.is_file()
+            || fs::metadata(&up_path).is_err_and(|e| e.kind() != io::ErrorKind::NotFound)
+        {
             match read_text(&up_path, set) {
                 Ok(text) => text,
                 Err(diag) => {
@@ -639,6 +661,42 @@ mod tests {
                 ("20240301000000", false, false)
             ]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_that_cannot_be_followed_are_folder_problems() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = tmp.path().join("migrations");
+        write(&m, "2024-01-01-000000_real/up.sql", b"SELECT 1;");
+        let unix = std::os::unix::fs::symlink;
+        unix(m.join("nowhere"), m.join("2024-02-01-000000_dangling")).unwrap();
+        unix(
+            m.join("2024-03-01-000000_self"),
+            m.join("2024-03-01-000000_self"),
+        )
+        .unwrap();
+        unix(m.join("2024-04-01-000000_a"), m.join("2024-04-01-000000_b")).unwrap();
+        unix(m.join("2024-04-01-000000_b"), m.join("2024-04-01-000000_a")).unwrap();
+        unix(
+            m.join("2024-01-01-000000_real"),
+            m.join("2024-05-01-000000_alias"),
+        )
+        .unwrap();
+        let f = load_folder("app", &m);
+        let mut flagged: Vec<String> = f.problems.iter().map(|d| d.message.clone()).collect();
+        flagged.sort();
+        assert_eq!(flagged.len(), 4, "{flagged:?}");
+        for (msg, name) in flagged.iter().zip([
+            "2024-02-01-000000_dangling",
+            "2024-03-01-000000_self",
+            "2024-04-01-000000_a",
+            "2024-04-01-000000_b",
+        ]) {
+            assert!(msg.contains(name) && msg.contains("symbolic link"), "{msg}");
+        }
+        let versions: Vec<_> = f.migrations.iter().map(|m| m.version.as_str()).collect();
+        assert_eq!(versions, ["20240101000000", "20240501000000"]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ struct Found {
     findings: Vec<Diagnostic>,
     drift: Vec<Drift>,
     schema_checked: bool,
+    replayed: bool,
 }
 
 /// The committed schema files against the history's schema.
@@ -52,7 +53,8 @@ fn drift_for(
     opts: &CheckOptions,
 ) -> Result<Found, SetError> {
     let mut found = Found::default();
-    if !ctx.set.has_schema() || ctx.backend().is_none() {
+    // A set without a schema file is still replayed: "passed" means the history runs.
+    if ctx.backend().is_none() {
         return Ok(found);
     }
     // A folder problem (already a finding) stops the replay before it starts: replaying the
@@ -118,7 +120,8 @@ fn drift_for(
             diff,
         });
     }
-    found.schema_checked = true;
+    found.replayed = true;
+    found.schema_checked = ctx.set.has_schema();
     Ok(found)
 }
 
@@ -268,6 +271,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             findings: lint_for(resolved, ctx),
             drift: Vec::new(),
             schema_checked: false,
+            replayed: false,
             migrations: ctx.folder.migrations.len(),
         })
         .collect();
@@ -302,6 +306,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
         report.findings.extend(found.findings);
         report.drift = found.drift;
         report.schema_checked = found.schema_checked;
+        report.replayed = found.replayed;
     }
     // The databases named by URLs: reachable or the check cannot run (exit 2).
     if !opts.offline {
@@ -394,6 +399,9 @@ pub struct CheckSet {
     pub drift: Vec<Drift>,
     /// Whether the schema was compared.
     pub schema_checked: bool,
+    /// Whether the whole history was replayed (or its replay found in the cache) without a
+    /// failure; true for a set without a schema file too.
+    pub replayed: bool,
     /// How many migrations the set has (human text only).
     #[serde(skip)]
     pub migrations: usize,
@@ -413,6 +421,8 @@ impl Render for CheckReport {
             if visible.is_empty() {
                 let what = if set.schema_checked {
                     ", schema matches"
+                } else if set.replayed {
+                    ", history replays; no schema file to compare"
                 } else {
                     ""
                 };

@@ -11,6 +11,7 @@ mod common;
 
 mod cli;
 mod databases;
+mod docs;
 mod generate;
 mod print_schema;
 mod replay;

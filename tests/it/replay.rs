@@ -94,3 +94,39 @@ fn sqlite_replay_fails_where_apply_fails() {
         );
     }
 }
+
+/// A set without a schema file has nothing to compare, but "passed" still means its history
+/// was replayed: a migration that cannot run fails the check.
+#[test]
+fn check_replays_a_set_without_a_schema_file() {
+    let t = CliTest::package();
+    t.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[package.metadata.migrate]\nbackend = \"sqlite\"\n",
+    );
+    t.migration(
+        "2024-01-01-000000_a",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\nSELEC broken;\n",
+        Some("DROP TABLE a;\n"),
+    );
+    let run = t.run(&["check", "--offline"]);
+    run.assert_code(1);
+    assert!(run.all().contains("error[replay-failed]"), "{}", run.all());
+
+    t.write(
+        "migrations/2024-01-01-000000_a/up.sql",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+    );
+    let run = t.run(&["check", "--offline", "--format", "json"]);
+    run.assert_success();
+    let doc = run.json();
+    assert_eq!(doc["sets"][0]["replayed"], true, "{doc}");
+    assert_eq!(doc["sets"][0]["schema_checked"], false, "{doc}");
+    let run = t.run(&["check", "--offline"]);
+    assert!(
+        run.stdout
+            .contains("history replays; no schema file to compare"),
+        "{}",
+        run.all()
+    );
+}

@@ -15,6 +15,11 @@ pub use self::mysql::mysql;
 pub use self::postgres::postgres;
 pub use self::sqlite::sqlite;
 
+use std::collections::{BTreeMap, HashMap};
+
+use crate::schema::model::{Column, Table, TableName};
+use crate::schema::options::{ColumnSorting, DocConfig, PrintSchemaOptions};
+
 /// Errors while introspecting a database.
 #[derive(Debug, thiserror::Error)]
 pub enum IntrospectError {
@@ -82,4 +87,66 @@ pub(super) struct KeyRow {
     pub(super) table_name: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub(super) column_name: String,
+}
+
+/// What [`assemble_tables`] needs from a backend's column row.
+pub(super) trait CatalogColumn {
+    fn table_name(&self) -> &str;
+    fn column_name(&self) -> &str;
+    fn ordinal_position(&self) -> i64;
+}
+
+/// The tables of a server's catalog rows, as diesel prints them: the table filter applied,
+/// a primary key required, columns in the configured order, each turned into a [`Column`] by
+/// the backend's `column` (which maps its types), and comments kept only when asked for.
+pub(super) fn assemble_tables<C: CatalogColumn>(
+    table_rows: Vec<TableRow>,
+    column_rows: Vec<C>,
+    key_rows: Vec<KeyRow>,
+    opts: &PrintSchemaOptions,
+    table_name: impl Fn(&str) -> TableName,
+    mut column: impl FnMut(&TableName, C) -> Result<Column, IntrospectError>,
+) -> Result<Vec<Table>, IntrospectError> {
+    let mut columns_by_table: HashMap<String, Vec<C>> = HashMap::new();
+    for r in column_rows {
+        columns_by_table
+            .entry(r.table_name().to_string())
+            .or_default()
+            .push(r);
+    }
+    let mut pks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in key_rows {
+        pks.entry(r.table_name).or_default().push(r.column_name);
+    }
+
+    let with_comments = opts.with_docs != DocConfig::NoDocComments;
+    let mut tables = Vec::new();
+    for t in table_rows {
+        if opts.filter.should_ignore(&t.table_name) {
+            continue;
+        }
+        let name = table_name(&t.table_name);
+        let pk = pks.get(&t.table_name).cloned().unwrap_or_default();
+        if pk.is_empty() {
+            return Err(IntrospectError::NoPrimaryKey {
+                table: name.full_sql_name(),
+            });
+        }
+        let mut cols = columns_by_table.remove(&t.table_name).unwrap_or_default();
+        match opts.column_sorting {
+            ColumnSorting::OrdinalPosition => cols.sort_by_key(|c| c.ordinal_position()),
+            ColumnSorting::Name => cols.sort_by(|a, b| a.column_name().cmp(b.column_name())),
+        }
+        let columns = cols
+            .into_iter()
+            .map(|c| column(&name, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let comment = if with_comments {
+            t.table_comment.filter(|c| !c.is_empty())
+        } else {
+            None
+        };
+        tables.push(Table::new(name, pk, columns, comment));
+    }
+    Ok(tables)
 }

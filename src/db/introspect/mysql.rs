@@ -3,7 +3,7 @@
 //! synchronous wrapper). Every selected column is aliased, since MySQL 8 upper-cases
 //! `information_schema` labels otherwise.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use diesel::connection::LoadConnection;
 use diesel::mysql::Mysql;
@@ -12,10 +12,8 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use heck::ToUpperCamelCase;
 
 use super::IntrospectError;
-use crate::schema::model::{
-    safe_foreign_keys, Column, ColumnType, ForeignKey, Schema, Table, TableName,
-};
-use crate::schema::options::{ColumnSorting, DocConfig, PrintSchemaOptions};
+use crate::schema::model::{safe_foreign_keys, Column, ColumnType, ForeignKey, Schema, TableName};
+use crate::schema::options::PrintSchemaOptions;
 
 #[derive(QueryableByName)]
 struct DbRow {
@@ -23,7 +21,7 @@ struct DbRow {
     db: Option<String>,
 }
 
-use super::{KeyRow, TableRow};
+use super::{assemble_tables, CatalogColumn, KeyRow, TableRow};
 
 #[derive(QueryableByName)]
 struct ColumnRow {
@@ -41,6 +39,18 @@ struct ColumnRow {
     ordinal_position: i64,
     #[diesel(sql_type = Nullable<Text>)]
     column_comment: Option<String>,
+}
+
+impl CatalogColumn for ColumnRow {
+    fn table_name(&self) -> &str {
+        &self.table_name
+    }
+    fn column_name(&self) -> &str {
+        &self.column_name
+    }
+    fn ordinal_position(&self) -> i64 {
+        self.ordinal_position
+    }
 }
 
 #[derive(QueryableByName)]
@@ -134,54 +144,23 @@ where
     .load(conn)
     .map_err(q("foreign keys"))?;
 
-    let mut columns_by_table: HashMap<String, Vec<ColumnRow>> = HashMap::new();
-    for r in column_rows {
-        columns_by_table
-            .entry(r.table_name.clone())
-            .or_default()
-            .push(r);
-    }
-    let mut pks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in key_rows {
-        pks.entry(r.table_name).or_default().push(r.column_name);
-    }
-
-    let with_comments = opts.with_docs != DocConfig::NoDocComments;
-    let mut tables = Vec::new();
-    for t in table_rows {
-        if opts.filter.should_ignore(&t.table_name) {
-            continue;
-        }
-        let name = TableName::in_schema(t.table_name.clone(), &schema_name, &default_schema);
-        let pk = pks.get(&t.table_name).cloned().unwrap_or_default();
-        if pk.is_empty() {
-            return Err(IntrospectError::NoPrimaryKey {
-                table: name.full_sql_name(),
-            });
-        }
-        let mut cols = columns_by_table.remove(&t.table_name).unwrap_or_default();
-        match opts.column_sorting {
-            ColumnSorting::OrdinalPosition => cols.sort_by_key(|c| c.ordinal_position),
-            ColumnSorting::Name => cols.sort_by(|a, b| a.column_name.cmp(&b.column_name)),
-        }
-        let mut columns = Vec::new();
-        for c in cols {
+    let tables = assemble_tables(
+        table_rows,
+        column_rows,
+        key_rows,
+        opts,
+        |table| TableName::in_schema(table.to_string(), &schema_name, &default_schema),
+        |name, c| {
             let ty = column_type(&c.column_type, c.is_nullable == "YES", c.max_length).ok_or_else(
                 || IntrospectError::UnsupportedType {
-                    table: t.table_name.clone(),
+                    table: name.sql_name.clone(),
                     column: c.column_name.clone(),
                     sql_type: c.column_type.clone(),
                 },
             )?;
-            columns.push(Column::new(&name, c.column_name, ty, c.column_comment));
-        }
-        let comment = if with_comments {
-            t.table_comment.filter(|c| !c.is_empty())
-        } else {
-            None
-        };
-        tables.push(Table::new(name, pk, columns, comment));
-    }
+            Ok(Column::new(name, c.column_name, ty, c.column_comment))
+        },
+    )?;
 
     // One key per constraint name, columns in key order.
     let mut grouped: BTreeMap<String, (TableName, TableName, Vec<String>, Vec<String>)> =

@@ -1,22 +1,18 @@
 //! PostgreSQL introspection: five catalog queries for the whole schema (tables with comments,
 //! columns with comments, primary-key columns, foreign keys), whatever the number of tables.
 
-use std::collections::{BTreeMap, HashMap};
-
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use heck::ToUpperCamelCase;
 
 use super::IntrospectError;
-use crate::schema::model::{
-    safe_foreign_keys, Column, ColumnType, ForeignKey, Schema, Table, TableName,
-};
-use crate::schema::options::{ColumnSorting, DocConfig, PrintSchemaOptions};
+use crate::schema::model::{safe_foreign_keys, Column, ColumnType, ForeignKey, Schema, TableName};
+use crate::schema::options::PrintSchemaOptions;
 
 /// diesel always treats `public` as PostgreSQL's default schema.
 const DEFAULT_SCHEMA: &str = "public";
 
-use super::{KeyRow, TableRow};
+use super::{assemble_tables, CatalogColumn, KeyRow, TableRow};
 
 #[derive(QueryableByName)]
 struct ColumnRow {
@@ -40,6 +36,18 @@ struct ColumnRow {
     ordinal_position: i64,
     #[diesel(sql_type = Nullable<Text>)]
     column_comment: Option<String>,
+}
+
+impl CatalogColumn for ColumnRow {
+    fn table_name(&self) -> &str {
+        &self.table_name
+    }
+    fn column_name(&self) -> &str {
+        &self.column_name
+    }
+    fn ordinal_position(&self) -> i64 {
+        self.ordinal_position
+    }
 }
 
 #[derive(QueryableByName)]
@@ -121,62 +129,33 @@ pub fn postgres(
     .load(conn)
     .map_err(q("foreign keys"))?;
 
-    let mut columns_by_table: HashMap<String, Vec<ColumnRow>> = HashMap::new();
-    for r in column_rows {
-        columns_by_table
-            .entry(r.table_name.clone())
-            .or_default()
-            .push(r);
-    }
-    let mut pks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in key_rows {
-        pks.entry(r.table_name).or_default().push(r.column_name);
-    }
-
-    let with_comments = opts.with_docs != DocConfig::NoDocComments;
-    let mut tables = Vec::new();
-    for t in table_rows {
-        if opts.filter.should_ignore(&t.table_name) {
-            continue;
-        }
-        let name = TableName::in_schema(t.table_name.clone(), schema_name, DEFAULT_SCHEMA);
-        let pk = pks.get(&t.table_name).cloned().unwrap_or_default();
-        if pk.is_empty() {
-            return Err(IntrospectError::NoPrimaryKey {
-                table: name.full_sql_name(),
-            });
-        }
-        let mut cols = columns_by_table.remove(&t.table_name).unwrap_or_default();
-        match opts.column_sorting {
-            ColumnSorting::OrdinalPosition => cols.sort_by_key(|c| c.ordinal_position),
-            ColumnSorting::Name => cols.sort_by(|a, b| a.column_name.cmp(&b.column_name)),
-        }
-        let columns = cols
-            .into_iter()
-            .map(|c| {
-                let (type_name, type_schema) = match c.domain_name {
-                    Some(d)
-                        if opts
-                            .pg_domains_as_custom_types
-                            .iter()
-                            .any(|rx| rx.is_match(&d)) =>
-                    {
-                        (d, c.domain_schema)
-                    }
-                    _ => (c.type_name, c.type_schema),
-                };
-                let ty = column_type(
-                    &type_name,
-                    type_schema,
-                    c.is_nullable == "YES",
-                    c.max_length,
-                );
-                Column::new(&name, c.column_name, ty, c.column_comment)
-            })
-            .collect();
-        let comment = if with_comments { t.table_comment } else { None };
-        tables.push(Table::new(name, pk, columns, comment));
-    }
+    let tables = assemble_tables(
+        table_rows,
+        column_rows,
+        key_rows,
+        opts,
+        |table| TableName::in_schema(table.to_string(), schema_name, DEFAULT_SCHEMA),
+        |name, c| {
+            let (type_name, type_schema) = match c.domain_name {
+                Some(d)
+                    if opts
+                        .pg_domains_as_custom_types
+                        .iter()
+                        .any(|rx| rx.is_match(&d)) =>
+                {
+                    (d, c.domain_schema)
+                }
+                _ => (c.type_name, c.type_schema),
+            };
+            let ty = column_type(
+                &type_name,
+                type_schema,
+                c.is_nullable == "YES",
+                c.max_length,
+            );
+            Ok(Column::new(name, c.column_name, ty, c.column_comment))
+        },
+    )?;
 
     let all_fks = fk_rows
         .into_iter()

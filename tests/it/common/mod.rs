@@ -148,7 +148,7 @@ impl CliTest {
 }
 
 /// Replace `(12 ms)`, `(<1 ms)` and `(1.5 s)` with `([TIME])`.
-fn mask_durations(text: &str) -> String {
+pub fn mask_durations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('(') {
