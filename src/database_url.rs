@@ -48,72 +48,172 @@ impl DatabaseUrl {
         redact(&self.raw)
     }
 
-    /// For PostgreSQL and MySQL URLs: the database the connection will really use. A `dbname=`
-    /// (or `database=`/`db=`) query parameter wins over the path, as it does for libpq.
+    /// For PostgreSQL and MySQL URLs: the database the connection will really use.
+    ///
+    /// PostgreSQL (libpq): the last `dbname=` query parameter wins over the path (libpq's
+    /// keywords are case-sensitive, so `DBNAME=` is not one); an empty `dbname=` means the
+    /// database named after the user. MySQL/MariaDB: the first path segment (the client
+    /// accepts no database parameter).
     pub fn database_name(&self) -> Option<String> {
         let parsed = url::Url::parse(&self.raw).ok()?;
-        let from_query = parsed
-            .query_pairs()
-            .filter(|(k, _)| is_database_selector(k))
-            .last()
-            .map(|(_, v)| v.into_owned());
-        if let Some(name) = from_query.filter(|n| !n.is_empty()) {
-            return Some(name);
+        match self.backend()? {
+            Backend::Postgres => {
+                let params = libpq_params(parsed.query());
+                let param = |key: &str| {
+                    params
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.clone())
+                };
+                match param("dbname") {
+                    Some(name) if !name.is_empty() => Some(name),
+                    Some(_) => param("user")
+                        .or_else(|| Some(percent_decode(parsed.username())))
+                        .filter(|u| !u.is_empty()),
+                    None => Some(percent_decode(parsed.path().trim_start_matches('/')))
+                        .filter(|n| !n.is_empty()),
+                }
+            }
+            Backend::Mysql => parsed
+                .path_segments()
+                .and_then(|mut s| s.next())
+                .map(percent_decode)
+                .filter(|n| !n.is_empty()),
+            Backend::Sqlite => None,
         }
-        let name = parsed.path().trim_start_matches('/');
-        if name.is_empty() {
-            None
-        } else {
-            Some(percent_decode(name))
+    }
+
+    /// What names the database this URL reaches, compared by meaning rather than spelling:
+    /// for servers the backend, host (case-folded), port (the default filled in) and
+    /// [`database_name`](Self::database_name); for SQLite the real path of the file. Two URLs
+    /// with the same identity reach the same database.
+    pub fn identity(&self) -> String {
+        match self.backend() {
+            Some(backend @ (Backend::Postgres | Backend::Mysql)) => {
+                let Ok(parsed) = url::Url::parse(&self.raw) else {
+                    return format!("raw:{}", self.raw);
+                };
+                let default_port = if backend == Backend::Postgres {
+                    5432
+                } else {
+                    3306
+                };
+                let host_param = (backend == Backend::Postgres)
+                    .then(|| {
+                        libpq_params(parsed.query())
+                            .into_iter()
+                            .rev()
+                            .find(|(k, _)| k == "host")
+                            .map(|(_, v)| v)
+                    })
+                    .flatten();
+                let host = host_param
+                    .or_else(|| parsed.host_str().map(str::to_string))
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                format!(
+                    "{backend}://{host}:{}/{}",
+                    parsed.port().unwrap_or(default_port),
+                    self.database_name().unwrap_or_default()
+                )
+            }
+            Some(Backend::Sqlite) => match sqlite_path(&self.raw) {
+                Some(path) => format!("sqlite:{}", canonical_path(&path).display()),
+                None => format!("sqlite-memory:{}", self.raw),
+            },
+            None => format!("raw:{}", self.raw),
         }
     }
 
     /// The same server with another database (PostgreSQL and MySQL only). Every query
     /// parameter that could select another database, service file or target (`dbname`,
-    /// `service`, `servicefile`, `options`, `target_session_attrs`, `database`, `db`) is
-    /// removed, so the result connects to `name` and nothing else.
+    /// `service`, `servicefile`, `options`, `target_session_attrs`, `database`, `db`, in any
+    /// case or percent-encoding) is removed, so the result connects to `name` and nothing
+    /// else; every other parameter is kept exactly as written.
     pub fn with_database(&self, name: &str) -> Option<DatabaseUrl> {
         let mut parsed = url::Url::parse(&self.raw).ok()?;
         parsed.set_path(&format!("/{name}"));
-        let kept: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter(|(k, _)| !selects_target(k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        let kept: Vec<&str> = parsed
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                !selects_target(&percent_decode(&key.replace('+', " ")))
+            })
             .collect();
-        if kept.is_empty() {
-            parsed.set_query(None);
-        } else {
-            parsed.query_pairs_mut().clear().extend_pairs(kept);
-        }
+        let query = kept.join("&");
+        parsed.set_query((!query.is_empty()).then_some(query.as_str()));
         Some(DatabaseUrl::new(parsed.to_string()))
     }
 }
 
-/// A query parameter naming the database (libpq `dbname`, MySQL-style `database`/`db`).
-fn is_database_selector(key: &str) -> bool {
+/// A URL query as libpq reads it: `&`-separated `key=value` pairs, both percent-decoded (a
+/// `+` stays a `+`).
+fn libpq_params(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// A query parameter that can change which database a connection reaches (generous: any
+/// case, surrounding blanks ignored).
+fn selects_target(key: &str) -> bool {
     matches!(
-        key.to_ascii_lowercase().as_str(),
-        "dbname" | "database" | "db"
+        key.trim().to_ascii_lowercase().as_str(),
+        "dbname"
+            | "database"
+            | "db"
+            | "db_name"
+            | "service"
+            | "servicefile"
+            | "options"
+            | "target_session_attrs"
     )
 }
 
-/// A query parameter that can change which database a connection reaches.
-fn selects_target(key: &str) -> bool {
-    is_database_selector(key)
-        || matches!(
-            key.to_ascii_lowercase().as_str(),
-            "service" | "servicefile" | "options" | "target_session_attrs"
-        )
+/// The real path of a file; for one that does not exist yet, its folder's real path and its
+/// name.
+pub fn canonical_path(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map(|d| d.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
 }
 
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
+    let hex = |b: u8| char::from(b).to_digit(16);
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
                 i += 3;
                 continue;
             }
@@ -291,7 +391,8 @@ mod tests {
         let url = DatabaseUrl::new(
             "postgres://u:pw@h:5432/x?dbname=real&sslmode=disable&service=s&servicefile=f&options=-c%20x&DB=y",
         );
-        assert_eq!(url.database_name().as_deref(), Some("y"));
+        // libpq keywords are case-sensitive: `DB=y` selects nothing, `dbname=real` does.
+        assert_eq!(url.database_name().as_deref(), Some("real"));
         let scratch = url.with_database("scratch_1").unwrap();
         assert_eq!(
             scratch.expose(),
@@ -302,6 +403,41 @@ mod tests {
             .with_database("s")
             .unwrap();
         assert_eq!(plain.expose(), "mysql://root@h/s");
+    }
+
+    #[test]
+    fn the_effective_database_is_what_libpq_and_mysql_connect_to() {
+        let name = |u: &str| DatabaseUrl::new(u).database_name();
+        assert_eq!(
+            name("postgres://u@h/x?dbname=real").as_deref(),
+            Some("real")
+        );
+        assert_eq!(
+            name("postgres://u@h/x?db%6eame=real").as_deref(),
+            Some("real")
+        );
+        assert_eq!(name("postgres://u@h/x?DBNAME=real").as_deref(), Some("x"));
+        assert_eq!(
+            name("postgres://u@h/x?dbname=a&dbname=b").as_deref(),
+            Some("b")
+        );
+        assert_eq!(name("postgres://bob@h/x?dbname=").as_deref(), Some("bob"));
+        assert_eq!(
+            name("postgres://u@h/x?dbname=my+db").as_deref(),
+            Some("my+db")
+        );
+        assert_eq!(name("mysql://r@h/app/extra").as_deref(), Some("app"));
+        assert_eq!(name("mysql://r@h/").as_deref(), None);
+        let id = |u: &str| DatabaseUrl::new(u).identity();
+        assert_eq!(
+            id("postgres://a:pw@H/x?dbname=real&sslmode=disable"),
+            id("postgresql://b@h:5432/real")
+        );
+        assert_ne!(id("postgres://h/real"), id("postgres://h:5433/real"));
+        assert_ne!(id("postgres://h/x?dbname=real"), id("postgres://h/x"));
+        assert_eq!(id("mysql://r@h/app"), id("mariadb://s:pw@h:3306/app"));
+        // Decoding never panics on text that is not an escape.
+        assert_eq!(percent_decode("%a\u{e9}%zz%4"), "%a\u{e9}%zz%4");
     }
 
     #[test]

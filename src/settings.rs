@@ -395,10 +395,12 @@ pub fn resolve_workspace(
     })
 }
 
-/// A key naming the database a set uses: its URL when known, else its variable and backend.
+/// A key naming the database a set uses: the database its URL really reaches when known
+/// (server, port and effective database name, or the SQLite file's real path: see
+/// [`DatabaseUrl::identity`]), else its variable and backend.
 pub fn database_key(ctx: &SetContext) -> String {
     match &ctx.url {
-        Some((url, _)) => format!("url:{}", url.expose()),
+        Some((url, _)) => format!("url:{}", url.identity()),
         None => format!(
             "env:{}:{}",
             ctx.set.database_url_env,

@@ -16,3 +16,4 @@ mod generate;
 mod print_schema;
 mod replay;
 mod safety;
+mod url_safety;

@@ -1,0 +1,97 @@
+//! Database URLs from every source reach exactly the database they name, and nothing the tool
+//! derives from them (scratch and admin URLs, SQLite paths) reaches another one.
+
+use crate::common::{CliTest, Server, TestDb};
+
+/// A one-package workspace whose set is PostgreSQL by configuration, with a history that would
+/// damage any real database it ran in: it deletes every row of `keep` and creates `intruder`.
+fn destructive_postgres_package() -> CliTest {
+    let t = CliTest::package();
+    t.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"postgres\"\n\n[workspace]\n",
+    );
+    t.migration(
+        "2024-01-01-000000_damage",
+        "CREATE TABLE IF NOT EXISTS keep (id INT PRIMARY KEY);\nDELETE FROM keep;\nCREATE TABLE intruder (id INT PRIMARY KEY);\n",
+        Some("DROP TABLE intruder;\n"),
+    );
+    t
+}
+
+/// A "real" database with one row in `keep`.
+fn real_database() -> Option<TestDb> {
+    let db = TestDb::create(Server::Postgres, "real")?;
+    db.connect()
+        .batch_execute("CREATE TABLE keep (id INT PRIMARY KEY); INSERT INTO keep VALUES (1);")
+        .unwrap();
+    Some(db)
+}
+
+#[track_caller]
+fn assert_untouched(db: &TestDb) {
+    let mut conn = db.connect();
+    assert_eq!(
+        conn.count("SELECT COUNT(*)::bigint AS n FROM keep")
+            .unwrap(),
+        1,
+        "the row of {} was deleted",
+        db.name
+    );
+    assert_eq!(
+        conn.count(
+            "SELECT COUNT(*)::bigint AS n FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_name IN ('intruder', '__diesel_schema_migrations')"
+        )
+        .unwrap(),
+        0,
+        "the history ran inside {}",
+        db.name
+    );
+}
+
+#[test]
+fn a_dbname_parameter_never_turns_a_real_database_into_the_scratch_database() {
+    let Some(base) = Server::Postgres.url() else {
+        return;
+    };
+    let Some(real) = real_database() else { return };
+    let scratch = format!("{base}/x?dbname={}&sslmode=disable", real.name);
+    let t = destructive_postgres_package();
+
+    t.run(&[
+        "check",
+        "--offline",
+        "--no-cache",
+        "--scratch-url",
+        &scratch,
+    ])
+    .assert_success();
+    assert_untouched(&real);
+
+    let run = t.run(&["schema", "--scratch-url", &scratch]);
+    run.assert_success();
+    assert!(run.stdout.contains("intruder"), "{}", run.all());
+    assert_untouched(&real);
+
+    // The same through MIGRATE_SCRATCH_URL, percent-encoded.
+    let encoded = format!("{base}/x?db%6eame={}", real.name);
+    let t = t.env("MIGRATE_SCRATCH_URL", encoded);
+    t.run(&["check", "--offline", "--no-cache"])
+        .assert_success();
+    assert_untouched(&real);
+}
+
+#[test]
+fn a_sets_own_url_with_dbname_serves_only_as_the_scratch_server() {
+    let Some(base) = Server::Postgres.url() else {
+        return;
+    };
+    let Some(real) = real_database() else { return };
+    let url = format!("{base}/x?dbname={}", real.name);
+    let t = destructive_postgres_package();
+    let run = t.run(&["schema", "--database-url", &url]);
+    run.assert_success();
+    assert!(run.stdout.contains("intruder"), "{}", run.all());
+    assert_untouched(&real);
+}
