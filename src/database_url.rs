@@ -310,37 +310,131 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// The filesystem path of a SQLite URL (`None` for in-memory databases and `file:` URIs).
-pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    // `file:` URIs: the path is what comes before the query (`file::memory:` is in memory).
-    let path = match path.strip_prefix("file:") {
-        Some(uri) => uri
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("//"),
-        None => path,
-    };
-    if path == ":memory:" || path.is_empty() {
-        None
+/// How a SQLite URL names its database, split into parts that are never re-spelled.
+///
+/// `file:…` (also after `sqlite:`) is a SQLite URI, and so is `sqlite://…`, which diesel opens
+/// as `file:…`: its path is percent-decoded and everything from `?` or `#` on (`?mode=ro`,
+/// `?immutable=1`, `?vfs=…`) is kept. Anything else (`dev.db`, `sqlite:dev.db`, `:memory:`)
+/// is a plain file name, taken literally.
+struct SqliteTarget<'a> {
+    /// The prefix as written (`file:`, `sqlite://`, `sqlite:file:`, `sqlite:`, or empty).
+    prefix: &'a str,
+    /// Whether SQLite reads it as a URI.
+    uri: bool,
+    /// A URI's authority with its `//` (`//localhost`), if any.
+    authority: &'a str,
+    /// The path as written (still percent-encoded in a URI).
+    path: &'a str,
+    /// A URI's `?query#fragment`, as written.
+    suffix: &'a str,
+}
+
+fn sqlite_target(url: &str) -> SqliteTarget<'_> {
+    let (prefix, uri, body) = if let Some(rest) = url.strip_prefix("sqlite://") {
+        ("sqlite://", true, rest)
+    } else if let Some(rest) = url.strip_prefix("sqlite:file:") {
+        ("sqlite:file:", true, rest)
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        ("sqlite:", false, rest)
+    } else if let Some(rest) = url.strip_prefix("file:") {
+        ("file:", true, rest)
     } else {
-        Some(PathBuf::from(path))
+        ("", false, url)
+    };
+    if !uri {
+        return SqliteTarget {
+            prefix,
+            uri,
+            authority: "",
+            path: body,
+            suffix: "",
+        };
+    }
+    let split = body.find(['?', '#']).unwrap_or(body.len());
+    let (mut path, suffix) = body.split_at(split);
+    let mut authority = "";
+    // `file://host/path`: only after `file:`/`sqlite:file:` (diesel's `sqlite://x` is `file:x`).
+    if prefix != "sqlite://" && path.starts_with("//") {
+        let end = path[2..].find('/').map(|i| i + 2).unwrap_or(path.len());
+        authority = &path[..end];
+        path = &path[end..];
+    }
+    SqliteTarget {
+        prefix,
+        uri,
+        authority,
+        path,
+        suffix,
     }
 }
 
-/// Where a relative SQLite path is resolved: against `base` (the package folder).
+impl SqliteTarget<'_> {
+    fn is_memory(&self) -> bool {
+        let query = self.suffix.trim_start_matches('?');
+        let query = query.split('#').next().unwrap_or_default();
+        self.path == ":memory:"
+            || self.path.is_empty()
+            || (self.uri
+                && query
+                    .split('&')
+                    .any(|kv| kv == "mode=memory" || kv == "vfs=memdb"))
+    }
+
+    fn file(&self) -> Option<PathBuf> {
+        if self.is_memory() {
+            return None;
+        }
+        Some(PathBuf::from(if self.uri {
+            percent_decode(self.path)
+        } else {
+            self.path.to_string()
+        }))
+    }
+}
+
+/// The file a SQLite URL opens, percent-decoded for URIs (`None` for in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    sqlite_target(url).file()
+}
+
+/// What to hand SQLite to open the database of a SQLite URL: a `file:` URI with its
+/// parameters for the URI forms (`sqlite://x?mode=ro` is `file:x?mode=ro`, as for diesel), the
+/// path for the others.
+pub fn sqlite_open_target(url: &str) -> String {
+    let t = sqlite_target(url);
+    if t.uri {
+        format!("file:{}{}{}", t.authority, t.path, t.suffix)
+    } else {
+        t.path.to_string()
+    }
+}
+
+/// Where a relative SQLite path is resolved: against `base` (the package folder). The URL
+/// keeps its form and every URI parameter: `file:rel.db?mode=ro` becomes
+/// `file:/abs/rel.db?mode=ro`.
 pub fn resolve_sqlite_url(url: &DatabaseUrl, base: &Path) -> DatabaseUrl {
     let raw = url.expose();
-    match sqlite_path(raw) {
-        Some(path) if path.is_relative() => {
-            DatabaseUrl::new(base.join(path).to_string_lossy().into_owned())
+    let t = sqlite_target(raw);
+    match t.file() {
+        Some(path) if path.is_relative() && t.authority.is_empty() => {
+            if t.uri {
+                let base = uri_escape(&base.to_string_lossy());
+                let sep = if base.ends_with('/') { "" } else { "/" };
+                DatabaseUrl::new(format!("{}{base}{sep}{}{}", t.prefix, t.path, t.suffix))
+            } else {
+                DatabaseUrl::new(base.join(path).to_string_lossy().into_owned())
+            }
         }
         _ => url.clone(),
     }
+}
+
+/// A file path written into a SQLite URI: `%`, `?` and `#` escaped so that they stay part of
+/// the path.
+fn uri_escape(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23")
 }
 
 #[cfg(test)]
@@ -466,7 +560,72 @@ mod tests {
             Some(PathBuf::from("x.db"))
         );
         assert_eq!(sqlite_path("file::memory:?cache=shared"), None);
+        assert_eq!(sqlite_path("file:x?mode=memory"), None);
+        assert_eq!(
+            sqlite_path("file:my%20db.db?mode=ro"),
+            Some(PathBuf::from("my db.db"))
+        );
+        assert_eq!(
+            sqlite_path("file://localhost/abs/x.db"),
+            Some(PathBuf::from("/abs/x.db"))
+        );
+        assert_eq!(
+            sqlite_path("file:///abs/x.db"),
+            Some(PathBuf::from("/abs/x.db"))
+        );
         assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+    }
+}
+
+#[cfg(test)]
+mod sqlite_uris {
+    use super::*;
+
+    #[test]
+    fn uri_parameters_survive_resolution_in_every_form() {
+        let base = Path::new("/srv/my app?#%");
+        let resolved = |u: &str| {
+            resolve_sqlite_url(&DatabaseUrl::new(u), base)
+                .expose()
+                .to_string()
+        };
+        assert_eq!(
+            resolved("file:ro.db?mode=ro"),
+            "file:/srv/my app%3F%23%25/ro.db?mode=ro"
+        );
+        assert_eq!(
+            resolved("sqlite:file:sub/ro.db?mode=ro&cache=private#frag"),
+            "sqlite:file:/srv/my app%3F%23%25/sub/ro.db?mode=ro&cache=private#frag"
+        );
+        assert_eq!(
+            resolved("sqlite://ro.db?immutable=1"),
+            "sqlite:///srv/my app%3F%23%25/ro.db?immutable=1"
+        );
+        assert_eq!(
+            resolved("file:/abs/ro.db?mode=ro"),
+            "file:/abs/ro.db?mode=ro"
+        );
+        assert_eq!(
+            resolved("file::memory:?cache=shared"),
+            "file::memory:?cache=shared"
+        );
+        assert_eq!(resolved("dev.db"), "/srv/my app?#%/dev.db");
+        for u in [
+            "file:ro.db?mode=ro",
+            "sqlite:file:sub/ro.db?mode=ro",
+            "sqlite://ro.db?mode=ro",
+        ] {
+            let r = resolve_sqlite_url(&DatabaseUrl::new(u), base);
+            let path = sqlite_path(r.expose()).unwrap();
+            assert!(path.starts_with("/srv/my app?#%"), "{u} -> {path:?}");
+            assert!(sqlite_open_target(r.expose()).ends_with("?mode=ro"), "{u}");
+        }
+        assert_eq!(
+            sqlite_open_target("sqlite://x.db?mode=ro"),
+            "file:x.db?mode=ro"
+        );
+        assert_eq!(sqlite_open_target("sqlite:x.db"), "x.db");
+        assert_eq!(sqlite_open_target("/tmp/x.db"), "/tmp/x.db");
     }
 }
 

@@ -95,3 +95,67 @@ fn a_sets_own_url_with_dbname_serves_only_as_the_scratch_server() {
     assert!(run.stdout.contains("intruder"), "{}", run.all());
     assert_untouched(&real);
 }
+
+/// A SQLite package with one applied migration in `ro.db`, and a second one pending.
+fn sqlite_package_with_pending() -> CliTest {
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE first (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE first;\n"),
+    );
+    t.run(&[
+        "apply",
+        "--database-url",
+        &t.path("ro.db").display().to_string(),
+    ])
+    .assert_success();
+    t.migration(
+        "2024-01-02-000000_second",
+        "CREATE TABLE second (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE second;\n"),
+    );
+    t
+}
+
+#[test]
+fn a_read_only_sqlite_uri_from_the_environment_or_dotenv_stays_read_only() {
+    for (source, url) in [
+        ("env", "file:ro.db?mode=ro"),
+        ("dotenv", "file:ro.db?mode=ro"),
+        ("env", "sqlite://ro.db?mode=ro"),
+        ("env", "sqlite:file:./ro.db?mode=ro"),
+    ] {
+        let t = sqlite_package_with_pending();
+        let before = std::fs::read(t.path("ro.db")).unwrap();
+        let t = if source == "env" {
+            t.env("DATABASE_URL", url)
+        } else {
+            t.write(".env", &format!("DATABASE_URL={url}\n"));
+            t
+        };
+        let run = t.run(&["apply"]);
+        assert_ne!(
+            run.code,
+            0,
+            "{source} {url}: apply wrote a read-only database\n{}",
+            run.all()
+        );
+        assert!(
+            run.all().contains("readonly") || run.all().contains("read-only"),
+            "{source} {url}: {}",
+            run.all()
+        );
+        assert_eq!(
+            std::fs::read(t.path("ro.db")).unwrap(),
+            before,
+            "{source} {url}: the database changed"
+        );
+        // Nothing named after the URL's parameters was created.
+        let names: Vec<String> = std::fs::read_dir(&t.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains('?')), "{names:?}");
+    }
+}
