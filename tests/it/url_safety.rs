@@ -159,3 +159,88 @@ fn a_read_only_sqlite_uri_from_the_environment_or_dotenv_stays_read_only() {
         assert!(!names.iter().any(|n| n.contains('?')), "{names:?}");
     }
 }
+
+fn sqlite_package() -> CliTest {
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE first (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE first;\n"),
+    );
+    t
+}
+
+#[test]
+fn a_blank_database_url_is_an_error_that_names_where_it_is() {
+    for blank in ["", "   ", "\t"] {
+        let t = sqlite_package().env("DATABASE_URL", blank);
+        let run = t.run(&["status"]);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(all.contains("$DATABASE_URL is set but empty"), "{all}");
+        assert!(!all.contains("is not set"), "{all}");
+
+        let t = sqlite_package();
+        t.write(".env", &format!("OTHER=1\nDATABASE_URL={blank}\n"));
+        let run = t.run(&["apply"]);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(
+            all.contains(&format!(
+                "DATABASE_URL in {} is set but empty",
+                t.path(".env").display()
+            )),
+            "{all}"
+        );
+        let files: Vec<_> = std::fs::read_dir(&t.root).unwrap().collect();
+        assert_eq!(files.len(), 4, "apply created something: {files:?}");
+    }
+    // A quoted blank is blank too.
+    let t = sqlite_package();
+    t.write(".env", "DATABASE_URL=\"  \"\n");
+    t.run(&["status"]).assert_code(2);
+}
+
+#[test]
+fn an_unreadable_dotenv_is_an_error_naming_the_file_not_an_unset_variable() {
+    // A folder named `.env` (chmod 000 would not stop root).
+    let t = sqlite_package();
+    std::fs::create_dir(t.path(".env")).unwrap();
+    let run = t.run(&["status"]);
+    run.assert_code(2);
+    let all = run.all();
+    assert!(
+        all.contains(&format!("cannot read {}", t.path(".env").display())),
+        "{all}"
+    );
+    assert!(all.contains("folder"), "{all}");
+    assert!(!all.contains("is not set"), "{all}");
+
+    // Bytes that are not UTF-8.
+    let t = sqlite_package();
+    std::fs::write(t.path(".env"), b"DATABASE_URL=dev\xff\xfe.db\n").unwrap();
+    let run = t.run(&["status"]);
+    run.assert_code(2);
+    let all = run.all();
+    assert!(
+        all.contains(&format!("cannot read {}", t.path(".env").display())),
+        "{all}"
+    );
+    assert!(all.contains("not UTF-8"), "{all}");
+    assert!(!all.contains("is not set"), "{all}");
+
+    // A line that does not parse, where the variable was meant to be: named by its number,
+    // never shown (it may hold a password).
+    let t = sqlite_package();
+    t.write(".env", "A=1\nDATABASE_URL postgres://u:SECRETPW@h/db\n");
+    let run = t.run(&["status"]);
+    run.assert_code(2);
+    let all = run.all();
+    assert!(all.contains("line 2"), "{all}");
+    assert!(!all.contains("SECRETPW"), "{all}");
+
+    // The real environment still wins over a broken .env.
+    let t = sqlite_package().env("DATABASE_URL", "dev.db");
+    std::fs::create_dir(t.path(".env")).unwrap();
+    t.run(&["status"]).assert_success();
+}
