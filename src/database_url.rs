@@ -310,6 +310,92 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Keywords of libpq's `key=value` connection strings, and of the ODBC/ADO style
+/// (`Server=…;Database=…;Uid=…;Pwd=…`) some MySQL tools use; compared case-insensitively.
+const CONNECTION_STRING_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslnegotiation",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "require_auth",
+    "server",
+    "database",
+    "uid",
+    "pwd",
+    "user id",
+    "data source",
+    "initial catalog",
+];
+
+/// Whether `text` is a `key=value` connection string (`host=db user=app password=… dbname=x`,
+/// `Server=db;Database=x;Pwd=…`) rather than a URL or a file path: it has no `://`, and one of
+/// its blank- or `;`-separated words is a known keyword followed by `=`. Such a string must
+/// never become a SQLite file name (which would write its password to disk) nor be echoed.
+pub fn is_keyword_connection_string(text: &str) -> bool {
+    let text = text.trim();
+    if text.contains("://") {
+        return false;
+    }
+    let is_keyword = |key: &str| {
+        let key = key.trim().to_ascii_lowercase();
+        CONNECTION_STRING_KEYWORDS.contains(&key.as_str())
+    };
+    // The first key may contain a blank (`User Id=`); the others are single words.
+    let first_key = text.split(['=', ';']).next().unwrap_or_default();
+    if text[first_key.len()..].starts_with('=') && is_keyword(first_key) {
+        return true;
+    }
+    text.split(|c: char| c.is_whitespace() || c == ';')
+        .filter_map(|word| word.split_once('='))
+        .any(|(key, _)| is_keyword(key))
+}
+
+/// The keywords of a connection string, for messages (never its values).
+pub fn connection_string_keywords(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == ';')
+        .filter_map(|word| word.split_once('='))
+        .map(|(key, _)| key.trim().to_ascii_lowercase())
+        .filter(|key| CONNECTION_STRING_KEYWORDS.contains(&key.as_str()))
+        .collect()
+}
+
 /// How a SQLite URL names its database, split into parts that are never re-spelled.
 ///
 /// `file:…` (also after `sqlite:`) is a SQLite URI, and so is `sqlite://…`, which diesel opens
@@ -574,6 +660,40 @@ mod tests {
             Some(PathBuf::from("/abs/x.db"))
         );
         assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+    }
+}
+
+#[cfg(test)]
+mod connection_strings {
+    use super::*;
+
+    #[test]
+    fn keyword_strings_are_recognised_and_paths_are_not() {
+        for text in [
+            "host=127.0.0.1 user=postgres password=pw dbname=x",
+            "  dbname = x",
+            "password=pw host=h",
+            "PORT=5432",
+            "Server=db;Database=x;Uid=u;Pwd=pw",
+            "User Id=u;Password=pw",
+            "dev.db password=pw",
+        ] {
+            assert!(is_keyword_connection_string(text), "{text}");
+        }
+        for text in [
+            "dev.db",
+            "/var/lib/app.db",
+            "file:x.db?mode=ro",
+            "postgres://u@h/x?host=/tmp&user=u",
+            "data=1.db",
+            ":memory:",
+        ] {
+            assert!(!is_keyword_connection_string(text), "{text}");
+        }
+        assert_eq!(
+            connection_string_keywords("host=h user=u password=SECRET dbname=x"),
+            ["host", "user", "password", "dbname"]
+        );
     }
 }
 

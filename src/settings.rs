@@ -124,6 +124,14 @@ pub enum UrlError {
         /// What went wrong.
         reason: String,
     },
+    /// A libpq (or ODBC-style) `key=value` connection string where a URL belongs.
+    #[error("the database URL from {origin} is a `key=value` connection string (with {}), not a URL; cargo-migrate takes URLs and never reads such a string as a SQLite file name\nhelp: write it as a URL, for example postgres://USER:PASSWORD@HOST:PORT/DBNAME (percent-encode special characters in the password)", keywords.join(", "))]
+    KeywordString {
+        /// Where it came from.
+        origin: UrlSource,
+        /// Its keywords (never its values).
+        keywords: Vec<String>,
+    },
     /// A scheme the tool does not speak.
     #[error("the database URL from {origin} has the scheme `{scheme}`, which is not a database URL this tool speaks (server URLs need `://` after the scheme)\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
     UnknownScheme {
@@ -185,6 +193,12 @@ impl SetContext {
                 dotenv: self.set.dir.join(".env").display().to_string(),
             });
         };
+        if crate::database_url::is_keyword_connection_string(url.expose()) {
+            return Err(UrlError::KeywordString {
+                origin: source.clone(),
+                keywords: crate::database_url::connection_string_keywords(url.expose()),
+            });
+        }
         let Some(from_url) = url.backend() else {
             return Err(UrlError::UnknownScheme {
                 origin: source.clone(),

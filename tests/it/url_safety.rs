@@ -244,3 +244,48 @@ fn an_unreadable_dotenv_is_an_error_naming_the_file_not_an_unset_variable() {
     std::fs::create_dir(t.path(".env")).unwrap();
     t.run(&["status"]).assert_success();
 }
+
+#[test]
+fn a_keyword_connection_string_is_refused_without_echo_and_creates_no_file() {
+    let conninfo = "host=127.0.0.1 user=postgres password=SECRETPW dbname=x";
+    for (source, args) in [
+        ("env", vec!["apply"]),
+        ("dotenv", vec!["apply"]),
+        ("flag", vec!["apply", "--database-url", conninfo]),
+        ("env", vec!["status"]),
+        ("env", vec!["revert"]),
+        ("env", vec!["check"]),
+    ] {
+        let t = sqlite_package();
+        let t = match source {
+            "env" => t.env("DATABASE_URL", conninfo),
+            "dotenv" => {
+                t.write(".env", &format!("DATABASE_URL=\"{conninfo}\"\n"));
+                t
+            }
+            _ => t,
+        };
+        let before: Vec<_> = std::fs::read_dir(&t.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let run = t.run(&args);
+        run.assert_code(2);
+        let all = run.all();
+        assert!(!all.contains("SECRETPW"), "{source} {args:?}: {all}");
+        assert!(
+            all.contains("connection string"),
+            "{source} {args:?}: {all}"
+        );
+        assert!(all.contains("postgres://"), "{source} {args:?}: {all}");
+        let after: Vec<_> = std::fs::read_dir(&t.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after, "{source} {args:?}: a file was created");
+        for entry in walkdir::WalkDir::new(&t.root) {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("SECRETPW"), "{name}");
+        }
+    }
+}
