@@ -61,8 +61,13 @@ impl Backend {
     ///
     /// `postgres://` and `postgresql://` are PostgreSQL, `mysql://` and `mariadb://` are
     /// MySQL/MariaDB, `sqlite://`, `file:` and anything without a scheme (a path, or
-    /// `:memory:`) is SQLite, as diesel_cli treats it. Any other scheme is `None`.
+    /// `:memory:`) is SQLite, as diesel_cli treats it. Any other scheme is `None`, and so is a
+    /// `key=value` connection string (`host=… dbname=…`).
     pub fn from_url(url: &str) -> Option<Backend> {
+        // A libpq/ODBC `key=value` connection string is no path: never a SQLite file.
+        if crate::database_url::is_keyword_connection_string(url) {
+            return None;
+        }
         let lower = url.trim_start().to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             Some(Backend::Postgres)

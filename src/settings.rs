@@ -102,6 +102,36 @@ pub enum UrlError {
         /// The member's `.env` file.
         dotenv: String,
     },
+    /// The variable is set, or written in a `.env` file, with nothing in it.
+    #[error("the database URL {origin} is set but empty (or only blanks), so there is no database to work on\nhelp: {}", blank_help(origin))]
+    Blank {
+        /// Where the blank value is.
+        origin: UrlSource,
+    },
+    /// The variable's value is not text.
+    #[error("${var} is set but is not valid UTF-8, so it is not a database URL\nhelp: set {var} to the database's URL, or pass --database-url")]
+    NotUnicode {
+        /// The variable.
+        var: String,
+    },
+    /// A `.env` file that exists and cannot be read.
+    #[error("cannot read {} while looking for {var} in it: {reason}\nhelp: fix the file (one UTF-8 `NAME=value` per line) or remove it, or set {var} in the environment or pass --database-url", file.display())]
+    UnreadableDotEnv {
+        /// The variable looked for.
+        var: String,
+        /// The file.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A libpq (or ODBC-style) `key=value` connection string where a URL belongs.
+    #[error("the database URL from {origin} is a `key=value` connection string (with {}), not a URL; cargo-migrate takes URLs and never reads such a string as a SQLite file name\nhelp: write it as a URL, for example postgres://USER:PASSWORD@HOST:PORT/DBNAME (percent-encode special characters in the password)", keywords.join(", "))]
+    KeywordString {
+        /// Where it came from.
+        origin: UrlSource,
+        /// Its keywords (never its values).
+        keywords: Vec<String>,
+    },
     /// A scheme the tool does not speak.
     #[error("the database URL from {origin} has the scheme `{scheme}`, which is not a database URL this tool speaks (server URLs need `://` after the scheme)\nhelp: use a `postgres://`, `mysql://` (or `mariadb://`) or `sqlite://` URL, or a path to a SQLite file")]
     UnknownScheme {
@@ -122,6 +152,19 @@ pub enum UrlError {
         /// The configuration table that sets the backend.
         table: &'static str,
     },
+}
+
+fn blank_help(origin: &UrlSource) -> String {
+    match origin {
+        UrlSource::DotEnv { var, file } => format!(
+            "write the database's URL after `{var}=` in {}, or remove the line",
+            file.display()
+        ),
+        UrlSource::Env { var } => format!(
+            "set {var} to the database's URL, or unset it (`unset {var}`) to use a .env file"
+        ),
+        UrlSource::Flag => "pass the database's URL".to_string(),
+    }
 }
 
 impl SetContext {
@@ -150,6 +193,12 @@ impl SetContext {
                 dotenv: self.set.dir.join(".env").display().to_string(),
             });
         };
+        if crate::database_url::is_keyword_connection_string(url.expose()) {
+            return Err(UrlError::KeywordString {
+                origin: source.clone(),
+                keywords: crate::database_url::connection_string_keywords(url.expose()),
+            });
+        }
         let Some(from_url) = url.backend() else {
             return Err(UrlError::UnknownScheme {
                 origin: source.clone(),
@@ -216,6 +265,12 @@ impl Resolved {
 pub trait Env {
     /// The variable's value; `None` when unset or blank.
     fn var(&self, name: &str) -> Option<String>;
+
+    /// The variable as set, blank or not (`Err` with the raw value when it is not valid UTF-8). Where a blank
+    /// value is a mistake to report rather than "unset", this is the lookup to use.
+    fn var_as_set(&self, name: &str) -> Result<Option<String>, std::ffi::OsString> {
+        Ok(self.var(name))
+    }
 }
 
 /// The process environment.
@@ -225,47 +280,117 @@ impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     }
+
+    fn var_as_set(&self, name: &str) -> Result<Option<String>, std::ffi::OsString> {
+        match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(raw)) => Err(raw),
+        }
+    }
 }
 
-fn dotenv_lookup(file: &Path, var: &str) -> Option<String> {
-    let iter = dotenvy::from_path_iter(file).ok()?;
-    iter.filter_map(Result::ok)
-        .find(|(k, _)| k == var)
-        .map(|(_, v)| v)
-        .filter(|v| !v.trim().is_empty())
+/// `var` in the `.env` file `file`: `Ok(None)` when there is no such file or it does not set
+/// `var`; an error when the file exists and cannot be read or parsed (a folder named `.env`,
+/// bytes that are not UTF-8, a line that is not `NAME=value`), never a silent "not set".
+fn dotenv_lookup(file: &Path, var: &str) -> Result<Option<String>, UrlError> {
+    let unreadable = |reason: String| UrlError::UnreadableDotEnv {
+        var: var.to_string(),
+        file: file.to_path_buf(),
+        reason,
+    };
+    let text = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if file.is_dir() => {
+            return Err(unreadable(format!("it is a folder, not a file ({e})")))
+        }
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    let text = String::from_utf8(text).map_err(|e| {
+        unreadable(format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // A line that does not parse hides nothing when the variable is found elsewhere; when it
+    // is not found, that line may be where it was meant to be, so it is the error. The line's
+    // text is never shown: it may hold a password.
+    let mut bad_line = None;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((k, v)) if k == var => return Ok(Some(v)),
+            Ok(_) => {}
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let n = text
+                    .lines()
+                    .position(|l| l.contains(line.trim()))
+                    .map_or(0, |i| i + 1);
+                bad_line.get_or_insert(format!("line {n} is not `NAME=value`"));
+            }
+            Err(e) => {
+                bad_line.get_or_insert(crate::database_url::redact(&e.to_string()));
+            }
+        }
+    }
+    match bad_line {
+        Some(reason) => Err(unreadable(reason)),
+        None => Ok(None),
+    }
 }
 
 /// Find a set's URL. SQLite paths from the environment or `.env` are relative to the member's
 /// folder (where diesel.toml lives); a `--database-url` path is relative to the current folder.
+///
+/// `Ok(None)`: no URL anywhere. An error: a URL source that is there but unusable (the
+/// variable, or its line in a `.env`, is blank; the variable is not UTF-8; a `.env` file
+/// exists and cannot be read), which would otherwise look like "not set".
 pub fn resolve_url(
     set: &MigrationSet,
     root: &Path,
     flag: Option<&str>,
     env: &dyn Env,
-) -> Option<(DatabaseUrl, UrlSource)> {
+) -> Result<Option<(DatabaseUrl, UrlSource)>, UrlError> {
     let var = &set.database_url_env;
-    let (url, source) = if let Some(flag) = flag {
-        (DatabaseUrl::new(flag), UrlSource::Flag)
-    } else if let Some(value) = env.var(var) {
-        (DatabaseUrl::new(value), UrlSource::Env { var: var.clone() })
+    let (value, source) = if let Some(flag) = flag {
+        (flag.to_string(), UrlSource::Flag)
+    } else if let Some(value) = env
+        .var_as_set(var)
+        .map_err(|_| UrlError::NotUnicode { var: var.clone() })?
+    {
+        (value, UrlSource::Env { var: var.clone() })
     } else {
-        let candidates = [set.dir.join(".env"), root.join(".env")];
-        let (file, value) = candidates
-            .iter()
-            .find_map(|f| dotenv_lookup(f, var).map(|v| (f.clone(), v)))?;
+        let mut candidates = vec![set.dir.join(".env")];
+        if root.join(".env") != candidates[0] {
+            candidates.push(root.join(".env"));
+        }
+        let mut hit = None;
+        for file in candidates {
+            if let Some(value) = dotenv_lookup(&file, var)? {
+                hit = Some((value, file));
+                break;
+            }
+        }
+        let Some((value, file)) = hit else {
+            return Ok(None);
+        };
         (
-            DatabaseUrl::new(value),
+            value,
             UrlSource::DotEnv {
                 var: var.clone(),
                 file,
             },
         )
     };
+    if value.trim().is_empty() {
+        return Err(UrlError::Blank { origin: source });
+    }
+    let url = DatabaseUrl::new(value);
     let url = match (&source, url.backend()) {
         (UrlSource::Flag, _) | (_, Some(Backend::Postgres | Backend::Mysql) | None) => url,
         (_, Some(Backend::Sqlite)) => crate::database_url::resolve_sqlite_url(&url, &set.dir),
     };
-    Some((url, source))
+    Ok(Some((url, source)))
 }
 
 /// The selection does not fit the command.
@@ -355,18 +480,21 @@ pub fn resolve_workspace(
     let sets: Vec<SetContext> = selected
         .into_iter()
         .map(|set| {
+            let url = resolve_url(&set, &ws.root, opts.database_url.as_deref(), env)
+                .map_err(|e| SetError::new(&set.name, e))?;
             let folder = load_folder(&set.name, &set.migrations_dir);
-            let url = resolve_url(&set, &ws.root, opts.database_url.as_deref(), env);
-            SetContext { set, folder, url }
+            Ok(SetContext { set, folder, url })
         })
-        .collect();
+        .collect::<Result<_, SetError>>()?;
     let selected_keys: BTreeSet<String> = sets.iter().map(database_key).collect();
     let unselected_siblings: Vec<SetContext> = ws
         .sets
         .iter()
         .filter(|s| !sets.iter().any(|c| c.set.name == s.name))
         .filter_map(|set| {
-            let url = resolve_url(set, &ws.root, None, env);
+            // An unselected set whose URL cannot be read is nobody's sibling: its own
+            // commands report the problem.
+            let url = resolve_url(set, &ws.root, None, env).ok()?;
             let probe = SetContext {
                 set: set.clone(),
                 folder: MigrationFolder::default(),
@@ -395,10 +523,12 @@ pub fn resolve_workspace(
     })
 }
 
-/// A key naming the database a set uses: its URL when known, else its variable and backend.
+/// A key naming the database a set uses: the database its URL really reaches when known
+/// (server, port and effective database name, or the SQLite file's real path: see
+/// [`DatabaseUrl::identity`]), else its variable and backend.
 pub fn database_key(ctx: &SetContext) -> String {
     match &ctx.url {
-        Some((url, _)) => format!("url:{}", url.expose()),
+        Some((url, _)) => format!("url:{}", url.identity()),
         None => format!(
             "env:{}:{}",
             ctx.set.database_url_env,

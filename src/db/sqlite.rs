@@ -13,7 +13,7 @@ use diesel::sql_types::{Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 use super::{one_line, ConnectOptions, DbError};
-use crate::database_url::{sqlite_path, DatabaseUrl};
+use crate::database_url::{canonical_path, sqlite_open_target, sqlite_path, DatabaseUrl};
 use crate::generate::HistoryFacts;
 
 /// Counts diesel's versions table.
@@ -28,8 +28,9 @@ pub fn may_be_partial(run_in_transaction: bool, _statement: Option<usize>) -> bo
     !run_in_transaction
 }
 
-/// Open a SQLite database. `sqlite://x.db` and `sqlite:x.db` name the file `x.db`; `file:`
-/// URIs and `:memory:` go to SQLite as written.
+/// Open a SQLite database. `sqlite:x.db` names the file `x.db`; `file:` URIs, and
+/// `sqlite://` ones, which diesel opens as `file:` URIs, go to SQLite with all their
+/// parameters (`?mode=ro`); `:memory:` is in memory.
 pub fn connect(
     url: &DatabaseUrl,
     opts: ConnectOptions,
@@ -40,16 +41,13 @@ pub fn connect(
             return Err(DbError::SqliteMissing { path });
         }
     }
-    let target = raw
-        .strip_prefix("sqlite://")
-        .or_else(|| raw.strip_prefix("sqlite:"))
-        .unwrap_or(raw);
+    let target = sqlite_open_target(raw);
     let connect_err = |message: String| DbError::Connect {
         url: url.clone(),
         message: one_line(&message, url),
     };
     let mut conn =
-        diesel::SqliteConnection::establish(target).map_err(|e| connect_err(e.to_string()))?;
+        diesel::SqliteConnection::establish(&target).map_err(|e| connect_err(e.to_string()))?;
     // Wait for other writers instead of failing with SQLITE_BUSY, and behave as diesel_cli
     // does with the system SQLite: foreign keys are not enforced unless a migration turns them
     // on (the bundled SQLite defaults to on).
@@ -69,78 +67,11 @@ pub fn session_id() -> Option<i64> {
 /// spelling, temporary folder or container, meets the same lock. `None` for an in-memory
 /// database, which belongs to this process alone.
 pub fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
-    let raw = url.expose();
-    let target = raw
-        .strip_prefix("sqlite://")
-        .or_else(|| raw.strip_prefix("sqlite:"))
-        .unwrap_or(raw);
-    let is_uri = target.starts_with("file:");
-    if is_uri && is_memory_uri(target) {
-        return None;
-    }
-    let path = sqlite_path(raw)?;
-    let path = if is_uri {
-        PathBuf::from(percent_decode(&path.to_string_lossy()))
-    } else {
-        path
-    };
-    let real = canonical(&path);
+    let path = sqlite_path(url.expose())?;
+    let real = canonical_path(&path);
     let mut name = real.file_name()?.to_os_string();
     name.push(".cargo-migrate.lock");
     Some(real.with_file_name(name))
-}
-
-/// A `file:` URI that opens an in-memory database (`mode=memory`, the `memdb` VFS).
-fn is_memory_uri(uri: &str) -> bool {
-    let Some((_, query)) = uri.split_once('?') else {
-        return false;
-    };
-    let query = query.split('#').next().unwrap_or_default();
-    query
-        .split('&')
-        .any(|kv| kv == "mode=memory" || kv == "vfs=memdb")
-}
-
-/// `%XX` escapes of a `file:` URI path decoded, as SQLite does.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The real path of a database file; for a file that does not exist yet, its folder's real
-/// path and its name.
-fn canonical(path: &Path) -> PathBuf {
-    if let Ok(real) = path.canonicalize() {
-        return real;
-    }
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    match (absolute.parent(), absolute.file_name()) {
-        (Some(dir), Some(name)) => dir
-            .canonicalize()
-            .map(|d| d.join(name))
-            .unwrap_or(absolute.clone()),
-        _ => absolute,
-    }
 }
 
 /// Open (creating it if needed) the lock file at `path`.

@@ -20,3 +20,4 @@ mod print_schema;
 mod replay;
 mod safety;
 mod truth;
+mod url_safety;
