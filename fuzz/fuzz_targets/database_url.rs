@@ -24,10 +24,11 @@ fuzz_target!(|data: &[u8]| {
     if is_keyword_connection_string(text) {
         assert_eq!(Backend::from_url(text), None);
     }
-    // Everything between `://` and the last `@` is credentials: a password never shows.
+    // Everything between `://` and the last `@` is credentials: a password never shows
+    // (unless the rest of the URL spells it too, as a host named like it would).
     for pw in ["S3cr#t/x?y", "p%40ss"] {
         let with = format!("postgres://u:{pw}@{text}");
-        if !text.contains('@') {
+        if !text.contains('@') && !text.contains(pw) {
             assert!(!redact(&with).contains(pw), "{with}");
         }
     }
