@@ -10,7 +10,7 @@ use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, DbError, Privilege};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
-use crate::migration::Direction;
+use crate::migration::{Direction, Migration};
 use crate::output::Printer;
 
 use crate::diagnostic::Diagnostic;
@@ -93,19 +93,7 @@ pub fn run(
         let todo = state
             .revert_plan(&ctx.folder, &siblings, &target)
             .map_err(|e| SetError::new(set, e))?;
-        let mut steps: Vec<Step> = todo
-            .iter()
-            .map(|m| Step {
-                migration: m,
-                direction: Direction::Down,
-            })
-            .collect();
-        if opts.redo {
-            steps.extend(todo.iter().rev().map(|m| Step {
-                migration: m,
-                direction: Direction::Up,
-            }));
-        }
+        let steps = plan_steps(&todo, opts.redo);
         let refused = run::refuse_empty(set, conn.backend(), &steps);
         if !refused.is_empty() {
             return Ok(refuse(command, refused, printer));
@@ -152,19 +140,7 @@ pub fn run(
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Down));
         }
-        let mut steps: Vec<Step> = todo
-            .iter()
-            .map(|m| Step {
-                migration: m,
-                direction: Direction::Down,
-            })
-            .collect();
-        if opts.redo {
-            steps.extend(todo.iter().rev().map(|m| Step {
-                migration: m,
-                direction: Direction::Up,
-            }));
-        }
+        let steps = plan_steps(&todo, opts.redo);
         Ok::<_, SetError>(run::run_steps(conn, &url, set, kind, &steps, printer))
     })
     .map_err(|e: DbError| SetError::new(set, e))??;
@@ -249,4 +225,23 @@ impl Render for RevertReport {
             });
         }
     }
+}
+
+/// The steps of a revert plan: each migration's down.sql, newest first; for `redo`, then
+/// their up.sql again, oldest first.
+fn plan_steps<'m>(todo: &[&'m Migration], redo: bool) -> Vec<Step<'m>> {
+    let mut steps: Vec<Step> = todo
+        .iter()
+        .map(|m| Step {
+            migration: m,
+            direction: Direction::Down,
+        })
+        .collect();
+    if redo {
+        steps.extend(todo.iter().rev().map(|m| Step {
+            migration: m,
+            direction: Direction::Up,
+        }));
+    }
+    steps
 }
