@@ -33,14 +33,14 @@
 //!
 //! Every `match` over [`Backend`](crate::backend::Backend) is exhaustive, so a new variant
 //! makes the compiler name each place to fill in; nothing falls through to another backend's
-//! path. Measured by adding a dummy variant (2026-12): besides `backend.rs` (15 facts, one
-//! method each), this folder (a backend file here and one in `introspect/`, plus the dispatch
-//! in `mod.rs`, `run.rs` and `scratch.rs`), the compiler points at 9 more files: `generate.rs`
-//! (7 places: the SQL dialect of generated migrations), `schema/parse.rs` and
-//! `schema/render.rs` (diesel's type names), `sql.rs` (statement splitting), `settings.rs`
-//! (URL scheme checks), `commands/init.rs` (the CI service) and the lint rules
-//! `empty_up_sql`, `empty_down_sql` and `transaction_control` (what the backend does with such
-//! files). Moving those facts into `backend.rs` methods is how the count goes down.
+//! path. Measured by adding a dummy variant (2026-12-04): besides `backend.rs` (the facts
+//! lint, generate, URL resolution and `init` ask about, one method each), this folder (a
+//! backend file here and one in `introspect/`, plus the dispatch in `mod.rs`, `run.rs` and
+//! `scratch.rs`), the compiler points at 5 more files, each for what only that file knows:
+//! `database_url.rs` (URL schemes and default ports), `sql.rs` (the sqlparser dialect and the
+//! lexical rules, in one `Lexicon`), `schema/parse.rs` and `schema/render.rs` (diesel's type
+//! names) and `generate.rs` (the SQL dialect of generated migrations). No code outside these
+//! compares a backend with `==`, so nothing a new variant misses can fall through silently.
 
 pub mod harness;
 pub mod introspect;
