@@ -106,6 +106,9 @@ pub enum Command {
         #[arg(long)]
         exit_code: bool,
     },
+    /// List the migrations not yet applied to each set's database (exit 0 either way; see
+    /// `status --exit-code` for a gate)
+    Pending,
     /// Run pending migrations, each set on its own database
     Apply {
         /// Apply pending migrations up to and including this version (or folder name)
@@ -182,7 +185,7 @@ pub enum Command {
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
         /// How many migrations to revert [default: 1]
-        #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"])]
+        #[arg(short = 'n', long, visible_alias = "number", value_name = "N", conflicts_with_all = ["to", "all"])]
         steps: Option<usize>,
         /// Revert every migration newer than this version (it stays applied)
         #[arg(long, value_name = "VERSION", conflicts_with = "all")]
@@ -200,8 +203,18 @@ pub enum Command {
     /// Revert and re-apply the newest migrations (tests their down.sql)
     Redo {
         /// How many migrations to redo
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        #[arg(
+            short = 'n',
+            long,
+            visible_alias = "number",
+            value_name = "N",
+            default_value_t = 1,
+            conflicts_with = "all"
+        )]
         steps: usize,
+        /// Revert every applied migration of the set, then apply them all again
+        #[arg(long)]
+        all: bool,
         /// Print what would run and change nothing
         #[arg(long)]
         dry_run: bool,
@@ -209,6 +222,58 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `cargo migrate man | man -l -`
+    Man {
+        /// The subcommand whose page to print (default: the command's own page)
+        command: Option<String>,
+    },
+}
+
+/// The clap definition of `cargo-migrate` itself, as completions and the man page describe it.
+fn migrate_command() -> clap::Command {
+    use clap::CommandFactory;
+    let cargo = CargoCli::command();
+    let migrate = cargo
+        .find_subcommand("migrate")
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("migrate"));
+    migrate
+        .name("cargo-migrate")
+        .bin_name("cargo-migrate")
+        .version(env!("CARGO_PKG_VERSION"))
+}
+
+/// The completion script for `shell`: it completes `cargo-migrate …`, which takes the same
+/// arguments as `cargo migrate …`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut cmd = migrate_command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "cargo-migrate", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page of the command, or of one subcommand (`None` when there is no such one).
+pub fn man_page(subcommand: Option<&str>) -> Option<String> {
+    let mut cmd = migrate_command();
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => {
+            let sub = cmd.find_subcommand(name)?.clone();
+            let full = format!("cargo-migrate-{}", sub.get_name());
+            sub.name(full.clone())
+                .bin_name(full.replace("-migrate-", " migrate "))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out).ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Parse the process arguments, accepting both `cargo-migrate migrate …` (as cargo runs it)
@@ -257,6 +322,18 @@ impl Command {
     pub fn request(&self) -> Request {
         match self {
             Command::List => Request::List,
+            Command::Pending => Request::Status(StatusOptions {
+                exit_code: false,
+                pending_only: true,
+            }),
+            Command::Completions { shell } => Request::Print(completions(*shell)),
+            Command::Man { command } => match man_page(command.as_deref()) {
+                Some(page) => Request::Print(page),
+                None => Request::Unknown(format!(
+                    "`{}` is not a subcommand of cargo migrate; `cargo migrate --help` lists them",
+                    command.as_deref().unwrap_or_default()
+                )),
+            },
             Command::Rules => Request::Rules,
             Command::Init => Request::Init,
             Command::Generate {
@@ -296,6 +373,7 @@ impl Command {
             }),
             Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,
+                pending_only: false,
             }),
             Command::Apply {
                 to,
@@ -328,10 +406,15 @@ impl Command {
             }),
             Command::Redo {
                 steps,
+                all,
                 dry_run,
                 lock_timeout,
             } => Request::Revert(RevertOptions {
-                target: RevertTarget::Steps(*steps),
+                target: if *all {
+                    RevertTarget::All
+                } else {
+                    RevertTarget::Steps(*steps)
+                },
                 dry_run: *dry_run,
                 redo: true,
                 lock_timeout: Duration::from_secs(*lock_timeout),
@@ -357,6 +440,39 @@ mod tests {
         assert_eq!(a.global.package, ["api"]);
         let b = parse_args(["cargo-migrate", "apply", "--dry-run"]).unwrap();
         assert!(matches!(b.command, Command::Apply { dry_run: true, .. }));
+    }
+
+    #[test]
+    fn diesel_spellings() {
+        let a = parse_args(["cargo-migrate", "revert", "-n", "3"]).unwrap();
+        assert!(matches!(a.command, Command::Revert { steps: Some(3), .. }));
+        let b = parse_args(["cargo-migrate", "redo", "--all"]).unwrap();
+        assert!(matches!(b.command, Command::Redo { all: true, .. }));
+        assert!(parse_args(["cargo-migrate", "redo", "-n", "2", "--all"]).is_err());
+        let c = parse_args(["cargo-migrate", "migrate", "pending"]).unwrap();
+        assert!(matches!(
+            c.command.request(),
+            Request::Status(StatusOptions {
+                pending_only: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn completions_and_man_page_know_every_subcommand() {
+        let bash = completions(clap_complete::Shell::Bash);
+        let fish = completions(clap_complete::Shell::Fish);
+        let man = man_page(None).unwrap();
+        for sub in migrate_command().get_subcommands() {
+            let name = sub.get_name();
+            assert!(bash.contains(name), "bash completion lacks {name}");
+            assert!(fish.contains(name), "fish completion lacks {name}");
+            assert!(man.contains(name), "man page lacks {name}");
+            assert!(man_page(Some(name)).is_some(), "no man page for {name}");
+        }
+        assert!(bash.contains("--lock-timeout"));
+        assert!(man_page(Some("nope")).is_none());
     }
 
     #[test]

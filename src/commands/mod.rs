@@ -84,6 +84,10 @@ pub enum Request {
     Rules,
     /// `init`.
     Init,
+    /// `completions` and `man`: text the CLI layer generated, printed as it is.
+    Print(String),
+    /// A request the CLI layer could not make sense of: the message, exit 2.
+    Unknown(String),
 }
 
 impl Request {
@@ -91,6 +95,7 @@ impl Request {
     pub fn name(&self) -> &'static str {
         match self {
             Request::List => "list",
+            Request::Status(o) if o.pending_only => "pending",
             Request::Status(_) => "status",
             Request::Apply(_) => "apply",
             Request::Revert(o) if o.redo => "redo",
@@ -101,7 +106,22 @@ impl Request {
             Request::Baseline(_) => "baseline",
             Request::Rules => "rules",
             Request::Init => "init",
+            Request::Print(_) => "print",
+            Request::Unknown(_) => "cargo migrate",
         }
+    }
+}
+
+/// The requests answered without reading the workspace: `rules`, `completions`, `man`.
+fn without_workspace(request: &Request, printer: &Printer) -> Option<anyhow::Result<Outcome>> {
+    match request {
+        Request::Rules => Some(rules::run(printer)),
+        Request::Print(text) => {
+            printer.document(text);
+            Some(Ok(Outcome::Success))
+        }
+        Request::Unknown(message) => Some(Err(anyhow::anyhow!("{message}"))),
+        _ => None,
     }
 }
 
@@ -111,13 +131,15 @@ pub fn execute(
     opts: &GlobalOptions,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    if let Request::Rules = request {
-        return rules::run(printer);
+    if let Some(answer) = without_workspace(request, printer) {
+        return answer;
     }
     let resolved = crate::settings::resolve(opts, &crate::settings::ProcessEnv)?;
     printer.set_root(&resolved.workspace.root);
     match request {
-        Request::Rules => rules::run(printer),
+        Request::Rules | Request::Print(_) | Request::Unknown(_) => {
+            without_workspace(request, printer).unwrap_or(Ok(Outcome::Unusable))
+        }
         Request::List => list::run(&resolved, printer),
         Request::Status(o) => status::run(&resolved, o, printer),
         Request::Apply(o) => apply::run(&resolved, o, printer),

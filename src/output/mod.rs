@@ -219,6 +219,14 @@ impl Printer {
         }
     }
 
+    /// Text that is a command's whole output (a completion script, a man page): on stdout,
+    /// exactly as given, in every format and under `--quiet`.
+    pub fn document(&self, text: &str) {
+        if let Ok(mut s) = self.stdout.lock() {
+            s.write(text);
+        }
+    }
+
     /// A line of human progress (suppressed by `--quiet`).
     pub fn line(&self, text: impl AsRef<str>) {
         self.write(Channel::Line, &format!("{}\n", text.as_ref()));
