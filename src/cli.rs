@@ -164,6 +164,13 @@ pub enum Command {
         #[arg(long)]
         no_cache: bool,
     },
+    /// Print the schema.rs of a set's database as it is now (diesel print-schema), with the
+    /// set's print_schema options
+    PrintSchema {
+        /// Write the schema file(s) instead of printing
+        #[arg(long)]
+        write: bool,
+    },
     /// List the lint rules with their ids and default levels
     Rules,
     /// Write a git pre-commit hook, pre-commit framework entries and an example CI workflow
@@ -357,6 +364,12 @@ impl Command {
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,
                 no_cache: *no_cache,
+                live: false,
+            }),
+            Command::PrintSchema { write } => Request::Schema(SchemaOptions {
+                write: *write,
+                no_cache: false,
+                live: true,
             }),
             Command::Check {
                 lint_only,

@@ -101,6 +101,7 @@ impl Request {
             Request::Revert(o) if o.redo => "redo",
             Request::Revert(_) => "revert",
             Request::Check(_) => "check",
+            Request::Schema(o) if o.live => "print-schema",
             Request::Schema(_) => "schema",
             Request::Generate(_) => "generate",
             Request::Baseline(_) => "baseline",

@@ -1250,3 +1250,20 @@ fn completions_and_man_page_print_without_a_workspace() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`nope` is not a subcommand"));
 }
+
+#[test]
+fn print_schema_reads_the_database_and_never_creates_one() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    let run = t.run(&["print-schema"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!t.path("todo.db").exists());
+    t.run(&["apply", "--to", "20240501000000"]).assert_success();
+    let live = t.run(&["print-schema"]);
+    live.assert_success();
+    // Only the applied migration's table: read from the database, not from the history.
+    let history = t.run(&["schema"]);
+    assert_ne!(live.stdout, history.stdout);
+    t.run(&["apply"]).assert_success();
+    assert_eq!(t.run(&["print-schema"]).stdout, t.run(&["schema"]).stdout);
+}
