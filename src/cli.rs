@@ -154,6 +154,12 @@ pub enum Command {
         /// Open up.sql and down.sql in $VISUAL / $EDITOR afterwards
         #[arg(long)]
         edit: bool,
+        /// Use this version instead of the current time (the folder is VERSION_NAME)
+        #[arg(long, value_name = "VERSION")]
+        version: Option<String>,
+        /// Write no down.sql (the migration cannot be reverted; the lint says so)
+        #[arg(long)]
+        no_down: bool,
     },
     /// Print the schema.rs a set's migrations produce, as diesel print-schema would
     Schema {
@@ -347,10 +353,14 @@ impl Command {
                 name,
                 diff_schema,
                 edit,
+                version,
+                no_down,
             } => Request::Generate(GenerateOptions {
                 name: name.clone(),
                 diff_schema: *diff_schema,
                 edit: *edit,
+                version: version.clone(),
+                no_down: *no_down,
             }),
             Command::Baseline {
                 to,
