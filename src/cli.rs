@@ -49,6 +49,8 @@ pub enum ColorArg {
 pub enum FormatArg {
     Human,
     Json,
+    Github,
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -75,7 +77,8 @@ pub struct GlobalArgs {
         value_name = "WHEN"
     )]
     pub color: ColorArg,
-    /// Output format; `json` prints one document on stdout (see docs/json.md)
+    /// Output format; `json` prints one document on stdout (see docs/json.md), `github` adds
+    /// annotations for GitHub Actions, `sarif` prints a SARIF log for code scanning
     #[arg(
         long,
         global = true,
@@ -314,6 +317,8 @@ impl GlobalArgs {
             format: match self.format {
                 FormatArg::Human => Format::Human,
                 FormatArg::Json => Format::Json,
+                FormatArg::Github => Format::Github,
+                FormatArg::Sarif => Format::Sarif,
             },
             quiet: self.quiet,
             verbose: self.verbose,

@@ -27,6 +27,10 @@ pub enum Format {
     Human,
     /// One JSON document on stdout (see docs/json.md).
     Json,
+    /// Human text, then GitHub workflow commands (annotations) for the findings.
+    Github,
+    /// One SARIF 2.1.0 log on stdout.
+    Sarif,
 }
 
 /// Options every command takes, already parsed.

@@ -330,6 +330,10 @@ pub struct ApplySet {
 }
 
 impl Render for ApplyReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.sets.iter().flat_map(|s| &s.refused).collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         if r.dry_run {

@@ -425,6 +425,18 @@ pub struct CheckSet {
 }
 
 impl Render for CheckReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.sets.iter().flat_map(|s| &s.findings).collect()
+    }
+
+    fn diffs(&self) -> Vec<(String, &str)> {
+        self.sets
+            .iter()
+            .flat_map(|s| &s.drift)
+            .map(|d| (d.file.display().to_string(), d.diff.as_str()))
+            .collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         // Which servers the histories were replayed on, once, before the sets.

@@ -134,7 +134,7 @@ fn workflow(sets: &[SetContext]) -> String {
         ));
     }
     out.push_str(
-        "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0 # --base needs the history of the main branch\n      - uses: dtolnay/rust-toolchain@stable\n      # Install cargo-migrate the way your project pins it (a registry version, or\n      # `cargo install --git <its repository> --locked`).\n      - run: cargo install cargo-migrate --locked\n      # Lint, schema.rs drift, and no edits to migrations released on the main branch.\n      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}\n",
+        "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0 # --base needs the history of the main branch\n      - uses: dtolnay/rust-toolchain@stable\n      # Install cargo-migrate the way your project pins it (a registry version, or\n      # `cargo install --git <its repository> --locked`).\n      - run: cargo install cargo-migrate --locked\n      # Lint, schema.rs drift, and no edits to migrations released on the main branch;\n      # `--format github` puts each finding on its line of the pull request.\n      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }} --format github\n",
     );
     if !create.is_empty() {
         out.push_str(
@@ -145,7 +145,7 @@ fn workflow(sets: &[SetContext]) -> String {
         }
     }
     out.push_str(
-        "      # Apply (waiting for the databases to accept connections), check them, then test.\n      - run: cargo migrate apply --wait 60\n      - run: cargo migrate check\n      - run: cargo test\n",
+        "      # Apply (waiting for the databases to accept connections), check them, then test.\n      - run: cargo migrate apply --wait 60\n      - run: cargo migrate check --format github\n      - run: cargo test\n",
     );
     out
 }

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod ci_formats;
 mod cli;
 mod databases;
 mod docs;
