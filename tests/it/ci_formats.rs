@@ -50,7 +50,9 @@ fn sarif_of_lint_findings_is_valid_and_complete() {
             f["location"]["line"]
         );
     }
-    let rules = doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     let concurrently = rules
         .iter()
         .find(|r| r["id"] == "concurrently-in-transaction")
@@ -76,10 +78,12 @@ fn sarif_of_a_command_that_could_not_run_says_so() {
     assert_valid_sarif(&doc);
     let invocation = &doc["runs"][0]["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], false);
-    assert!(invocation["toolExecutionNotifications"][0]["message"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("needs a server"));
+    assert!(
+        invocation["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("needs a server")
+    );
 }
 
 #[test]
@@ -89,9 +93,9 @@ fn github_annotations_and_job_summary() {
     run.assert_code(1);
     let annotations: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert!(
-        annotations
-            .iter()
-            .any(|l| l.starts_with("::error file=src/schema.rs") && l.contains("title=schema-drift")),
+        annotations.iter().any(
+            |l| l.starts_with("::error file=src/schema.rs") && l.contains("title=schema-drift")
+        ),
         "{}",
         run.stdout
     );
