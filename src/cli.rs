@@ -11,8 +11,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    ApplyOptions, BaselineOptions, CheckOptions, GenerateOptions, Request, RevertOptions,
-    RevertTarget, SchemaOptions, StatusOptions,
+    ApplyOptions, BaselineOptions, CheckOptions, DatabaseAction, DatabaseOptions, GenerateOptions,
+    Prepare, Request, RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
 };
 use crate::output::ColorChoice;
 use crate::settings::{Format, GlobalOptions};
@@ -126,6 +126,21 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+    },
+    /// Create each selected set's database when it is missing, then apply its migrations
+    /// (diesel setup)
+    Setup {
+        /// Retry connecting for up to this many seconds (a database that is starting)
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+    /// Create, drop or reset the selected sets' development databases
+    Database {
+        #[command(subcommand)]
+        action: DatabaseCommand,
     },
     /// Check migration folders, lint every migration, and compare each schema file with the
     /// schema its migrations produce (the pre-commit and CI gate)
@@ -249,6 +264,38 @@ pub enum Command {
         /// The subcommand whose page to print (default: the command's own page)
         command: Option<String>,
     },
+}
+
+/// `cargo migrate database …`.
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// Create each selected set's database when it is missing (an existing one is left alone)
+    Create,
+    /// Drop each selected set's database (for SQLite: delete the file and its -wal/-shm)
+    Drop {
+        #[command(flatten)]
+        danger: DropArgs,
+    },
+    /// Drop each selected set's database, create it again and apply every migration
+    Reset {
+        #[command(flatten)]
+        danger: DropArgs,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+}
+
+/// What dropping a database needs.
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// Drop without asking (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Allow dropping a database on another machine (only loopback hosts, sockets and SQLite
+    /// files otherwise)
+    #[arg(long)]
+    allow_remote: bool,
 }
 
 /// The clap definition of `cargo-migrate` itself, as completions and the man page describe it.
@@ -413,7 +460,40 @@ impl Command {
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
                 lock_timeout: Duration::from_secs(*lock_timeout),
+                prepare: None,
             }),
+            Command::Setup { wait, lock_timeout } => Request::Apply(ApplyOptions {
+                to: None,
+                dry_run: false,
+                wait: wait.map(Duration::from_secs),
+                lock_timeout: Duration::from_secs(*lock_timeout),
+                prepare: Some(Prepare::Create),
+            }),
+            Command::Database { action } => match action {
+                DatabaseCommand::Create => Request::Database(DatabaseOptions {
+                    action: DatabaseAction::Create,
+                    yes: false,
+                    allow_remote: false,
+                }),
+                DatabaseCommand::Drop { danger } => Request::Database(DatabaseOptions {
+                    action: DatabaseAction::Drop,
+                    yes: danger.yes,
+                    allow_remote: danger.allow_remote,
+                }),
+                DatabaseCommand::Reset {
+                    danger,
+                    lock_timeout,
+                } => Request::Apply(ApplyOptions {
+                    to: None,
+                    dry_run: false,
+                    wait: None,
+                    lock_timeout: Duration::from_secs(*lock_timeout),
+                    prepare: Some(Prepare::Reset {
+                        yes: danger.yes,
+                        allow_remote: danger.allow_remote,
+                    }),
+                }),
+            },
             Command::Revert {
                 steps,
                 to,

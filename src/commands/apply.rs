@@ -5,7 +5,9 @@
 //! its migration lock: the pending list is read *after* the lock is taken, so concurrent
 //! deploys run each migration exactly once. The first failure stops the run.
 
-use super::{open, read_state, stop_on_problems, Opened, Outcome};
+use super::{
+    open, prepare_databases, read_state, stop_on_problems, DatabaseChange, Opened, Outcome, Prepare,
+};
 use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, Privilege};
 use crate::error::SetError;
@@ -33,6 +35,8 @@ pub struct ApplyOptions {
     pub wait: Option<Duration>,
     /// How long to wait for another process's migration lock.
     pub lock_timeout: Duration,
+    /// `setup` and `database reset`: create (or drop and create) the databases first.
+    pub prepare: Option<Prepare>,
 }
 
 /// Pending migrations older than the newest applied one were probably merged out of order:
@@ -264,6 +268,16 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         .as_deref()
         .map(|to| resolved.target_version("--to", to))
         .transpose()?;
+    let databases = match &opts.prepare {
+        Some(prepare) if !opts.dry_run => match prepare_databases(resolved, prepare, printer)? {
+            Some(done) => done,
+            None => return Ok(Outcome::Unusable),
+        },
+        _ => Vec::new(),
+    };
+    for change in &databases {
+        printer.line(change.describe());
+    }
     let empty = preflight(resolved, opts, to.as_deref(), printer)?;
     if !empty.is_empty() {
         return Ok(refuse(empty, printer));
@@ -286,6 +300,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         command: "apply",
         ok,
         dry_run: opts.dry_run,
+        databases,
         sets,
     });
     Ok(if ok {
@@ -307,6 +322,9 @@ pub struct ApplyReport {
     pub ok: bool,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `setup` and `database reset`: what was done to each database before migrating.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseChange>,
     /// One entry per set worked on.
     pub sets: Vec<ApplySet>,
 }

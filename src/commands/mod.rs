@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod check;
+pub mod database;
 pub mod generate;
 pub mod init;
 pub mod list;
@@ -30,11 +31,13 @@ use crate::settings::{GlobalOptions, Resolved, SetContext};
 pub use self::apply::ApplyOptions;
 pub use self::baseline::BaselineOptions;
 pub use self::check::CheckOptions;
+pub use self::database::{DatabaseAction, DatabaseOptions};
 pub use self::generate::GenerateOptions;
 pub use self::revert::{RevertOptions, RevertTarget};
 pub use self::schema::SchemaOptions;
 pub use self::status::StatusOptions;
 use crate::state::DatabaseState;
+use serde::Serialize;
 
 /// How a command ended; `main` maps it to the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,8 @@ pub enum Request {
     Generate(GenerateOptions),
     /// `baseline`.
     Baseline(BaselineOptions),
+    /// `database create|drop`.
+    Database(DatabaseOptions),
     /// `rules`.
     Rules,
     /// `init`.
@@ -105,6 +110,10 @@ impl Request {
             Request::Schema(_) => "schema",
             Request::Generate(_) => "generate",
             Request::Baseline(_) => "baseline",
+            Request::Database(o) => match o.action {
+                DatabaseAction::Create => "database create",
+                DatabaseAction::Drop => "database drop",
+            },
             Request::Rules => "rules",
             Request::Init => "init",
             Request::Print(_) => "print",
@@ -149,6 +158,7 @@ pub fn execute(
         Request::Schema(o) => schema::run(&resolved, o, printer),
         Request::Generate(o) => generate::run(&resolved, o, printer),
         Request::Baseline(o) => baseline::run(&resolved, o, printer),
+        Request::Database(o) => database::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
     }
 }
@@ -170,6 +180,127 @@ pub(crate) fn stop_on_problems(
         folder_problems: true,
     });
     Some(Outcome::Unusable)
+}
+
+/// What `setup`, `database …` and `apply` do to the sets' databases before migrating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepare {
+    /// Create each database that is missing (`setup`, `database create`).
+    Create,
+    /// Drop each database (`database drop`).
+    Drop { yes: bool, allow_remote: bool },
+    /// Drop, then create each database (`database reset`).
+    Reset { yes: bool, allow_remote: bool },
+}
+
+/// What was done to one set's database.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseChange {
+    /// The set.
+    pub set: String,
+    /// The database (password hidden).
+    pub database: String,
+    /// `created`, `existed`, `dropped` or `missing` (there was nothing to drop); for a
+    /// reset, what the drop and then the create did.
+    pub done: Vec<&'static str>,
+}
+
+impl DatabaseChange {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let what: Vec<&str> = self
+            .done
+            .iter()
+            .map(|d| match *d {
+                "created" => "created",
+                "existed" => "exists already, left as it is",
+                "dropped" => "dropped",
+                _ => "does not exist, nothing to drop",
+            })
+            .collect();
+        format!("{} {}: {}", self.set, self.database, what.join(", then "))
+    }
+}
+
+/// Create, drop or reset the selected sets' databases, as `prepare` says. Dropping is refused
+/// (the reason printed, `None` returned: exit 2) for a database not on this machine without
+/// `--allow-remote`, and without a confirmation: `--yes`, or a yes on a terminal.
+pub(crate) fn prepare_databases(
+    resolved: &Resolved,
+    prepare: &Prepare,
+    printer: &Printer,
+) -> anyhow::Result<Option<Vec<DatabaseChange>>> {
+    use crate::db::lifecycle;
+    let mut targets = Vec::new();
+    for ctx in &resolved.sets {
+        let (url, backend) = ctx.require_url()?;
+        targets.push((ctx, url, backend));
+    }
+    if let Prepare::Drop { yes, allow_remote } | Prepare::Reset { yes, allow_remote } = *prepare {
+        let remote: Vec<String> = targets
+            .iter()
+            .filter(|(_, url, backend)| !lifecycle::is_local(url, *backend))
+            .map(|(ctx, url, _)| format!("{} ({url})", ctx.name()))
+            .collect();
+        if !remote.is_empty() && !allow_remote {
+            anyhow::bail!(
+                "refusing to drop a database that is not on this machine: {}
+help: this is meant for development databases; if you really mean it, pass --allow-remote",
+                remote.join(", ")
+            );
+        }
+        if !yes {
+            let list: Vec<String> = targets
+                .iter()
+                .map(|(ctx, url, _)| format!("{} ({url})", ctx.name()))
+                .collect();
+            let question = format!(
+                "Drop {} {}? Everything in {} is lost.",
+                if list.len() == 1 {
+                    "the database of"
+                } else {
+                    "the databases of"
+                },
+                list.join(", "),
+                if list.len() == 1 { "it" } else { "them" }
+            );
+            match printer.confirm(&question) {
+                Some(true) => {}
+                Some(false) => {
+                    printer.stop_message("nothing was dropped");
+                    return Ok(None);
+                }
+                None => anyhow::bail!(
+                    "dropping a database needs a confirmation, and this is not a terminal: {}
+help: pass --yes to drop without asking",
+                    list.join(", ")
+                ),
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    for (ctx, url, backend) in targets {
+        let fail = |e: DbError| SetError::new(ctx.name(), e).with_origin(ctx.url_origin());
+        let mut done = Vec::new();
+        if matches!(prepare, Prepare::Drop { .. } | Prepare::Reset { .. }) {
+            done.push(match lifecycle::drop(&url, backend).map_err(fail)? {
+                lifecycle::Dropped::Dropped => "dropped",
+                lifecycle::Dropped::Missing => "missing",
+            });
+        }
+        if matches!(prepare, Prepare::Create | Prepare::Reset { .. }) {
+            done.push(match lifecycle::create(&url, backend).map_err(fail)? {
+                lifecycle::Created::Created => "created",
+                lifecycle::Created::Existed => "existed",
+            });
+        }
+        changes.push(DatabaseChange {
+            set: ctx.name().to_string(),
+            database: url.to_string(),
+            done,
+        });
+    }
+    Ok(Some(changes))
 }
 
 /// A connection that could not be opened, as an error naming the set and where its URL came

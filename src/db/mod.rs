@@ -44,6 +44,7 @@
 
 pub mod harness;
 pub mod introspect;
+pub mod lifecycle;
 pub mod lock;
 pub mod mysql;
 pub mod postgres;

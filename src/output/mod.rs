@@ -252,6 +252,25 @@ impl Printer {
         self.write(Channel::Stderr, &human::diagnostics(diags));
     }
 
+    /// Ask a yes/no question on the terminal: `None` when stdin or stderr is not a terminal
+    /// (a script cannot answer), else whether the answer was yes. No answer is no.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        if let Ok(mut s) = self.stderr.lock() {
+            s.write(&format!("{question} [y/N] "));
+        }
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return Some(false);
+        }
+        Some(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
     /// A short message on stderr in every format (the interrupt handler's, outside a run).
     pub fn stop_message(&self, text: &str) {
         self.write(Channel::Always, &format!("{text}\n"));

@@ -12,6 +12,7 @@ mod common;
 mod ci_formats;
 mod cli;
 mod databases;
+mod dev_databases;
 mod docs;
 mod folders;
 mod generate;
