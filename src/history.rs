@@ -170,7 +170,7 @@ impl<'a> SetHistory<'a> {
     /// than the schema from it).
     pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
         let server = self.resolved.scratch_server(self.ctx, self.backend);
-        let mut scratch = ScratchDb::create(self.backend, server.as_ref())?;
+        let mut scratch = ScratchDb::create(self.backend, server.as_ref(), &self.ctx.set.init_sql)?;
         if let Err((failure, m)) = scratch.replay(self.migrations(upto)) {
             let m = m.clone();
             let server = scratch.conn.server_version();

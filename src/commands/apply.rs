@@ -223,7 +223,15 @@ fn apply_set(
                 direction: Direction::Up,
             })
             .collect();
-        let outcome = run::run_steps(conn, &url, ctx.name(), RunKind::Apply, &steps, printer);
+        let outcome = run::run_steps(
+            conn,
+            &url,
+            ctx.name(),
+            &ctx.set.init_sql,
+            RunKind::Apply,
+            &steps,
+            printer,
+        );
         Ok::<_, SetError>((outcome, todo))
     })
     .map_err(|e| SetError::new(ctx.name(), e))??;

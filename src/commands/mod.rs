@@ -152,6 +152,10 @@ pub(crate) fn stop_on_problems(
 /// A connection that could not be opened, as an error naming the set and where its URL came
 /// from, with the next step.
 fn connect_error(ctx: &SetContext, err: DbError) -> SetError {
+    if let DbError::InitSql { .. } = err {
+        // Connected: the message names the statement and its help says what to fix.
+        return SetError::new(ctx.name(), err).with_origin(ctx.url_origin());
+    }
     let help = match &err {
         DbError::SqliteMissing { .. } => {
             "run `cargo migrate apply` to create it, or fix the path".to_string()
@@ -180,7 +184,7 @@ pub(crate) fn open(
 ) -> Result<(Opened, DatabaseUrl), SetError> {
     let (url, backend) = ctx.require_url()?;
     let wait = opts.wait.map(|w| w.as_secs()).unwrap_or(0);
-    let connected = Connection::establish_waiting(&url, backend, opts, || {
+    let connected = Connection::establish_for_set(&url, backend, opts, &ctx.set.init_sql, || {
         progress.event(Event::WaitingForDatabase { seconds: wait })
     });
     match connected {

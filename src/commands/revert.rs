@@ -141,7 +141,15 @@ pub fn run(
             printer.event(Event::NothingToRun(Direction::Down));
         }
         let steps = plan_steps(&todo, opts.redo);
-        Ok::<_, SetError>(run::run_steps(conn, &url, set, kind, &steps, printer))
+        Ok::<_, SetError>(run::run_steps(
+            conn,
+            &url,
+            set,
+            &ctx.set.init_sql,
+            kind,
+            &steps,
+            printer,
+        ))
     })
     .map_err(|e: DbError| SetError::new(set, e))??;
     if !outcome.refused.is_empty() {
