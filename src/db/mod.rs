@@ -169,10 +169,10 @@ pub enum DbError {
     },
     /// A statement of a set's `init-sql` failed right after connecting: nothing else ran on
     /// that connection.
-    #[error("init-sql statement {number} (`{statement}`), configured in {table} of `{}`, failed on {url}: {message}; nothing else ran\nhelp: fix or remove that statement of `init-sql`; it runs first on every connection cargo migrate opens for this set (apply, revert, redo, baseline, status, check and the scratch replay)", manifest.display())]
+    #[error("init-sql statement {number} (`{statement}`), configured in {table} of `{}`, failed on {on}: {message}; nothing else ran\nhelp: fix or remove that statement of `init-sql`; it runs first on every connection cargo migrate opens for this set (apply, revert, redo, baseline, status, check and the scratch replay)", manifest.display())]
     InitSql {
-        /// The database.
-        url: DatabaseUrl,
+        /// The database (its URL, or which scratch database).
+        on: String,
         /// The manifest that configures it.
         manifest: PathBuf,
         /// The table it is in.
@@ -405,7 +405,7 @@ impl Connection {
         for (i, statement) in init_sql.statements.iter().enumerate() {
             self.batch_execute(statement)
                 .map_err(|e| DbError::InitSql {
-                    url: url.clone(),
+                    on: url.to_string(),
                     manifest: init_sql.manifest.clone(),
                     table: init_sql.table,
                     number: i + 1,

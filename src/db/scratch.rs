@@ -146,7 +146,8 @@ impl ScratchDb {
                 ConnectOptions::default(),
                 init_sql,
                 || {},
-            )?;
+            )
+            .map_err(|e| on_scratch(e, "the in-memory scratch database"))?;
             return Ok(ScratchDb {
                 conn,
                 owned: None,
@@ -209,7 +210,8 @@ impl ScratchDb {
             ConnectOptions::default(),
             init_sql,
             || {},
-        )?;
+        )
+        .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
         Ok(scratch)
     }
@@ -248,6 +250,28 @@ impl ScratchDb {
     /// The scratch database's name (PostgreSQL and MySQL).
     pub fn name(&self) -> Option<&str> {
         self.owned.as_ref().map(|(_, n)| n.as_str())
+    }
+}
+
+/// An init-sql failure on a scratch database says so, rather than showing its URL.
+fn on_scratch(err: DbError, which: &str) -> DbError {
+    match err {
+        DbError::InitSql {
+            manifest,
+            table,
+            number,
+            statement,
+            message,
+            ..
+        } => DbError::InitSql {
+            on: format!("{which} the history replays on"),
+            manifest,
+            table,
+            number,
+            statement,
+            message,
+        },
+        other => other,
     }
 }
 
