@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{stop_on_problems, Outcome};
 use crate::error::SetError;
-use crate::history::{SetHistory, Upto};
+use crate::history::{HistoryError, SetHistory, Upto};
 use crate::output::Printer;
 use crate::report::ProblemsReport;
 
@@ -59,6 +59,16 @@ pub fn run(
             SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache));
         let rendered = match rendered {
             Ok(s) => s,
+            // What apply refuses before anything runs, the replay refuses too (exit 2).
+            Err(HistoryError::Refused(problems)) => {
+                printer.report(&ProblemsReport {
+                    command: "schema",
+                    ok: false,
+                    problems,
+                    folder_problems: true,
+                });
+                return Ok(Outcome::Unusable);
+            }
             Err(err) if err.is_finding() => {
                 printer.report(&ProblemsReport {
                     command: "schema",
