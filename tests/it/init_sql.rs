@@ -249,13 +249,29 @@ fn a_failing_init_sql_statement_stops_before_anything_runs() {
     let run = t.run(&["check", "--offline", "--no-cache"]);
     run.assert_code(2);
     assert_snapshot!("check", t.clean(&run.stderr));
-    let run = t.run(&["status"]);
-    run.assert_code(2);
-    assert!(
-        run.stderr.contains("init-sql statement 2"),
-        "{}",
-        run.stderr
-    );
+    for args in [
+        &["status"][..],
+        &["revert"],
+        &["redo"],
+        &["baseline", "--to", "2024-01-01-000000"],
+        &["schema", "--no-cache"],
+        &["check", "--lint-only"],
+    ] {
+        let run = t.run(args);
+        if args.get(1) == Some(&"--lint-only") {
+            // The lint opens no connection.
+            run.assert_success();
+            continue;
+        }
+        run.assert_code(2);
+        assert!(
+            run.stderr
+                .contains("init-sql statement 2 (`SET lock_timeout = '5s'`)"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!conn.has_migrations_table().unwrap());
 
     // The package's own (empty) list replaces the workspace's.
     let text = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
