@@ -272,6 +272,21 @@ fn a_failing_init_sql_statement_stops_before_anything_runs() {
         );
     }
     assert!(!conn.has_migrations_table().unwrap());
+    // generate --diff-schema replays the history too.
+    t.write(
+        "src/schema.rs",
+        "diesel::table! {\n    users (id) {\n        id -> Integer,\n    }\n}\n",
+    );
+    let run = t.run(&["generate", "more", "--diff-schema"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("init-sql statement 2 (`SET lock_timeout = '5s'`), configured in [workspace.metadata.migrate] of `Cargo.toml`, failed on the in-memory scratch database"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(t.path("migrations")).unwrap().count(), 1);
+    std::fs::remove_file(t.path("src/schema.rs")).unwrap();
 
     // The package's own (empty) list replaces the workspace's.
     let text = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
