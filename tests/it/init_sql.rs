@@ -333,3 +333,60 @@ fn an_empty_init_sql_entry_is_a_configuration_error() {
         run.stderr
     );
 }
+
+/// A `search_path` in init-sql puts the tables and diesel's versions table in that schema, in
+/// the deploy and in the replay alike (which creates the schema first on its empty database).
+#[test]
+fn postgres_init_sql_search_path_applies_and_replays_in_that_schema() {
+    let Some(base) = Server::Postgres.url() else {
+        return;
+    };
+    let Some(db) = TestDb::create(Server::Postgres, "initsqlpath") else {
+        return;
+    };
+    let t = CliTest::package()
+        .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_SCRATCH_URL", &base);
+    t.write(
+        "Cargo.toml",
+        &manifest(
+            "postgres",
+            Some("\"CREATE SCHEMA IF NOT EXISTS billing; SET search_path = billing\""),
+        ),
+    );
+    t.write(
+        "diesel.toml",
+        "[print_schema]\nfile = \"src/schema.rs\"\nschema = \"billing\"\n",
+    );
+    t.migration(
+        "2024-01-01-000000_invoices",
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE invoices;\n"),
+    );
+    t.run(&["apply"]).assert_success();
+    let mut conn = db.connect();
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'billing' AND table_name IN ('invoices', '__diesel_schema_migrations')")
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        conn.count(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        .unwrap(),
+        0
+    );
+    // status reads the versions table in `billing`: nothing pending.
+    let run = t.run(&["status", "--format", "json"]);
+    run.assert_success();
+    assert_eq!(
+        run.json()["sets"][0]["pending"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let run = t.run(&["schema", "--write", "--no-cache"]);
+    run.assert_success();
+    let schema = std::fs::read_to_string(t.path("src/schema.rs")).unwrap();
+    assert!(schema.contains("billing.invoices (id)"), "{schema}");
+    t.run(&["check", "--no-cache"]).assert_success();
+}
