@@ -122,36 +122,14 @@ fn refuse(problems: Vec<Diagnostic>, printer: &Printer) -> Outcome {
 /// A pending migration whose up.sql still holds a `cargo-migrate: todo` marker is refused:
 /// the SQL next to the marker is a guess nobody has confirmed.
 fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError> {
-    let mut lines = Vec::new();
-    for m in todo {
-        for marker in crate::lint::todo_markers(&m.up_sql) {
-            lines.push(format!(
-                "  {}:{}: {}",
-                m.up_path().display(),
-                marker.line,
-                if marker.what.is_empty() {
-                    "a decision is left open"
-                } else {
-                    &marker.what
-                }
-            ));
-        }
-    }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    Err(SetError::new(
-        ctx.name(),
-        format!(
-            "refusing to apply: {} still left for a person to decide (`cargo-migrate: todo`):\n{}\nnothing was applied\nhelp: make each decision, change the SQL to match and delete the marker; `cargo migrate check` lists every marker",
-            if lines.len() == 1 {
-                "1 marker in a pending migration is".to_string()
-            } else {
-                format!("{} markers in pending migrations are", lines.len())
-            },
-            lines.join("\n")
-        ),
-    ))
+    let steps: Vec<Step> = todo
+        .iter()
+        .map(|m| Step {
+            migration: m,
+            direction: Direction::Up,
+        })
+        .collect();
+    super::refuse_markers(ctx.name(), RunKind::Apply, &steps)
 }
 
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
@@ -227,7 +205,15 @@ fn apply_set(
                 direction: Direction::Up,
             })
             .collect();
-        let outcome = run::run_steps(conn, &url, ctx.name(), RunKind::Apply, &steps, printer);
+        let outcome = run::run_steps(
+            conn,
+            &url,
+            ctx.name(),
+            &ctx.set.init_sql,
+            RunKind::Apply,
+            &steps,
+            printer,
+        );
         Ok::<_, SetError>((outcome, todo))
     })
     .map_err(|e| SetError::new(ctx.name(), e))??;

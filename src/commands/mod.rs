@@ -21,9 +21,11 @@ pub mod status;
 use std::path::PathBuf;
 
 use crate::database_url::DatabaseUrl;
+use crate::db::run::{RunKind, Step};
 use crate::db::{ConnectOptions, Connection, DbError};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
+use crate::migration::Direction;
 use crate::output::Printer;
 use crate::report::ProblemsReport;
 use crate::settings::{GlobalOptions, Resolved, SetContext};
@@ -303,9 +305,75 @@ help: pass --yes to drop without asking",
     Ok(Some(changes))
 }
 
+/// A plan that would run a file still holding a `cargo-migrate: todo` marker is refused before
+/// anything runs (exit 2): the SQL next to the marker is a guess nobody has confirmed. `apply`
+/// checks up.sql files; `revert` the down.sql files it would run, `redo` both.
+pub(crate) fn refuse_markers(set: &str, kind: RunKind, steps: &[Step<'_>]) -> Result<(), SetError> {
+    let mut lines = Vec::new();
+    for step in steps {
+        let m = step.migration;
+        let (text, path) = match step.direction {
+            Direction::Up => (m.up_sql.as_str(), m.up_path()),
+            Direction::Down => (m.down_sql.as_deref().unwrap_or_default(), m.down_path()),
+        };
+        for marker in crate::lint::todo_markers(text) {
+            let line = format!(
+                "  {}:{}: {}",
+                path.display(),
+                marker.line,
+                if marker.what.is_empty() {
+                    "a decision is left open"
+                } else {
+                    &marker.what
+                }
+            );
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let (one, many, nothing) = match kind {
+        RunKind::Apply => (
+            "1 marker in a pending migration is",
+            "markers in pending migrations are",
+            "nothing was applied",
+        ),
+        RunKind::Revert => (
+            "1 marker in a down.sql to run is",
+            "markers in the down.sql files to run are",
+            "nothing was reverted",
+        ),
+        RunKind::Redo => (
+            "1 marker in a file to run is",
+            "markers in the files to run are",
+            "nothing was reverted or applied",
+        ),
+    };
+    Err(SetError::new(
+        set,
+        format!(
+            "refusing to {}: {} still left for a person to decide (`cargo-migrate: todo`):\n{}\n{nothing}\nhelp: make each decision, change the SQL to match and delete the marker; `cargo migrate check` lists every marker",
+            kind.command(),
+            if lines.len() == 1 {
+                one.to_string()
+            } else {
+                format!("{} {many}", lines.len())
+            },
+            lines.join("\n")
+        ),
+    ))
+}
+
 /// A connection that could not be opened, as an error naming the set and where its URL came
 /// from, with the next step.
 fn connect_error(ctx: &SetContext, err: DbError) -> SetError {
+    if let DbError::InitSql { .. } = err {
+        // Connected: the message names the statement and its help says what to fix.
+        return SetError::new(ctx.name(), err).with_origin(ctx.url_origin());
+    }
     let help = match &err {
         DbError::SqliteMissing { .. } => {
             "run `cargo migrate apply` to create it, or fix the path".to_string()
@@ -334,7 +402,7 @@ pub(crate) fn open(
 ) -> Result<(Opened, DatabaseUrl), SetError> {
     let (url, backend) = ctx.require_url()?;
     let wait = opts.wait.map(|w| w.as_secs()).unwrap_or(0);
-    let connected = Connection::establish_waiting(&url, backend, opts, || {
+    let connected = Connection::establish_for_set(&url, backend, opts, &ctx.set.init_sql, || {
         progress.event(Event::WaitingForDatabase { seconds: wait })
     });
     match connected {

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::{open, stop_on_problems, Opened, Outcome};
 use crate::db::ConnectOptions;
 use crate::error::SetError;
-use crate::history::{SetHistory, Upto};
+use crate::history::{HistoryError, SetHistory, Upto};
 use crate::output::Printer;
 use crate::report::ProblemsReport;
 use crate::schema::RenderedSection;
@@ -74,6 +74,16 @@ pub fn run(
         };
         let rendered = match rendered {
             Ok(s) => s,
+            // What apply refuses before anything runs, the replay refuses too (exit 2).
+            Err(HistoryError::Refused(problems)) => {
+                printer.report(&ProblemsReport {
+                    command: "schema",
+                    ok: false,
+                    problems,
+                    folder_problems: true,
+                });
+                return Ok(Outcome::Unusable);
+            }
             Err(err) if err.is_finding() => {
                 printer.report(&ProblemsReport {
                     command,

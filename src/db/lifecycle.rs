@@ -42,15 +42,32 @@ pub fn is_local(url: &DatabaseUrl, backend: Backend) -> bool {
     if backend.is_file_database() {
         return true;
     }
-    let Ok(parsed) = url::Url::parse(url.expose()) else {
+    // Read by hand rather than with a URL parser: libpq accepts an empty host
+    // (`postgres://user@/db?host=/run/postgresql`), which URL parsers refuse.
+    let raw = url.expose();
+    let Some((_, rest)) = raw.split_once("://") else {
         return false;
     };
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let url_host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => hostport.split(':').next().unwrap_or_default(),
+    };
     // A host (or socket) given as a parameter wins over the URL's host, as the clients read it.
-    let param_host = parsed.query_pairs().find_map(|(k, v)| {
+    let param_host = url::form_urlencoded::parse(query.as_bytes()).find_map(|(k, v)| {
         let k = k.to_ascii_lowercase();
         (k == "host" || k == "socket" || k == "unix_socket").then(|| v.into_owned())
     });
-    let host = param_host.unwrap_or_else(|| parsed.host_str().unwrap_or_default().to_string());
+    // The URL's host may be a percent-encoded socket folder (`%2Frun%2Fpostgresql`).
+    let decoded = || {
+        url::form_urlencoded::parse(format!("h={url_host}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let host = param_host.unwrap_or_else(decoded);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.is_empty()
         || host.starts_with('/')
@@ -205,6 +222,7 @@ mod tests {
         assert!(local("postgres:///app"));
         assert!(local("postgres://u@/app?host=/var/run/postgresql"));
         assert!(local("mysql://root@localhost/app"));
+        assert!(local("postgres://u@%2Frun%2Fpostgresql/app"));
         assert!(local("app.db"));
         assert!(!local("postgres://u@db.example.com/app"));
         assert!(!local("postgres://u@10.0.0.5/app"));

@@ -17,6 +17,7 @@ mod docs;
 mod folders;
 mod generate;
 mod init;
+mod init_sql;
 mod placeholders;
 mod print_schema;
 mod replay;
