@@ -132,6 +132,7 @@ mod tests {
             format: Default::default(),
             virtual_root: false,
             init_sql: Default::default(),
+            write_schema: false,
         }
     }
 

@@ -126,6 +126,9 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+        /// Rewrite each set's schema file from the migrated database (as diesel does)
+        #[arg(long)]
+        write_schema: bool,
     },
     /// Create each selected set's database when it is missing, then apply its migrations
     /// (diesel setup)
@@ -227,6 +230,9 @@ pub enum Command {
         /// Print what would run and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Rewrite the set's schema file from the migrated database (as diesel does)
+        #[arg(long)]
+        write_schema: bool,
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
@@ -246,6 +252,9 @@ pub enum Command {
         /// Revert every applied migration of the set, then apply them all again
         #[arg(long)]
         all: bool,
+        /// Rewrite the set's schema file from the migrated database (as diesel does)
+        #[arg(long)]
+        write_schema: bool,
         /// Print what would run and change nothing
         #[arg(long)]
         dry_run: bool,
@@ -455,12 +464,14 @@ impl Command {
                 dry_run,
                 wait,
                 lock_timeout,
+                write_schema,
             } => Request::Apply(ApplyOptions {
                 to: to.clone(),
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
                 lock_timeout: Duration::from_secs(*lock_timeout),
                 prepare: None,
+                write_schema: *write_schema,
             }),
             Command::Setup { wait, lock_timeout } => Request::Apply(ApplyOptions {
                 to: None,
@@ -468,6 +479,7 @@ impl Command {
                 wait: wait.map(Duration::from_secs),
                 lock_timeout: Duration::from_secs(*lock_timeout),
                 prepare: Some(Prepare::Create),
+                write_schema: false,
             }),
             Command::Database { action } => match action {
                 DatabaseCommand::Create => Request::Database(DatabaseOptions {
@@ -492,6 +504,7 @@ impl Command {
                         yes: danger.yes,
                         allow_remote: danger.allow_remote,
                     }),
+                    write_schema: false,
                 }),
             },
             Command::Revert {
@@ -499,8 +512,10 @@ impl Command {
                 to,
                 all,
                 dry_run,
+                write_schema,
                 lock_timeout,
             } => Request::Revert(RevertOptions {
+                write_schema: *write_schema,
                 target: if *all {
                     RevertTarget::All
                 } else if let Some(to) = to {
@@ -515,9 +530,11 @@ impl Command {
             Command::Redo {
                 steps,
                 all,
+                write_schema,
                 dry_run,
                 lock_timeout,
             } => Request::Revert(RevertOptions {
+                write_schema: *write_schema,
                 target: if *all {
                     RevertTarget::All
                 } else {

@@ -144,6 +144,8 @@ pub struct PackageMigrate {
     pub lint: Option<serde_json::Value>,
     /// SQL run first on every connection opened for the set (replaces the workspace's).
     pub init_sql: Option<InitSqlList>,
+    /// `apply`, `revert` and `redo` rewrite the schema file from the migrated database.
+    pub write_schema: Option<bool>,
 }
 
 /// `[workspace.metadata.migrate]`: defaults for every set.
@@ -155,6 +157,8 @@ pub struct WorkspaceMigrate {
     pub lint: Option<serde_json::Value>,
     /// The default `init-sql` of every set.
     pub init_sql: Option<InitSqlList>,
+    /// The default `write-schema` of every set.
+    pub write_schema: Option<bool>,
 }
 
 /// `init-sql` as written: one string, or a list of strings (each run as one batch).
@@ -346,9 +350,9 @@ fn parse_migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
             at: format!(" ([{table}.metadata.migrate])"),
             message: err.to_string(),
             help: if table == "workspace" {
-                "the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint` and `init-sql` (see docs/configuration.md)".to_string()
+                "the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql` and `write-schema` (see docs/configuration.md)".to_string()
             } else {
-                "the keys of [package.metadata.migrate] are `migrations`, `schema`, `database-url-env`, `backend`, `enabled`, `lint` and `init-sql` (see docs/configuration.md)".to_string()
+                "the keys of [package.metadata.migrate] are `migrations`, `schema`, `database-url-env`, `backend`, `enabled`, `lint`, `init-sql` and `write-schema` (see docs/configuration.md)".to_string()
             },
         }),
     }
@@ -445,7 +449,7 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains(
-                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint` and `init-sql`"
+                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql` and `write-schema`"
             ),
             "{err}"
         );

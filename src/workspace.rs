@@ -67,6 +67,10 @@ pub struct MigrationSet {
     /// `init-sql`: what every connection opened for the set runs first.
     #[serde(skip)]
     pub init_sql: InitSql,
+    /// `write-schema`: `apply`, `revert` and `redo` rewrite the schema file from the migrated
+    /// database, as `--write-schema` does.
+    #[serde(skip)]
+    pub write_schema: bool,
 }
 
 impl MigrationSet {
@@ -216,6 +220,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
             ws_init_sql: ws_cfg.init_sql.as_ref(),
+            ws_write_schema: ws_cfg.write_schema,
             root: &root,
             root_manifest: &root_manifest,
             virtual_root: false,
@@ -237,6 +242,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
             ws_init_sql: ws_cfg.init_sql.as_ref(),
+            ws_write_schema: ws_cfg.write_schema,
             root: &root,
             root_manifest: &root_manifest,
             virtual_root: true,
@@ -282,6 +288,7 @@ struct SetConfig<'a> {
     default_env: &'a str,
     ws_lint: Option<&'a serde_json::Value>,
     ws_init_sql: Option<&'a config::InitSqlList>,
+    ws_write_schema: Option<bool>,
     root: &'a Path,
     root_manifest: &'a Path,
     virtual_root: bool,
@@ -364,6 +371,7 @@ fn set_for(
             cx.ws_init_sql,
             cx.root_manifest,
         ),
+        write_schema: cfg.write_schema.or(cx.ws_write_schema).unwrap_or(false),
     }))
 }
 

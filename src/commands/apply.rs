@@ -6,7 +6,8 @@
 //! deploys run each migration exactly once. The first failure stops the run.
 
 use super::{
-    open, prepare_databases, read_state, stop_on_problems, DatabaseChange, Opened, Outcome, Prepare,
+    open, prepare_databases, read_state, schema_after_migrating, schema_file_line,
+    stop_on_problems, DatabaseChange, Opened, Outcome, Prepare, SchemaFileUpdate,
 };
 use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, Privilege};
@@ -37,6 +38,8 @@ pub struct ApplyOptions {
     pub lock_timeout: Duration,
     /// `setup` and `database reset`: create (or drop and create) the databases first.
     pub prepare: Option<Prepare>,
+    /// `--write-schema`: rewrite each set's schema file from the migrated database.
+    pub write_schema: bool,
 }
 
 /// Pending migrations older than the newest applied one were probably merged out of order:
@@ -277,6 +280,15 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
             return Ok(refuse(std::mem::take(&mut set.refused), printer));
         }
         ok = set.failure.is_none();
+        if ok && !opts.dry_run {
+            let write = opts.write_schema || ctx.set.write_schema;
+            // The migrations ran whatever happens here: a schema file that cannot be
+            // rendered or written is a warning, not a failed apply.
+            match schema_after_migrating(resolved, ctx, write) {
+                Ok(updates) => set.schema_files = updates,
+                Err(e) => printer.warn(format!("the schema file was not compared: {e}")),
+            }
+        }
         sets.push(set);
         if !ok {
             break;
@@ -331,6 +343,10 @@ pub struct ApplySet {
     /// Files that hold no statement, found under the lock: nothing of this set ran.
     #[serde(skip)]
     pub refused: Vec<Diagnostic>,
+    /// Schema files that differ from the migrated database: rewritten (`--write-schema`) or
+    /// left as they are. Left out when none differs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schema_files: Vec<SchemaFileUpdate>,
 }
 
 impl Render for ApplyReport {
@@ -347,6 +363,11 @@ impl Render for ApplyReport {
                 count(n, "migration")
             ));
         } else if r.ok {
+            for s in &r.sets {
+                for f in &s.schema_files {
+                    p.line(schema_file_line(&s.set, f, "apply"));
+                }
+            }
             let n: usize = r.sets.iter().map(|s| s.applied.len()).sum();
             p.result(if n == 0 {
                 "nothing to apply: every migration is applied".to_string()

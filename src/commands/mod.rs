@@ -18,7 +18,7 @@ pub mod rules;
 pub mod schema;
 pub mod status;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::database_url::DatabaseUrl;
 use crate::db::run::{RunKind, Step};
@@ -26,7 +26,7 @@ use crate::db::{ConnectOptions, Connection, DbError};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::Direction;
-use crate::output::Printer;
+use crate::output::{Paint, Printer};
 use crate::report::ProblemsReport;
 use crate::settings::{GlobalOptions, Resolved, SetContext};
 
@@ -182,6 +182,91 @@ pub(crate) fn stop_on_problems(
         folder_problems: true,
     });
     Some(Outcome::Unusable)
+}
+
+/// Write a schema file through a temporary file and a rename, so a reader never sees half.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("rs.cargo-migrate-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Whether writing `text` would change the schema file at `path` (a missing file differs).
+pub(crate) fn schema_file_differs(path: &Path, text: &str) -> bool {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    !(crate::diff::same(&current, text) && current.ends_with('\n') == text.ends_with('\n'))
+}
+
+/// A schema file after `apply`, `revert` or `redo`, compared with the database just migrated.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaFileUpdate {
+    /// The schema file.
+    pub file: PathBuf,
+    /// `true`: rewritten from the database (`--write-schema`); `false`: it no longer matches
+    /// the database, and was left as it is.
+    pub written: bool,
+}
+
+/// After a set was migrated: each schema file of the set against what its database now holds,
+/// rendered as `print-schema` renders it. With `write`, files that differ are rewritten;
+/// without, they are reported. A set without a schema file has nothing to compare.
+pub(crate) fn schema_after_migrating(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    write: bool,
+) -> Result<Vec<SchemaFileUpdate>, SetError> {
+    let set = ctx.name();
+    if !ctx.set.has_schema() {
+        return Ok(Vec::new());
+    }
+    let (opened, _) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
+    let Opened::Connected(mut conn) = opened else {
+        return Ok(Vec::new());
+    };
+    let history =
+        crate::history::SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
+    let sections = history
+        .render_live(&mut conn)
+        .map_err(|e| SetError::new(set, e))?;
+    let mut out = Vec::new();
+    for section in sections {
+        let Some(file) = section.file else { continue };
+        if !schema_file_differs(&file, &section.text) {
+            continue;
+        }
+        if write {
+            write_atomically(&file, &section.text).map_err(|e| {
+                SetError::new(set, format!("cannot write `{}`: {e}", file.display()))
+            })?;
+        }
+        out.push(SchemaFileUpdate {
+            file,
+            written: write,
+        });
+    }
+    Ok(out)
+}
+
+/// One line about a schema file after migrating.
+pub(crate) fn schema_file_line(set: &str, f: &SchemaFileUpdate, command: &str) -> String {
+    if f.written {
+        format!(
+            "{} {} rewritten from the migrated database",
+            set.strong(),
+            f.file.display()
+        )
+    } else {
+        format!(
+            "{} {} no longer matches the migrated database; `cargo migrate {command} --write-schema` or `cargo migrate print-schema -p {set} --write` updates it",
+            set.strong(),
+            f.file.display()
+        )
+    }
 }
 
 /// What `setup`, `database …` and `apply` do to the sets' databases before migrating.

@@ -33,6 +33,8 @@ pub struct RevertOptions {
     pub redo: bool,
     /// How long to wait for another process's migration lock.
     pub lock_timeout: Duration,
+    /// `--write-schema`: rewrite the set's schema file from the migrated database.
+    pub write_schema: bool,
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -121,6 +123,7 @@ pub fn run(
             versions: Some(todo.iter().map(|m| m.version.clone()).collect()),
             steps: None,
             failure: None,
+            schema_files: Vec::new(),
         });
         return Ok(Outcome::Success);
     }
@@ -159,7 +162,17 @@ pub fn run(
     }
 
     let ok = outcome.failed.is_none();
+    let mut schema_files = Vec::new();
+    // Only when asked: after a revert the schema file is expected to differ until the
+    // migrations are applied again, so saying so would be noise.
+    if ok && (opts.write_schema || ctx.set.write_schema) {
+        match super::schema_after_migrating(resolved, ctx, true) {
+            Ok(updates) => schema_files = updates,
+            Err(e) => printer.warn(format!("the schema file was not compared: {e}")),
+        }
+    }
     printer.report(&RevertReport {
+        schema_files,
         command,
         ok,
         dry_run: false,
@@ -209,6 +222,10 @@ pub struct RevertReport {
     /// The failure that stopped the run (`null` when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Option<MigrationFailure>>,
+    /// The schema file, when it differs from the migrated database: rewritten
+    /// (`--write-schema`) or left as it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schema_files: Vec<super::SchemaFileUpdate>,
 }
 
 impl Render for RevertReport {
@@ -222,6 +239,9 @@ impl Render for RevertReport {
                 if redo { "redone" } else { "reverted" }
             ));
         } else if r.ok {
+            for f in &r.schema_files {
+                p.line(super::schema_file_line(&r.set, f, r.command));
+            }
             let reverted = r
                 .steps
                 .iter()

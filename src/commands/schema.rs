@@ -5,9 +5,7 @@
 //! `cargo migrate print-schema [--write]` is the same for a live database: the schema of the
 //! set's database as it is now (diesel's `print-schema`), rendered with the set's options.
 
-use std::path::Path;
-
-use super::{open, stop_on_problems, Opened, Outcome};
+use super::{open, schema_file_differs, stop_on_problems, write_atomically, Opened, Outcome};
 use crate::db::ConnectOptions;
 use crate::error::SetError;
 use crate::history::{HistoryError, SetHistory, Upto};
@@ -30,17 +28,6 @@ pub struct SchemaOptions {
     pub no_cache: bool,
     /// `print-schema`: read the set's database instead of replaying its history.
     pub live: bool,
-}
-
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("rs.cargo-migrate-{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 /// `schema`.
@@ -109,10 +96,7 @@ pub fn run(
                     ));
                     continue;
                 };
-                let current = std::fs::read_to_string(file).unwrap_or_default();
-                outcome = if crate::diff::same(&current, &section.text)
-                    && current.ends_with('\n') == section.text.ends_with('\n')
-                {
+                outcome = if !schema_file_differs(file, &section.text) {
                     WriteOutcome::Unchanged
                 } else {
                     write_atomically(file, &section.text).map_err(|e| {

@@ -1267,3 +1267,75 @@ fn print_schema_reads_the_database_and_never_creates_one() {
     t.run(&["apply"]).assert_success();
     assert_eq!(t.run(&["print-schema"]).stdout, t.run(&["schema"]).stdout);
 }
+
+#[test]
+fn apply_says_when_the_schema_file_no_longer_matches_and_write_schema_rewrites_it() {
+    let t = CliTest::fixture("drift").env("DATABASE_URL", "shop.db");
+    let before = std::fs::read_to_string(t.path("src/schema.rs")).unwrap();
+    // Without --write-schema: one line, the file untouched.
+    let run = t.run(&["apply"]);
+    run.assert_success();
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.contains("no longer matches the migrated database"))
+            .count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("`cargo migrate apply --write-schema`"));
+    assert_eq!(
+        before,
+        std::fs::read_to_string(t.path("src/schema.rs")).unwrap()
+    );
+    let doc = t.run(&["apply", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["schema_files"][0]["written"], false);
+
+    // revert --write-schema: the file is what the database now holds.
+    let run = t.run(&["revert", "--write-schema"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains("rewritten from the migrated database"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path("src/schema.rs")).unwrap(),
+        t.run(&["print-schema"]).stdout
+    );
+    // apply --write-schema: the whole history's schema, exactly as `schema` prints it.
+    t.run(&["apply", "--write-schema"]).assert_success();
+    let written = std::fs::read_to_string(t.path("src/schema.rs")).unwrap();
+    assert_eq!(written, t.run(&["schema"]).stdout);
+    assert_ne!(written, before);
+    t.run(&["check", "--offline"]).assert_success();
+    // Nothing differs any more: nothing is said.
+    let run = t.run(&["redo"]);
+    run.assert_success();
+    assert!(!run.stdout.contains("schema.rs"), "{}", run.stdout);
+}
+
+#[test]
+fn write_schema_in_the_configuration_is_the_default() {
+    let t = CliTest::fixture("drift").env("DATABASE_URL", "shop.db");
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "backend = \"sqlite\"",
+            "backend = \"sqlite\"\nwrite-schema = true",
+        ),
+    );
+    let run = t.run(&["apply"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains("rewritten from the migrated database"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path("src/schema.rs")).unwrap(),
+        t.run(&["schema"]).stdout
+    );
+}
