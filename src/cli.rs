@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     ApplyOptions, BaselineOptions, CheckOptions, DatabaseAction, DatabaseOptions, GenerateOptions,
-    Prepare, Request, RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
+    MarkOptions, Prepare, Request, RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
 };
+use crate::db::marks::MarkAction;
 use crate::output::ColorChoice;
 use crate::settings::{Format, GlobalOptions};
 
@@ -212,6 +213,27 @@ pub enum Command {
         /// Record them even when the database's schema differs from the history's
         #[arg(long)]
         force: bool,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+    /// Record a migration as applied or rolled back without running it, for one run or undone
+    /// by hand (one set at a time; `status` shows it as marked)
+    Mark {
+        /// The migration to record as applied (its version or folder name)
+        #[arg(
+            long,
+            value_name = "VERSION",
+            required_unless_present = "rolled_back",
+            conflicts_with = "rolled_back"
+        )]
+        applied: Option<String>,
+        /// The migration to remove from the applied ones
+        #[arg(long, value_name = "VERSION")]
+        rolled_back: Option<String>,
+        /// Why, kept with the mark (default: "marked by hand")
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
@@ -473,6 +495,24 @@ impl Command {
                 prepare: None,
                 write_schema: *write_schema,
             }),
+            Command::Mark {
+                applied,
+                rolled_back,
+                note,
+                lock_timeout,
+            } => {
+                let (version, action) = match (applied, rolled_back) {
+                    (Some(v), _) => (v.clone(), MarkAction::Applied),
+                    (None, Some(v)) => (v.clone(), MarkAction::RolledBack),
+                    (None, None) => (String::new(), MarkAction::Applied),
+                };
+                Request::Mark(MarkOptions {
+                    version,
+                    action,
+                    note: note.clone(),
+                    lock_timeout: Duration::from_secs(*lock_timeout),
+                })
+            }
             Command::Setup { wait, lock_timeout } => Request::Apply(ApplyOptions {
                 to: None,
                 dry_run: false,

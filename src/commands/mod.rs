@@ -13,6 +13,7 @@ pub mod database;
 pub mod generate;
 pub mod init;
 pub mod list;
+pub mod mark;
 pub mod revert;
 pub mod rules;
 pub mod schema;
@@ -35,6 +36,7 @@ pub use self::baseline::BaselineOptions;
 pub use self::check::CheckOptions;
 pub use self::database::{DatabaseAction, DatabaseOptions};
 pub use self::generate::GenerateOptions;
+pub use self::mark::MarkOptions;
 pub use self::revert::{RevertOptions, RevertTarget};
 pub use self::schema::SchemaOptions;
 pub use self::status::StatusOptions;
@@ -87,6 +89,8 @@ pub enum Request {
     Baseline(BaselineOptions),
     /// `database create|drop`.
     Database(DatabaseOptions),
+    /// `mark`.
+    Mark(MarkOptions),
     /// `rules`.
     Rules,
     /// `init`.
@@ -112,6 +116,7 @@ impl Request {
             Request::Schema(_) => "schema",
             Request::Generate(_) => "generate",
             Request::Baseline(_) => "baseline",
+            Request::Mark(_) => "mark",
             Request::Database(o) => match o.action {
                 DatabaseAction::Create => "database create",
                 DatabaseAction::Drop => "database drop",
@@ -161,6 +166,7 @@ pub fn execute(
         Request::Generate(o) => generate::run(&resolved, o, printer),
         Request::Baseline(o) => baseline::run(&resolved, o, printer),
         Request::Database(o) => database::run(&resolved, o, printer),
+        Request::Mark(o) => mark::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
     }
 }

@@ -23,9 +23,14 @@ pub struct StatusOptions {
 /// Read the state of one set's database.
 fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetError> {
     let (opened, url) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
-    let state = match opened {
-        Opened::Connected(mut conn) => read_state(resolved, ctx, Some(&mut conn), &url)?,
-        Opened::Missing(_) => read_state(resolved, ctx, None, &url)?,
+    let (state, marked) = match opened {
+        Opened::Connected(mut conn) => {
+            let state = read_state(resolved, ctx, Some(&mut conn), &url)?;
+            let marked = crate::db::marks::read(&mut conn, &url)
+                .map_err(|e| SetError::new(ctx.name(), e))?;
+            (state, marked)
+        }
+        Opened::Missing(_) => (read_state(resolved, ctx, None, &url)?, Vec::new()),
     };
     Ok(SetStatus {
         set: ctx.name().to_string(),
@@ -35,6 +40,7 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         pending: state.pending,
         unknown: state.unknown,
         out_of_order: state.out_of_order,
+        marked,
         migrations: ctx
             .folder
             .migrations
@@ -121,6 +127,8 @@ pub struct SetStatus {
     pub unknown: Vec<String>,
     /// Pending migrations older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// Migrations marked applied or rolled back by hand (`cargo migrate mark`), oldest first.
+    pub marked: Vec<crate::db::marks::Mark>,
     /// The folder's migrations as (version, folder name), for the human listing.
     #[serde(skip)]
     pub migrations: Vec<(String, String)>,
@@ -189,13 +197,33 @@ impl Render for StatusReport {
                 } else {
                     "pending".caution().to_string()
                 };
-                let note = if out_of_order {
+                let mut note = if out_of_order {
                     "  (older than the newest applied migration)"
                         .caution()
                         .to_string()
                 } else {
                     String::new()
                 };
+                // The latest mark of this version, if it still describes the database.
+                if let Some(m) = st.marked.iter().rev().find(|m| &m.version == version) {
+                    let applied = st.applied.contains(version);
+                    let holds = match m.action {
+                        crate::db::marks::MarkAction::Applied => applied,
+                        crate::db::marks::MarkAction::RolledBack => !applied,
+                    };
+                    if holds {
+                        note.push_str(
+                            &format!(
+                                "  (marked {} by hand, not run: {}, {})",
+                                m.action.as_str().replace('-', " "),
+                                m.note,
+                                m.marked_at
+                            )
+                            .caution()
+                            .to_string(),
+                        );
+                    }
+                }
                 p.line(format!("  {painted}  {dir_name}{note}"));
             }
             for v in &st.unknown {

@@ -46,6 +46,7 @@ pub mod harness;
 pub mod introspect;
 pub mod lifecycle;
 pub mod lock;
+pub mod marks;
 pub mod mysql;
 pub mod postgres;
 pub mod run;

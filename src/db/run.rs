@@ -265,6 +265,8 @@ pub fn run_steps(
         interrupt::step(None, result.is_ok());
         match result {
             Ok(took) => {
+                // The migration really ran now: an earlier mark of it no longer describes it.
+                super::marks::forget(conn, &m.version);
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,
                     direction: step.direction,

@@ -21,7 +21,7 @@ macro_rules! with_conn {
 use crate::common::{CliTest, Server, TestDb};
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 
-fn tables(conn: &mut Connection) -> Vec<String> {
+pub(crate) fn tables(conn: &mut Connection) -> Vec<String> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Row {

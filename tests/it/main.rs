@@ -18,6 +18,7 @@ mod folders;
 mod generate;
 mod init;
 mod init_sql;
+mod marks;
 mod placeholders;
 mod print_schema;
 mod replay;

@@ -1,0 +1,235 @@
+//! Migrations marked by hand: `cargo migrate mark --applied V` / `--rolled-back V`.
+//!
+//! Marking changes diesel's `__diesel_schema_migrations` exactly as running the migration
+//! would (the version is inserted or deleted), and keeps a record of it in our own table,
+//! `__cargo_migrate_marks`, so `status` can say that a migration was marked, not run. The
+//! table is created by the first mark and never by a read; its name starts with `__`, so
+//! diesel's `print-schema` (and this tool's) leaves it out of schema.rs.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diesel::sql_types::Text;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use super::{with_conn, Connection, DbError};
+use crate::backend::Backend;
+use crate::database_url::DatabaseUrl;
+
+/// Our table of marks.
+pub const TABLE: &str = "__cargo_migrate_marks";
+
+/// What a mark recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarkAction {
+    /// Recorded as applied without running up.sql.
+    Applied,
+    /// Removed from the applied versions without running down.sql.
+    RolledBack,
+}
+
+impl MarkAction {
+    /// The name stored in the table and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkAction::Applied => "applied",
+            MarkAction::RolledBack => "rolled-back",
+        }
+    }
+}
+
+/// One row of the marks table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mark {
+    /// The migration's version.
+    pub version: String,
+    /// What was marked.
+    pub action: MarkAction,
+    /// Why, as given with `--note`.
+    pub note: String,
+    /// When (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub marked_at: String,
+}
+
+#[derive(QueryableByName)]
+struct MarkRow {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = Text)]
+    note: String,
+    #[diesel(sql_type = Text)]
+    marked_at: String,
+}
+
+/// How each backend asks for the table, and binds parameters.
+fn sql(backend: Backend) -> (&'static str, &'static str, &'static str, &'static str) {
+    match backend {
+        Backend::Postgres => (
+            "SELECT COUNT(*)::bigint AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = '__cargo_migrate_marks' AND s.nspname = current_schema()",
+            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
+            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES ($1, $2, $3, $4)",
+            "DELETE FROM __diesel_schema_migrations WHERE version = $1",
+        ),
+        Backend::Mysql => (
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_marks'",
+            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
+            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
+            "DELETE FROM __diesel_schema_migrations WHERE version = ?",
+        ),
+        Backend::Sqlite => (
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_marks'",
+            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version TEXT NOT NULL, action TEXT NOT NULL, note TEXT NOT NULL, marked_at TEXT NOT NULL)",
+            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
+            "DELETE FROM __diesel_schema_migrations WHERE version = ?",
+        ),
+    }
+}
+
+/// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn now_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Mark `version` as applied (insert it into diesel's versions table) or rolled back (delete
+/// it), and record the mark; both in one transaction where the backend has transactional DDL.
+pub fn mark(
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    version: &str,
+    action: MarkAction,
+    note: &str,
+) -> Result<Mark, DbError> {
+    let (_, create, insert, delete) = sql(conn.backend());
+    let fail = |what: &str, e: diesel::result::Error| DbError::query(what.to_string(), url, &e);
+    conn.ensure_migrations_table()
+        .map_err(|e| fail("creating diesel's versions table", e))?;
+    conn.batch_execute(create)
+        .map_err(|e| fail("creating the table of marks `__cargo_migrate_marks`", e))?;
+    let mark = Mark {
+        version: version.to_string(),
+        action,
+        note: note.to_string(),
+        marked_at: now_utc(),
+    };
+    conn.batch_execute("BEGIN")
+        .map_err(|e| fail("starting the transaction of the mark", e))?;
+    let result = (|| -> diesel::QueryResult<()> {
+        match action {
+            MarkAction::Applied => conn.record_versions(&[version])?,
+            MarkAction::RolledBack => {
+                let q = diesel::sql_query(delete).bind::<Text, _>(version);
+                with_conn!(conn, c => q.execute(c))?;
+            }
+        }
+        let q = diesel::sql_query(insert)
+            .bind::<Text, _>(&mark.version)
+            .bind::<Text, _>(action.as_str())
+            .bind::<Text, _>(&mark.note)
+            .bind::<Text, _>(&mark.marked_at);
+        with_conn!(conn, c => q.execute(c))?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn
+            .batch_execute("COMMIT")
+            .map_err(|e| fail("committing the mark", e))?,
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            return Err(fail("recording the mark", e));
+        }
+    }
+    Ok(mark)
+}
+
+/// Forget the marks of `version`: it has just really run (up or down), so a mark no longer
+/// describes how the database got where it is. Best effort: without the table (or the right
+/// to change it) there is nothing to forget.
+pub fn forget(conn: &mut Connection, version: &str) {
+    let (exists, ..) = sql(conn.backend());
+    if conn.count(exists).unwrap_or(0) == 0 {
+        return;
+    }
+    let delete = match conn.backend() {
+        Backend::Postgres => "DELETE FROM __cargo_migrate_marks WHERE version = $1",
+        Backend::Mysql | Backend::Sqlite => "DELETE FROM __cargo_migrate_marks WHERE version = ?",
+    };
+    let q = diesel::sql_query(delete).bind::<Text, _>(version);
+    let _ = with_conn!(conn, c => q.execute(c));
+}
+
+/// The marks recorded in the database, oldest first; none when the table does not exist (it
+/// is never created by a read).
+pub fn read(conn: &mut Connection, url: &DatabaseUrl) -> Result<Vec<Mark>, DbError> {
+    let (exists, ..) = sql(conn.backend());
+    let fail = |e: diesel::result::Error| {
+        DbError::query(
+            "reading the table of marks `__cargo_migrate_marks`",
+            url,
+            &e,
+        )
+    };
+    if conn.count(exists).map_err(fail)? == 0 {
+        return Ok(Vec::new());
+    }
+    let q = diesel::sql_query(
+        "SELECT CAST(version AS CHAR(255)) AS version, CAST(action AS CHAR(20)) AS action, CAST(note AS CHAR(2000)) AS note, CAST(marked_at AS CHAR(32)) AS marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
+    );
+    let q_plain = diesel::sql_query(
+        "SELECT version, action, note, marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
+    );
+    let rows: Vec<MarkRow> = match conn.backend() {
+        // MySQL returns TEXT as bytes to a Text column unless cast.
+        Backend::Mysql => with_conn!(conn, c => q.load(c)).map_err(fail)?,
+        Backend::Postgres | Backend::Sqlite => {
+            with_conn!(conn, c => q_plain.load(c)).map_err(fail)?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| Mark {
+            version: r.version,
+            action: if r.action == "rolled-back" {
+                MarkAction::RolledBack
+            } else {
+                MarkAction::Applied
+            },
+            note: r.note,
+            marked_at: r.marked_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_iso() {
+        let t = now_utc();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z') && t.as_bytes()[10] == b'T');
+    }
+}
