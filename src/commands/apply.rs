@@ -6,10 +6,14 @@
 //! deploys run each migration exactly once. The first failure stops the run.
 
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
+use crate::backend::Backend;
+use crate::database_url::DatabaseUrl;
+use crate::db::partial::{self, PartialRecord};
 use crate::db::run::{self, RunKind, Step};
-use crate::db::{ConnectOptions, Privilege};
+use crate::db::{ConnectOptions, Connection, Privilege, DIESEL_VERSION_LENGTH};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
+use crate::lint::implicit_commit;
 use crate::migration::{Direction, Migration};
 use crate::output::Printer;
 
@@ -74,10 +78,21 @@ fn preflight(
     let mut out = Vec::new();
     for ctx in &resolved.sets {
         let (_, backend) = ctx.require_url()?;
-        if !ctx.folder.migrations.iter().any(|m| {
-            run::holds_no_statement(&m.up_sql, backend)
-                || !crate::lint::todo_markers(&m.up_sql).is_empty()
-        }) {
+        // What only the database can tell: a version longer than its versions table holds,
+        // and (MySQL/MariaDB) migrations recorded as partially applied.
+        let ask_database = backend == Backend::Mysql
+            || (backend != Backend::Sqlite
+                && ctx
+                    .folder
+                    .migrations
+                    .iter()
+                    .any(|m| m.version.chars().count() > DIESEL_VERSION_LENGTH));
+        if !ask_database
+            && !ctx.folder.migrations.iter().any(|m| {
+                run::holds_no_statement(&m.up_sql, backend)
+                    || !crate::lint::todo_markers(&m.up_sql).is_empty()
+            })
+        {
             continue;
         }
         let connect = ConnectOptions {
@@ -92,6 +107,9 @@ fn preflight(
         let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
+        if let Some(conn) = conn.as_mut() {
+            check_database(ctx, conn, &url, &todo, &crate::events::Silent)?;
+        }
         let steps: Vec<Step> = todo
             .iter()
             .map(|m| Step {
@@ -102,6 +120,23 @@ fn preflight(
         out.extend(run::refuse_empty(ctx.name(), backend, &steps));
     }
     Ok(out)
+}
+
+/// What the database says about a plan before it runs: versions longer than its versions
+/// table holds, and migrations it records as partially applied.
+fn check_database(
+    ctx: &SetContext,
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    todo: &[&Migration],
+    progress: &dyn Progress,
+) -> Result<(), SetError> {
+    let in_set = |e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin());
+    let exists = conn.has_migrations_table().unwrap_or(false);
+    let limit = conn.version_limit(url).map_err(in_set)?;
+    refuse_long_versions(ctx, todo, limit, exists)?;
+    let records = conn.partial_records(url).map_err(in_set)?;
+    refuse_partial(ctx, conn.backend(), todo, &records, progress)
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -146,6 +181,111 @@ fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError>
                 format!("{} markers in pending migrations are", lines.len())
             },
             lines.join("\n")
+        ),
+    ))
+}
+
+/// Pending migrations whose version is longer than diesel's versions table holds (`limit`,
+/// read from the database or diesel's definition) are refused: the migration would run, and
+/// then recording its version would fail, leaving on MySQL its DDL committed and the
+/// migration unrecorded.
+fn refuse_long_versions(
+    ctx: &SetContext,
+    todo: &[&Migration],
+    limit: Option<usize>,
+    table_exists: bool,
+) -> Result<(), SetError> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let long: Vec<String> = todo
+        .iter()
+        .filter(|m| m.version.chars().count() > limit)
+        .map(|m| {
+            format!(
+                "  {}: its version `{}` is {} characters long",
+                m.dir.display(),
+                m.version,
+                m.version.chars().count()
+            )
+        })
+        .collect();
+    if long.is_empty() {
+        return Ok(());
+    }
+    let source = if table_exists {
+        "as read from the database"
+    } else {
+        "as diesel creates it, which `apply` would do"
+    };
+    Err(SetError::new(
+        ctx.name(),
+        format!(
+            "refusing to apply: diesel's versions table `__diesel_schema_migrations` holds versions of at most {limit} characters ({source}), so {} could run but not be recorded:\n{}\nnothing was applied\nhelp: rename the folder so that its version (the part before the first `_`) has at most {limit} characters, or widen the column (`ALTER TABLE __diesel_schema_migrations ALTER COLUMN version TYPE VARCHAR(n)` on PostgreSQL, `MODIFY version VARCHAR(n) NOT NULL` on MySQL)",
+            if long.len() == 1 { "this migration".to_string() } else { format!("these {} migrations", long.len()) },
+            long.join("\n")
+        ),
+    ))
+}
+
+/// A pending migration recorded as partially applied (statements of it stayed committed when
+/// it failed) is refused while its up.sql is the one that ran: running it again would repeat
+/// the committed statements. An edited up.sql runs, with a warning naming the earlier run.
+fn refuse_partial(
+    ctx: &SetContext,
+    backend: crate::backend::Backend,
+    todo: &[&Migration],
+    records: &[PartialRecord],
+    progress: &dyn Progress,
+) -> Result<(), SetError> {
+    let mut refused = Vec::new();
+    for m in todo {
+        let Some(record) = records.iter().find(|r| r.version == m.version) else {
+            continue;
+        };
+        let numbers = record
+            .committed
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if record.up_sql_sha256 != partial::sql_hash(&m.up_sql) {
+            let text = format!(
+                "set `{}`: {} failed part way on {} UTC, leaving statements {numbers} of the up.sql that ran then committed; its up.sql has changed since, so it runs now: it must hold only what was not committed then",
+                ctx.name(),
+                m.dir_name,
+                record.recorded_at
+            );
+            progress.event(Event::Warning(&text));
+            continue;
+        }
+        let statements = implicit_commit::statement_refs(&m.up_sql, backend, &record.committed)
+            .iter()
+            .map(|s| {
+                format!(
+                    "    statement {} (line {}) `{}`",
+                    s.statement, s.line, s.text
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        refused.push(format!(
+            "  {}: failed part way on {} UTC; these statements of it are committed and stay in the database:\n{statements}\n  to finish it by hand instead, run the statements after them yourself, then record it: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
+            m.up_path().display(),
+            record.recorded_at,
+            v = m.version,
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(SetError::new(
+        ctx.name(),
+        format!(
+            "refusing to apply: {} partially applied, and running {} again would run the committed statements a second time:\n{}\nnothing was applied\nhelp: edit the migration's up.sql so that it holds only the statements that were not committed, then run `apply` again (an up.sql that changed is run; the record is cleared when it succeeds)",
+            if refused.len() == 1 { "1 pending migration is".to_string() } else { format!("{} pending migrations are", refused.len()) },
+            if refused.len() == 1 { "its unchanged up.sql" } else { "their unchanged up.sql files" },
+            refused.join("\n")
         ),
     ))
 }
@@ -212,6 +352,7 @@ fn apply_set(
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
+        check_database(ctx, conn, &url, &todo, printer)?;
         warn_out_of_order(ctx, &state, &todo, printer);
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Up));

@@ -21,10 +21,29 @@ pub struct StatusOptions {
 /// Read the state of one set's database.
 fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetError> {
     let (opened, url) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
-    let state = match opened {
-        Opened::Connected(mut conn) => read_state(resolved, ctx, Some(&mut conn), &url)?,
-        Opened::Missing(_) => read_state(resolved, ctx, None, &url)?,
+    let (state, records) = match opened {
+        Opened::Connected(mut conn) => {
+            let state = read_state(resolved, ctx, Some(&mut conn), &url)?;
+            let records = conn
+                .partial_records(&url)
+                .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
+            (state, records)
+        }
+        Opened::Missing(_) => (read_state(resolved, ctx, None, &url)?, Vec::new()),
     };
+    let partially_applied = records
+        .into_iter()
+        .filter(|r| state.pending.contains(&r.version))
+        .filter_map(|r| {
+            let m = ctx.folder.find(&r.version)?;
+            Some(PartialStatus {
+                version: r.version,
+                committed_statements: r.committed,
+                failed_at: r.recorded_at,
+                up_sql_changed: r.up_sql_sha256 != crate::db::partial::sql_hash(&m.up_sql),
+            })
+        })
+        .collect();
     Ok(SetStatus {
         set: ctx.name().to_string(),
         database: url.to_string(),
@@ -33,6 +52,7 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         pending: state.pending,
         unknown: state.unknown,
         out_of_order: state.out_of_order,
+        partially_applied,
         migrations: ctx
             .folder
             .migrations
@@ -110,9 +130,26 @@ pub struct SetStatus {
     pub unknown: Vec<String>,
     /// Pending migrations older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// Pending migrations that failed part way with statements committed (MySQL/MariaDB):
+    /// `apply` refuses them while their up.sql is unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partially_applied: Vec<PartialStatus>,
     /// The folder's migrations as (version, folder name), for the human listing.
     #[serde(skip)]
     pub migrations: Vec<(String, String)>,
+}
+
+/// A pending migration of which some statements are committed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartialStatus {
+    /// Its version.
+    pub version: String,
+    /// The statements of its up.sql (1-based) that are committed.
+    pub committed_statements: Vec<usize>,
+    /// When it failed (UTC).
+    pub failed_at: String,
+    /// Whether up.sql changed since (then `apply` runs it again).
+    pub up_sql_changed: bool,
 }
 
 impl Render for StatusReport {
@@ -144,6 +181,29 @@ impl Render for StatusReport {
             }
             for (version, dir_name) in &st.migrations {
                 let out_of_order = st.out_of_order.contains(version);
+                if let Some(partial) = st.partially_applied.iter().find(|p| &p.version == version) {
+                    let numbers = partial
+                        .committed_statements
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let next = if partial.up_sql_changed {
+                        "up.sql changed since; `apply` runs it"
+                    } else {
+                        "`apply` refuses it until up.sql holds only the rest"
+                    };
+                    p.line(format!(
+                        "  {}  {dir_name}  {}",
+                        "partially applied".bad(),
+                        format!(
+                            "(failed part way on {} UTC; statements {numbers} of up.sql are committed; {next})",
+                            partial.failed_at
+                        )
+                        .caution()
+                    ));
+                    continue;
+                }
                 let painted = if st.applied.contains(version) {
                     "applied".good().to_string()
                 } else if out_of_order {

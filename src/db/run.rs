@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::lock::MigrationLock;
-use super::{harness, with_conn, Connection, DbError};
+use super::{harness, partial, with_conn, ConnectOptions, Connection, DbError};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -19,6 +19,7 @@ use crate::events::{Event, Progress};
 use crate::failure::ends_transaction;
 use crate::failure::{FailureContext, MigrationFailure, TablesLeft};
 use crate::interrupt;
+use crate::lint::implicit_commit;
 use crate::lint::rules::{empty_down_sql, empty_up_sql};
 use crate::migration::{Direction, Migration};
 
@@ -207,7 +208,12 @@ fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
     };
     let q = diesel::sql_query(sql);
     let rows: Vec<TableRow> = with_conn!(conn, c => q.load(c)).ok()?;
-    Some(rows.into_iter().map(|r| r.name).collect())
+    Some(
+        rows.into_iter()
+            .map(|r| r.name)
+            .filter(|n| n != partial::TABLE)
+            .collect(),
+    )
 }
 
 /// Run `steps` of set `set` in order, stopping at the first failure. Call it under
@@ -257,12 +263,20 @@ pub fn run_steps(
             .run_in_transaction
             .then(|| ends_transaction(text, conn.backend()))
             .flatten();
-        let tables_before = ends.as_ref().and_then(|_| table_names(conn));
+        // What a failure may leave behind is read from the database, not assumed: its tables
+        // before the migration runs, where statements can stay committed.
+        let tables_before = (ends.is_some() || conn.runs_statement_by_statement())
+            .then(|| table_names(conn))
+            .flatten();
         interrupt::step(Some(i), false);
         let result = harness::run(conn, m, step.direction, url);
         interrupt::step(None, result.is_ok());
         match result {
             Ok(took) => {
+                if step.direction == Direction::Up {
+                    // Applied in full now: an earlier partial run is no longer a reason to stop.
+                    let _ = conn.clear_partial(&m.version);
+                }
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,
                     direction: step.direction,
@@ -280,10 +294,57 @@ pub fn run_steps(
                 // A failure caused by the interrupt handler ending the session is reported
                 // by the handler, which exits.
                 interrupt::yield_to_handler();
-                failure.recorded = conn
-                    .applied_versions(url)
-                    .ok()
-                    .map(|versions| versions.contains(&m.version));
+                let cause = crate::cause::classify(&failure.message);
+                failure.cause = cause.code();
+                if cause == crate::cause::Cause::ConnectionLost {
+                    // Whatever the old session did, a new one reads what the database holds.
+                    let backend = conn.backend();
+                    match Connection::establish(url, backend, ConnectOptions::default()) {
+                        Ok(fresh) => {
+                            *conn = fresh;
+                            failure.reconnected = Some(true);
+                        }
+                        Err(_) => failure.reconnected = Some(false),
+                    }
+                }
+                failure.recorded = if failure.reconnected == Some(false) {
+                    None
+                } else {
+                    conn.applied_versions(url)
+                        .ok()
+                        .map(|versions| versions.contains(&m.version))
+                };
+                if let (true, Some(n)) = (conn.runs_statement_by_statement(), failure.statement) {
+                    // A statement the server could not parse never ran, so it committed nothing.
+                    let ran = cause != crate::cause::Cause::Syntax;
+                    if let Some(outcome) =
+                        implicit_commit::after_failure(text, m.run_in_transaction, n, ran)
+                    {
+                        let mut not = outcome.rolled_back.clone();
+                        not.extend(outcome.failed.iter().cloned());
+                        not.extend(outcome.not_run.iter().cloned());
+                        not.sort_by_key(|s| s.statement);
+                        failure.committed_statements = Some(outcome.committed.clone());
+                        failure.not_committed_statements = Some(not);
+                        if !outcome.committed.is_empty()
+                            && step.direction == Direction::Up
+                            && failure.recorded == Some(false)
+                        {
+                            let numbers: Vec<usize> =
+                                outcome.committed.iter().map(|s| s.statement).collect();
+                            failure.partial_recorded = Some(
+                                conn.record_partial(
+                                    set,
+                                    &m.version,
+                                    &partial::sql_hash(text),
+                                    &numbers,
+                                )
+                                .is_ok(),
+                            );
+                        }
+                        failure.commit_outcome = Some(outcome);
+                    }
+                }
                 failure.ends_transaction = ends;
                 if let (Some(before), Some(after)) = (tables_before, table_names(conn)) {
                     failure.tables_left = Some(TablesLeft {

@@ -1,0 +1,231 @@
+//! Failures that leave part of a migration committed (MySQL/MariaDB), versions longer than
+//! diesel's versions table holds, and what `apply` says when the connection is lost.
+
+use cargo_migrate::backend::Backend;
+use cargo_migrate::database_url::DatabaseUrl;
+use cargo_migrate::db::Connection;
+use diesel::RunQueryDsl;
+
+use crate::common::{CliTest, Server, TestDb};
+
+fn tables(conn: &mut Connection) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let sql = match conn.backend() {
+        Backend::Postgres => "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+        Backend::Mysql => "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+        Backend::Sqlite => "SELECT name AS name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    };
+    let q = diesel::sql_query(sql);
+    let rows: Vec<Row> = match conn {
+        Connection::Sqlite(c) => q.load(c).unwrap(),
+        Connection::Postgres(c) => q.load(c).unwrap(),
+        Connection::Mysql(c) => q.load(c).unwrap(),
+    };
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+fn applied(conn: &mut Connection) -> Vec<String> {
+    conn.applied_versions(&DatabaseUrl::new("")).unwrap()
+}
+
+fn balance(conn: &mut Connection) -> i64 {
+    conn.count("SELECT CAST(balance AS SIGNED) AS n FROM acct WHERE id = 1")
+        .unwrap()
+}
+
+const ACCT: &str = "2024-01-01-000000_acct";
+const CREDIT: &str = "2024-01-02-000000_credit";
+const CREDIT_UP: &str = "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n";
+
+fn acct_package(db: &TestDb) -> CliTest {
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        ACCT,
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+        Some("DROP TABLE acct;\n"),
+    );
+    t.migration(CREDIT, CREDIT_UP, Some("DROP TABLE b;\n"));
+    t
+}
+
+#[test]
+fn mysql_partial_commit_is_reported_recorded_and_not_repeated() {
+    let Some(db) = TestDb::create(Server::Mysql, "partial") else {
+        return;
+    };
+    let t = acct_package(&db);
+    let mut conn = db.connect();
+
+    // First attempt: statement 3 fails; the UPDATE was committed by the CREATE.
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let err = &run.stderr;
+    assert!(
+        err.contains("committed, and in the database now: statement 1 (line 1) `UPDATE acct SET balance = balance + 100`, statement 2 (line 2) `CREATE TABLE b (id INT PRIMARY KEY)`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not committed: statement 3 (line 3, failed) `INSERT INTO nope VALUES (1)`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("read from the database after the failure: the tables it created stay in the database: `b`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240102000000')"),
+        "{err}"
+    );
+    assert_eq!(balance(&mut conn), 100);
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+
+    // The same in JSON, after undoing nothing: a second attempt is refused before it runs.
+    let run = t.run(&["apply", "--format", "json"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("refusing to apply: 1 pending migration is partially applied"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("statement 1 (line 1) `UPDATE acct SET balance = balance + 100`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(balance(&mut conn), 100, "the refused retry credited again");
+
+    // status shows it.
+    let run = t.run(&["status"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains(&format!("partially applied  {CREDIT}")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("statements 1, 2 of up.sql are committed"),
+        "{}",
+        run.stdout
+    );
+    let json = t.run(&["status", "--format", "json"]).json();
+    let partial = &json["sets"][0]["partially_applied"][0];
+    assert_eq!(partial["version"], "20240102000000");
+    assert_eq!(partial["committed_statements"], serde_json::json!([1, 2]));
+    assert_eq!(partial["up_sql_changed"], false);
+
+    // Edited to hold only what did not run: it runs, with a warning, and the record goes.
+    t.write(
+        &format!("migrations/{CREDIT}/up.sql"),
+        "CREATE TABLE nope (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n",
+    );
+    let run = t.run(&["apply"]);
+    run.assert_success();
+    assert!(
+        run.stderr.contains("failed part way on") && run.stderr.contains("has changed since"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(balance(&mut conn), 100);
+    assert_eq!(applied(&mut conn), ["20240101000000", "20240102000000"]);
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM __cargo_migrate_partial")
+            .unwrap(),
+        0,
+        "the record of the partial run stayed"
+    );
+    let json = t.run(&["status", "--format", "json"]).json();
+    assert!(json["sets"][0].get("partially_applied").is_none(), "{json}");
+}
+
+#[test]
+fn mysql_failure_json_lists_committed_statements() {
+    let Some(db) = TestDb::create(Server::Mysql, "partialjson") else {
+        return;
+    };
+    let t = acct_package(&db);
+    let json = t.run(&["apply", "--format", "json"]).json();
+    let failure = &json["sets"][0]["failure"];
+    let numbers = |key: &str| -> Vec<u64> {
+        failure[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} missing: {failure}"))
+            .iter()
+            .map(|s| s["statement"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(numbers("committed_statements"), [1, 2]);
+    assert_eq!(numbers("not_committed_statements"), [3]);
+    assert_eq!(
+        failure["committed_statements"][0]["text"],
+        "UPDATE acct SET balance = balance + 100"
+    );
+    assert_eq!(failure["partial_recorded"], true);
+    assert_eq!(failure["tables_left"]["created"], serde_json::json!(["b"]));
+}
+
+/// PostgreSQL and SQLite roll a failed migration back whole: no committed list, no record.
+#[test]
+fn whole_rollback_backends_keep_no_partial_records() {
+    let up = "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n";
+    let check = |t: &CliTest, conn: &mut Connection| {
+        let json = t.run(&["apply", "--format", "json"]).json();
+        let failure = &json["sets"][0]["failure"];
+        assert!(failure.is_object(), "{json}");
+        assert!(failure.get("committed_statements").is_none(), "{failure}");
+        assert!(failure.get("partial_recorded").is_none(), "{failure}");
+        assert!(
+            !tables(conn)
+                .iter()
+                .any(|n| n == "__cargo_migrate_partial" || n == "b"),
+            "{:?}",
+            tables(conn)
+        );
+        // A retry runs (and fails the same way): nothing to refuse.
+        let run = t.run(&["apply"]);
+        run.assert_code(1);
+        assert!(!run.stderr.contains("refusing"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("rolled back completely"),
+            "{}",
+            run.stderr
+        );
+        let status = t.run(&["status", "--format", "json"]).json();
+        assert!(status["sets"][0].get("partially_applied").is_none());
+    };
+    if let Some(db) = TestDb::create(Server::Postgres, "partialpg") {
+        let t = CliTest::package().env("DATABASE_URL", &db.url);
+        t.migration(
+            ACCT,
+            "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+            None,
+        );
+        t.migration(CREDIT, up, None);
+        let mut conn = db.connect();
+        check(&t, &mut conn);
+        assert_eq!(
+            conn.count("SELECT CAST(balance AS BIGINT) AS n FROM acct")
+                .unwrap(),
+            0
+        );
+    }
+    let t = CliTest::package();
+    let path = t.path("app.db");
+    let t = t.env("DATABASE_URL", path.display().to_string());
+    t.migration(
+        ACCT,
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+        None,
+    );
+    t.migration(CREDIT, up, None);
+    t.run(&["apply", "--to", "20240101000000"]).assert_success();
+    let url = DatabaseUrl::new(path.display().to_string());
+    let mut conn = Connection::establish(&url, Backend::Sqlite, Default::default()).unwrap();
+    check(&t, &mut conn);
+}
