@@ -55,6 +55,9 @@ pub fn classify(message: &str) -> Cause {
         "connection refused",
         "connection was killed",
         "connection closed",
+        "connection has been closed unexpectedly",
+        "could not receive data from server",
+        "could not send data to server",
         "the database system is shutting down",
         "the database system is starting up",
     ];
@@ -206,6 +209,11 @@ mod tests {
         );
         assert_eq!(
             classify("Lost connection to MySQL server during query"),
+            Cause::ConnectionLost
+        );
+        // libpq over TLS, after `pg_terminate_backend` of its own session.
+        assert_eq!(
+            classify("SSL connection has been closed unexpectedly"),
             Cause::ConnectionLost
         );
         assert_eq!(

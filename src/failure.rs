@@ -502,9 +502,16 @@ impl MigrationFailure {
             )),
             _ => {}
         }
-        parts.push(format!(
-            "check that the server is up, run `cargo migrate status` to see where the database stands, then run {again} again; the migration itself may be fine"
-        ));
+        let v = &self.version;
+        parts.push(if self.partial_recorded == Some(true) {
+            format!(
+                "check that the server is up and run `cargo migrate status` to see where the database stands; `apply` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`): edit {file} so that it holds only what was not committed, or finish it by hand and record it with `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`"
+            )
+        } else {
+            format!(
+                "check that the server is up, run `cargo migrate status` to see where the database stands, then run {again} again; the migration itself may be fine"
+            )
+        });
         parts.join("; ")
     }
 }

@@ -251,10 +251,11 @@ fn refuse_partial(
             .join(", ");
         if record.up_sql_sha256 != partial::sql_hash(&m.up_sql) {
             let text = format!(
-                "set `{}`: {} failed part way on {} UTC, leaving statements {numbers} of the up.sql that ran then committed; its up.sql has changed since, so it runs now: it must hold only what was not committed then",
+                "set `{}`: {} failed part way on {} UTC, leaving {} {numbers} of the up.sql that ran then committed; its up.sql has changed since, so it runs now: it must hold only what was not committed then",
                 ctx.name(),
                 m.dir_name,
-                record.recorded_at
+                record.recorded_at,
+                if record.committed.len() == 1 { "statement" } else { "statements" },
             );
             progress.event(Event::Warning(&text));
             continue;

@@ -197,8 +197,10 @@ impl Render for StatusReport {
                         "  {}  {dir_name}  {}",
                         "partially applied".bad(),
                         format!(
-                            "(failed part way on {} UTC; statements {numbers} of up.sql are committed; {next})",
-                            partial.failed_at
+                            "(failed part way on {} UTC; {} {numbers} of up.sql {} committed; {next})",
+                            partial.failed_at,
+                            if partial.committed_statements.len() == 1 { "statement" } else { "statements" },
+                            if partial.committed_statements.len() == 1 { "is" } else { "are" },
                         )
                         .caution()
                     ));

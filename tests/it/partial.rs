@@ -229,3 +229,188 @@ fn whole_rollback_backends_keep_no_partial_records() {
     let mut conn = Connection::establish(&url, Backend::Sqlite, Default::default()).unwrap();
     check(&t, &mut conn);
 }
+
+const LONG: &str = "202401010000001234567890123456789012345678901234567";
+
+#[test]
+fn mysql_version_longer_than_the_versions_table_is_refused_before_anything_runs() {
+    let Some(db) = TestDb::create(Server::Mysql, "longver") else {
+        return;
+    };
+    assert_eq!(LONG.len(), 51);
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE first (id INT PRIMARY KEY);\n",
+        None,
+    );
+    t.migration(
+        &format!("{LONG}_long"),
+        "CREATE TABLE t (id INT PRIMARY KEY);\n",
+        None,
+    );
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!(
+            "migrations/{LONG}_long: its version `{LONG}` is 51 characters long"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("holds versions of at most 50 characters (as diesel creates it"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was applied"), "{}", run.stderr);
+    let mut conn = db.connect();
+    assert!(
+        tables(&mut conn).is_empty(),
+        "something was created: {:?}",
+        tables(&mut conn)
+    );
+
+    // With the versions table there, its real column decides: 50 as diesel made it ...
+    t.run(&["apply", "--to", "20240101000000"]).assert_success();
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("(as read from the database)"),
+        "{}",
+        run.stderr
+    );
+    let mut now = tables(&mut conn);
+    now.sort();
+    assert_eq!(now, ["__diesel_schema_migrations", "first"]);
+
+    // ... and a column widened by hand holds it.
+    conn.batch_execute(
+        "ALTER TABLE __diesel_schema_migrations MODIFY version VARCHAR(64) NOT NULL",
+    )
+    .unwrap();
+    t.run(&["apply"]).assert_success();
+    assert_eq!(applied(&mut conn), ["20240101000000", LONG]);
+}
+
+#[test]
+fn mysql_replay_reports_a_version_longer_than_the_versions_table() {
+    let Some(base) = Server::Mysql.url() else {
+        return;
+    };
+    let t = CliTest::package().env("MIGRATE_SCRATCH_URL", &base);
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"mysql\"\n\n[workspace]\n");
+    t.migration(
+        &format!("{LONG}_long"),
+        "CREATE TABLE t (id INT PRIMARY KEY);\n",
+        None,
+    );
+    let run = t.run(&["check", "--offline", "--no-cache", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    let finding = doc["sets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "replay-failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("a replay-failed finding: {doc}"));
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("is 51 characters long") && message.contains("at most 50 characters"),
+        "{message}"
+    );
+}
+
+#[test]
+fn postgres_connection_lost_during_a_migration_is_reported_as_such() {
+    let Some(db) = TestDb::create(Server::Postgres, "lost") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE first (id INT PRIMARY KEY);\n",
+        None,
+    );
+    t.migration(
+        "2024-01-02-000000_suicide",
+        "CREATE TABLE second (id INT PRIMARY KEY);\nSELECT pg_terminate_backend(pg_backend_pid());\n",
+        None,
+    );
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let err = &run.stderr;
+    assert!(
+        err.contains(
+            "the connection to the database server was lost while 2024-01-02-000000_suicide ran"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("read again over a new connection: the database does not record 2024-01-02-000000_suicide as applied"),
+        "{err}"
+    );
+    assert!(
+        err.contains("which the server rolls back when the session ends, so nothing of it stayed"),
+        "{err}"
+    );
+    assert!(!err.contains("fix up.sql"), "{err}");
+    assert!(!err.contains("rolled back completely"), "{err}");
+    let mut conn = db.connect();
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+    assert!(!tables(&mut conn).contains(&"second".to_string()));
+    let json = t.run(&["apply", "--format", "json"]).json();
+    assert_eq!(json["sets"][0]["failure"]["cause"], "connection_lost");
+    assert_eq!(json["sets"][0]["failure"]["reconnected"], true);
+    assert_eq!(json["sets"][0]["failure"]["recorded"], false);
+}
+
+#[test]
+fn mysql_connection_lost_during_a_migration_is_reported_as_such() {
+    let Some(db) = TestDb::create(Server::Mysql, "lost") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE first (id INT PRIMARY KEY);\n",
+        None,
+    );
+    t.migration(
+        "2024-01-02-000000_suicide",
+        "CREATE TABLE second (id INT PRIMARY KEY);\nKILL CONNECTION CONNECTION_ID();\n",
+        None,
+    );
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let err = &run.stderr;
+    assert!(
+        err.contains(
+            "the connection to the database server was lost while 2024-01-02-000000_suicide ran"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("read again over a new connection: the database does not record 2024-01-02-000000_suicide as applied"),
+        "{err}"
+    );
+    assert!(
+        err.contains("committed before the connection was lost: statement 1 (line 1) `CREATE TABLE second (id INT PRIMARY KEY)`"),
+        "{err}"
+    );
+    assert!(!err.contains("fix up.sql"), "{err}");
+    assert!(
+        err.contains("`apply` refuses 2024-01-02-000000_suicide while its up.sql is unchanged"),
+        "{err}"
+    );
+    let mut conn = db.connect();
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+    let run = t.run(&["status"]);
+    assert!(
+        run.stdout.contains("statement 1 of up.sql is committed"),
+        "{}",
+        run.stdout
+    );
+}
