@@ -438,7 +438,11 @@ impl MigrationFailure {
                 })
             ));
         }
-        if let Some(tables) = &self.tables_left {
+        if let Some(tables) = self
+            .tables_left
+            .as_ref()
+            .filter(|t| !t.created.is_empty() || !t.dropped.is_empty())
+        {
             parts.push(format!(
                 "read from the database after the failure: {}",
                 tables.describe()
