@@ -536,7 +536,12 @@ impl Connection {
         self.batch_execute(&format!(
             "INSERT INTO __diesel_schema_migrations (version) VALUES {}",
             values.join(", ")
-        ))
+        ))?;
+        // Recorded as applied now: a record of an earlier partial run no longer stops `apply`.
+        for v in versions {
+            self.clear_partial(v)?;
+        }
+        Ok(())
     }
 
     /// The id the server knows this connection's session by (`None` for SQLite, which runs

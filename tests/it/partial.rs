@@ -120,6 +120,23 @@ fn mysql_partial_commit_is_reported_recorded_and_not_repeated() {
     assert_eq!(partial["committed_statements"], serde_json::json!([1, 2]));
     assert_eq!(partial["up_sql_changed"], false);
 
+    // So does the live part of check.
+    let doc = t.run(&["check", "--format", "json"]).json();
+    let finding = doc["sets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "partially-applied-migration")
+        .cloned()
+        .unwrap_or_else(|| panic!("a partially-applied-migration finding: {doc}"));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("statements 1, 2 of the up.sql that ran then are committed"),
+        "{finding}"
+    );
+
     // Edited to hold only what did not run: it runs, with a warning, and the record goes.
     t.write(
         &format!("migrations/{CREDIT}/up.sql"),
@@ -168,6 +185,26 @@ fn mysql_failure_json_lists_committed_statements() {
     );
     assert_eq!(failure["partial_recorded"], true);
     assert_eq!(failure["tables_left"]["created"], serde_json::json!(["b"]));
+
+    // Finished by hand and recorded with `baseline`: the record goes with it.
+    let mut conn = db.connect();
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM __cargo_migrate_partial")
+            .unwrap(),
+        1
+    );
+    t.write(
+        &format!("migrations/{CREDIT}/up.sql"),
+        "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\n",
+    );
+    t.run(&["baseline", "--to", "20240102000000", "--force"])
+        .assert_success();
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM __cargo_migrate_partial")
+            .unwrap(),
+        0
+    );
+    t.run(&["apply"]).assert_success();
 }
 
 /// PostgreSQL and SQLite roll a failed migration back whole: no committed list, no record.
