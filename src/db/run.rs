@@ -251,6 +251,21 @@ pub fn run_steps(
             .collect(),
         running: None,
         done: 0,
+        texts: if conn.runs_statement_by_statement() {
+            steps
+                .iter()
+                .map(|s| {
+                    let text = match s.direction {
+                        Direction::Up => s.migration.up_sql.clone(),
+                        Direction::Down => s.migration.down_sql.clone().unwrap_or_default(),
+                    };
+                    (text, s.migration.run_in_transaction)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        statement: None,
     });
     let mut outcome = RunOutcome::default();
     for (i, step) in steps.iter().enumerate() {

@@ -451,3 +451,59 @@ fn mysql_connection_lost_during_a_migration_is_reported_as_such() {
         run.stdout
     );
 }
+
+/// SIGTERM in the middle of a MariaDB migration: the report names what stayed committed, the
+/// fact is recorded, and the unchanged migration is not run again.
+#[test]
+fn mysql_sigterm_mid_migration_records_what_stayed_committed() {
+    let Some(db) = TestDb::create(Server::Mysql, "partialterm") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        ACCT,
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+        None,
+    );
+    t.migration(
+        CREDIT,
+        "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\nDO SLEEP(30);\nINSERT INTO b VALUES (1);\n",
+        None,
+    );
+    let child = t
+        .command(&["apply"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{CREDIT} was stopped part way at statement 3 (line 3)"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("statement 1 (line 1) `UPDATE acct SET balance = balance + 100`, statement 2 (line 2) `CREATE TABLE b (id INT PRIMARY KEY)`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`apply` refuses the stopped migration"),
+        "{stderr}"
+    );
+    let mut conn = db.connect();
+    assert_eq!(balance(&mut conn), 100);
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("partially applied"), "{}", run.stderr);
+    assert_eq!(balance(&mut conn), 100);
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+}
