@@ -342,6 +342,13 @@ impl MigrationFailure {
             help.push(format!(
                 "{m} was reverted and then failed to apply again, so its down.sql probably does not undo its up.sql completely; fix down.sql (and undo by hand what it left), then run `apply`"
             ));
+            if let Some(outcome) = self
+                .commit_outcome
+                .as_ref()
+                .filter(|o| self.may_be_partial && !o.committed.is_empty())
+            {
+                help.push(self.partial_help(outcome, &recorded_now, &kept, &fix, again));
+            }
             return help.join("\n");
         }
         if let (true, Some(outcome)) = (self.may_be_partial, &self.commit_outcome) {
@@ -498,8 +505,11 @@ impl MigrationFailure {
                 "committed before the connection was lost: {}; what the statement that was running did is not known",
                 list_statements(committed, |_| "")
             )),
-            (_, false) if self.recorded != Some(true) => parts.push(format!(
+            (_, false) if self.recorded == Some(false) => parts.push(format!(
                 "{file} ran in a transaction, which the server rolls back when the session ends, so nothing of it stayed"
+            )),
+            (_, false) if self.recorded.is_none() => parts.push(format!(
+                "{file} ran in a transaction: either it committed as a whole, with its version, or the server rolled all of it back; `cargo migrate status` tells which once the server answers"
             )),
             (_, true) => parts.push(format!(
                 "this database commits DDL statement by statement, so statements of {m} may have stayed committed"
@@ -523,6 +533,89 @@ impl MigrationFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn migration(up: &str) -> Migration {
+        Migration {
+            version: "20240102000000".into(),
+            name: "credit".into(),
+            dir_name: "2024-01-02-000000_credit".into(),
+            dir: PathBuf::from("/w/migrations/2024-01-02-000000_credit"),
+            up_sql: up.into(),
+            down_sql: None,
+            run_in_transaction: true,
+            has_metadata: false,
+        }
+    }
+
+    fn help_of(f: &MigrationFailure) -> String {
+        f.help(FailureContext::Run { earlier: 1 })
+    }
+
+    #[test]
+    fn a_lost_connection_is_never_blamed_on_the_sql() {
+        let m =
+            migration("CREATE TABLE a (id INT);\nSELECT pg_terminate_backend(pg_backend_pid());");
+        let mut f = MigrationFailure::blank(&m, Direction::Up, false);
+        f.message = "terminating connection due to administrator command".into();
+        f.recorded = Some(false);
+        f.reconnected = Some(true);
+        let help = help_of(&f);
+        assert!(
+            help.contains("the connection to the database server was lost"),
+            "{help}"
+        );
+        assert!(
+            help.contains("read again over a new connection: the database does not record 2024-01-02-000000_credit as applied"),
+            "{help}"
+        );
+        assert!(!help.contains("fix up.sql"), "{help}");
+        assert!(!help.contains("rolled back completely"), "{help}");
+        // Could not reconnect: nothing is claimed about what is recorded.
+        f.reconnected = Some(false);
+        f.recorded = None;
+        let help = help_of(&f);
+        assert!(help.contains("is not known"), "{help}");
+        assert!(!help.contains("nothing of it stayed"), "{help}");
+    }
+
+    #[test]
+    fn a_permission_failure_names_the_privilege() {
+        let m = migration("CREATE TABLE a (id INT);");
+        let mut f = MigrationFailure::blank(&m, Direction::Up, false);
+        f.message = "permission denied for schema public".into();
+        f.recorded = Some(false);
+        let help = help_of(&f);
+        assert!(
+            help.contains("have the CREATE (or USAGE) privilege on schema public granted"),
+            "{help}"
+        );
+        assert!(!help.contains("fix up.sql"), "{help}");
+    }
+
+    #[test]
+    fn a_partial_mysql_failure_lists_committed_and_not_committed_statements() {
+        let up = "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n";
+        let m = migration(up);
+        let mut f = MigrationFailure::blank(&m, Direction::Up, true);
+        f.message = "Table 'd.nope' doesn't exist".into();
+        f.statement = Some(3);
+        f.line = Some(3);
+        f.recorded = Some(false);
+        f.partial_recorded = Some(true);
+        f.commit_outcome = crate::lint::implicit_commit::after_failure(up, true, 3, true);
+        let help = help_of(&f);
+        assert!(help.contains("committed, and in the database now: statement 1 (line 1) `UPDATE acct SET balance = balance + 100`, statement 2 (line 2) `CREATE TABLE b (id INT PRIMARY KEY)`"), "{help}");
+        assert!(
+            help.contains("not committed: statement 3 (line 3, failed)"),
+            "{help}"
+        );
+        assert!(
+            help.contains("`apply` refuses 2024-01-02-000000_credit while its up.sql is unchanged"),
+            "{help}"
+        );
+        assert!(help.contains("VALUES ('20240102000000')"), "{help}");
+        assert!(!help.contains("their DDL stays"), "{help}");
+    }
 
     #[test]
     fn what_ends_diesels_transaction() {

@@ -314,7 +314,12 @@ pub fn run_steps(
                 if cause == crate::cause::Cause::ConnectionLost {
                     // Whatever the old session did, a new one reads what the database holds.
                     let backend = conn.backend();
-                    match Connection::establish(url, backend, ConnectOptions::default()) {
+                    // A restarting server is given a few seconds to come back.
+                    let wait = ConnectOptions {
+                        wait: Some(Duration::from_secs(5)),
+                        ..ConnectOptions::default()
+                    };
+                    match Connection::establish(url, backend, wait) {
                         Ok(fresh) => {
                             *conn = fresh;
                             failure.reconnected = Some(true);
