@@ -136,7 +136,7 @@ fn check_database(
     let limit = conn.version_limit(url).map_err(in_set)?;
     refuse_long_versions(ctx, todo, limit, exists)?;
     let records = conn.partial_records(url).map_err(in_set)?;
-    refuse_partial(ctx, conn.backend(), todo, &records, progress)
+    refuse_partial(ctx, conn, todo, &records, progress)
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -233,11 +233,12 @@ fn refuse_long_versions(
 /// the committed statements. An edited up.sql runs, with a warning naming the earlier run.
 fn refuse_partial(
     ctx: &SetContext,
-    backend: crate::backend::Backend,
+    conn: &mut Connection,
     todo: &[&Migration],
     records: &[PartialRecord],
     progress: &dyn Progress,
 ) -> Result<(), SetError> {
+    let backend = conn.backend();
     let mut refused = Vec::new();
     for m in todo {
         let Some(record) = records.iter().find(|r| r.version == m.version) else {
@@ -270,8 +271,31 @@ fn refuse_partial(
             })
             .collect::<Vec<_>>()
             .join("\n");
+        // What the database shows now, read rather than assumed: the tables those statements
+        // created or dropped.
+        let changed = implicit_commit::tables_changed(&m.up_sql, backend, &record.committed);
+        let now = if changed.is_empty() {
+            String::new()
+        } else {
+            match conn.table_names() {
+                Some(tables) => {
+                    let list = changed
+                        .iter()
+                        .map(|(t, created)| match (tables.contains(t), created) {
+                            (true, true) => format!("`{t}` exists"),
+                            (false, true) => format!("`{t}` does not exist (undone by hand?)"),
+                            (false, false) => format!("`{t}` is gone"),
+                            (true, false) => format!("`{t}` exists again (restored by hand?)"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("\n  read from the database now: table {list}")
+                }
+                None => "\n  the database's tables could not be read".to_string(),
+            }
+        };
         refused.push(format!(
-            "  {}: failed part way on {} UTC; these statements of it are committed and stay in the database:\n{statements}\n  to finish it by hand instead, run the statements after them yourself, then record it: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
+            "  {}: failed part way on {} UTC; these statements of it are committed and stay in the database:\n{statements}{now}\n  to finish it by hand instead, run the statements after them yourself, then record it: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
             m.up_path().display(),
             record.recorded_at,
             v = m.version,

@@ -191,6 +191,14 @@ struct TableRow {
     name: String,
 }
 
+impl Connection {
+    /// The tables of the database (its current schema, the tool's own left out); `None` when
+    /// they cannot be read.
+    pub fn table_names(&mut self) -> Option<BTreeSet<String>> {
+        table_names(self)
+    }
+}
+
 /// The tables of the database (its current schema), to tell afterwards what a migration that
 /// ended diesel's transaction itself left behind. `None` when they cannot be read.
 fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {

@@ -169,6 +169,32 @@ pub fn statement_refs(text: &str, backend: Backend, numbers: &[usize]) -> Vec<St
         .collect()
 }
 
+/// The tables statements `numbers` (1-based) of `text` create (`true`) or drop (`false`), so
+/// that a report can read whether they are still so.
+pub fn tables_changed(text: &str, backend: Backend, numbers: &[usize]) -> Vec<(String, bool)> {
+    let Ok(split) = crate::sql::split(text, backend) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for &n in numbers {
+        let Some(stmt) = n.checked_sub(1).and_then(|i| split.statements.get(i)) else {
+            continue;
+        };
+        for action in crate::lint::model::facts(&split, stmt, backend).iter() {
+            match action {
+                Action::CreateTable { table, .. } => out.push((table.clone(), true)),
+                Action::DropTable { table, .. } => out.push((table.clone(), false)),
+                Action::RenameTable { from, to } => {
+                    out.push((from.clone(), false));
+                    out.push((to.clone(), true));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// For a MySQL/MariaDB file `text` run statement by statement that failed at statement
 /// `failed` (1-based): which of the statements before it are committed and which were rolled
 /// back. `run_in_transaction` is whether diesel opened a transaction around the file;
@@ -306,6 +332,21 @@ mod tests {
         let out = after_failure(text, false, 6, true).unwrap();
         assert_eq!(numbers(&out.committed), [4]);
         assert_eq!(numbers(&out.rolled_back), [2]);
+    }
+
+    #[test]
+    fn tables_of_committed_statements() {
+        let text =
+            "UPDATE a SET n = 1;\nCREATE TABLE b (id INT);\nDROP TABLE c;\nRENAME TABLE d TO e;";
+        assert_eq!(
+            tables_changed(text, Backend::Mysql, &[1, 2, 3, 4]),
+            [
+                ("b".to_string(), true),
+                ("c".to_string(), false),
+                ("d".to_string(), false),
+                ("e".to_string(), true)
+            ]
+        );
     }
 
     #[test]

@@ -98,6 +98,12 @@ fn mysql_partial_commit_is_reported_recorded_and_not_repeated() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("read from the database now: table `b` exists"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(balance(&mut conn), 100, "the refused retry credited again");
 
     // status shows it.
