@@ -374,6 +374,17 @@ impl MigrationFailure {
             help.push(format!(
                 "{which}{kept}; inspect the database and undo them before running {again} again"
             ));
+        } else if bookkeeping_done == Some(false)
+            && self.statement.is_some()
+            && self.direction == Direction::Up
+            && already_exists(&self.message)
+        {
+            // MySQL, where DDL commits implicitly: what the first statement creates is there
+            // already, most likely left by an earlier run of this migration that was stopped.
+            help.push(format!(
+                "nothing of this attempt stayed{kept}, but the database already holds what statement {} creates: on this database DDL commits implicitly, so an earlier run of {m} that was stopped (a killed process, a lost connection) may have left it; check what of {m} is already in the database, then edit {file} so that it holds only what is missing (or undo the leftovers by hand) and run {again} again",
+                self.statement.unwrap_or(1)
+            ));
         } else if bookkeeping_done == Some(false) {
             help.push(format!(
                 "{m} was rolled back completely{kept}; {fix} and run {again} again"
@@ -385,6 +396,16 @@ impl MigrationFailure {
         }
         help.join("\n")
     }
+}
+
+/// Whether the database says that what a statement creates exists already (MySQL/MariaDB:
+/// `Table 'x' already exists`, `Duplicate column name`, `Duplicate key name`; PostgreSQL:
+/// `relation "x" already exists`).
+fn already_exists(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("already exists")
+        || lower.starts_with("duplicate column name")
+        || lower.starts_with("duplicate key name")
 }
 
 /// `statement 1 (line 1) `UPDATE …``, joined.
@@ -576,6 +597,30 @@ mod tests {
         let help = help_of(&f);
         assert!(help.contains("is not known"), "{help}");
         assert!(!help.contains("nothing of it stayed"), "{help}");
+    }
+
+    #[test]
+    fn a_mysql_leftover_of_an_earlier_run_is_not_blamed_on_the_sql() {
+        let m = migration("CREATE TABLE b (id INT);\nINSERT INTO b VALUES (1);");
+        let mut f = MigrationFailure::blank(&m, Direction::Up, false);
+        f.message = "Table 'b' already exists".into();
+        f.statement = Some(1);
+        f.line = Some(1);
+        f.recorded = Some(false);
+        let help = help_of(&f);
+        assert!(
+            help.contains("the database already holds what statement 1 creates"),
+            "{help}"
+        );
+        assert!(
+            help.contains("an earlier run of 2024-01-02-000000_credit that was stopped"),
+            "{help}"
+        );
+        assert!(!help.contains("rolled back completely"), "{help}");
+        // PostgreSQL (no statement numbers): the file rolled back whole, the SQL is at fault.
+        f.statement = None;
+        f.message = "relation \"b\" already exists".into();
+        assert!(help_of(&f).contains("rolled back completely"));
     }
 
     #[test]

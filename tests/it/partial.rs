@@ -513,3 +513,30 @@ fn mysql_sigterm_mid_migration_records_what_stayed_committed() {
     assert_eq!(balance(&mut conn), 100);
     assert_eq!(applied(&mut conn), ["20240101000000"]);
 }
+
+/// What an earlier, stopped run left (MariaDB commits DDL implicitly; here made by hand) is
+/// not blamed on the SQL.
+#[test]
+fn mysql_leftover_of_a_stopped_run_is_named_as_such() {
+    let Some(db) = TestDb::create(Server::Mysql, "leftover") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        "2024-01-01-000000_b",
+        "CREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO b VALUES (1);\n",
+        None,
+    );
+    let mut conn = db.connect();
+    conn.batch_execute("CREATE TABLE b (id INT PRIMARY KEY)")
+        .unwrap();
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("the database already holds what statement 1 creates"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("fix up.sql"), "{}", run.stderr);
+}
