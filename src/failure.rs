@@ -495,6 +495,10 @@ impl MigrationFailure {
                 "running {file} again would run the committed statements a second time, so `apply` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`); either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `apply` again; or finish those statements by hand and record the migration as applied: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
                 and_fix = if fix.starts_with("fix ") { String::new() } else { format!(" ({fix})") },
             ),
+            (Direction::Down, Some(true)) => format!(
+                "running {file} again would run the committed statements a second time, so `revert` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`); either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `revert` again; or finish those statements by hand and record the migration as reverted: `DELETE FROM __diesel_schema_migrations WHERE version = '{v}'; DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
+                and_fix = if fix.starts_with("fix ") { String::new() } else { format!(" ({fix})") },
+            ),
             (Direction::Up, Some(false)) => format!(
                 "running {file} again would run the committed statements a second time, and recording them in `__cargo_migrate_partial` failed, so nothing will stop that: edit {file} so that it holds only what was not committed ({remaining}) before you run {again} again, or undo the committed statements by hand"
             ),

@@ -178,7 +178,7 @@ fn record_partial(p: &Progress, report: &mut InterruptedReport) {
     let (Some(i), Some(n)) = (p.running, p.statement) else {
         return;
     };
-    let (Some((text, in_tx)), Some((version, true)), Some((url, backend))) =
+    let (Some((text, in_tx)), Some((version, up)), Some((url, backend))) =
         (p.texts.get(i), p.effects.get(i), p.target.as_ref())
     else {
         return;
@@ -198,6 +198,11 @@ fn record_partial(p: &Progress, report: &mut InterruptedReport) {
                 conn.record_partial(
                     &p.set,
                     version,
+                    if *up {
+                        crate::migration::Direction::Up
+                    } else {
+                        crate::migration::Direction::Down
+                    },
                     &crate::db::partial::sql_hash(text),
                     &numbers,
                 )

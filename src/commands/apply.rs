@@ -8,12 +8,10 @@
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::db::partial::{self, PartialRecord};
 use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, Connection, Privilege, DIESEL_VERSION_LENGTH};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
-use crate::lint::implicit_commit;
 use crate::migration::{Direction, Migration};
 use crate::output::Printer;
 
@@ -136,7 +134,7 @@ fn check_database(
     let limit = conn.version_limit(url).map_err(in_set)?;
     refuse_long_versions(ctx, todo, limit, exists)?;
     let records = conn.partial_records(url).map_err(in_set)?;
-    refuse_partial(ctx, conn, todo, &records, progress)
+    super::refuse_partial(ctx, conn, todo, Direction::Up, &records, progress)
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -224,93 +222,6 @@ fn refuse_long_versions(
             "refusing to apply: diesel's versions table `__diesel_schema_migrations` holds versions of at most {limit} characters ({source}), so {} could run but not be recorded:\n{}\nnothing was applied\nhelp: rename the folder so that its version (the part before the first `_`) has at most {limit} characters, or widen the column (`ALTER TABLE __diesel_schema_migrations ALTER COLUMN version TYPE VARCHAR(n)` on PostgreSQL, `MODIFY version VARCHAR(n) NOT NULL` on MySQL)",
             if long.len() == 1 { "this migration".to_string() } else { format!("these {} migrations", long.len()) },
             long.join("\n")
-        ),
-    ))
-}
-
-/// A pending migration recorded as partially applied (statements of it stayed committed when
-/// it failed) is refused while its up.sql is the one that ran: running it again would repeat
-/// the committed statements. An edited up.sql runs, with a warning naming the earlier run.
-fn refuse_partial(
-    ctx: &SetContext,
-    conn: &mut Connection,
-    todo: &[&Migration],
-    records: &[PartialRecord],
-    progress: &dyn Progress,
-) -> Result<(), SetError> {
-    let backend = conn.backend();
-    let mut refused = Vec::new();
-    for m in todo {
-        let Some(record) = records.iter().find(|r| r.version == m.version) else {
-            continue;
-        };
-        let numbers = record
-            .committed
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        if record.up_sql_sha256 != partial::sql_hash(&m.up_sql) {
-            let text = format!(
-                "set `{}`: {} failed part way on {} UTC, leaving {} {numbers} of the up.sql that ran then committed; its up.sql has changed since, so it runs now: it must hold only what was not committed then",
-                ctx.name(),
-                m.dir_name,
-                record.recorded_at,
-                if record.committed.len() == 1 { "statement" } else { "statements" },
-            );
-            progress.event(Event::Warning(&text));
-            continue;
-        }
-        let statements = implicit_commit::statement_refs(&m.up_sql, backend, &record.committed)
-            .iter()
-            .map(|s| {
-                format!(
-                    "    statement {} (line {}) `{}`",
-                    s.statement, s.line, s.text
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        // What the database shows now, read rather than assumed: the tables those statements
-        // created or dropped.
-        let changed = implicit_commit::tables_changed(&m.up_sql, backend, &record.committed);
-        let now = if changed.is_empty() {
-            String::new()
-        } else {
-            match conn.table_names() {
-                Some(tables) => {
-                    let list = changed
-                        .iter()
-                        .map(|(t, created)| match (tables.contains(t), created) {
-                            (true, true) => format!("`{t}` exists"),
-                            (false, true) => format!("`{t}` does not exist (undone by hand?)"),
-                            (false, false) => format!("`{t}` is gone"),
-                            (true, false) => format!("`{t}` exists again (restored by hand?)"),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("\n  read from the database now: table {list}")
-                }
-                None => "\n  the database's tables could not be read".to_string(),
-            }
-        };
-        refused.push(format!(
-            "  {}: failed part way on {} UTC; these statements of it are committed and stay in the database:\n{statements}{now}\n  to finish it by hand instead, run the statements after them yourself, then record it: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
-            m.up_path().display(),
-            record.recorded_at,
-            v = m.version,
-        ));
-    }
-    if refused.is_empty() {
-        return Ok(());
-    }
-    Err(SetError::new(
-        ctx.name(),
-        format!(
-            "refusing to apply: {} partially applied, and running {} again would run the committed statements a second time:\n{}\nnothing was applied\nhelp: edit the migration's up.sql so that it holds only the statements that were not committed, then run `apply` again (an up.sql that changed is run; the record is cleared when it succeeds)",
-            if refused.len() == 1 { "1 pending migration is".to_string() } else { format!("{} pending migrations are", refused.len()) },
-            if refused.len() == 1 { "its unchanged up.sql" } else { "their unchanged up.sql files" },
-            refused.join("\n")
         ),
     ))
 }

@@ -190,7 +190,9 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
     let records = conn
         .partial_records(&url)
         .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
-    for r in records.iter().filter(|r| st.pending.contains(&r.version)) {
+    for r in records.iter().filter(|r| {
+        r.direction == crate::migration::Direction::Up && st.pending.contains(&r.version)
+    }) {
         let Some(m) = ctx.folder.find(&r.version) else {
             continue;
         };
@@ -200,7 +202,7 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
             .map(usize::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let changed = r.up_sql_sha256 != crate::db::partial::sql_hash(&m.up_sql);
+        let changed = r.sql_sha256 != crate::db::partial::sql_hash(&m.up_sql);
         found.findings.push(
             Diagnostic::error(
                 Problem::PartiallyAppliedMigration,

@@ -5,6 +5,7 @@
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::ConnectOptions;
 use crate::error::SetError;
+use crate::migration::Direction;
 use crate::output::Printer;
 
 use crate::output::{count, Human, Paint, Render};
@@ -31,19 +32,31 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         }
         Opened::Missing(_) => (read_state(resolved, ctx, None, &url)?, Vec::new()),
     };
-    let partially_applied = records
-        .into_iter()
-        .filter(|r| state.pending.contains(&r.version))
-        .filter_map(|r| {
-            let m = ctx.folder.find(&r.version)?;
-            Some(PartialStatus {
-                version: r.version,
-                committed_statements: r.committed,
-                failed_at: r.recorded_at,
-                up_sql_changed: r.up_sql_sha256 != crate::db::partial::sql_hash(&m.up_sql),
+    let partial = |direction: Direction| -> Vec<PartialStatus> {
+        records
+            .iter()
+            .filter(|r| r.direction == direction)
+            .filter(|r| match direction {
+                Direction::Up => state.pending.contains(&r.version),
+                Direction::Down => state.applied.contains(&r.version),
             })
-        })
-        .collect();
+            .filter_map(|r| {
+                let m = ctx.folder.find(&r.version)?;
+                let text = match direction {
+                    Direction::Up => m.up_sql.as_str(),
+                    Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+                };
+                Some(PartialStatus {
+                    version: r.version.clone(),
+                    committed_statements: r.committed.clone(),
+                    failed_at: r.recorded_at.clone(),
+                    sql_changed: r.sql_sha256 != crate::db::partial::sql_hash(text),
+                })
+            })
+            .collect()
+    };
+    let partially_applied = partial(Direction::Up);
+    let partially_reverted = partial(Direction::Down);
     Ok(SetStatus {
         set: ctx.name().to_string(),
         database: url.to_string(),
@@ -53,6 +66,7 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         unknown: state.unknown,
         out_of_order: state.out_of_order,
         partially_applied,
+        partially_reverted,
         migrations: ctx
             .folder
             .migrations
@@ -134,6 +148,10 @@ pub struct SetStatus {
     /// `apply` refuses them while their up.sql is unchanged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partially_applied: Vec<PartialStatus>,
+    /// Applied migrations whose down.sql failed part way with statements committed: `revert`
+    /// refuses them while their down.sql is unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partially_reverted: Vec<PartialStatus>,
     /// The folder's migrations as (version, folder name), for the human listing.
     #[serde(skip)]
     pub migrations: Vec<(String, String)>,
@@ -144,12 +162,12 @@ pub struct SetStatus {
 pub struct PartialStatus {
     /// Its version.
     pub version: String,
-    /// The statements of its up.sql (1-based) that are committed.
+    /// The statements of the file that ran (1-based) that are committed.
     pub committed_statements: Vec<usize>,
     /// When it failed (UTC).
     pub failed_at: String,
-    /// Whether up.sql changed since (then `apply` runs it again).
-    pub up_sql_changed: bool,
+    /// Whether that file changed since (then `apply` or `revert` runs it again).
+    pub sql_changed: bool,
 }
 
 impl Render for StatusReport {
@@ -181,23 +199,34 @@ impl Render for StatusReport {
             }
             for (version, dir_name) in &st.migrations {
                 let out_of_order = st.out_of_order.contains(version);
-                if let Some(partial) = st.partially_applied.iter().find(|p| &p.version == version) {
+                let found = st
+                    .partially_applied
+                    .iter()
+                    .find(|p| &p.version == version)
+                    .map(|p| (p, "partially applied", "up.sql", "apply"))
+                    .or_else(|| {
+                        st.partially_reverted
+                            .iter()
+                            .find(|p| &p.version == version)
+                            .map(|p| (p, "partially reverted", "down.sql", "revert"))
+                    });
+                if let Some((partial, label, file, command)) = found {
                     let numbers = partial
                         .committed_statements
                         .iter()
                         .map(usize::to_string)
                         .collect::<Vec<_>>()
                         .join(", ");
-                    let next = if partial.up_sql_changed {
-                        "up.sql changed since; `apply` runs it"
+                    let next = if partial.sql_changed {
+                        format!("{file} changed since; `{command}` runs it")
                     } else {
-                        "`apply` refuses it until up.sql holds only the rest"
+                        format!("`{command}` refuses it until {file} holds only the rest")
                     };
                     p.line(format!(
                         "  {}  {dir_name}  {}",
-                        "partially applied".bad(),
+                        label.bad(),
                         format!(
-                            "(failed part way on {} UTC; {} {numbers} of up.sql {} committed; {next})",
+                            "(failed part way on {} UTC; {} {numbers} of {file} {} committed; {next})",
                             partial.failed_at,
                             if partial.committed_statements.len() == 1 { "statement" } else { "statements" },
                             if partial.committed_statements.len() == 1 { "is" } else { "are" },

@@ -539,7 +539,7 @@ impl Connection {
         ))?;
         // Recorded as applied now: a record of an earlier partial run no longer stops `apply`.
         for v in versions {
-            self.clear_partial(v)?;
+            self.clear_partial(v, crate::migration::Direction::Up)?;
         }
         Ok(())
     }

@@ -5,9 +5,10 @@
 //! those statements a second time: an `UPDATE acct SET balance = balance + 100` credits again.
 //! So after such a failure the tool records, in a small table of its own next to diesel's
 //! (`__cargo_migrate_partial`, hidden from `print-schema` like every `__` table), which
-//! statements of which migration are committed and a hash of the up.sql that ran; `apply`
-//! refuses to run that migration again while its up.sql is unchanged, and `status` shows it as
-//! partially applied. The record goes away when the migration succeeds.
+//! statements of which migration file are committed and a hash of the file that ran; `apply`
+//! (for an up.sql) and `revert`/`redo` (for a down.sql) refuse to run that file again while it
+//! is unchanged, and `status` shows the migration as partially applied or reverted. The record
+//! goes away when the file later runs in full.
 //!
 //! Only MySQL/MariaDB ever create the table: SQLite and PostgreSQL roll a failed migration
 //! back as a whole.
@@ -19,16 +20,19 @@ use sha2::{Digest, Sha256};
 use super::{with_conn, Connection, DbError};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
+use crate::migration::Direction;
 
 /// The table's name.
 pub const TABLE: &str = "__cargo_migrate_partial";
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS __cargo_migrate_partial (\
-     version VARCHAR(255) NOT NULL PRIMARY KEY, \
+     version VARCHAR(255) NOT NULL, \
+     direction VARCHAR(4) NOT NULL, \
      set_name VARCHAR(255) NOT NULL, \
-     up_sql_sha256 CHAR(64) NOT NULL, \
+     sql_sha256 CHAR(64) NOT NULL, \
      committed_statements VARCHAR(2048) NOT NULL, \
-     recorded_at DATETIME NOT NULL)";
+     recorded_at DATETIME NOT NULL, \
+     PRIMARY KEY (version, direction))";
 
 const EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables \
      WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_partial'";
@@ -38,14 +42,23 @@ const EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables \
 pub struct PartialRecord {
     /// diesel's version of the migration.
     pub version: String,
+    /// Which file ran: up.sql (`apply`, `redo`) or down.sql (`revert`, `redo`).
+    pub direction: Direction,
     /// The set it belongs to.
     pub set: String,
-    /// SHA-256 (hex) of the up.sql that ran.
-    pub up_sql_sha256: String,
-    /// The statements of that up.sql (1-based) that are committed.
+    /// SHA-256 (hex) of the file that ran.
+    pub sql_sha256: String,
+    /// The statements of that file (1-based) that are committed.
     pub committed: Vec<usize>,
     /// When the failure happened (UTC, `YYYY-MM-DD HH:MM:SS`).
     pub recorded_at: String,
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "up",
+        Direction::Down => "down",
+    }
 }
 
 /// SHA-256 (hex) of a migration file's text.
@@ -61,9 +74,11 @@ struct RecordRow {
     #[diesel(sql_type = Text)]
     version: String,
     #[diesel(sql_type = Text)]
+    direction: String,
+    #[diesel(sql_type = Text)]
     set_name: String,
     #[diesel(sql_type = Text)]
-    up_sql_sha256: String,
+    sql_sha256: String,
     #[diesel(sql_type = Text)]
     committed_statements: String,
     #[diesel(sql_type = Text)]
@@ -102,8 +117,8 @@ impl Connection {
             return Ok(Vec::new());
         }
         let q = diesel::sql_query(
-            "SELECT CAST(version AS CHAR) AS version, CAST(set_name AS CHAR) AS set_name, \
-             CAST(up_sql_sha256 AS CHAR) AS up_sql_sha256, \
+            "SELECT CAST(version AS CHAR) AS version, CAST(direction AS CHAR) AS direction, \
+             CAST(set_name AS CHAR) AS set_name, CAST(sql_sha256 AS CHAR) AS sql_sha256, \
              CAST(committed_statements AS CHAR) AS committed_statements, \
              CAST(DATE_FORMAT(recorded_at, '%Y-%m-%d %H:%i:%s') AS CHAR) AS recorded_at \
              FROM __cargo_migrate_partial ORDER BY version",
@@ -114,8 +129,13 @@ impl Connection {
             .into_iter()
             .map(|r| PartialRecord {
                 version: r.version,
+                direction: if r.direction == "down" {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
                 set: r.set_name,
-                up_sql_sha256: r.up_sql_sha256,
+                sql_sha256: r.sql_sha256,
                 committed: r
                     .committed_statements
                     .split(',')
@@ -126,12 +146,14 @@ impl Connection {
             .collect())
     }
 
-    /// Record that statements `committed` of migration `version` (whose up.sql hashes to
-    /// `hash`) stayed committed after it failed. Replaces an earlier record of the version.
+    /// Record that statements `committed` of the `direction` file of migration `version`
+    /// (whose text hashes to `hash`) stayed committed after it failed. Replaces an earlier
+    /// record of the same file.
     pub fn record_partial(
         &mut self,
         set: &str,
         version: &str,
+        direction: Direction,
         hash: &str,
         committed: &[usize],
     ) -> diesel::QueryResult<()> {
@@ -146,24 +168,32 @@ impl Connection {
             .join(",");
         let q = diesel::sql_query(
             "REPLACE INTO __cargo_migrate_partial \
-             (version, set_name, up_sql_sha256, committed_statements, recorded_at) \
-             VALUES (?, ?, ?, ?, UTC_TIMESTAMP())",
+             (version, direction, set_name, sql_sha256, committed_statements, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())",
         )
         .bind::<Text, _>(version)
+        .bind::<Text, _>(direction_name(direction))
         .bind::<Text, _>(set)
         .bind::<Text, _>(hash)
         .bind::<Text, _>(list);
         with_conn!(self, c => q.execute(c)).map(|_| ())
     }
 
-    /// Forget the record of `version` (it has now been applied, or its committed part was
-    /// dealt with). Nothing happens when there is none.
-    pub fn clear_partial(&mut self, version: &str) -> diesel::QueryResult<()> {
+    /// Forget the record of the `direction` file of `version` (it has now run in full, or
+    /// its committed part was dealt with). Nothing happens when there is none.
+    pub fn clear_partial(
+        &mut self,
+        version: &str,
+        direction: Direction,
+    ) -> diesel::QueryResult<()> {
         if !self.keeps_partial_records() || !self.has_partial_table()? {
             return Ok(());
         }
-        let q = diesel::sql_query("DELETE FROM __cargo_migrate_partial WHERE version = ?")
-            .bind::<Text, _>(version);
+        let q = diesel::sql_query(
+            "DELETE FROM __cargo_migrate_partial WHERE version = ? AND direction = ?",
+        )
+        .bind::<Text, _>(version)
+        .bind::<Text, _>(direction_name(direction));
         with_conn!(self, c => q.execute(c)).map(|_| ())
     }
 }

@@ -296,10 +296,8 @@ pub fn run_steps(
         interrupt::step(None, result.is_ok());
         match result {
             Ok(took) => {
-                if step.direction == Direction::Up {
-                    // Applied in full now: an earlier partial run is no longer a reason to stop.
-                    let _ = conn.clear_partial(&m.version);
-                }
+                // Run in full now: an earlier partial run is no longer a reason to stop.
+                let _ = conn.clear_partial(&m.version, step.direction);
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,
                     direction: step.direction,
@@ -354,16 +352,20 @@ pub fn run_steps(
                         not.sort_by_key(|s| s.statement);
                         failure.committed_statements = Some(outcome.committed.clone());
                         failure.not_committed_statements = Some(not);
-                        if !outcome.committed.is_empty()
-                            && step.direction == Direction::Up
-                            && failure.recorded == Some(false)
-                        {
+                        // The step's own bookkeeping did not happen: an up.sql not recorded, a
+                        // down.sql whose version is still recorded.
+                        let unfinished = match step.direction {
+                            Direction::Up => failure.recorded == Some(false),
+                            Direction::Down => failure.recorded == Some(true),
+                        };
+                        if !outcome.committed.is_empty() && unfinished {
                             let numbers: Vec<usize> =
                                 outcome.committed.iter().map(|s| s.statement).collect();
                             failure.partial_recorded = Some(
                                 conn.record_partial(
                                     set,
                                     &m.version,
+                                    step.direction,
                                     &partial::sql_hash(text),
                                     &numbers,
                                 )

@@ -88,7 +88,7 @@ fn mysql_partial_commit_is_reported_recorded_and_not_repeated() {
     run.assert_code(2);
     assert!(
         run.stderr
-            .contains("refusing to apply: 1 pending migration is partially applied"),
+            .contains("refusing to apply: 1 migration is partially applied"),
         "{}",
         run.stderr
     );
@@ -124,7 +124,7 @@ fn mysql_partial_commit_is_reported_recorded_and_not_repeated() {
     let partial = &json["sets"][0]["partially_applied"][0];
     assert_eq!(partial["version"], "20240102000000");
     assert_eq!(partial["committed_statements"], serde_json::json!([1, 2]));
-    assert_eq!(partial["up_sql_changed"], false);
+    assert_eq!(partial["sql_changed"], false);
 
     // So does the live part of check.
     let doc = t.run(&["check", "--format", "json"]).json();
@@ -539,4 +539,75 @@ fn mysql_leftover_of_a_stopped_run_is_named_as_such() {
         run.stderr
     );
     assert!(!run.stderr.contains("fix up.sql"), "{}", run.stderr);
+}
+
+/// The same for a down.sql: `revert` does not run its committed statements a second time.
+#[test]
+fn mysql_partial_revert_is_recorded_and_not_repeated() {
+    let Some(db) = TestDb::create(Server::Mysql, "partialdown") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    t.migration(
+        ACCT,
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+        None,
+    );
+    t.migration(
+        CREDIT,
+        "CREATE TABLE b (id INT PRIMARY KEY);\nUPDATE acct SET balance = balance + 100 WHERE id = 1;\n",
+        Some("UPDATE acct SET balance = balance - 100;\nDROP TABLE b;\nDROP TABLE nope;\n"),
+    );
+    t.run(&["apply"]).assert_success();
+    let mut conn = db.connect();
+    assert_eq!(balance(&mut conn), 100);
+    let run = t.run(&["revert"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("committed, and in the database now: statement 1 (line 1) `UPDATE acct SET balance = balance - 100`, statement 2 (line 2) `DROP TABLE b`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`revert` refuses 2024-01-02-000000_credit while its down.sql is unchanged"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(balance(&mut conn), 0);
+    let run = t.run(&["revert"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("refusing to revert: 1 migration is partially reverted"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("read from the database now: table `b` is gone"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(balance(&mut conn), 0, "the refused retry debited again");
+    let run = t.run(&["status"]);
+    assert!(
+        run.stdout
+            .contains(&format!("partially reverted  {CREDIT}")),
+        "{}",
+        run.stdout
+    );
+    // What did not run, alone: the revert completes and the record goes.
+    t.write(
+        &format!("migrations/{CREDIT}/down.sql"),
+        "DROP TABLE IF EXISTS nope;\n",
+    );
+    t.run(&["revert"]).assert_success();
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+    assert_eq!(balance(&mut conn), 0);
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM __cargo_migrate_partial")
+            .unwrap(),
+        0
+    );
 }
