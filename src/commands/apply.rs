@@ -102,6 +102,12 @@ fn preflight(
             Opened::Connected(conn) => Some(conn),
             Opened::Missing(_) => None,
         };
+        if let (Some(conn), false) = (conn.as_mut(), opts.dry_run) {
+            // The privileges `apply` needs, asked for as it does under the lock, so that a
+            // role that may do neither hears about both.
+            conn.versions_table(&url, &[Privilege::Select, Privilege::Insert])
+                .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
+        }
         let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
