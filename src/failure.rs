@@ -113,7 +113,7 @@ impl TablesLeft {
         if parts.is_empty() {
             "no table it created or dropped stayed, but other changes it made before the failure may have".to_string()
         } else {
-            parts.join("; ")
+            parts.join("\n")
         }
     }
 }
@@ -492,11 +492,11 @@ impl MigrationFailure {
         let v = &self.version;
         let next = match (self.direction, self.partial_recorded) {
             (Direction::Up, Some(true)) => format!(
-                "running {file} again would run the committed statements a second time, so `apply` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`); either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `apply` again; or finish those statements by hand and record the migration as applied: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
+                "running {file} again would run the committed statements a second time, so `apply` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`)\nto go on, either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `apply` again\nor finish those statements by hand and record the migration as applied: `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
                 and_fix = if fix.starts_with("fix ") { String::new() } else { format!(" ({fix})") },
             ),
             (Direction::Down, Some(true)) => format!(
-                "running {file} again would run the committed statements a second time, so `revert` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`); either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `revert` again; or finish those statements by hand and record the migration as reverted: `DELETE FROM __diesel_schema_migrations WHERE version = '{v}'; DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
+                "running {file} again would run the committed statements a second time, so `revert` refuses {m} while its {file} is unchanged (the committed statements are recorded in `__cargo_migrate_partial`)\nto go on, either edit {file} so that it holds only what was not committed ({remaining}), with the failure fixed{and_fix}, and run `revert` again\nor finish those statements by hand and record the migration as reverted: `DELETE FROM __diesel_schema_migrations WHERE version = '{v}'; DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`",
                 and_fix = if fix.starts_with("fix ") { String::new() } else { format!(" ({fix})") },
             ),
             (Direction::Up, Some(false)) => format!(
@@ -507,7 +507,7 @@ impl MigrationFailure {
             ),
         };
         parts.push(next);
-        parts.join("; ")
+        parts.join("\n")
     }
 
     /// The connection was lost while the migration ran: say what the database records now,
@@ -551,7 +551,7 @@ impl MigrationFailure {
                 "check that the server is up, run `cargo migrate status` to see where the database stands, then run {again} again; the migration itself may be fine"
             )
         });
-        parts.join("; ")
+        parts.join("\n")
     }
 }
 

@@ -139,13 +139,13 @@ pub struct CommitOutcome {
     pub not_run: Vec<StatementRef>,
 }
 
-/// A statement's text on one line, at most about 60 characters.
+/// A statement's text on one line, at most 80 characters.
 pub fn short_text(text: &str) -> String {
     let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= 60 {
+    if one.chars().count() <= 80 {
         one
     } else {
-        let cut: String = one.chars().take(57).collect();
+        let cut: String = one.chars().take(77).collect();
         format!("{}...", cut.trim_end())
     }
 }
@@ -353,7 +353,7 @@ mod tests {
     fn long_statements_are_shortened() {
         let long = format!("INSERT INTO t VALUES ({})", "1, ".repeat(40));
         let s = short_text(&long);
-        assert!(s.ends_with("...") && s.chars().count() <= 60, "{s}");
+        assert!(s.ends_with("...") && s.chars().count() <= 80, "{s}");
         assert_eq!(short_text("SELECT\n   1"), "SELECT 1");
     }
 }
