@@ -16,7 +16,7 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::{self, ConfigError, DieselToml, PackageMigrate, WorkspaceMigrate};
+use crate::config::{self, ConfigError, DieselToml, InitSql, PackageMigrate, WorkspaceMigrate};
 use crate::lint::LintConfig;
 use crate::schema::{print_schema_sections, FormatConfig, PrintSchemaOptions};
 
@@ -64,6 +64,9 @@ pub struct MigrationSet {
     /// `[workspace.metadata.migrate]`, since there is no package table).
     #[serde(skip)]
     pub virtual_root: bool,
+    /// `init-sql`: what every connection opened for the set runs first.
+    #[serde(skip)]
+    pub init_sql: InitSql,
 }
 
 impl MigrationSet {
@@ -212,7 +215,9 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_init_sql: ws_cfg.init_sql.as_ref(),
             root: &root,
+            root_manifest: &root_manifest,
             virtual_root: false,
         };
         if let Some(set) = set_for(&name, &dir, &manifest, &pkg_cfg, &cx)? {
@@ -231,7 +236,9 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_init_sql: ws_cfg.init_sql.as_ref(),
             root: &root,
+            root_manifest: &root_manifest,
             virtual_root: true,
         };
         if let Some(set) = set_for(
@@ -274,7 +281,9 @@ struct SetConfig<'a> {
     ws_backend: Option<Backend>,
     default_env: &'a str,
     ws_lint: Option<&'a serde_json::Value>,
+    ws_init_sql: Option<&'a config::InitSqlList>,
     root: &'a Path,
+    root_manifest: &'a Path,
     virtual_root: bool,
 }
 
@@ -349,6 +358,12 @@ fn set_for(
         print_schema,
         format,
         virtual_root: cx.virtual_root,
+        init_sql: InitSql::resolve(
+            cfg.init_sql.as_ref(),
+            manifest,
+            cx.ws_init_sql,
+            cx.root_manifest,
+        ),
     }))
 }
 

@@ -224,14 +224,15 @@ fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
     )
 }
 
-/// Run `steps` of set `set` in order, stopping at the first failure. Call it under
-/// [`locked`]. A plan with a file that holds no statement runs nothing (see
+/// Run `steps` of set `set` (whose `init_sql` the interrupt handler's own connection runs
+/// too) in order, stopping at the first failure. Call it under [`locked`]. A plan with a file that holds no statement runs nothing (see
 /// [`refuse_empty`]). After a failure the database's versions are read again, so that what
 /// the finding says about the failed migration is what the database records.
 pub fn run_steps(
     conn: &mut Connection,
     url: &DatabaseUrl,
     set: &str,
+    init_sql: &crate::config::InitSql,
     kind: RunKind,
     steps: &[Step<'_>],
     progress: &dyn Progress,
@@ -253,6 +254,7 @@ pub fn run_steps(
         partial_possible: conn.may_be_partial(true, None),
         steps: steps.iter().map(|s| label(kind, s)).collect(),
         target: Some((url.clone(), conn.backend())),
+        init_sql: init_sql.clone(),
         effects: steps
             .iter()
             .map(|s| (s.migration.version.clone(), s.direction == Direction::Up))
@@ -325,7 +327,7 @@ pub fn run_steps(
                         wait: Some(Duration::from_secs(5)),
                         ..ConnectOptions::default()
                     };
-                    match Connection::establish(url, backend, wait) {
+                    match Connection::establish_for_set(url, backend, wait, init_sql, || {}) {
                         Ok(fresh) => {
                             *conn = fresh;
                             failure.reconnected = Some(true);
