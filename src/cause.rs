@@ -24,6 +24,19 @@ pub enum Cause {
     Sql,
 }
 
+impl Cause {
+    /// The cause as the JSON report names it; `None` for [`Cause::Sql`], the ordinary case.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Cause::MissingExtension { .. } => Some("missing_extension"),
+            Cause::ConnectionLost => Some("connection_lost"),
+            Cause::Permission => Some("permission"),
+            Cause::Syntax => Some("syntax"),
+            Cause::Sql => None,
+        }
+    }
+}
+
 /// Classify a database message.
 pub fn classify(message: &str) -> Cause {
     let lower = message.to_ascii_lowercase();
@@ -40,6 +53,11 @@ pub fn classify(message: &str) -> Cause {
         "connection reset by peer",
         "broken pipe",
         "connection refused",
+        "connection was killed",
+        "connection closed",
+        "connection has been closed unexpectedly",
+        "could not receive data from server",
+        "could not send data to server",
         "the database system is shutting down",
         "the database system is starting up",
     ];
@@ -69,6 +87,50 @@ pub fn classify(message: &str) -> Cause {
         return Cause::Syntax;
     }
     Cause::Sql
+}
+
+/// The privilege a "permission denied" message names, as a person reads it: `the CREATE
+/// privilege` (MySQL's `CREATE command denied to user …`), `a privilege on table t` or `on
+/// schema s` (PostgreSQL's `permission denied for table t`), `ownership of table t`
+/// (`must be owner of table t`), `superuser rights`; otherwise `the privilege the server
+/// names (MESSAGE)`.
+pub fn privilege(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    // ASCII lower-casing keeps byte offsets: the text after a phrase, as the server wrote it.
+    let after = |needle: &str| {
+        lower
+            .find(needle)
+            .map(|at| message[at + needle.len()..].trim())
+    };
+    if let Some(at) = lower.find(" command denied to user") {
+        let verb = message[..at].split_whitespace().last().unwrap_or("");
+        let object = after(" for table ")
+            .map(|t| format!(" on table {t}"))
+            .unwrap_or_default();
+        return format!("the {} privilege{object}", verb.to_ascii_uppercase());
+    }
+    if let Some(rest) = after("permission denied for ") {
+        let object = rest.trim_end_matches('.');
+        let wanted = if object.starts_with("schema ") {
+            "the CREATE (or USAGE) privilege"
+        } else {
+            "the privilege the statement needs"
+        };
+        return format!("{wanted} on {object}");
+    }
+    if let Some(rest) = after("permission denied to ") {
+        return format!("the right to {rest}");
+    }
+    if let Some(rest) = after("must be owner of ") {
+        return format!("ownership of {rest}");
+    }
+    if lower.contains("must be superuser") || lower.contains("must be a superuser") {
+        return "superuser rights".to_string();
+    }
+    if lower.contains("attempt to write a readonly database") {
+        return "write access to the database file".to_string();
+    }
+    format!("the privilege the server names (\"{message}\")")
 }
 
 /// `extension "x" is not available` (PostgreSQL 15+) or the older
@@ -149,6 +211,11 @@ mod tests {
             classify("Lost connection to MySQL server during query"),
             Cause::ConnectionLost
         );
+        // libpq over TLS, after `pg_terminate_backend` of its own session.
+        assert_eq!(
+            classify("SSL connection has been closed unexpectedly"),
+            Cause::ConnectionLost
+        );
         assert_eq!(
             classify("permission denied to create extension \"hstore\""),
             Cause::Permission
@@ -170,6 +237,26 @@ mod tests {
         assert_eq!(
             classify("relation \"extension_list\" does not exist"),
             Cause::Sql
+        );
+    }
+
+    #[test]
+    fn privileges_are_named() {
+        assert_eq!(
+            privilege("CREATE command denied to user 'app'@'localhost' for table `d`.`b`"),
+            "the CREATE privilege on table `d`.`b`"
+        );
+        assert_eq!(
+            privilege("permission denied for schema public"),
+            "the CREATE (or USAGE) privilege on schema public"
+        );
+        assert_eq!(
+            privilege("must be owner of table users"),
+            "ownership of table users"
+        );
+        assert_eq!(
+            privilege("permission denied to create extension \"hstore\""),
+            "the right to create extension \"hstore\""
         );
     }
 

@@ -86,6 +86,8 @@ pub enum Problem {
     UnknownAppliedMigration,
     /// A pending migration is older than the newest applied one.
     OutOfOrderMigration,
+    /// A pending migration failed part way and left statements committed (MySQL/MariaDB).
+    PartiallyAppliedMigration,
     /// A released migration was edited.
     ReleasedMigrationEdited,
     /// A released migration was renamed.
@@ -116,6 +118,7 @@ impl Problem {
         Problem::PendingMigration,
         Problem::UnknownAppliedMigration,
         Problem::OutOfOrderMigration,
+        Problem::PartiallyAppliedMigration,
         Problem::ReleasedMigrationEdited,
         Problem::ReleasedMigrationRenamed,
         Problem::ReleasedMigrationDeleted,
@@ -142,6 +145,7 @@ impl Problem {
             Problem::PendingMigration => "pending-migration",
             Problem::UnknownAppliedMigration => "unknown-applied-migration",
             Problem::OutOfOrderMigration => "out-of-order-migration",
+            Problem::PartiallyAppliedMigration => "partially-applied-migration",
             Problem::ReleasedMigrationEdited => "released-migration-edited",
             Problem::ReleasedMigrationRenamed => "released-migration-renamed",
             Problem::ReleasedMigrationDeleted => "released-migration-deleted",

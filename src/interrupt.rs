@@ -48,6 +48,12 @@ pub struct Progress {
     pub running: Option<usize>,
     /// How many steps are done.
     pub done: usize,
+    /// Per step, where statements can stay committed (MySQL/MariaDB): the text of the file it
+    /// runs, and whether diesel runs it in a transaction. Empty elsewhere.
+    pub texts: Vec<(String, bool)>,
+    /// The statement (1-based) of the running step's file that is running now, when the file
+    /// runs statement by statement.
+    pub statement: Option<usize>,
 }
 
 static PROGRESS: Mutex<Option<Progress>> = Mutex::new(None);
@@ -96,6 +102,16 @@ pub fn step(i: Option<usize>, finished: bool) {
                 p.done += 1;
             }
             p.running = i;
+            p.statement = None;
+        }
+    }
+}
+
+/// Statement `n` (1-based) of the running step's file starts.
+pub fn statement(n: usize) {
+    if let Ok(mut guard) = PROGRESS.lock() {
+        if let Some(p) = guard.as_mut() {
+            p.statement = Some(n);
         }
     }
 }
@@ -141,7 +157,8 @@ fn on_signal() {
         end_session(url, *backend, *id);
     }
     settle(&mut p);
-    let report = report_of(&p);
+    let mut report = report_of(&p);
+    record_partial(&p, &mut report);
     if let Some(printer) = printer {
         printer.report(&report);
     }
@@ -159,6 +176,48 @@ fn settle(p: &mut Progress) {
     }
 }
 
+/// The running step was stopped at a known statement of a file whose statements can stay
+/// committed (MySQL/MariaDB): say which did, and record them so that `apply` does not run
+/// them a second time.
+fn record_partial(p: &Progress, report: &mut InterruptedReport) {
+    let (Some(i), Some(n)) = (p.running, p.statement) else {
+        return;
+    };
+    let (Some((text, in_tx)), Some((version, up)), Some((url, backend))) =
+        (p.texts.get(i), p.effects.get(i), p.target.as_ref())
+    else {
+        return;
+    };
+    let Some(outcome) = crate::lint::implicit_commit::after_failure(text, *in_tx, n, true) else {
+        return;
+    };
+    report.stopped_at = outcome.failed.clone();
+    if outcome.committed.is_empty() {
+        return;
+    }
+    let numbers: Vec<usize> = outcome.committed.iter().map(|s| s.statement).collect();
+    report.partial_recorded = Some(
+        Connection::establish_for_set(url, *backend, ConnectOptions::default(), &p.init_sql, || {})
+            .ok()
+            .is_some_and(|mut conn| {
+                conn.record_partial(
+                    &p.set,
+                    version,
+                    if *up {
+                        crate::migration::Direction::Up
+                    } else {
+                        crate::migration::Direction::Down
+                    },
+                    &crate::db::partial::sql_hash(text),
+                    &numbers,
+                )
+                .is_ok()
+            }),
+    );
+    report.committed_statements = outcome.committed;
+    report.version = Some(version.clone());
+}
+
 fn report_of(p: &Progress) -> InterruptedReport {
     let after = p.running.map(|i| i + 1).unwrap_or(p.done);
     InterruptedReport {
@@ -170,6 +229,10 @@ fn report_of(p: &Progress) -> InterruptedReport {
         rolled_back: p.running.and_then(|i| p.steps.get(i).cloned()),
         not_run: p.steps.iter().skip(after).cloned().collect(),
         partial_possible: p.partial_possible,
+        committed_statements: Vec::new(),
+        stopped_at: None,
+        partial_recorded: None,
+        version: None,
     }
 }
 
@@ -207,6 +270,8 @@ mod tests {
             effects: vec![("1".into(), true), ("2".into(), true)],
             running: Some(running),
             done: running,
+            texts: Vec::new(),
+            statement: None,
         };
         // Step 1 ran to its commit: done, nothing rolled back.
         let mut p = progress(0);

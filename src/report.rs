@@ -72,6 +72,18 @@ pub struct InterruptedReport {
     /// Whether the backend commits DDL implicitly (human text only).
     #[serde(skip)]
     pub partial_possible: bool,
+    /// MySQL/MariaDB: the statements of the stopped migration that stayed committed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub committed_statements: Vec<crate::lint::implicit_commit::StatementRef>,
+    /// The statement that was running when the session was ended, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<crate::lint::implicit_commit::StatementRef>,
+    /// Whether the committed statements were recorded in `__cargo_migrate_partial`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_recorded: Option<bool>,
+    /// The stopped migration's version, when statements of it stayed committed.
+    #[serde(skip)]
+    pub version: Option<String>,
 }
 
 /// An error that stopped a command.
@@ -113,9 +125,25 @@ impl Render for InterruptedReport {
         let r = self;
         let mut msg = format!("interrupted: set `{}`", r.set);
         if let Some(running) = &r.rolled_back {
-            msg.push_str(&format!(": {running} was stopped and rolled back"));
-            if r.partial_possible {
-                msg.push_str(" (MySQL commits DDL statements one by one: statements of it that ran before the stop may remain)");
+            if !r.committed_statements.is_empty() {
+                let list = r
+                    .committed_statements
+                    .iter()
+                    .map(|s| format!("statement {} (line {}) `{}`", s.statement, s.line, s.text))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                msg.push_str(&format!(
+                    ": {running} was stopped part way{}; its open transaction was rolled back, but these statements of it stay committed (MySQL commits DDL implicitly, and with it every change before it): {list}",
+                    r.stopped_at
+                        .as_ref()
+                        .map(|s| format!(" at statement {} (line {}), whose own effect is not known", s.statement, s.line))
+                        .unwrap_or_default()
+                ));
+            } else {
+                msg.push_str(&format!(": {running} was stopped and rolled back"));
+                if r.partial_possible && r.stopped_at.is_none() {
+                    msg.push_str(" (MySQL commits DDL statements one by one: statements of it that ran before the stop may remain)");
+                }
             }
         }
         let not_run: Vec<String> = r.rolled_back.iter().chain(&r.not_run).cloned().collect();
@@ -132,6 +160,18 @@ impl Render for InterruptedReport {
                 not_run.join(", ")
             }
         ));
+        let partial_help = match (&r.version, r.partial_recorded) {
+            (Some(v), Some(true)) => Some(format!(
+                "`apply` refuses the stopped migration while its up.sql is unchanged (the committed statements are recorded in `__cargo_migrate_partial`): edit up.sql so that it holds only what was not committed, or finish it by hand and record it with `INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}'); DELETE FROM __cargo_migrate_partial WHERE version = '{v}';`"
+            )),
+            (Some(_), _) => Some("running the stopped migration again would run the committed statements a second time, and recording them failed: edit its up.sql so that it holds only what was not committed before running `apply` again".to_string()),
+            _ => None,
+        };
+        if let Some(help) = partial_help {
+            msg.push_str(&format!("\nhelp: {help}\n"));
+            p.always(&msg);
+            return;
+        }
         msg.push_str(&format!(
         "\nhelp: {}\n",
         match r.command {

@@ -9,8 +9,10 @@ use super::{
     open, prepare_databases, read_state, schema_after_migrating, schema_file_line,
     stop_on_problems, DatabaseChange, Opened, Outcome, Prepare, SchemaFileUpdate,
 };
+use crate::backend::Backend;
+use crate::database_url::DatabaseUrl;
 use crate::db::run::{self, RunKind, Step};
-use crate::db::{ConnectOptions, Privilege};
+use crate::db::{ConnectOptions, Connection, Privilege, DIESEL_VERSION_LENGTH};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
 use crate::migration::{Direction, Migration};
@@ -81,10 +83,21 @@ fn preflight(
     let mut out = Vec::new();
     for ctx in &resolved.sets {
         let (_, backend) = ctx.require_url()?;
-        if !ctx.folder.migrations.iter().any(|m| {
-            run::holds_no_statement(&m.up_sql, backend)
-                || !crate::lint::todo_markers(&m.up_sql).is_empty()
-        }) {
+        // What only the database can tell: a version longer than its versions table holds,
+        // and (MySQL/MariaDB) migrations recorded as partially applied.
+        let ask_database = backend == Backend::Mysql
+            || (backend != Backend::Sqlite
+                && ctx
+                    .folder
+                    .migrations
+                    .iter()
+                    .any(|m| m.version.chars().count() > DIESEL_VERSION_LENGTH));
+        if !ask_database
+            && !ctx.folder.migrations.iter().any(|m| {
+                run::holds_no_statement(&m.up_sql, backend)
+                    || !crate::lint::todo_markers(&m.up_sql).is_empty()
+            })
+        {
             continue;
         }
         let connect = ConnectOptions {
@@ -96,9 +109,18 @@ fn preflight(
             Opened::Connected(conn) => Some(conn),
             Opened::Missing(_) => None,
         };
+        if let (Some(conn), false) = (conn.as_mut(), opts.dry_run) {
+            // The privileges `apply` needs, asked for as it does under the lock, so that a
+            // role that may do neither hears about both.
+            conn.versions_table(&url, &[Privilege::Select, Privilege::Insert])
+                .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
+        }
         let state = read_state(resolved, ctx, conn.as_mut(), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
+        if let Some(conn) = conn.as_mut() {
+            check_database(ctx, conn, &url, &todo, &crate::events::Silent)?;
+        }
         let steps: Vec<Step> = todo
             .iter()
             .map(|m| Step {
@@ -109,6 +131,23 @@ fn preflight(
         out.extend(run::refuse_empty(ctx.name(), backend, &steps));
     }
     Ok(out)
+}
+
+/// What the database says about a plan before it runs: versions longer than its versions
+/// table holds, and migrations it records as partially applied.
+fn check_database(
+    ctx: &SetContext,
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    todo: &[&Migration],
+    progress: &dyn Progress,
+) -> Result<(), SetError> {
+    let in_set = |e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin());
+    let exists = conn.has_migrations_table().unwrap_or(false);
+    let limit = conn.version_limit(url).map_err(in_set)?;
+    refuse_long_versions(ctx, todo, limit, exists)?;
+    let records = conn.partial_records(url).map_err(in_set)?;
+    super::refuse_partial(ctx, conn, todo, Direction::Up, &records, progress)
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -133,6 +172,49 @@ fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError>
         })
         .collect();
     super::refuse_markers(ctx.name(), RunKind::Apply, &steps)
+}
+
+/// Pending migrations whose version is longer than diesel's versions table holds (`limit`,
+/// read from the database or diesel's definition) are refused: the migration would run, and
+/// then recording its version would fail, leaving on MySQL its DDL committed and the
+/// migration unrecorded.
+fn refuse_long_versions(
+    ctx: &SetContext,
+    todo: &[&Migration],
+    limit: Option<usize>,
+    table_exists: bool,
+) -> Result<(), SetError> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let long: Vec<String> = todo
+        .iter()
+        .filter(|m| m.version.chars().count() > limit)
+        .map(|m| {
+            format!(
+                "  {}: its version `{}` is {} characters long",
+                m.dir.display(),
+                m.version,
+                m.version.chars().count()
+            )
+        })
+        .collect();
+    if long.is_empty() {
+        return Ok(());
+    }
+    let source = if table_exists {
+        "as read from the database"
+    } else {
+        "as diesel creates it, which `apply` would do"
+    };
+    Err(SetError::new(
+        ctx.name(),
+        format!(
+            "refusing to apply: diesel's versions table `__diesel_schema_migrations` holds versions of at most {limit} characters ({source}), so {} could run but not be recorded:\n{}\nnothing was applied\nhelp: rename the folder so that its version (the part before the first `_`) has at most {limit} characters, or widen the column (`ALTER TABLE __diesel_schema_migrations ALTER COLUMN version TYPE VARCHAR(n)` on PostgreSQL, `MODIFY version VARCHAR(n) NOT NULL` on MySQL)",
+            if long.len() == 1 { "this migration".to_string() } else { format!("these {} migrations", long.len()) },
+            long.join("\n")
+        ),
+    ))
 }
 
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
@@ -197,6 +279,7 @@ fn apply_set(
         let state = read_state(resolved, ctx, Some(conn), &url)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
+        check_database(ctx, conn, &url, &todo, printer)?;
         warn_out_of_order(ctx, &state, &todo, printer);
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Up));

@@ -187,6 +187,42 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
             .with_help("restore the missing migration folders (a branch that was never merged, or a deleted migration?), or revert them on that database"),
         );
     }
+    let records = conn
+        .partial_records(&url)
+        .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
+    for r in records.iter().filter(|r| {
+        r.direction == crate::migration::Direction::Up && st.pending.contains(&r.version)
+    }) {
+        let Some(m) = ctx.folder.find(&r.version) else {
+            continue;
+        };
+        let statements = r
+            .committed
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let changed = r.sql_sha256 != crate::db::partial::sql_hash(&m.up_sql);
+        found.findings.push(
+            Diagnostic::error(
+                Problem::PartiallyAppliedMigration,
+                format!(
+                    "{} failed part way on {url} on {} UTC: {} {statements} of the up.sql that ran then {} committed, and the migration is not recorded as applied",
+                    m.dir_name,
+                    r.recorded_at,
+                    if r.committed.len() == 1 { "statement" } else { "statements" },
+                    if r.committed.len() == 1 { "is" } else { "are" },
+                ),
+            )
+            .with_set(set)
+            .with_file(m.up_path())
+            .with_help(if changed {
+                "up.sql changed since, so `apply` runs it: make sure it holds only what was not committed then".to_string()
+            } else {
+                format!("`apply` refuses it while up.sql is unchanged: edit up.sql so that it holds only what was not committed, or finish it by hand and record it (`INSERT INTO __diesel_schema_migrations (version) VALUES ('{}')`)", r.version)
+            }),
+        );
+    }
     for v in &st.out_of_order {
         found.findings.push(
             Diagnostic::warning(

@@ -22,11 +22,13 @@ pub mod status;
 use std::path::{Path, PathBuf};
 
 use crate::database_url::DatabaseUrl;
+use crate::db::partial::{self, PartialRecord};
 use crate::db::run::{RunKind, Step};
 use crate::db::{ConnectOptions, Connection, DbError};
 use crate::error::SetError;
 use crate::events::{Event, Progress};
-use crate::migration::Direction;
+use crate::lint::implicit_commit;
+use crate::migration::{Direction, Migration};
 use crate::output::{Paint, Printer};
 use crate::report::ProblemsReport;
 use crate::settings::{GlobalOptions, Resolved, SetContext};
@@ -523,4 +525,118 @@ pub(crate) fn read_state(
         .applied_versions(url)
         .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
     Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
+}
+
+/// Migrations of a plan recorded as partially run in `direction` (statements of that file
+/// stayed committed when it failed, on MySQL/MariaDB) are refused while the file is the one
+/// that ran: running it again would repeat the committed statements. An edited file runs,
+/// with a warning naming the earlier run.
+pub(crate) fn refuse_partial(
+    ctx: &SetContext,
+    conn: &mut Connection,
+    todo: &[&Migration],
+    direction: Direction,
+    records: &[PartialRecord],
+    progress: &dyn Progress,
+) -> Result<(), SetError> {
+    let backend = conn.backend();
+    let file = direction.file_name();
+    let (command, state, undo) = match direction {
+        Direction::Up => (
+            "apply",
+            "partially applied",
+            "INSERT INTO __diesel_schema_migrations (version) VALUES",
+        ),
+        Direction::Down => (
+            "revert",
+            "partially reverted",
+            "DELETE FROM __diesel_schema_migrations WHERE version =",
+        ),
+    };
+    let mut refused = Vec::new();
+    for m in todo {
+        let Some(record) = records
+            .iter()
+            .find(|r| r.version == m.version && r.direction == direction)
+        else {
+            continue;
+        };
+        let text = match direction {
+            Direction::Up => m.up_sql.as_str(),
+            Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+        };
+        let numbers = record
+            .committed
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if record.sql_sha256 != partial::sql_hash(text) {
+            let warning = format!(
+                "set `{}`: {file} of {} failed part way on {} UTC, leaving {} {numbers} of the {file} that ran then committed; {file} has changed since, so it runs now: it must hold only what was not committed then",
+                ctx.name(),
+                m.dir_name,
+                record.recorded_at,
+                if record.committed.len() == 1 { "statement" } else { "statements" },
+            );
+            progress.event(Event::Warning(&warning));
+            continue;
+        }
+        let statements = implicit_commit::statement_refs(text, backend, &record.committed)
+            .iter()
+            .map(|s| {
+                format!(
+                    "    statement {} (line {}) `{}`",
+                    s.statement, s.line, s.text
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        // What the database shows now, read rather than assumed: the tables those statements
+        // created or dropped.
+        let changed = implicit_commit::tables_changed(text, backend, &record.committed);
+        let now = if changed.is_empty() {
+            String::new()
+        } else {
+            match conn.table_names() {
+                Some(tables) => {
+                    let list = changed
+                        .iter()
+                        .map(|(t, created)| match (tables.contains(t), created) {
+                            (true, true) => format!("`{t}` exists"),
+                            (false, true) => format!("`{t}` does not exist (undone by hand?)"),
+                            (false, false) => format!("`{t}` is gone"),
+                            (true, false) => format!("`{t}` exists again (restored by hand?)"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("\n  read from the database now: table {list}")
+                }
+                None => "\n  the database's tables could not be read".to_string(),
+            }
+        };
+        let record_sql = match direction {
+            Direction::Up => format!("{undo} ('{v}')", v = m.version),
+            Direction::Down => format!("{undo} '{v}'", v = m.version),
+        };
+        refused.push(format!(
+            "  {}: failed part way on {} UTC; these statements of it are committed and stay in the database:\n{statements}{now}\n  to finish it by hand instead, run the statements after them yourself, then record it: `{record_sql}; DELETE FROM __cargo_migrate_partial WHERE version = '{v}' AND direction = '{dir}';`",
+            m.dir.join(file).display(),
+            record.recorded_at,
+            v = m.version,
+            dir = if direction == Direction::Up { "up" } else { "down" },
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(SetError::new(
+        ctx.name(),
+        format!(
+            "refusing to {command}: {} {state}, and running {} again would run the committed statements a second time:\n{}\nnothing was changed\nhelp: edit the migration's {file} so that it holds only the statements that were not committed, then run `{command}` again (a changed {file} is run; the record is cleared when it succeeds)",
+            if refused.len() == 1 { "1 migration is".to_string() } else { format!("{} migrations are", refused.len()) },
+            if refused.len() == 1 { format!("its unchanged {file}") } else { format!("their unchanged {file} files") },
+            refused.join("\n")
+        ),
+    ))
 }

@@ -141,6 +141,11 @@ pub fn run(
         let todo = state
             .revert_plan(&ctx.folder, &siblings, &target)
             .map_err(|e| SetError::new(set, e))?;
+        // A down.sql that stopped part way before is not run again unchanged (MySQL).
+        let records = conn
+            .partial_records(&url)
+            .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
+        super::refuse_partial(ctx, conn, &todo, Direction::Down, &records, printer)?;
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Down));
         }

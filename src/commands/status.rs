@@ -5,6 +5,7 @@
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::ConnectOptions;
 use crate::error::SetError;
+use crate::migration::Direction;
 use crate::output::Printer;
 
 use crate::output::{count, Human, Paint, Render};
@@ -23,15 +24,47 @@ pub struct StatusOptions {
 /// Read the state of one set's database.
 fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetError> {
     let (opened, url) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
-    let (state, marked) = match opened {
+    let (state, records, marked) = match opened {
         Opened::Connected(mut conn) => {
             let state = read_state(resolved, ctx, Some(&mut conn), &url)?;
+            let records = conn
+                .partial_records(&url)
+                .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
             let marked = crate::db::marks::read(&mut conn, &url)
                 .map_err(|e| SetError::new(ctx.name(), e))?;
-            (state, marked)
+            (state, records, marked)
         }
-        Opened::Missing(_) => (read_state(resolved, ctx, None, &url)?, Vec::new()),
+        Opened::Missing(_) => (
+            read_state(resolved, ctx, None, &url)?,
+            Vec::new(),
+            Vec::new(),
+        ),
     };
+    let partial = |direction: Direction| -> Vec<PartialStatus> {
+        records
+            .iter()
+            .filter(|r| r.direction == direction)
+            .filter(|r| match direction {
+                Direction::Up => state.pending.contains(&r.version),
+                Direction::Down => state.applied.contains(&r.version),
+            })
+            .filter_map(|r| {
+                let m = ctx.folder.find(&r.version)?;
+                let text = match direction {
+                    Direction::Up => m.up_sql.as_str(),
+                    Direction::Down => m.down_sql.as_deref().unwrap_or_default(),
+                };
+                Some(PartialStatus {
+                    version: r.version.clone(),
+                    committed_statements: r.committed.clone(),
+                    failed_at: r.recorded_at.clone(),
+                    sql_changed: r.sql_sha256 != crate::db::partial::sql_hash(text),
+                })
+            })
+            .collect()
+    };
+    let partially_applied = partial(Direction::Up);
+    let partially_reverted = partial(Direction::Down);
     Ok(SetStatus {
         set: ctx.name().to_string(),
         database: url.to_string(),
@@ -41,6 +74,8 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         unknown: state.unknown,
         out_of_order: state.out_of_order,
         marked,
+        partially_applied,
+        partially_reverted,
         migrations: ctx
             .folder
             .migrations
@@ -128,10 +163,32 @@ pub struct SetStatus {
     /// Pending migrations older than the newest applied one.
     pub out_of_order: Vec<String>,
     /// Migrations marked applied or rolled back by hand (`cargo migrate mark`), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub marked: Vec<crate::db::marks::Mark>,
+    /// Pending migrations that failed part way with statements committed (MySQL/MariaDB):
+    /// `apply` refuses them while their up.sql is unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partially_applied: Vec<PartialStatus>,
+    /// Applied migrations whose down.sql failed part way with statements committed: `revert`
+    /// refuses them while their down.sql is unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partially_reverted: Vec<PartialStatus>,
     /// The folder's migrations as (version, folder name), for the human listing.
     #[serde(skip)]
     pub migrations: Vec<(String, String)>,
+}
+
+/// A pending migration of which some statements are committed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartialStatus {
+    /// Its version.
+    pub version: String,
+    /// The statements of the file that ran (1-based) that are committed.
+    pub committed_statements: Vec<usize>,
+    /// When it failed (UTC).
+    pub failed_at: String,
+    /// Whether that file changed since (then `apply` or `revert` runs it again).
+    pub sql_changed: bool,
 }
 
 impl StatusReport {
@@ -190,6 +247,42 @@ impl Render for StatusReport {
             }
             for (version, dir_name) in &st.migrations {
                 let out_of_order = st.out_of_order.contains(version);
+                let found = st
+                    .partially_applied
+                    .iter()
+                    .find(|p| &p.version == version)
+                    .map(|p| (p, "partially applied", "up.sql", "apply"))
+                    .or_else(|| {
+                        st.partially_reverted
+                            .iter()
+                            .find(|p| &p.version == version)
+                            .map(|p| (p, "partially reverted", "down.sql", "revert"))
+                    });
+                if let Some((partial, label, file, command)) = found {
+                    let numbers = partial
+                        .committed_statements
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let next = if partial.sql_changed {
+                        format!("{file} changed since; `{command}` runs it")
+                    } else {
+                        format!("`{command}` refuses it until {file} holds only the rest")
+                    };
+                    p.line(format!(
+                        "  {}  {dir_name}  {}",
+                        label.bad(),
+                        format!(
+                            "(failed part way on {} UTC; {} {numbers} of {file} {} committed; {next})",
+                            partial.failed_at,
+                            if partial.committed_statements.len() == 1 { "statement" } else { "statements" },
+                            if partial.committed_statements.len() == 1 { "is" } else { "are" },
+                        )
+                        .caution()
+                    ));
+                    continue;
+                }
                 let painted = if st.applied.contains(version) {
                     "applied".good().to_string()
                 } else if out_of_order {

@@ -191,6 +191,7 @@ fn execute<DB: DieselBackend>(
         }),
         Some(pieces) => {
             for (i, p) in pieces.iter().enumerate() {
+                crate::interrupt::statement(i + 1);
                 conn.batch_execute(&p.sql).map_err(|source| {
                     Box::new(SqlFailed {
                         direction,

@@ -48,6 +48,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod marks;
 pub mod mysql;
+pub mod partial;
 pub mod postgres;
 pub mod run;
 pub mod scratch;
@@ -275,6 +276,9 @@ struct VersionRow {
     #[diesel(sql_type = Text)]
     version: String,
 }
+
+/// The length of the `version` column diesel creates (`VARCHAR(50)` on every backend).
+pub const DIESEL_VERSION_LENGTH: usize = 50;
 
 /// A privilege on diesel's versions table that a command needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -527,6 +531,36 @@ impl Connection {
         Ok(rows.into_iter().map(|r| r.version).collect())
     }
 
+    /// The longest version diesel's versions table holds, in characters: read from the
+    /// table's `version` column when the table exists, otherwise diesel's own definition
+    /// (`VARCHAR(50)`), which `apply` will create. `None` when there is no limit: SQLite does
+    /// not enforce a `VARCHAR` length, and a `TEXT` column has none.
+    pub fn version_limit(&mut self, url: &DatabaseUrl) -> Result<Option<usize>, DbError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => return Ok(None),
+            Backend::Postgres => postgres::VERSION_COLUMN_LENGTH,
+            Backend::Mysql => mysql::VERSION_COLUMN_LENGTH,
+        };
+        if !self
+            .has_migrations_table()
+            .map_err(|e| DbError::query("looking up __diesel_schema_migrations", url, &e))?
+        {
+            return Ok(Some(DIESEL_VERSION_LENGTH));
+        }
+        let q = diesel::sql_query(sql);
+        let rows: Vec<CountRow> = with_conn!(self, c => q.load(c)).map_err(|e| {
+            DbError::query(
+                "reading the type of __diesel_schema_migrations.version",
+                url,
+                &e,
+            )
+        })?;
+        Ok(rows
+            .first()
+            .and_then(|r| usize::try_from(r.n).ok())
+            .filter(|n| *n > 0))
+    }
+
     /// Make sure the versions table exists and that this role has the privileges in `needs`
     /// on it, before anything runs: an existing table is checked, never re-created (on MySQL
     /// `CREATE TABLE IF NOT EXISTS` needs the CREATE privilege even when the table exists);
@@ -563,7 +597,12 @@ impl Connection {
         self.batch_execute(&format!(
             "INSERT INTO __diesel_schema_migrations (version) VALUES {}",
             values.join(", ")
-        ))
+        ))?;
+        // Recorded as applied now: a record of an earlier partial run no longer stops `apply`.
+        for v in versions {
+            self.clear_partial(v, crate::migration::Direction::Up)?;
+        }
+        Ok(())
     }
 
     /// The id the server knows this connection's session by (`None` for SQLite, which runs

@@ -79,6 +79,11 @@ pub fn versions_table_access(
     })
 }
 
+/// The declared length of `__diesel_schema_migrations.version` in characters (0 when unknown).
+pub const VERSION_COLUMN_LENGTH: &str = "SELECT CAST(COALESCE(MAX(character_maximum_length), 0) AS SIGNED) AS n \
+     FROM information_schema.columns \
+     WHERE table_schema = DATABASE() AND table_name = '__diesel_schema_migrations' AND column_name = 'version'";
+
 /// This session's account and the statement that gives it what the tool needs on the
 /// versions table.
 pub fn versions_grant(conn: &mut MysqlConnection) -> diesel::QueryResult<(String, String)> {

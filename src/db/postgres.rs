@@ -38,6 +38,13 @@ const HIDDEN_SCHEMA: &str = "SELECT n.nspname::text AS name FROM pg_catalog.pg_c
      WHERE c.relname = '__diesel_schema_migrations' AND n.nspname = ANY(SEARCH_PATH) \
      AND NOT has_schema_privilege(n.oid, 'USAGE') LIMIT 1";
 
+/// The declared length of `__diesel_schema_migrations.version` (`VARCHAR(n)`: `atttypmod` is
+/// n + 4), 0 for a type without one. Read from `pg_attribute`, which does not depend on
+/// privileges.
+pub const VERSION_COLUMN_LENGTH: &str = "SELECT CAST(CASE WHEN a.atttypmod > 4 THEN a.atttypmod - 4 ELSE 0 END AS BIGINT) AS n \
+     FROM pg_catalog.pg_attribute a \
+     WHERE a.attrelid = to_regclass('__diesel_schema_migrations') AND a.attname = 'version' AND NOT a.attisdropped";
+
 #[derive(QueryableByName)]
 struct AccessRow {
     #[diesel(sql_type = Bool)]

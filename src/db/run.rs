@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::lock::MigrationLock;
-use super::{harness, with_conn, Connection, DbError};
+use super::{harness, partial, with_conn, ConnectOptions, Connection, DbError};
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -19,6 +19,7 @@ use crate::events::{Event, Progress};
 use crate::failure::ends_transaction;
 use crate::failure::{FailureContext, MigrationFailure, TablesLeft};
 use crate::interrupt;
+use crate::lint::implicit_commit;
 use crate::lint::rules::{empty_down_sql, empty_up_sql};
 use crate::migration::{Direction, Migration};
 
@@ -190,6 +191,14 @@ struct TableRow {
     name: String,
 }
 
+impl Connection {
+    /// The tables of the database (its current schema, the tool's own left out); `None` when
+    /// they cannot be read.
+    pub fn table_names(&mut self) -> Option<BTreeSet<String>> {
+        table_names(self)
+    }
+}
+
 /// The tables of the database (its current schema), to tell afterwards what a migration that
 /// ended diesel's transaction itself left behind. `None` when they cannot be read.
 fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
@@ -207,7 +216,12 @@ fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
     };
     let q = diesel::sql_query(sql);
     let rows: Vec<TableRow> = with_conn!(conn, c => q.load(c)).ok()?;
-    Some(rows.into_iter().map(|r| r.name).collect())
+    Some(
+        rows.into_iter()
+            .map(|r| r.name)
+            .filter(|n| n != partial::TABLE)
+            .collect(),
+    )
 }
 
 /// Run `steps` of set `set` (whose `init_sql` the interrupt handler's own connection runs
@@ -247,6 +261,21 @@ pub fn run_steps(
             .collect(),
         running: None,
         done: 0,
+        texts: if conn.runs_statement_by_statement() {
+            steps
+                .iter()
+                .map(|s| {
+                    let text = match s.direction {
+                        Direction::Up => s.migration.up_sql.clone(),
+                        Direction::Down => s.migration.down_sql.clone().unwrap_or_default(),
+                    };
+                    (text, s.migration.run_in_transaction)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        statement: None,
     });
     let mut outcome = RunOutcome::default();
     for (i, step) in steps.iter().enumerate() {
@@ -259,14 +288,20 @@ pub fn run_steps(
             .run_in_transaction
             .then(|| ends_transaction(text, conn.backend()))
             .flatten();
-        let tables_before = ends.as_ref().and_then(|_| table_names(conn));
+        // What a failure may leave behind is read from the database, not assumed: its tables
+        // before the migration runs, where statements can stay committed.
+        let tables_before = (ends.is_some() || conn.runs_statement_by_statement())
+            .then(|| table_names(conn))
+            .flatten();
         interrupt::step(Some(i), false);
         let result = harness::run(conn, m, step.direction, url);
         interrupt::step(None, result.is_ok());
         match result {
             Ok(took) => {
-                // The migration really ran now: an earlier mark of it no longer describes it.
+                // The migration really ran now: an earlier mark of it no longer describes it,
+                // and an earlier partial run is no longer a reason to stop.
                 super::marks::forget(conn, &m.version);
+                let _ = conn.clear_partial(&m.version, step.direction);
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,
                     direction: step.direction,
@@ -284,10 +319,66 @@ pub fn run_steps(
                 // A failure caused by the interrupt handler ending the session is reported
                 // by the handler, which exits.
                 interrupt::yield_to_handler();
-                failure.recorded = conn
-                    .applied_versions(url)
-                    .ok()
-                    .map(|versions| versions.contains(&m.version));
+                let cause = crate::cause::classify(&failure.message);
+                failure.cause = cause.code();
+                if cause == crate::cause::Cause::ConnectionLost {
+                    // Whatever the old session did, a new one reads what the database holds.
+                    let backend = conn.backend();
+                    // A restarting server is given a few seconds to come back.
+                    let wait = ConnectOptions {
+                        wait: Some(Duration::from_secs(5)),
+                        ..ConnectOptions::default()
+                    };
+                    match Connection::establish_for_set(url, backend, wait, init_sql, || {}) {
+                        Ok(fresh) => {
+                            *conn = fresh;
+                            failure.reconnected = Some(true);
+                        }
+                        Err(_) => failure.reconnected = Some(false),
+                    }
+                }
+                failure.recorded = if failure.reconnected == Some(false) {
+                    None
+                } else {
+                    conn.applied_versions(url)
+                        .ok()
+                        .map(|versions| versions.contains(&m.version))
+                };
+                if let (true, Some(n)) = (conn.runs_statement_by_statement(), failure.statement) {
+                    // A statement the server could not parse never ran, so it committed nothing.
+                    let ran = cause != crate::cause::Cause::Syntax;
+                    if let Some(outcome) =
+                        implicit_commit::after_failure(text, m.run_in_transaction, n, ran)
+                    {
+                        let mut not = outcome.rolled_back.clone();
+                        not.extend(outcome.failed.iter().cloned());
+                        not.extend(outcome.not_run.iter().cloned());
+                        not.sort_by_key(|s| s.statement);
+                        failure.committed_statements = Some(outcome.committed.clone());
+                        failure.not_committed_statements = Some(not);
+                        // The step's own bookkeeping did not happen: an up.sql not recorded, a
+                        // down.sql whose version is still recorded.
+                        let unfinished = match step.direction {
+                            Direction::Up => failure.recorded == Some(false),
+                            Direction::Down => failure.recorded == Some(true),
+                        };
+                        if !outcome.committed.is_empty() && unfinished {
+                            let numbers: Vec<usize> =
+                                outcome.committed.iter().map(|s| s.statement).collect();
+                            failure.partial_recorded = Some(
+                                conn.record_partial(
+                                    set,
+                                    &m.version,
+                                    step.direction,
+                                    &partial::sql_hash(text),
+                                    &numbers,
+                                )
+                                .is_ok(),
+                            );
+                        }
+                        failure.commit_outcome = Some(outcome);
+                    }
+                }
                 failure.ends_transaction = ends;
                 if let (Some(before), Some(after)) = (tables_before, table_names(conn)) {
                     failure.tables_left = Some(TablesLeft {

@@ -228,6 +228,7 @@ impl ScratchDb {
     ) -> Result<usize, (Box<MigrationFailure>, &'a Migration)> {
         let url = DatabaseUrl::new(self.name().unwrap_or(":memory:").to_string());
         let mut n = 0;
+        let mut limit = None;
         for m in migrations {
             if n == 0 {
                 if let Err(e) = self.conn.ensure_migrations_table() {
@@ -235,6 +236,19 @@ impl ScratchDb {
                     f.message = one_line(&e.to_string(), &url);
                     return Err((Box::new(f), m));
                 }
+                limit = self.conn.version_limit(&url).ok().flatten();
+            }
+            // A version the versions table cannot hold: on MySQL the migration's DDL would
+            // commit and then recording it would fail. `apply` refuses it before it runs.
+            let length = m.version.chars().count();
+            if let Some(limit) = limit.filter(|l| length > *l) {
+                let mut f = MigrationFailure::blank(m, Direction::Up, false);
+                f.message = format!(
+                    "its version `{}` is {length} characters long, and diesel's versions table `__diesel_schema_migrations` holds versions of at most {limit} characters, so `apply` refuses it; rename the folder {} so that its version (the part before the first `_`) has at most {limit} characters",
+                    m.version,
+                    m.dir.display()
+                );
+                return Err((Box::new(f), m));
             }
             if let Err(f) = harness::run(&mut self.conn, m, Direction::Up, &url) {
                 // A signal drops the scratch database under the replay: the handler reports

@@ -20,6 +20,7 @@ use crate::backend::Backend;
 use crate::diagnostic::Diagnostic;
 
 pub mod config;
+pub mod implicit_commit;
 pub mod model;
 pub mod rules;
 pub mod schema;

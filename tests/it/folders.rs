@@ -507,3 +507,58 @@ fn huge_wait_for_an_unreachable_server_does_not_panic() {
     let all = still_waiting_after_a_moment(t.command(&["apply", "--wait", FOREVER]));
     assert!(all.contains("waiting for the database"), "{all}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A migration the role lacks a privilege for (issue 10, item 15)
+
+/// The role may record migrations but not create tables: the failure names the privilege,
+/// and never says "fix up.sql".
+fn migration_needs_a_privilege(server: Server, privilege: &str) {
+    let Some(db) = TestDb::create(server, "nopriv") else {
+        return;
+    };
+    let t = one_applied_one_pending(&db);
+    let role = Role::create(
+        db,
+        &[
+            "SELECT ON users",
+            "SELECT, INSERT, DELETE ON __diesel_schema_migrations",
+        ],
+    );
+    if server == Server::Postgres {
+        // PostgreSQL 15 gives PUBLIC no CREATE on `public`; older servers do.
+        let mut admin = role.db.connect();
+        admin
+            .batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            .unwrap();
+    }
+    let t = t.env("DATABASE_URL", &role.url);
+    let run = t.run(&["apply"]);
+    run.assert_code(1);
+    let all = run.all();
+    assert!(all.contains(&format!("have {privilege}")), "{all}");
+    assert!(
+        all.contains("granted to the role that runs migrations"),
+        "{all}"
+    );
+    assert!(!all.contains("fix up.sql"), "{all}");
+    assert!(!all.contains(PASSWORD), "{all}");
+    let json = t.run(&["apply", "--format", "json"]).json();
+    assert_eq!(json["sets"][0]["failure"]["cause"], "permission", "{json}");
+    let (applied, posts) = applied_and_tables(&role.db);
+    assert_eq!(applied, ["20240101000000"]);
+    assert!(!posts);
+}
+
+#[test]
+fn postgres_missing_privilege_is_named() {
+    migration_needs_a_privilege(
+        Server::Postgres,
+        "the CREATE (or USAGE) privilege on schema public",
+    );
+}
+
+#[test]
+fn mysql_missing_privilege_is_named() {
+    migration_needs_a_privilege(Server::Mysql, "the CREATE privilege on table `");
+}

@@ -19,6 +19,7 @@ mod generate;
 mod init;
 mod init_sql;
 mod marks;
+mod partial;
 mod placeholders;
 mod print_schema;
 mod replay;

@@ -32,9 +32,8 @@
 //! transaction covers all of it; or make it idempotent, so that running it twice does no harm
 //! (a `WHERE` that skips rows already changed, `INSERT IGNORE`, `ON DUPLICATE KEY UPDATE`).
 
-use sqlparser::tokenizer::Token;
-
 use crate::lint::config::Level;
+use crate::lint::implicit_commit::{self, TxEffect};
 use crate::lint::model::Action;
 
 use super::{FileCx, Finding, Rule, RuleInfo, StmtCx, MYSQL};
@@ -56,95 +55,16 @@ const HELP: &str = "put the data change in a migration of its own, with no DDL, 
                     transaction covers it; or make it idempotent (a WHERE that skips rows already \
                     changed, INSERT IGNORE, ON DUPLICATE KEY UPDATE)";
 
-/// What a statement does to the transaction, on MySQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TxEffect {
-    /// Commits implicitly before it runs, and leaves the session in autocommit mode.
-    Commits,
-    /// `BEGIN` / `START TRANSACTION`: commits implicitly, then opens a transaction.
-    Begins,
-    /// `COMMIT` / `ROLLBACK`: ends the transaction, as written.
-    Ends,
-    /// `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `LOAD DATA`.
-    DataChange,
-    None,
-}
-
-/// The leading words of a statement, lower case (quoted identifiers are not words).
 fn words(file: &FileCx<'_>, index: usize) -> Vec<String> {
-    let Some(stmt) = file.split.statements.get(index) else {
-        return Vec::new();
-    };
-    file.split
-        .significant(stmt)
-        .take(4)
-        .map(|t| match &t.token {
-            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
-            _ => String::new(),
-        })
-        .collect()
+    implicit_commit::words(file.split, index)
 }
 
 fn effect(file: &FileCx<'_>, index: usize) -> TxEffect {
-    let w = words(file, index);
-    let w0 = w.first().map(String::as_str).unwrap_or("");
-    let w1 = w.get(1).map(String::as_str).unwrap_or("");
-    let facts = &file.facts[index];
-    match w0 {
-        // CREATE/DROP TEMPORARY TABLE do not commit; a loadable function (`… SONAME`) neither.
-        "create" | "drop" if w1 == "temporary" => TxEffect::None,
-        "create" | "drop" if w.iter().any(|w| w == "soname") => TxEffect::None,
-        "create" | "alter" | "drop" | "rename" | "truncate" | "grant" | "revoke" | "analyze"
-        | "optimize" | "repair" | "flush" | "reset" | "install" | "uninstall" => TxEffect::Commits,
-        "lock" | "unlock" if w1 == "tables" || w1 == "table" => TxEffect::Commits,
-        "check" | "cache" if w1 == "table" || w1 == "index" => TxEffect::Commits,
-        "load" if w1 == "index" => TxEffect::Commits,
-        "set" if w1 == "password" => TxEffect::Commits,
-        "begin" => TxEffect::Begins,
-        "start" if w1 == "transaction" => TxEffect::Begins,
-        "commit" => TxEffect::Ends,
-        "rollback" if !w.iter().any(|w| w == "to") => TxEffect::Ends,
-        _ if facts.iter().any(|a| {
-            matches!(
-                a,
-                Action::Insert { .. } | Action::Update { .. } | Action::Delete { .. }
-            )
-        }) =>
-        {
-            TxEffect::DataChange
-        }
-        _ => TxEffect::None,
-    }
+    implicit_commit::effect(file.split, index, &file.facts[index])
 }
 
-/// How a statement is named in a message: its leading keywords up to the kind of object
-/// (`CREATE TABLE`, `CREATE UNIQUE INDEX`, `LOCK TABLES`), or its first keyword.
 fn label(file: &FileCx<'_>, index: usize) -> String {
-    const KINDS: &[&str] = &[
-        "table",
-        "tables",
-        "index",
-        "view",
-        "trigger",
-        "procedure",
-        "function",
-        "event",
-        "database",
-        "schema",
-        "user",
-        "role",
-        "server",
-        "tablespace",
-        "sequence",
-        "transaction",
-    ];
-    let w = words(file, index);
-    let end = w
-        .iter()
-        .take_while(|w| !w.is_empty())
-        .position(|w| KINDS.contains(&w.as_str()))
-        .map_or(1, |i| i + 1);
-    w[..end.min(w.len())].join(" ").to_ascii_uppercase()
+    implicit_commit::label(file.split, index)
 }
 
 /// The data change of a statement: verb and table.
@@ -189,7 +109,7 @@ impl Rule for MysqlDataChangeWithDdl {
             match effect(file, k) {
                 TxEffect::Commits => autocommit = Some(Some(k)),
                 TxEffect::Begins => autocommit = None,
-                TxEffect::Ends => autocommit = Some(None),
+                TxEffect::Commit | TxEffect::Rollback => autocommit = Some(None),
                 _ => {}
             }
         }
@@ -217,7 +137,7 @@ impl Rule for MysqlDataChangeWithDdl {
             None => {
                 let committed_by = (cx.index + 1..file.split.statements.len())
                     .map(|k| (k, effect(file, k)))
-                    .take_while(|(_, e)| *e != TxEffect::Ends)
+                    .take_while(|(_, e)| !e.ends())
                     .find(|(_, e)| matches!(e, TxEffect::Commits | TxEffect::Begins));
                 let Some((c, _)) = committed_by else {
                     return;
