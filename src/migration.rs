@@ -118,10 +118,13 @@ impl MigrationFolder {
 }
 
 /// Split a folder name into diesel's version and the name, or explain why it is not one.
+///
+/// diesel takes the text before the first `_` as the version, or the whole name when there is
+/// no `_` (`2022-12-07-110000` is a migration with that version and no name), and drops `-`.
+/// A version must start with a digit and hold only letters, digits and `-`: diesel would run
+/// `create_users` with the version `create`, which is never what was meant.
 pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
-    let Some((raw_version, name)) = dir_name.split_once('_') else {
-        return Err("has no `_` between a version and a name".to_string());
-    };
+    let (raw_version, name) = dir_name.split_once('_').unwrap_or((dir_name, ""));
     if raw_version.is_empty() {
         return Err("starts with `_`, so it has no version".to_string());
     }
@@ -132,9 +135,6 @@ pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return Err(format!("has the version `{raw_version}`, which does not start with a digit or has characters other than letters, digits and `-`"));
-    }
-    if name.is_empty() {
-        return Err("has no name after the `_`".to_string());
     }
     Ok((raw_version.replace('-', ""), name.to_string()))
 }
@@ -665,8 +665,13 @@ mod tests {
             "00000000000000"
         );
         assert!(parse_dir_name("create_users").is_err());
-        assert!(parse_dir_name("20240101").is_err());
-        assert!(parse_dir_name("2024_").is_err());
+        // No `_`: the whole name is the version, as diesel reads it.
+        assert_eq!(
+            parse_dir_name("2022-12-07-110000").unwrap(),
+            ("20221207110000".to_string(), String::new())
+        );
+        assert_eq!(parse_dir_name("2024_").unwrap().0, "2024");
+        assert!(parse_dir_name("_x").is_err());
     }
 
     #[test]

@@ -486,7 +486,7 @@ pub fn resolve_workspace(
             Ok(SetContext { set, folder, url })
         })
         .collect::<Result<_, SetError>>()?;
-    let selected_keys: BTreeSet<String> = sets.iter().map(database_key).collect();
+    let selected_keys: BTreeSet<String> = sets.iter().filter_map(database_key).collect();
     let unselected_siblings: Vec<SetContext> = ws
         .sets
         .iter()
@@ -500,8 +500,8 @@ pub fn resolve_workspace(
                 folder: MigrationFolder::default(),
                 url,
             };
-            selected_keys
-                .contains(&database_key(&probe))
+            database_key(&probe)
+                .is_some_and(|key| selected_keys.contains(&key))
                 .then(|| SetContext {
                     folder: load_folder(&set.name, &set.migrations_dir),
                     ..probe
@@ -523,18 +523,14 @@ pub fn resolve_workspace(
     })
 }
 
-/// A key naming the database a set uses: the database its URL really reaches when known
-/// (server, port and effective database name, or the SQLite file's real path: see
-/// [`DatabaseUrl::identity`]), else its variable and backend.
-pub fn database_key(ctx: &SetContext) -> String {
-    match &ctx.url {
-        Some((url, _)) => format!("url:{}", url.identity()),
-        None => format!(
-            "env:{}:{}",
-            ctx.set.database_url_env,
-            ctx.set.backend.map(|b| b.as_str()).unwrap_or("?")
-        ),
-    }
+/// A key naming the database a set uses: the database its URL really reaches (server, port
+/// and effective database name, or the SQLite file's real path: see
+/// [`DatabaseUrl::identity`]). A set without a URL has no database, so it shares none: two
+/// sets share a database only when they resolve to the same one.
+pub fn database_key(ctx: &SetContext) -> Option<String> {
+    ctx.url
+        .as_ref()
+        .map(|(url, _)| format!("url:{}", url.identity()))
 }
 
 /// Two sets that share one database record their versions in one table: a version in both
@@ -544,7 +540,9 @@ pub fn shared_database_collisions<'a>(
 ) -> Vec<Diagnostic> {
     let mut by_db: BTreeMap<String, Vec<&SetContext>> = BTreeMap::new();
     for ctx in sets {
-        by_db.entry(database_key(ctx)).or_default().push(ctx);
+        if let Some(key) = database_key(ctx) {
+            by_db.entry(key).or_default().push(ctx);
+        }
     }
     let mut out = Vec::new();
     for group in by_db.values().filter(|g| g.len() > 1) {
@@ -640,11 +638,13 @@ impl Resolved {
 
     /// Versions that belong to other selected sets on the same database as `ctx`.
     pub fn sibling_versions(&self, ctx: &SetContext) -> BTreeSet<String> {
-        let key = database_key(ctx);
+        let Some(key) = database_key(ctx) else {
+            return BTreeSet::new();
+        };
         self.sets
             .iter()
             .chain(&self.unselected_siblings)
-            .filter(|o| o.set.name != ctx.set.name && database_key(o) == key)
+            .filter(|o| o.set.name != ctx.set.name && database_key(o).as_ref() == Some(&key))
             .flat_map(|o| o.folder.migrations.iter().map(|m| m.version.clone()))
             .collect()
     }

@@ -55,6 +55,9 @@ pub fn run(
     let mut sections = Vec::new();
     for ctx in &resolved.sets {
         let set = ctx.name();
+        for note in ctx.set.format.notes() {
+            printer.note(format!("set `{set}`: {note}"));
+        }
         let rendered =
             SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache));
         let rendered = match rendered {
