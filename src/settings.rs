@@ -150,7 +150,7 @@ pub enum UrlError {
         /// From the URL.
         from_url: Backend,
         /// The configuration table that sets the backend.
-        table: &'static str,
+        table: String,
     },
 }
 

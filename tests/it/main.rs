@@ -15,6 +15,7 @@ mod docs;
 mod folders;
 mod generate;
 mod init;
+mod layouts;
 mod placeholders;
 mod print_schema;
 mod replay;
