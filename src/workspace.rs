@@ -1,11 +1,16 @@
 //! Workspace discovery: from `cargo metadata` to the migration sets of a workspace.
 //!
 //! A migration set is one folder of diesel migrations, the database it belongs to (named by
-//! an environment variable) and the schema file that declares it. Sets are found per member:
-//! a `diesel.toml`, else a `migrations/` folder, with `[package.metadata.migrate]` overriding
-//! both and `[workspace.metadata.migrate]` giving defaults. A virtual workspace root with a
-//! diesel.toml is a set too. Sets come back in workspace dependency order (a member that
-//! depends on another member by path comes after it), then by name.
+//! an environment variable) and the schema file that declares it. Sets are found per member
+//! (and for a virtual workspace root): `[[package.metadata.migrate.sets]]` entries, else
+//! `migrations`/`config-file` in `[package.metadata.migrate]`, else the file
+//! `DIESEL_CONFIG_FILE` names, else the diesel config files next to the manifest (diesel.toml,
+//! `diesel_*.toml`, `diesel-*.toml`, and TOML files with only diesel's sections), else a
+//! `migrations/` folder. A migrations folder whose folders are all named after backends is one
+//! set per backend. `[workspace.metadata.migrate]` gives defaults. Set names are unique and
+//! derived from files, never from the checkout's folder. Sets come back in workspace
+//! dependency order (a member that depends on another member by path comes after it), then by
+//! name. docs/configuration.md describes the rules.
 //!
 //! This module never walks `target/` and never touches a database.
 
