@@ -17,7 +17,7 @@ use crate::database_url::DatabaseUrl;
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::error::SetError;
 use crate::migration::{load_folder, normalise_version, MigrationFolder};
-use crate::workspace::{self, MigrationSet, Workspace};
+use crate::workspace::{self, BackendFrom, MigrationSet, Workspace};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,6 +89,41 @@ pub struct SetContext {
     pub folder: MigrationFolder,
     /// The database URL, when one is configured.
     pub url: Option<(DatabaseUrl, UrlSource)>,
+    /// A URL that was found but is of another backend than the one the set's folder or file
+    /// name gives (`DATABASE_URL=postgres://…` and the set `migrations/sqlite`): it belongs to
+    /// another set of the layout, so this set has no database.
+    pub other_backend_url: Option<(UrlSource, Backend)>,
+}
+
+/// A set's URL, except that a URL of another backend than the one its folder or file name
+/// gives is another set's (one `DATABASE_URL` for a member with a folder per backend). A
+/// `--database-url` is always the set's.
+fn url_of_set(
+    set: &MigrationSet,
+    root: &Path,
+    flag: Option<&str>,
+    env: &dyn Env,
+) -> Result<
+    (
+        Option<(DatabaseUrl, UrlSource)>,
+        Option<(UrlSource, Backend)>,
+    ),
+    UrlError,
+> {
+    let url = resolve_url(set, root, flag, env)?;
+    let named = matches!(
+        set.backend_from,
+        Some(BackendFrom::FolderName | BackendFrom::FileName)
+    );
+    match (&url, set.backend) {
+        (Some((u, source)), Some(backend)) if named && !matches!(source, UrlSource::Flag) => {
+            match u.backend() {
+                Some(other) if other != backend => Ok((None, Some((source.clone(), other)))),
+                _ => Ok((url, None)),
+            }
+        }
+        _ => Ok((url, None)),
+    }
 }
 
 /// Why a set cannot reach its database. The set's name is added by [`SetError`].
@@ -101,6 +136,20 @@ pub enum UrlError {
         var: String,
         /// The member's `.env` file.
         dotenv: String,
+    },
+    /// The URL found is of another backend than the set's folder or file name gives.
+    #[error("no database URL for this {backend} set: the URL from {origin} is a {url_backend} URL, which belongs to the {url_backend} set of this layout\nhelp: set {var} to a {backend} URL to work on this set (or pass --database-url), or give the set its own variable with `database-url-env` in {table}")]
+    OtherBackend {
+        /// Where the URL came from.
+        origin: UrlSource,
+        /// Its backend.
+        url_backend: Backend,
+        /// The set's backend.
+        backend: Backend,
+        /// The variable.
+        var: String,
+        /// Where to configure the set.
+        table: String,
     },
     /// The variable is set, or written in a `.env` file, with nothing in it.
     #[error("the database URL {origin} is set but empty (or only blanks), so there is no database to work on\nhelp: {}", blank_help(origin))]
@@ -188,6 +237,17 @@ impl SetContext {
 
     fn url_and_backend(&self) -> Result<(DatabaseUrl, Backend), UrlError> {
         let Some((url, source)) = &self.url else {
+            if let (Some((origin, url_backend)), Some(backend)) =
+                (&self.other_backend_url, self.set.backend)
+            {
+                return Err(UrlError::OtherBackend {
+                    origin: origin.clone(),
+                    url_backend: *url_backend,
+                    backend,
+                    var: self.set.database_url_env.clone(),
+                    table: self.set.config_table(),
+                });
+            }
             return Err(UrlError::Missing {
                 var: self.set.database_url_env.clone(),
                 dotenv: self.set.dir.join(".env").display().to_string(),
@@ -480,10 +540,16 @@ pub fn resolve_workspace(
     let sets: Vec<SetContext> = selected
         .into_iter()
         .map(|set| {
-            let url = resolve_url(&set, &ws.root, opts.database_url.as_deref(), env)
-                .map_err(|e| SetError::new(&set.name, e))?;
+            let (url, other_backend_url) =
+                url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
+                    .map_err(|e| SetError::new(&set.name, e))?;
             let folder = load_folder(&set.name, &set.migrations_dir);
-            Ok(SetContext { set, folder, url })
+            Ok(SetContext {
+                set,
+                folder,
+                url,
+                other_backend_url,
+            })
         })
         .collect::<Result<_, SetError>>()?;
     let selected_keys: BTreeSet<String> = sets.iter().filter_map(database_key).collect();
@@ -494,11 +560,12 @@ pub fn resolve_workspace(
         .filter_map(|set| {
             // An unselected set whose URL cannot be read is nobody's sibling: its own
             // commands report the problem.
-            let url = resolve_url(set, &ws.root, None, env).ok()?;
+            let (url, other_backend_url) = url_of_set(set, &ws.root, None, env).ok()?;
             let probe = SetContext {
                 set: set.clone(),
                 folder: MigrationFolder::default(),
                 url,
+                other_backend_url,
             };
             database_key(&probe)
                 .is_some_and(|key| selected_keys.contains(&key))

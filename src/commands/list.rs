@@ -55,6 +55,9 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
                     })
                     .collect(),
                 url_origin: ctx.url.as_ref().map(|(_, s)| s.to_string()),
+                other_backend_url: ctx.other_backend_url.as_ref().map(|(source, b)| {
+                    format!("none: the URL from {source} is a {b} URL, for the {b} set")
+                }),
                 has_problems: !ctx.folder.problems.is_empty(),
             }
         })
@@ -124,6 +127,9 @@ pub struct ListedSet {
     /// Where the URL came from (human text only).
     #[serde(skip)]
     pub url_origin: Option<String>,
+    /// Why a URL that was found is not this set's (human text only).
+    #[serde(skip)]
+    pub other_backend_url: Option<String>,
     /// Whether its folder has problems (human text only).
     #[serde(skip)]
     pub has_problems: bool,
@@ -217,7 +223,10 @@ impl Render for ListReport {
             let url = match (&set.database, &set.url_origin) {
                 (Some(url), Some(origin)) => format!("{url} (from {origin})"),
                 (Some(url), None) => url.clone(),
-                (None, _) => format!("${} not set", set.database_url_env),
+                (None, _) => set
+                    .other_backend_url
+                    .clone()
+                    .unwrap_or_else(|| format!("${} not set", set.database_url_env)),
             };
             p.result(format!(
                 "{} {}",

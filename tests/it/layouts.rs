@@ -353,3 +353,35 @@ fn sets_entries_need_a_name_and_keys_are_checked() {
         run.stderr
     );
 }
+
+#[test]
+fn one_url_for_a_folder_per_backend_belongs_to_the_set_of_its_backend() {
+    let t = CliTest::fixture("layout-backend-folders")
+        .env("DATABASE_URL", "postgres://u@127.0.0.1:1/shop");
+    let doc = t.run(&["list", "--format", "json"]).json();
+    let databases: Vec<_> = doc["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["database"].clone())
+        .collect();
+    assert_eq!(
+        databases,
+        [
+            serde_json::Value::Null,
+            "postgres://u@127.0.0.1:1/shop".into(),
+            serde_json::Value::Null
+        ]
+    );
+    // The SQLite set works offline, and says what to set to reach its database.
+    t.run(&["check", "-p", "shop-sqlite"]).assert_success();
+    let run = t.run(&["status", "-p", "shop-sqlite"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "the URL from $DATABASE_URL is a postgres URL, which belongs to the postgres set"
+        ) && run.stderr.contains("set DATABASE_URL to a sqlite URL"),
+        "{}",
+        run.stderr
+    );
+}
