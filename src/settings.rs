@@ -95,6 +95,12 @@ pub struct SetContext {
     pub other_backend_url: Option<(UrlSource, Backend)>,
 }
 
+/// A set's URL, and a URL found that is another backend's.
+type SetUrl = (
+    Option<(DatabaseUrl, UrlSource)>,
+    Option<(UrlSource, Backend)>,
+);
+
 /// A set's URL, except that a URL of another backend than the one its folder or file name
 /// gives is another set's (one `DATABASE_URL` for a member with a folder per backend). A
 /// `--database-url` is always the set's.
@@ -103,13 +109,7 @@ fn url_of_set(
     root: &Path,
     flag: Option<&str>,
     env: &dyn Env,
-) -> Result<
-    (
-        Option<(DatabaseUrl, UrlSource)>,
-        Option<(UrlSource, Backend)>,
-    ),
-    UrlError,
-> {
+) -> Result<SetUrl, UrlError> {
     let url = resolve_url(set, root, flag, env)?;
     let named = matches!(
         set.backend_from,
