@@ -130,6 +130,7 @@ mod tests {
             format: Default::default(),
             virtual_root: false,
             table: "[package.metadata.migrate]".into(),
+            schema_check: None,
         }
     }
 

@@ -183,6 +183,20 @@ set_keys! {
     config_file: Option<PathBuf>,
     /// Lint levels; read by the lint module.
     lint: Option<serde_json::Value>,
+    /// How `check` compares the schema file: `bytes` (default) or `semantic`.
+    schema_check: Option<SchemaCheck>,
+}
+
+/// `schema-check`: how `check` compares a schema file with the history's schema.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemaCheck {
+    /// Byte for byte, as `diesel print-schema` writes it (the default for a file one set owns).
+    #[default]
+    Bytes,
+    /// By declaration: tables, columns, types (by the Rust type diesel maps them to),
+    /// nullability, primary keys, `joinable!`.
+    Semantic,
 }
 
 /// The set keys as written in Cargo.toml (`database-url-env`), in backticks, for help texts.

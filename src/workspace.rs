@@ -21,7 +21,9 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::{self, ConfigError, DieselToml, PackageMigrate, SetTable, WorkspaceMigrate};
+use crate::config::{
+    self, ConfigError, DieselToml, PackageMigrate, SchemaCheck, SetTable, WorkspaceMigrate,
+};
 use crate::lint::LintConfig;
 use crate::schema::{print_schema_sections, FormatConfig, PrintSchemaOptions};
 
@@ -110,6 +112,9 @@ pub struct MigrationSet {
     /// The configuration that configures this set, for help texts.
     #[serde(skip)]
     pub table: String,
+    /// `schema-check`, when configured.
+    #[serde(skip)]
+    pub schema_check: Option<SchemaCheck>,
 }
 
 impl MigrationSet {
@@ -668,6 +673,7 @@ impl Member {
                             .clone()
                             .or(own.database_url_env.clone()),
                         lint: entry.lint.clone().or(own.lint.clone()),
+                        schema_check: entry.schema_check.or(own.schema_check),
                         ..entry.clone()
                     },
                     diesel_toml,
@@ -917,6 +923,7 @@ impl Member {
             format,
             virtual_root: self.virtual_root,
             table: c.table,
+            schema_check: c.keys.schema_check,
         })
     }
 }

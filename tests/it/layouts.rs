@@ -79,6 +79,12 @@ fn sqlite_members_schema_and_check() {
     run.assert_code(1);
     assert!(run.stdout.contains("FAIL tags"), "{}", run.stdout);
     assert!(run.stdout.contains("label -> Text"), "{}", run.stdout);
+    // The byte comparison names the table and column too.
+    assert!(
+        run.stdout.contains("(+1 -0 lines): column `tags.label` (`Text`) is created by the migrations, but is not in the file"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -156,19 +162,63 @@ fn backend_folders_schema_and_check() {
     schema_matches(&t, "shop-sqlite", "src/schema.rs");
     t.run(&["check", "-p", "shop-sqlite"]).assert_success();
     if has_my {
-        // MySQL's INTEGER and TEXT print as SQLite's do: the one schema file fits both.
+        // MySQL's INTEGER and TEXT print as SQLite's do.
         schema_matches(&t, "shop-mysql", "src/schema.rs");
         t.run(&["check", "-p", "shop-mysql"]).assert_success();
     }
     if has_pg {
-        // PostgreSQL's SERIAL is `Int4`: the shared file says `Integer`, which is drift.
+        // PostgreSQL's SERIAL prints as `Int4` where the shared file says `Integer`: no
+        // print-schema output equals a file shared by backends, so it is compared by
+        // declaration, and `Int4` and `Integer` are both `i32`.
         let run = t.run(&["schema", "-p", "shop-postgres"]);
         run.assert_success();
         assert!(run.stdout.contains("id -> Int4,"), "{}", run.stdout);
+        t.run(&["check", "-p", "shop-postgres"]).assert_success();
+    }
+    if has_pg && has_my {
+        t.run(&["check"]).assert_success();
+    }
+    // A real difference fails every set, naming the table and column and the file's line.
+    let text = std::fs::read_to_string(t.path("src/schema.rs")).unwrap();
+    t.write(
+        "src/schema.rs",
+        &text.replace("note -> Nullable<Text>", "note -> Text"),
+    );
+    let run = t.run(&["check", "-p", "shop-sqlite"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("error[schema-drift]: `src/schema.rs`: column `products.note` is `Text` in the file, `Nullable<Text>` from the migrations")
+            && run.stdout.contains(" --> src/schema.rs:7:")
+            && run.stdout.contains("shared with sets of other backends (`shop-mysql`, `shop-postgres`)"),
+        "{}",
+        run.stdout
+    );
+    if has_pg {
         let run = t.run(&["check", "-p", "shop-postgres"]);
         run.assert_code(1);
-        assert!(run.stdout.contains("FAIL shop-postgres"), "{}", run.stdout);
-        assert!(run.stdout.contains("products (id)"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("column `products.note`"),
+            "{}",
+            run.stdout
+        );
+    }
+    // `schema-check = "bytes"` asks for byte equality even so.
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write("src/schema.rs", &text);
+    t.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[package.metadata.migrate]\nschema-check = \"bytes\"\n"),
+    );
+    if has_pg {
+        let run = t.run(&["check", "-p", "shop-postgres"]);
+        run.assert_code(1);
+        assert!(
+            run.stdout.contains(
+                "column `products.id` is `Integer` in the file, `Int4` from the migrations"
+            ),
+            "{}",
+            run.stdout
+        );
     }
 }
 
