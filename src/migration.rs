@@ -352,11 +352,30 @@ pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
         let (version, name) = match parse_dir_name(&dir_name) {
             Ok(v) => v,
             Err(why) => {
+                let backend_named = matches!(
+                    dir_name.to_ascii_lowercase().as_str(),
+                    "sqlite"
+                        | "sqlite3"
+                        | "postgres"
+                        | "postgresql"
+                        | "pg"
+                        | "pgsql"
+                        | "mysql"
+                        | "mariadb"
+                );
+                let help = if backend_named {
+                    format!("`{dir_name}` is named like a backend folder, but this folder also holds other folders; when every folder in it is a backend folder, each is a set of its own: move the migrations into backend folders, or describe the sets in [[package.metadata.migrate.sets]] (see docs/configuration.md)")
+                } else {
+                    "name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`".to_string()
+                };
                 folder.problems.push(
-                    Diagnostic::error(Problem::InvalidMigrationName, format!("the migration folder `{dir_name}` {why}"))
-                        .with_set(set)
-                        .with_file(shown)
-                        .with_help("name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`"),
+                    Diagnostic::error(
+                        Problem::InvalidMigrationName,
+                        format!("the migration folder `{dir_name}` {why}"),
+                    )
+                    .with_set(set)
+                    .with_file(shown)
+                    .with_help(help),
                 );
                 continue;
             }

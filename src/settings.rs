@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::diagnostic::{Diagnostic, Problem};
+use crate::diagnostic::{Code, Diagnostic, Problem};
 use crate::error::SetError;
 use crate::migration::{load_folder, normalise_version, MigrationFolder};
 use crate::workspace::{self, BackendFrom, MigrationSet, Workspace};
@@ -543,7 +543,8 @@ pub fn resolve_workspace(
             let (url, other_backend_url) =
                 url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
                     .map_err(|e| SetError::new(&set.name, e))?;
-            let folder = load_folder(&set.name, &set.migrations_dir);
+            let mut folder = load_folder(&set.name, &set.migrations_dir);
+            explain_missing_dir(&set, &mut folder);
             Ok(SetContext {
                 set,
                 folder,
@@ -588,6 +589,49 @@ pub fn resolve_workspace(
         scratch_urls,
         unselected_siblings,
     })
+}
+
+/// A missing migrations folder that a diesel config file names, when the conventional
+/// `migrations/` (or the config file's own folder's `migrations/`) exists: the message names
+/// both, since the usual cause is a `dir` written relative to the wrong folder.
+fn explain_missing_dir(set: &MigrationSet, folder: &mut MigrationFolder) {
+    let Some(config) = set.diesel_toml.as_ref() else {
+        return;
+    };
+    if config.migrations_dir.as_deref().map(workspace::normalise)
+        != Some(set.migrations_dir.clone())
+    {
+        return;
+    }
+    let conventional = [
+        set.dir.join("migrations"),
+        config
+            .path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("migrations"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir() && *p != set.migrations_dir);
+    let Some(conventional) = conventional else {
+        return;
+    };
+    for d in &mut folder.problems {
+        if d.code == Code::Problem(Problem::MissingMigrationsDir) && !set.migrations_dir.exists() {
+            d.message = format!(
+                "the migrations folder `{}` (from `[migrations_directory] dir` in {}) does not exist, but `{}` does",
+                set.migrations_dir.display(),
+                config.path.display(),
+                conventional.display()
+            );
+            d.help = Some(format!(
+                "diesel resolves `dir` relative to the folder of {}; point it at `{}` if that is the set's folder, or create `{}`",
+                config.path.display(),
+                conventional.display(),
+                set.migrations_dir.display()
+            ));
+        }
+    }
 }
 
 /// A key naming the database a set uses: the database its URL really reaches (server, port

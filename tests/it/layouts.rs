@@ -435,3 +435,42 @@ fn one_url_for_a_folder_per_backend_belongs_to_the_set_of_its_backend() {
         run.stderr
     );
 }
+
+#[test]
+fn a_missing_migrations_directory_names_the_folder_that_exists() {
+    let t = CliTest::fixture("layout-config-files");
+    t.write(
+        "diesel_sqlite.toml",
+        "[print_schema]\nfile = \"src/schema/sqlite.rs\"\n\n[migrations_directory]\ndir = \"db/sqlite\"\n",
+    );
+    let run = t.run(&["list"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("the migrations folder `db/sqlite` (from `[migrations_directory] dir` in diesel_sqlite.toml) does not exist, but `migrations` does")
+            && run.stderr.contains("diesel resolves `dir` relative to the folder of diesel_sqlite.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_backend_folder_among_migrations_is_reported_with_the_layout_rule() {
+    let t = CliTest::fixture("layout-backend-folders");
+    t.write(
+        "migrations/2024-05-01-000000_stray/up.sql",
+        "CREATE TABLE stray (id INTEGER PRIMARY KEY);\n",
+    );
+    let run = t.run(&["list", "--format", "json"]);
+    run.assert_code(2);
+    let doc = run.json();
+    assert_eq!(doc["sets"].as_array().unwrap().len(), 1, "one ordinary set");
+    let problems = doc["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems
+        .iter()
+        .all(|p| p["code"] == "invalid-migration-name"
+            && p["help"]
+                .as_str()
+                .unwrap()
+                .contains("is named like a backend folder")));
+}
