@@ -660,11 +660,7 @@ impl Member {
                         .into())
                     }
                 };
-                let named_backend = migrations_dir
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(backend_word)
-                    .map(|b| (b, BackendFrom::FolderName));
+                let named_backend = name_backend(&migrations_dir, None);
                 out.push(Candidate {
                     keys: SetTable {
                         backend: entry.backend.clone().or(own.backend.clone()),
@@ -698,10 +694,10 @@ impl Member {
             name,
             keys: own.clone(),
             diesel_toml,
+            named_backend: name_backend(&migrations_dir, None),
             migrations_dir,
             found_by,
             found_at,
-            named_backend: None,
             table: table.clone(),
         };
         let mut found: Vec<Candidate> = Vec::new();
@@ -739,7 +735,7 @@ impl Member {
                 FoundBy::DieselConfigFileEnv,
                 path.clone(),
             );
-            c.named_backend = name_backend(&c.migrations_dir, path);
+            c.named_backend = name_backend(&c.migrations_dir, Some(path));
             found.push(c);
         } else {
             if diesel_path.is_file() {
@@ -766,7 +762,7 @@ impl Member {
                     FoundBy::DieselConfigFile,
                     path.clone(),
                 );
-                c.named_backend = name_backend(&c.migrations_dir, &path);
+                c.named_backend = name_backend(&c.migrations_dir, Some(&path));
                 c.table = format!(
                     "a {} entry with `config-file = \"{}\"`",
                     self.sets_table(),
@@ -928,16 +924,17 @@ impl Member {
     }
 }
 
-/// The backend a config file's set gets from names: its migrations folder's name, else the
-/// file's.
-fn name_backend(migrations: &Path, file: &Path) -> Option<(Backend, BackendFrom)> {
+/// The backend a set gets from names: its migrations folder's name (`migrations/sqlite`,
+/// `migrations_pg`), else its config file's (`diesel_postgres.toml`).
+fn name_backend(migrations: &Path, file: Option<&Path>) -> Option<(Backend, BackendFrom)> {
     migrations
         .file_name()
         .and_then(|n| n.to_str())
-        .and_then(backend_word)
+        .and_then(backend_in_name)
         .map(|b| (b, BackendFrom::FolderName))
         .or_else(|| {
-            file.file_stem()
+            file?
+                .file_stem()
                 .and_then(|n| n.to_str())
                 .and_then(backend_in_name)
                 .map(|b| (b, BackendFrom::FileName))
@@ -1106,6 +1103,36 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
             .collect()
+    }
+
+    #[test]
+    fn names_give_backends_only_when_they_name_one() {
+        assert_eq!(backend_in_name("diesel_postgres"), Some(Backend::Postgres));
+        assert_eq!(backend_in_name("migrations_pg"), Some(Backend::Postgres));
+        assert_eq!(backend_in_name("diesel-sqlite"), Some(Backend::Sqlite));
+        assert_eq!(backend_in_name("MariaDB"), Some(Backend::Mysql));
+        assert_eq!(backend_in_name("diesel_local"), None);
+        assert_eq!(
+            backend_in_name("pg_to_mysql"),
+            None,
+            "two backends: neither"
+        );
+        assert_eq!(backend_in_name("migrations"), None);
+        assert_eq!(
+            config_suffix(Path::new("/a/diesel_postgres.toml")),
+            "postgres"
+        );
+        assert_eq!(config_suffix(Path::new("/a/diesel-pg.toml")), "pg");
+        assert_eq!(config_suffix(Path::new("/a/mysql.toml")), "mysql");
+    }
+
+    #[test]
+    fn paths_are_shown_normalised() {
+        assert_eq!(
+            normalise(Path::new("/ws/db-mysql/../migrations/./mysql")),
+            Path::new("/ws/migrations/mysql")
+        );
+        assert_eq!(normalise(Path::new("../x/./y")), Path::new("../x/y"));
     }
 
     #[test]
