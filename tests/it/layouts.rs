@@ -474,3 +474,18 @@ fn a_backend_folder_among_migrations_is_reported_with_the_layout_rule() {
                 .unwrap()
                 .contains("is named like a backend folder")));
 }
+
+#[test]
+fn schema_write_refuses_to_write_a_shared_file_for_several_sets() {
+    let t = CliTest::fixture("layout-backend-folders");
+    let run = t.run(&["schema", "--write"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("would write `src/schema.rs` once for each of the sets shop-mysql, shop-postgres, shop-sqlite")
+            && run.stderr.contains("-p NAME"),
+        "{}",
+        run.stderr
+    );
+    t.run(&["schema", "--write", "-p", "shop-sqlite"])
+        .assert_success();
+}
