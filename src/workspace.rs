@@ -764,7 +764,7 @@ impl Member {
                 );
                 c.named_backend = name_backend(&c.migrations_dir, Some(&path));
                 c.table = format!(
-                    "a {} entry with `config-file = \"{}\"`",
+                    "a {} entry with `config-file = \"{}\"` (entries replace discovery, so give each of the member's sets one; or name the backend in the file name, e.g. `diesel_sqlite.toml`)",
                     self.sets_table(),
                     path.file_name()
                         .and_then(|n| n.to_str())

@@ -55,6 +55,14 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
                     })
                     .collect(),
                 url_origin: ctx.url.as_ref().map(|(_, s)| s.to_string()),
+                backend_hint: ctx.backend().is_none().then(|| {
+                    format!(
+                        "unknown: add `backend = \"sqlite\"` (or postgres, mysql) to {} in {}, or set {}",
+                        set.config_table(),
+                        set.manifest_path.display(),
+                        set.database_url_env
+                    )
+                }),
                 other_backend_url: ctx.other_backend_url.as_ref().map(|(source, b)| {
                     format!("none: the URL from {source} is a {b} URL, for the {b} set")
                 }),
@@ -127,6 +135,9 @@ pub struct ListedSet {
     /// Where the URL came from (human text only).
     #[serde(skip)]
     pub url_origin: Option<String>,
+    /// What to write when the backend is unknown (human text only).
+    #[serde(skip)]
+    pub backend_hint: Option<String>,
     /// Why a URL that was found is not this set's (human text only).
     #[serde(skip)]
     pub other_backend_url: Option<String>,
@@ -234,6 +245,9 @@ impl Render for ListReport {
                 format!("[{backend}]").dim()
             ));
             p.line(format!("  found by:   {}", found_text(set)));
+            if let Some(hint) = &set.backend_hint {
+                p.line(format!("  backend:    {hint}"));
+            }
             p.line(format!("  migrations: {}", set.migrations_dir.display()));
             if let Some(schema) = &set.schema_file {
                 p.line(format!("  schema:     {}", schema.display()));

@@ -489,3 +489,26 @@ fn schema_write_refuses_to_write_a_shared_file_for_several_sets() {
     t.run(&["schema", "--write", "-p", "shop-sqlite"])
         .assert_success();
 }
+
+#[test]
+fn an_unknown_backend_is_listed_with_the_line_that_names_it() {
+    let t = CliTest::fixture("layout-config-files");
+    std::fs::rename(t.path("mysql.toml"), t.path("diesel_local.toml")).unwrap();
+    t.write(
+        "diesel_local.toml",
+        "[print_schema]\nfile = \"src/schema/local.rs\"\n\n[migrations_directory]\ndir = \"db\"\n",
+    );
+    t.write("db/2024-01-01-000000_x/up.sql", "SELECT 1;\n");
+    let run = t.run(&["list"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains("api-local [backend unknown]")
+            && run.stdout.contains("  backend:    unknown: add `backend = \"sqlite\"` (or postgres, mysql) to a [[package.metadata.migrate.sets]] entry with `config-file = \"diesel_local.toml\"`"),
+        "{}",
+        run.stdout
+    );
+    // `check` never skips it silently: the set fails, saying the same.
+    let run = t.run(&["check", "-p", "api-local"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("unknown-backend"), "{}", run.stdout);
+}
