@@ -138,7 +138,7 @@ pub enum UrlError {
         dotenv: String,
     },
     /// The URL found is of another backend than the set's folder or file name gives.
-    #[error("no database URL for this {backend} set: the URL from {origin} is a {url_backend} URL, which belongs to the {url_backend} set of this layout\nhelp: select the sets of the URL's backend with -p, or set {var} to a {backend} URL to work on this set (or pass --database-url), or give the set its own variable with `database-url-env` in {table}")]
+    #[error("no database URL for this {backend} set: the URL from {origin} is a {url_backend} URL, not a {backend} one (the set takes its backend from its folder or file name, so that URL is for a {url_backend} set)\nhelp: select the sets of the URL's backend with -p, or set {var} to a {backend} URL to work on this set (or pass --database-url), or give the set its own variable with `database-url-env` in {table}")]
     OtherBackend {
         /// Where the URL came from.
         origin: UrlSource,

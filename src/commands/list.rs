@@ -64,7 +64,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
                     )
                 }),
                 other_backend_url: ctx.other_backend_url.as_ref().map(|(source, b)| {
-                    format!("none: the URL from {source} is a {b} URL, for the {b} set")
+                    format!("none: the URL from {source} is a {b} URL, for a {b} set")
                 }),
                 has_problems: !ctx.folder.problems.is_empty(),
             }

@@ -428,9 +428,9 @@ fn one_url_for_a_folder_per_backend_belongs_to_the_set_of_its_backend() {
     let run = t.run(&["status", "-p", "shop-sqlite"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains(
-            "the URL from $DATABASE_URL is a postgres URL, which belongs to the postgres set"
-        ) && run.stderr.contains("set DATABASE_URL to a sqlite URL"),
+        run.stderr
+            .contains("the URL from $DATABASE_URL is a postgres URL, not a sqlite one")
+            && run.stderr.contains("set DATABASE_URL to a sqlite URL"),
         "{}",
         run.stderr
     );
