@@ -218,6 +218,130 @@ impl Backend {
     }
 }
 
+/// What diesel and the backend do with statements a migration should not hold, for the lint's
+/// messages (each rule says what happens on the set's backend, not in general).
+impl Backend {
+    /// What running an up.sql of no statement does: `comments` when it holds comments,
+    /// otherwise only whitespace and `;`. (A zero-byte file is refused by diesel everywhere.)
+    pub fn runs_statementless_up_sql(self, comments: bool) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SQLite runs nothing and diesel records the migration as applied, so SQL written \
+                 into it later never runs"
+            }
+            Backend::Postgres => {
+                "on PostgreSQL diesel fails with \"Received an empty query\", and later \
+                 migrations of the set wait behind it"
+            }
+            Backend::Mysql if comments => {
+                "MySQL and MariaDB accept a query of only comments, so diesel records the \
+                 migration as applied while nothing ran, and SQL written into it later never runs"
+            }
+            Backend::Mysql => {
+                "MySQL and MariaDB reject a query of only whitespace (\"Query was empty\"), and \
+                 later migrations of the set wait behind it"
+            }
+        }
+    }
+
+    /// What running a down.sql of no statement does.
+    pub fn runs_statementless_down_sql(self) -> &'static str {
+        match self {
+            Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")",
+            Backend::Sqlite | Backend::Mysql => {
+                "run as it is, it marks the migration undone but leaves its changes in place"
+            }
+        }
+    }
+
+    /// What a `BEGIN` inside the transaction diesel opened for a migration does.
+    pub fn nested_begin_effect(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "fails: SQLite cannot start a transaction inside the one diesel opened"
+            }
+            Backend::Postgres => {
+                "is ignored by PostgreSQL (diesel already opened a transaction), so a COMMIT \
+                 after it ends diesel's transaction instead"
+            }
+            Backend::Mysql => {
+                "commits diesel's transaction on MySQL and opens another: what ran before it \
+                 can no longer be rolled back"
+            }
+        }
+    }
+
+    /// Whether a `BEGIN` inside an open transaction commits it (MySQL); SQLite fails on it
+    /// and PostgreSQL ignores it.
+    pub fn begin_commits_open_transaction(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// What a `COMMIT` inside the transaction diesel opened for a migration does.
+    pub fn early_commit_effect(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "commits diesel's transaction early: a later failure leaves the migration half \
+                 applied and unrecorded, and diesel's own COMMIT then fails"
+            }
+            Backend::Postgres | Backend::Mysql => {
+                "commits diesel's transaction early: a later failure leaves the migration half \
+                 applied and unrecorded"
+            }
+        }
+    }
+}
+
+/// Where a set's database lives, for URL resolution and the CI workflow `init` writes.
+impl Backend {
+    /// Whether the database is a file named by a path (SQLite): a relative path in a URL read
+    /// from the environment or `.env` is relative to the set's folder.
+    pub fn is_file_database(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+
+    /// The server a CI job starts for this backend (`None` for a file database).
+    pub fn ci_server(self) -> Option<CiServer> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(CiServer {
+                service: "      postgres:\n        image: postgres:16\n        env:\n          POSTGRES_HOST_AUTH_METHOD: trust\n        ports: [\"5432:5432\"]\n        options: >-\n          --health-cmd \"pg_isready -U postgres\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
+                server_url: "postgres://postgres@127.0.0.1:5432",
+                create_database: |db| format!("psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE \"{db}\"'"),
+            }),
+            Backend::Mysql => Some(CiServer {
+                service: "      mariadb:\n        image: mariadb:10.11\n        env:\n          MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: \"1\"\n        ports: [\"3306:3306\"]\n        options: >-\n          --health-cmd \"healthcheck.sh --connect --innodb_initialized\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
+                server_url: "mysql://root@127.0.0.1:3306",
+                create_database: |db| format!("mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE `{db}`'"),
+            }),
+        }
+    }
+}
+
+/// A database server as a CI job runs it (a GitHub Actions service).
+#[derive(Debug, Clone, Copy)]
+pub struct CiServer {
+    /// The service entry, indented for a job's `services:` map.
+    pub service: &'static str,
+    /// The server's URL without a database, from the job's steps.
+    pub server_url: &'static str,
+    /// The shell command that creates database `db` on the service.
+    pub create_database: fn(&str) -> String,
+}
+
+impl CiServer {
+    /// The URL of database `db` on the service.
+    pub fn database_url(&self, db: &str) -> String {
+        format!("{}/{db}", self.server_url)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +374,37 @@ mod tests {
             facts(Backend::Mysql),
             [true, true, true, true, false, true, false, false]
         );
+    }
+
+    /// What the lint says each backend does with statements a migration should not hold:
+    /// one message per backend, never another backend's.
+    #[test]
+    fn statement_outcomes_name_their_backend() {
+        assert!(Backend::Postgres
+            .runs_statementless_up_sql(true)
+            .contains("PostgreSQL"));
+        assert!(Backend::Mysql
+            .runs_statementless_up_sql(true)
+            .contains("accept a query of only comments"));
+        assert!(Backend::Mysql
+            .runs_statementless_up_sql(false)
+            .contains("Query was empty"));
+        assert!(Backend::Sqlite
+            .runs_statementless_up_sql(true)
+            .contains("SQLite"));
+        assert!(Backend::Sqlite.nested_begin_effect().starts_with("fails"));
+        assert!(Backend::Mysql.begin_commits_open_transaction());
+        assert!(!Backend::Postgres.begin_commits_open_transaction());
+        assert!(Backend::Sqlite.is_file_database());
+        assert!(Backend::Sqlite.ci_server().is_none());
+        let pg = Backend::Postgres.ci_server().unwrap();
+        assert_eq!(
+            pg.database_url("app"),
+            "postgres://postgres@127.0.0.1:5432/app"
+        );
+        assert!((pg.create_database)("app").contains("CREATE DATABASE \"app\""));
+        let my = Backend::Mysql.ci_server().unwrap();
+        assert_eq!(my.database_url("app"), "mysql://root@127.0.0.1:3306/app");
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> S
         }
     }
     field(format!("{:?}", set.format).as_bytes());
+    // init-sql runs on the scratch database before the history (a search_path changes where
+    // the tables go).
+    for statement in &set.init_sql.statements {
+        field(statement.as_bytes());
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -131,6 +136,7 @@ mod tests {
             virtual_root: false,
             table: "[package.metadata.migrate]".into(),
             schema_check: None,
+            init_sql: Default::default(),
         }
     }
 
@@ -160,6 +166,9 @@ mod tests {
         let k3 = key(&s, Backend::Postgres, &[&a]);
         assert_ne!(k1, k2);
         assert_ne!(k1, k3);
+        let mut with_init = set(tmp.path());
+        with_init.init_sql.statements = vec!["SET search_path = app".into()];
+        assert_ne!(k1, key(&with_init, Backend::Sqlite, &[&a]));
         let cache = SchemaCache::new(tmp.path());
         let rendered = vec![RenderedSection {
             replayed_on: None,

@@ -11,8 +11,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    ApplyOptions, BaselineOptions, CheckOptions, GenerateOptions, Request, RevertOptions,
-    RevertTarget, SchemaOptions, StatusOptions,
+    ApplyOptions, BaselineOptions, CheckOptions, DatabaseAction, DatabaseOptions, GenerateOptions,
+    Prepare, Request, RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
 };
 use crate::output::ColorChoice;
 use crate::settings::{Format, GlobalOptions};
@@ -49,6 +49,8 @@ pub enum ColorArg {
 pub enum FormatArg {
     Human,
     Json,
+    Github,
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -75,7 +77,8 @@ pub struct GlobalArgs {
         value_name = "WHEN"
     )]
     pub color: ColorArg,
-    /// Output format; `json` prints one document on stdout (see docs/json.md)
+    /// Output format; `json` prints one document on stdout (see docs/json.md), `github` adds
+    /// annotations for GitHub Actions, `sarif` prints a SARIF log for code scanning
     #[arg(
         long,
         global = true,
@@ -106,6 +109,9 @@ pub enum Command {
         #[arg(long)]
         exit_code: bool,
     },
+    /// List the migrations not yet applied to each set's database (exit 0 either way; see
+    /// `status --exit-code` for a gate)
+    Pending,
     /// Run pending migrations, each set on its own database
     Apply {
         /// Apply pending migrations up to and including this version (or folder name)
@@ -120,6 +126,21 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+    },
+    /// Create each selected set's database when it is missing, then apply its migrations
+    /// (diesel setup)
+    Setup {
+        /// Retry connecting for up to this many seconds (a database that is starting)
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+    /// Create, drop or reset the selected sets' development databases
+    Database {
+        #[command(subcommand)]
+        action: DatabaseCommand,
     },
     /// Check migration folders, lint every migration, and compare each schema file with the
     /// schema its migrations produce (the pre-commit and CI gate)
@@ -151,6 +172,12 @@ pub enum Command {
         /// Open up.sql and down.sql in $VISUAL / $EDITOR afterwards
         #[arg(long)]
         edit: bool,
+        /// Use this version instead of the current time (the folder is VERSION_NAME)
+        #[arg(long, value_name = "VERSION")]
+        version: Option<String>,
+        /// Write no down.sql (the migration cannot be reverted; the lint says so)
+        #[arg(long)]
+        no_down: bool,
     },
     /// Print the schema.rs a set's migrations produce, as diesel print-schema would
     Schema {
@@ -160,6 +187,13 @@ pub enum Command {
         /// Replay the history even when the cached schema is fresh
         #[arg(long)]
         no_cache: bool,
+    },
+    /// Print the schema.rs of a set's database as it is now (diesel print-schema), with the
+    /// set's print_schema options
+    PrintSchema {
+        /// Write the schema file(s) instead of printing
+        #[arg(long)]
+        write: bool,
     },
     /// List the lint rules with their ids and default levels
     Rules,
@@ -182,7 +216,7 @@ pub enum Command {
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
         /// How many migrations to revert [default: 1]
-        #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"])]
+        #[arg(short = 'n', long, visible_alias = "number", value_name = "N", conflicts_with_all = ["to", "all"])]
         steps: Option<usize>,
         /// Revert every migration newer than this version (it stays applied)
         #[arg(long, value_name = "VERSION", conflicts_with = "all")]
@@ -200,8 +234,18 @@ pub enum Command {
     /// Revert and re-apply the newest migrations (tests their down.sql)
     Redo {
         /// How many migrations to redo
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        #[arg(
+            short = 'n',
+            long,
+            visible_alias = "number",
+            value_name = "N",
+            default_value_t = 1,
+            conflicts_with = "all"
+        )]
         steps: usize,
+        /// Revert every applied migration of the set, then apply them all again
+        #[arg(long)]
+        all: bool,
         /// Print what would run and change nothing
         #[arg(long)]
         dry_run: bool,
@@ -209,6 +253,90 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `cargo migrate man | man -l -`
+    Man {
+        /// The subcommand whose page to print (default: the command's own page)
+        command: Option<String>,
+    },
+}
+
+/// `cargo migrate database …`.
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// Create each selected set's database when it is missing (an existing one is left alone)
+    Create,
+    /// Drop each selected set's database (for SQLite: delete the file and its -wal/-shm)
+    Drop {
+        #[command(flatten)]
+        danger: DropArgs,
+    },
+    /// Drop each selected set's database, create it again and apply every migration
+    Reset {
+        #[command(flatten)]
+        danger: DropArgs,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
+}
+
+/// What dropping a database needs.
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// Drop without asking (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Allow dropping a database on another machine (only loopback hosts, sockets and SQLite
+    /// files otherwise)
+    #[arg(long)]
+    allow_remote: bool,
+}
+
+/// The clap definition of `cargo-migrate` itself, as completions and the man page describe it.
+fn migrate_command() -> clap::Command {
+    use clap::CommandFactory;
+    let cargo = CargoCli::command();
+    let migrate = cargo
+        .find_subcommand("migrate")
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("migrate"));
+    migrate
+        .name("cargo-migrate")
+        .bin_name("cargo-migrate")
+        .version(env!("CARGO_PKG_VERSION"))
+}
+
+/// The completion script for `shell`: it completes `cargo-migrate …`, which takes the same
+/// arguments as `cargo migrate …`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut cmd = migrate_command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "cargo-migrate", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page of the command, or of one subcommand (`None` when there is no such one).
+pub fn man_page(subcommand: Option<&str>) -> Option<String> {
+    let mut cmd = migrate_command();
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => {
+            let sub = cmd.find_subcommand(name)?.clone();
+            let full = format!("cargo-migrate-{}", sub.get_name());
+            sub.name(full.clone())
+                .bin_name(full.replace("-migrate-", " migrate "))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out).ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Parse the process arguments, accepting both `cargo-migrate migrate …` (as cargo runs it)
@@ -236,6 +364,8 @@ impl GlobalArgs {
             format: match self.format {
                 FormatArg::Human => Format::Human,
                 FormatArg::Json => Format::Json,
+                FormatArg::Github => Format::Github,
+                FormatArg::Sarif => Format::Sarif,
             },
             quiet: self.quiet,
             verbose: self.verbose,
@@ -257,16 +387,32 @@ impl Command {
     pub fn request(&self) -> Request {
         match self {
             Command::List => Request::List,
+            Command::Pending => Request::Status(StatusOptions {
+                exit_code: false,
+                pending_only: true,
+            }),
+            Command::Completions { shell } => Request::Print(completions(*shell)),
+            Command::Man { command } => match man_page(command.as_deref()) {
+                Some(page) => Request::Print(page),
+                None => Request::Unknown(format!(
+                    "`{}` is not a subcommand of cargo migrate; `cargo migrate --help` lists them",
+                    command.as_deref().unwrap_or_default()
+                )),
+            },
             Command::Rules => Request::Rules,
             Command::Init => Request::Init,
             Command::Generate {
                 name,
                 diff_schema,
                 edit,
+                version,
+                no_down,
             } => Request::Generate(GenerateOptions {
                 name: name.clone(),
                 diff_schema: *diff_schema,
                 edit: *edit,
+                version: version.clone(),
+                no_down: *no_down,
             }),
             Command::Baseline {
                 to,
@@ -280,6 +426,12 @@ impl Command {
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,
                 no_cache: *no_cache,
+                live: false,
+            }),
+            Command::PrintSchema { write } => Request::Schema(SchemaOptions {
+                write: *write,
+                no_cache: false,
+                live: true,
             }),
             Command::Check {
                 lint_only,
@@ -296,6 +448,7 @@ impl Command {
             }),
             Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,
+                pending_only: false,
             }),
             Command::Apply {
                 to,
@@ -307,7 +460,40 @@ impl Command {
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
                 lock_timeout: Duration::from_secs(*lock_timeout),
+                prepare: None,
             }),
+            Command::Setup { wait, lock_timeout } => Request::Apply(ApplyOptions {
+                to: None,
+                dry_run: false,
+                wait: wait.map(Duration::from_secs),
+                lock_timeout: Duration::from_secs(*lock_timeout),
+                prepare: Some(Prepare::Create),
+            }),
+            Command::Database { action } => match action {
+                DatabaseCommand::Create => Request::Database(DatabaseOptions {
+                    action: DatabaseAction::Create,
+                    yes: false,
+                    allow_remote: false,
+                }),
+                DatabaseCommand::Drop { danger } => Request::Database(DatabaseOptions {
+                    action: DatabaseAction::Drop,
+                    yes: danger.yes,
+                    allow_remote: danger.allow_remote,
+                }),
+                DatabaseCommand::Reset {
+                    danger,
+                    lock_timeout,
+                } => Request::Apply(ApplyOptions {
+                    to: None,
+                    dry_run: false,
+                    wait: None,
+                    lock_timeout: Duration::from_secs(*lock_timeout),
+                    prepare: Some(Prepare::Reset {
+                        yes: danger.yes,
+                        allow_remote: danger.allow_remote,
+                    }),
+                }),
+            },
             Command::Revert {
                 steps,
                 to,
@@ -328,10 +514,15 @@ impl Command {
             }),
             Command::Redo {
                 steps,
+                all,
                 dry_run,
                 lock_timeout,
             } => Request::Revert(RevertOptions {
-                target: RevertTarget::Steps(*steps),
+                target: if *all {
+                    RevertTarget::All
+                } else {
+                    RevertTarget::Steps(*steps)
+                },
                 dry_run: *dry_run,
                 redo: true,
                 lock_timeout: Duration::from_secs(*lock_timeout),
@@ -357,6 +548,43 @@ mod tests {
         assert_eq!(a.global.package, ["api"]);
         let b = parse_args(["cargo-migrate", "apply", "--dry-run"]).unwrap();
         assert!(matches!(b.command, Command::Apply { dry_run: true, .. }));
+    }
+
+    #[test]
+    fn diesel_spellings() {
+        let a = parse_args(["cargo-migrate", "revert", "-n", "3"]).unwrap();
+        assert!(matches!(a.command, Command::Revert { steps: Some(3), .. }));
+        let b = parse_args(["cargo-migrate", "redo", "--all"]).unwrap();
+        assert!(matches!(b.command, Command::Redo { all: true, .. }));
+        assert!(parse_args(["cargo-migrate", "redo", "-n", "2", "--all"]).is_err());
+        let c = parse_args(["cargo-migrate", "migrate", "pending"]).unwrap();
+        assert!(matches!(
+            c.command.request(),
+            Request::Status(StatusOptions {
+                pending_only: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn completions_and_man_page_know_every_subcommand() {
+        let bash = completions(clap_complete::Shell::Bash);
+        let fish = completions(clap_complete::Shell::Fish);
+        let man = man_page(None).unwrap();
+        for sub in migrate_command().get_subcommands() {
+            let name = sub.get_name();
+            assert!(bash.contains(name), "bash completion lacks {name}");
+            assert!(fish.contains(name), "fish completion lacks {name}");
+            // roff writes `-` as `\-`.
+            assert!(
+                man.contains(&name.replace('-', "\\-")),
+                "man page lacks {name}"
+            );
+            assert!(man_page(Some(name)).is_some(), "no man page for {name}");
+        }
+        assert!(bash.contains("--lock-timeout"));
+        assert!(man_page(Some("nope")).is_none());
     }
 
     #[test]

@@ -185,6 +185,8 @@ set_keys! {
     lint: Option<serde_json::Value>,
     /// How `check` compares the schema file: `bytes` (default) or `semantic`.
     schema_check: Option<SchemaCheck>,
+    /// SQL run first on every connection opened for the set (replaces the workspace's).
+    init_sql: Option<InitSqlList>,
 }
 
 /// `schema-check`: how `check` compares a schema file with the history's schema.
@@ -219,6 +221,100 @@ pub struct WorkspaceMigrate {
     pub name: Option<String>,
     /// A virtual root's sets.
     pub sets: Option<Vec<SetTable>>,
+    /// The default `init-sql` of every set.
+    pub init_sql: Option<InitSqlList>,
+}
+
+/// `init-sql` as written: one string, or a list of strings (each run as one batch).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InitSqlList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for InitSqlList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = InitSqlList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of strings (`init-sql`)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<InitSqlList, E> {
+                Ok(InitSqlList(vec![v.to_string()]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<InitSqlList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(InitSqlList(out))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A set's `init-sql`: the SQL every connection opened for the set runs first, before
+/// anything else, and where it was configured (for messages).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InitSql {
+    /// The entries, in order; each runs as one batch.
+    pub statements: Vec<String>,
+    /// The manifest that configured them.
+    pub manifest: PathBuf,
+    /// `[package.metadata.migrate]` or `[workspace.metadata.migrate]`.
+    pub table: &'static str,
+}
+
+impl InitSql {
+    /// No init-sql.
+    pub fn none() -> InitSql {
+        InitSql::default()
+    }
+
+    /// The init-sql of a package table, else the workspace's (a package value replaces the
+    /// workspace's, it is not added to it).
+    pub fn resolve(
+        package: Option<&InitSqlList>,
+        package_manifest: &Path,
+        workspace: Option<&InitSqlList>,
+        workspace_manifest: &Path,
+    ) -> InitSql {
+        match (package, workspace) {
+            (Some(p), _) => InitSql {
+                statements: p.0.clone(),
+                manifest: package_manifest.to_path_buf(),
+                table: "[package.metadata.migrate]",
+            },
+            (None, Some(w)) => InitSql {
+                statements: w.0.clone(),
+                manifest: workspace_manifest.to_path_buf(),
+                table: "[workspace.metadata.migrate]",
+            },
+            (None, None) => InitSql::none(),
+        }
+    }
+}
+
+/// An `init-sql` entry that runs nothing.
+fn init_sql_problem(list: Option<&InitSqlList>) -> Option<Unusable> {
+    let list = list?;
+    let (i, _) = list
+        .0
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.trim().is_empty())?;
+    let message = if list.0.len() == 1 {
+        "`init-sql` is empty, so it runs nothing".to_string()
+    } else {
+        format!("entry {} of `init-sql` is empty, so it runs nothing", i + 1)
+    };
+    Some(Unusable {
+        key: "init-sql",
+        message,
+        help: "write the SQL every connection of the set runs first, e.g. `init-sql = \"SET lock_timeout = '5s'\"`, remove the empty entry, or write `init-sql = []` for none",
+    })
 }
 
 /// A value that parses but names nothing: the key, what is wrong, what to write instead.
@@ -282,6 +378,7 @@ impl Validate for SetTable {
             )
         })
         .or_else(|| self.database_url_env.as_deref().and_then(url_env_problem))
+        .or_else(|| init_sql_problem(self.init_sql.as_ref()))
     }
 }
 
@@ -325,6 +422,7 @@ impl Validate for WorkspaceMigrate {
             .as_deref()
             .and_then(url_env_problem)
             .or_else(|| sets_unusable(self.sets.as_deref()))
+            .or_else(|| init_sql_problem(self.init_sql.as_ref()))
     }
 }
 
@@ -358,7 +456,7 @@ fn parse_migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
             at: format!(" ([{table}.metadata.migrate])"),
             message: err.to_string(),
             help: if table == "workspace" {
-                format!("the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `name` and `sets`; a [[workspace.metadata.migrate.sets]] entry takes `name`, {} (see docs/configuration.md)", set_keys_list())
+                format!("the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `name` and `sets`; a [[workspace.metadata.migrate.sets]] entry takes `name`, {} (see docs/configuration.md)", set_keys_list())
             } else {
                 format!("the keys of [package.metadata.migrate] are {}, `enabled` and `sets`; a [[package.metadata.migrate.sets]] entry takes `name` and the same set keys (see docs/configuration.md)", set_keys_list())
             },
@@ -457,9 +555,77 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains(
-                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `name` and `sets`"
+                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `name` and `sets`"
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn init_sql_is_a_string_or_a_list_and_never_empty() {
+        let read = |v: serde_json::Value| {
+            migrate_metadata::<PackageMigrate>(
+                &serde_json::json!({ "migrate": { "init-sql": v } }),
+                Path::new("Cargo.toml"),
+                "package",
+            )
+        };
+        let one = read(serde_json::json!("SET a = 1; SET b = 2")).unwrap();
+        assert_eq!(one.init_sql.unwrap().0, ["SET a = 1; SET b = 2"]);
+        let two = read(serde_json::json!(["SET a = 1", "SET b = 2"])).unwrap();
+        assert_eq!(two.init_sql.unwrap().0, ["SET a = 1", "SET b = 2"]);
+        assert_eq!(
+            read(serde_json::json!([]))
+                .unwrap()
+                .init_sql
+                .unwrap()
+                .0
+                .len(),
+            0
+        );
+        let err = read(serde_json::json!(" ")).unwrap_err().to_string();
+        assert!(
+            err.contains("([package.metadata.migrate] init-sql)")
+                && err.contains("`init-sql` is empty"),
+            "{err}"
+        );
+        let err = read(serde_json::json!(["SET a = 1", ""]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entry 2 of `init-sql` is empty"), "{err}");
+        let err = read(serde_json::json!(3)).unwrap_err().to_string();
+        assert!(err.contains("a string or a list of strings"), "{err}");
+        let err = read(serde_json::json!(["SET a = 1", 3]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid type"), "{err}");
+        // The workspace table knows the key too, and checks it the same way.
+        let err = migrate_metadata::<WorkspaceMigrate>(
+            &serde_json::json!({ "migrate": { "init-sql": [""] } }),
+            Path::new("Cargo.toml"),
+            "workspace",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("([workspace.metadata.migrate] init-sql)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_package_init_sql_replaces_the_workspace_one() {
+        let p = InitSqlList(vec!["SET p = 1".into()]);
+        let w = InitSqlList(vec!["SET w = 1".into()]);
+        let (pm, wm) = (Path::new("/ws/app/Cargo.toml"), Path::new("/ws/Cargo.toml"));
+        let both = InitSql::resolve(Some(&p), pm, Some(&w), wm);
+        assert_eq!(both.statements, ["SET p = 1"]);
+        assert_eq!(both.manifest, pm);
+        assert_eq!(both.table, "[package.metadata.migrate]");
+        let ws = InitSql::resolve(None, pm, Some(&w), wm);
+        assert_eq!(ws.statements, ["SET w = 1"]);
+        assert_eq!(ws.table, "[workspace.metadata.migrate]");
+        let none = InitSql::resolve(Some(&InitSqlList::default()), pm, Some(&w), wm);
+        assert!(none.statements.is_empty());
     }
 }

@@ -90,40 +90,40 @@ impl DatabaseUrl {
     /// with the same identity reach the same database.
     pub fn identity(&self) -> String {
         match self.backend() {
-            Some(backend @ (Backend::Postgres | Backend::Mysql)) => {
-                let Ok(parsed) = url::Url::parse(&self.raw) else {
-                    return format!("raw:{}", self.raw);
-                };
-                let default_port = if backend == Backend::Postgres {
-                    5432
-                } else {
-                    3306
-                };
-                let host_param = (backend == Backend::Postgres)
-                    .then(|| {
-                        libpq_params(parsed.query())
-                            .into_iter()
-                            .rev()
-                            .find(|(k, _)| k == "host")
-                            .map(|(_, v)| v)
-                    })
-                    .flatten();
-                let host = host_param
-                    .or_else(|| parsed.host_str().map(str::to_string))
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                format!(
-                    "{backend}://{host}:{}/{}",
-                    parsed.port().unwrap_or(default_port),
-                    self.database_name().unwrap_or_default()
-                )
-            }
+            // libpq also takes the host from a `host=` parameter; MySQL clients do not.
+            Some(backend @ Backend::Postgres) => self.server_identity(backend, 5432, true),
+            Some(backend @ Backend::Mysql) => self.server_identity(backend, 3306, false),
             Some(Backend::Sqlite) => match sqlite_path(&self.raw) {
                 Some(path) => format!("sqlite:{}", canonical_path(&path).display()),
                 None => format!("sqlite-memory:{}", self.raw),
             },
             None => format!("raw:{}", self.raw),
         }
+    }
+
+    /// [`identity`](Self::identity) of a server URL.
+    fn server_identity(&self, backend: Backend, default_port: u16, host_in_params: bool) -> String {
+        let Ok(parsed) = url::Url::parse(&self.raw) else {
+            return format!("raw:{}", self.raw);
+        };
+        let host_param = host_in_params
+            .then(|| {
+                libpq_params(parsed.query())
+                    .into_iter()
+                    .rev()
+                    .find(|(k, _)| k == "host")
+                    .map(|(_, v)| v)
+            })
+            .flatten();
+        let host = host_param
+            .or_else(|| parsed.host_str().map(str::to_string))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        format!(
+            "{backend}://{host}:{}/{}",
+            parsed.port().unwrap_or(default_port),
+            self.database_name().unwrap_or_default()
+        )
     }
 
     /// The same server with another database (PostgreSQL and MySQL only). Every query

@@ -108,7 +108,7 @@ pub fn ends_transaction(text: &str, backend: Backend) -> Option<TransactionEnd> 
         let facts = crate::lint::model::facts(&split, stmt, backend);
         let ends = facts.iter().any(|a| match a {
             Action::Transaction(TxKind::Commit | TxKind::Rollback) => true,
-            Action::Transaction(TxKind::Begin) => backend == Backend::Mysql,
+            Action::Transaction(TxKind::Begin) => backend.begin_commits_open_transaction(),
             _ => false,
         });
         ends.then(|| TransactionEnd {

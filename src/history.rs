@@ -8,11 +8,12 @@
 use crate::backend::Backend;
 use crate::cache::{self, SchemaCache};
 use crate::db::introspect::IntrospectError;
+use crate::db::run::{refuse_empty, Step};
 use crate::db::scratch::ScratchDb;
 use crate::db::{Connection, DbError};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::failure::{FailureContext, MigrationFailure};
-use crate::migration::Migration;
+use crate::migration::{Direction, Migration};
 use crate::schema::{render, RenderedSection};
 use crate::settings::{Resolved, SetContext};
 
@@ -54,6 +55,10 @@ pub enum HistoryError {
     /// The scratch database could not be created or reached.
     #[error(transparent)]
     Scratch(#[from] DbError),
+    /// Files of the history hold no statement: `apply` refuses them, so the replay does too,
+    /// before anything runs.
+    #[error("{}", .0.first().map(|d| d.message.as_str()).unwrap_or_default())]
+    Refused(Vec<Diagnostic>),
     /// A migration failed during the replay.
     #[error("replaying the history failed at {}: {}", .0.0.migration, .0.0.message)]
     Replay(Box<(MigrationFailure, Migration, Option<String>)>),
@@ -72,13 +77,26 @@ impl HistoryError {
     pub fn is_finding(&self) -> bool {
         matches!(
             self,
-            HistoryError::Replay(_) | HistoryError::Render(_) | HistoryError::Introspect(_)
+            HistoryError::Replay(_)
+                | HistoryError::Refused(_)
+                | HistoryError::Render(_)
+                | HistoryError::Introspect(_)
         )
+    }
+
+    /// Every finding of a history that could not be rendered: [`HistoryError::diagnostic`],
+    /// or one per refused file.
+    pub fn diagnostics(&self, set: &str) -> Vec<Diagnostic> {
+        match self {
+            HistoryError::Refused(found) => found.clone(),
+            other => vec![other.diagnostic(set)],
+        }
     }
 
     /// The finding for a history that could not be rendered, naming the set, file and line.
     pub fn diagnostic(&self, set: &str) -> Diagnostic {
         match self {
+            HistoryError::Refused(found) if !found.is_empty() => found[0].clone(),
             HistoryError::Replay(boxed) => {
                 let (failure, migration, server) = boxed.as_ref();
                 let cause = crate::cause::classify(&failure.message);
@@ -144,6 +162,8 @@ impl<'a> SetHistory<'a> {
         use_cache: bool,
     ) -> Result<Vec<RenderedSection>, HistoryError> {
         let migrations = self.migrations(upto);
+        // Before the cache: a history that apply refuses never has a schema.
+        self.refuse_empty(&migrations)?;
         let set = &self.ctx.set;
         let cache = SchemaCache::new(&self.resolved.workspace.target_dir);
         let key = cache::key(set, self.backend, &migrations);
@@ -169,14 +189,34 @@ impl<'a> SetHistory<'a> {
     /// Replay `upto` on a new scratch database and hand it over (for callers that read more
     /// than the schema from it).
     pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
+        self.refuse_empty(&self.migrations(upto))?;
         let server = self.resolved.scratch_server(self.ctx, self.backend);
-        let mut scratch = ScratchDb::create(self.backend, server.as_ref())?;
+        let mut scratch = ScratchDb::create(self.backend, server.as_ref(), &self.ctx.set.init_sql)?;
         if let Err((failure, m)) = scratch.replay(self.migrations(upto)) {
             let m = m.clone();
             let server = scratch.conn.server_version();
             return Err(HistoryError::Replay(Box::new((*failure, m, server))));
         }
         Ok(scratch)
+    }
+
+    /// Refuse, as `apply` does before anything runs, migrations whose up.sql holds no
+    /// statement (blank or only comments): diesel would record them without running anything
+    /// on SQLite (and MySQL, for comments), and fail on PostgreSQL.
+    fn refuse_empty(&self, migrations: &[&Migration]) -> Result<(), HistoryError> {
+        let steps: Vec<Step> = migrations
+            .iter()
+            .map(|m| Step {
+                migration: m,
+                direction: Direction::Up,
+            })
+            .collect();
+        let refused = refuse_empty(self.ctx.name(), self.backend, &steps);
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(HistoryError::Refused(refused))
+        }
     }
 
     /// Replay the whole history and read back the schema model for `opts` and the catalog

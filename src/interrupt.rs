@@ -39,6 +39,9 @@ pub struct Progress {
     pub steps: Vec<String>,
     /// The database the run migrates, to read back after the stop what the running step left.
     pub target: Option<(DatabaseUrl, Backend)>,
+    /// The set's `init-sql`, run on the connection that reads the target back (a
+    /// `search_path` decides which versions table it reads).
+    pub init_sql: crate::config::InitSql,
     /// Per step: its version, and whether it applies (`true`) or reverts it.
     pub effects: Vec<(String, bool)>,
     /// The step running now.
@@ -115,7 +118,9 @@ fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
 fn finished_in_database(p: &Progress, i: usize) -> Option<bool> {
     let (url, backend) = p.target.as_ref()?;
     let (version, up) = p.effects.get(i)?;
-    let mut conn = Connection::establish(url, *backend, ConnectOptions::default()).ok()?;
+    let mut conn =
+        Connection::establish_for_set(url, *backend, ConnectOptions::default(), &p.init_sql, || {})
+            .ok()?;
     let applied = conn.applied_versions(url).ok()?;
     Some(applied.contains(version) == *up)
 }
@@ -198,6 +203,7 @@ mod tests {
             partial_possible: false,
             steps: vec!["1_a".into(), "2_b".into()],
             target: Some((url.clone(), Backend::Sqlite)),
+            init_sql: Default::default(),
             effects: vec![("1".into(), true), ("2".into(), true)],
             running: Some(running),
             done: running,
@@ -214,5 +220,12 @@ mod tests {
         settle(&mut p);
         let r = report_of(&p);
         assert_eq!(r.rolled_back, Some("2_b".to_string()));
+        // The connection that reads it back runs the set's init-sql first: when that fails,
+        // nothing is read and nothing is claimed.
+        let mut p = progress(0);
+        p.init_sql.statements = vec!["SELECT no_such_function()".into()];
+        assert_eq!(finished_in_database(&p, 0), None);
+        p.init_sql.statements = vec!["CREATE TEMP TABLE t (x INTEGER)".into()];
+        assert_eq!(finished_in_database(&p, 0), Some(true));
     }
 }

@@ -629,7 +629,7 @@ pub fn write_new(
     migrations: &Path,
     dir_name: &str,
     up: &str,
-    down: &str,
+    down: Option<&str>,
 ) -> Result<PathBuf, NewMigrationError> {
     let target = migrations.join(dir_name);
     if target.exists() {
@@ -643,7 +643,9 @@ pub fn write_new(
         fs::create_dir_all(migrations)?;
         fs::create_dir(&tmp)?;
         fs::write(tmp.join("up.sql"), up)?;
-        fs::write(tmp.join("down.sql"), down)?;
+        if let Some(down) = down {
+            fs::write(tmp.join("down.sql"), down)?;
+        }
         fs::rename(&tmp, &target)
     })();
     if let Err(source) = result {

@@ -89,6 +89,10 @@ pub struct ErrorReport {
 }
 
 impl Render for ProblemsReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.problems.iter().collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         p.diagnostics(&r.problems);

@@ -27,6 +27,10 @@ pub enum Format {
     Human,
     /// One JSON document on stdout (see docs/json.md).
     Json,
+    /// Human text, then GitHub workflow commands (annotations) for the findings.
+    Github,
+    /// One SARIF 2.1.0 log on stdout.
+    Sarif,
 }
 
 /// Options every command takes, already parsed.
@@ -446,9 +450,11 @@ pub fn resolve_url(
         return Err(UrlError::Blank { origin: source });
     }
     let url = DatabaseUrl::new(value);
-    let url = match (&source, url.backend()) {
-        (UrlSource::Flag, _) | (_, Some(Backend::Postgres | Backend::Mysql) | None) => url,
-        (_, Some(Backend::Sqlite)) => crate::database_url::resolve_sqlite_url(&url, &set.dir),
+    let url = match url.backend() {
+        Some(b) if b.is_file_database() && !matches!(source, UrlSource::Flag) => {
+            crate::database_url::resolve_sqlite_url(&url, &set.dir)
+        }
+        _ => url,
     };
     Ok(Some((url, source)))
 }

@@ -373,9 +373,60 @@ fn tokenizer_error(
     SplitError { message, pos }
 }
 
+/// The lexical rules of a backend that decide where a quote or comment ends.
+struct Lexicon {
+    /// `#` starts a line comment (MySQL).
+    hash_comments: bool,
+    /// Block comments nest (PostgreSQL).
+    nested_block_comments: bool,
+    /// `$tag$ … $tag$` strings (PostgreSQL).
+    dollar_quotes: bool,
+    /// `"…"` is a string literal rather than an identifier (MySQL).
+    double_quoted_strings: bool,
+    /// `` `…` `` quotes an identifier (MySQL, SQLite).
+    backtick_identifiers: bool,
+    /// `[…]` quotes an identifier (SQLite).
+    bracket_identifiers: bool,
+    /// A backslash escapes the next character inside strings (MySQL).
+    backslash_escapes: bool,
+}
+
+fn lexicon(backend: Backend) -> Lexicon {
+    match backend {
+        Backend::Postgres => Lexicon {
+            hash_comments: false,
+            nested_block_comments: true,
+            dollar_quotes: true,
+            double_quoted_strings: false,
+            backtick_identifiers: false,
+            bracket_identifiers: false,
+            backslash_escapes: false,
+        },
+        Backend::Mysql => Lexicon {
+            hash_comments: true,
+            nested_block_comments: false,
+            dollar_quotes: false,
+            double_quoted_strings: true,
+            backtick_identifiers: true,
+            bracket_identifiers: false,
+            backslash_escapes: true,
+        },
+        Backend::Sqlite => Lexicon {
+            hash_comments: false,
+            nested_block_comments: false,
+            dollar_quotes: false,
+            double_quoted_strings: false,
+            backtick_identifiers: true,
+            bracket_identifiers: true,
+            backslash_escapes: false,
+        },
+    }
+}
+
 /// Scan the text the way SQL lexes quotes to find the construct that never closes. Used only
 /// to locate a tokenizer error precisely; statement splitting itself never uses this.
 fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)> {
+    let lex = lexicon(backend);
     let chars: Vec<char> = text.chars().collect();
     let (mut line, mut col) = (1usize, 1usize);
     let mut i = 0;
@@ -392,7 +443,7 @@ fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)
         let start = Pos::new(line, col);
         let next = chars.get(i + 1).copied();
         // Comments.
-        if c == '-' && next == Some('-') || (c == '#' && backend == Backend::Mysql) {
+        if c == '-' && next == Some('-') || (c == '#' && lex.hash_comments) {
             while i < chars.len() && chars[i] != '\n' {
                 advance(chars[i], &mut line, &mut col);
                 i += 1;
@@ -412,8 +463,7 @@ fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)
                     j += 2;
                     continue;
                 }
-                if backend == Backend::Postgres && chars[j] == '/' && chars.get(j + 1) == Some(&'*')
-                {
+                if lex.nested_block_comments && chars[j] == '/' && chars.get(j + 1) == Some(&'*') {
                     depth += 1;
                     advance('/', &mut line, &mut col);
                     advance('*', &mut line, &mut col);
@@ -430,7 +480,7 @@ fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)
             continue;
         }
         // Dollar quotes (PostgreSQL).
-        if c == '$' && backend == Backend::Postgres {
+        if c == '$' && lex.dollar_quotes {
             let mut j = i + 1;
             while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
                 j += 1;
@@ -463,14 +513,14 @@ fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)
         }
         let quote = match c {
             '\'' => Some(("string literal", '\'')),
-            '"' if backend == Backend::Mysql => Some(("string literal", '"')),
+            '"' if lex.double_quoted_strings => Some(("string literal", '"')),
             '"' => Some(("quoted identifier", '"')),
-            '`' if backend != Backend::Postgres => Some(("quoted identifier", '`')),
-            '[' if backend == Backend::Sqlite => Some(("quoted identifier", ']')),
+            '`' if lex.backtick_identifiers => Some(("quoted identifier", '`')),
+            '[' if lex.bracket_identifiers => Some(("quoted identifier", ']')),
             _ => None,
         };
         if let Some((what, close)) = quote {
-            let backslash = backend == Backend::Mysql && close != '`';
+            let backslash = lex.backslash_escapes && close != '`';
             advance(c, &mut line, &mut col);
             let mut j = i + 1;
             let mut closed = false;

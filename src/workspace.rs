@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::config::{
-    self, ConfigError, DieselToml, PackageMigrate, SchemaCheck, SetTable, WorkspaceMigrate,
+    self, ConfigError, DieselToml, InitSql, PackageMigrate, SchemaCheck, SetTable, WorkspaceMigrate,
 };
 use crate::lint::LintConfig;
 use crate::schema::{print_schema_sections, FormatConfig, PrintSchemaOptions};
@@ -115,6 +115,9 @@ pub struct MigrationSet {
     /// `schema-check`, when configured.
     #[serde(skip)]
     pub schema_check: Option<SchemaCheck>,
+    /// `init-sql`: what every connection opened for the set runs first.
+    #[serde(skip)]
+    pub init_sql: InitSql,
 }
 
 impl MigrationSet {
@@ -400,7 +403,9 @@ pub fn from_metadata_with(
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_init_sql: ws_cfg.init_sql.as_ref(),
             root: &root,
+            root_manifest: &root_manifest,
         };
         sets.extend(member.sets(&cx)?);
     }
@@ -427,7 +432,9 @@ pub fn from_metadata_with(
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_init_sql: ws_cfg.init_sql.as_ref(),
             root: &root,
+            root_manifest: &root_manifest,
         };
         sets.extend(member.sets(&cx)?);
         edges.entry(name).or_default();
@@ -484,7 +491,9 @@ struct SetConfig<'a> {
     ws_backend: Option<Backend>,
     default_env: &'a str,
     ws_lint: Option<&'a serde_json::Value>,
+    ws_init_sql: Option<&'a config::InitSqlList>,
     root: &'a Path,
+    root_manifest: &'a Path,
 }
 
 /// A member (or the virtual root) whose sets are being found.
@@ -670,6 +679,7 @@ impl Member {
                             .or(own.database_url_env.clone()),
                         lint: entry.lint.clone().or(own.lint.clone()),
                         schema_check: entry.schema_check.or(own.schema_check),
+                        init_sql: entry.init_sql.clone().or(own.init_sql.clone()),
                         ..entry.clone()
                     },
                     diesel_toml,
@@ -920,6 +930,12 @@ impl Member {
             virtual_root: self.virtual_root,
             table: c.table,
             schema_check: c.keys.schema_check,
+            init_sql: InitSql::resolve(
+                c.keys.init_sql.as_ref(),
+                &self.manifest,
+                cx.ws_init_sql,
+                cx.root_manifest,
+            ),
         })
     }
 }

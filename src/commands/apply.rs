@@ -5,7 +5,9 @@
 //! its migration lock: the pending list is read *after* the lock is taken, so concurrent
 //! deploys run each migration exactly once. The first failure stops the run.
 
-use super::{open, read_state, stop_on_problems, Opened, Outcome};
+use super::{
+    open, prepare_databases, read_state, stop_on_problems, DatabaseChange, Opened, Outcome, Prepare,
+};
 use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, Privilege};
 use crate::error::SetError;
@@ -33,6 +35,8 @@ pub struct ApplyOptions {
     pub wait: Option<Duration>,
     /// How long to wait for another process's migration lock.
     pub lock_timeout: Duration,
+    /// `setup` and `database reset`: create (or drop and create) the databases first.
+    pub prepare: Option<Prepare>,
 }
 
 /// Pending migrations older than the newest applied one were probably merged out of order:
@@ -118,36 +122,14 @@ fn refuse(problems: Vec<Diagnostic>, printer: &Printer) -> Outcome {
 /// A pending migration whose up.sql still holds a `cargo-migrate: todo` marker is refused:
 /// the SQL next to the marker is a guess nobody has confirmed.
 fn refuse_markers(ctx: &SetContext, todo: &[&Migration]) -> Result<(), SetError> {
-    let mut lines = Vec::new();
-    for m in todo {
-        for marker in crate::lint::todo_markers(&m.up_sql) {
-            lines.push(format!(
-                "  {}:{}: {}",
-                m.up_path().display(),
-                marker.line,
-                if marker.what.is_empty() {
-                    "a decision is left open"
-                } else {
-                    &marker.what
-                }
-            ));
-        }
-    }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    Err(SetError::new(
-        ctx.name(),
-        format!(
-            "refusing to apply: {} still left for a person to decide (`cargo-migrate: todo`):\n{}\nnothing was applied\nhelp: make each decision, change the SQL to match and delete the marker; `cargo migrate check` lists every marker",
-            if lines.len() == 1 {
-                "1 marker in a pending migration is".to_string()
-            } else {
-                format!("{} markers in pending migrations are", lines.len())
-            },
-            lines.join("\n")
-        ),
-    ))
+    let steps: Vec<Step> = todo
+        .iter()
+        .map(|m| Step {
+            migration: m,
+            direction: Direction::Up,
+        })
+        .collect();
+    super::refuse_markers(ctx.name(), RunKind::Apply, &steps)
 }
 
 /// Apply the pending migrations of one set (or, in a dry run, say what would run).
@@ -223,7 +205,15 @@ fn apply_set(
                 direction: Direction::Up,
             })
             .collect();
-        let outcome = run::run_steps(conn, &url, ctx.name(), RunKind::Apply, &steps, printer);
+        let outcome = run::run_steps(
+            conn,
+            &url,
+            ctx.name(),
+            &ctx.set.init_sql,
+            RunKind::Apply,
+            &steps,
+            printer,
+        );
         Ok::<_, SetError>((outcome, todo))
     })
     .map_err(|e| SetError::new(ctx.name(), e))??;
@@ -264,6 +254,16 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         .as_deref()
         .map(|to| resolved.target_version("--to", to))
         .transpose()?;
+    let databases = match &opts.prepare {
+        Some(prepare) if !opts.dry_run => match prepare_databases(resolved, prepare, printer)? {
+            Some(done) => done,
+            None => return Ok(Outcome::Unusable),
+        },
+        _ => Vec::new(),
+    };
+    for change in &databases {
+        printer.line(change.describe());
+    }
     let empty = preflight(resolved, opts, to.as_deref(), printer)?;
     if !empty.is_empty() {
         return Ok(refuse(empty, printer));
@@ -286,6 +286,7 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         command: "apply",
         ok,
         dry_run: opts.dry_run,
+        databases,
         sets,
     });
     Ok(if ok {
@@ -307,6 +308,9 @@ pub struct ApplyReport {
     pub ok: bool,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `setup` and `database reset`: what was done to each database before migrating.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseChange>,
     /// One entry per set worked on.
     pub sets: Vec<ApplySet>,
 }
@@ -330,6 +334,10 @@ pub struct ApplySet {
 }
 
 impl Render for ApplyReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.sets.iter().flat_map(|s| &s.refused).collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         if r.dry_run {

@@ -73,7 +73,7 @@ fn drift_for(
         match SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache)) {
             Ok(s) => s,
             Err(err) if err.is_finding() => {
-                found.findings.push(err.diagnostic(set));
+                found.findings.extend(err.diagnostics(set));
                 return Ok(found);
             }
             Err(err) => return Err(SetError::new(set, err)),
@@ -287,7 +287,7 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
     let expected = match history.render(Upto::Applied(&st.applied), !opts.no_cache) {
         Ok(r) => r,
         Err(err) if err.is_finding() => {
-            found.findings.push(err.diagnostic(set));
+            found.findings.extend(err.diagnostics(set));
             return Ok(found);
         }
         Err(err) => return Err(SetError::new(set, err)),
@@ -396,7 +396,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
     });
     for (report, found) in reports.iter_mut().zip(results) {
         let found = found?;
-        report.findings.extend(found.findings);
+        add_new(&mut report.findings, found.findings);
         report.drift = found.drift;
         report.schema_checked = found.schema_checked;
         report.replayed = found.replayed;
@@ -406,11 +406,26 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
     if !opts.offline {
         for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
             let found = live_for(resolved, ctx, opts)?;
-            report.findings.extend(found.findings);
+            add_new(&mut report.findings, found.findings);
             report.drift.extend(found.drift);
         }
     }
     Ok(reports)
+}
+
+/// Add the findings of the replay to those of the lint, without a second finding of the same
+/// kind on the same file: a history with an empty up.sql is a lint error (`empty-up-sql`) and
+/// refused by the replay, as by `apply`; it is reported once.
+fn add_new(findings: &mut Vec<Diagnostic>, more: Vec<Diagnostic>) {
+    for d in more {
+        let known = d.file.is_some()
+            && findings
+                .iter()
+                .any(|f| f.code == d.code && f.file == d.file && f.severity == d.severity);
+        if !known {
+            findings.push(d);
+        }
+    }
 }
 
 fn released_findings(
@@ -507,6 +522,18 @@ pub struct CheckSet {
 }
 
 impl Render for CheckReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.sets.iter().flat_map(|s| &s.findings).collect()
+    }
+
+    fn diffs(&self) -> Vec<(String, &str)> {
+        self.sets
+            .iter()
+            .flat_map(|s| &s.drift)
+            .map(|d| (d.file.display().to_string(), d.diff.as_str()))
+            .collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         // Which servers the histories were replayed on, once, before the sets.

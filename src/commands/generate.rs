@@ -31,6 +31,10 @@ pub struct GenerateOptions {
     pub diff_schema: bool,
     /// Open both files in `$VISUAL` / `$EDITOR` afterwards.
     pub edit: bool,
+    /// `--version`: the version to use instead of the current time.
+    pub version: Option<String>,
+    /// `--no-down`: write no down.sql.
+    pub no_down: bool,
 }
 
 /// Why `--diff-schema` cannot run for a set.
@@ -140,6 +144,42 @@ fn open_in_editor(files: &[PathBuf], printer: &Printer) {
     }
 }
 
+/// `--version VERSION`: a version diesel would read back from the folder name, and not one
+/// the set (or a set sharing its database) already uses.
+fn given_version(
+    version: &str,
+    name: &str,
+    ctx: &SetContext,
+    taken: &std::collections::BTreeSet<String>,
+) -> Result<String, SetError> {
+    let set = ctx.name();
+    let dir_name = format!("{version}_{name}");
+    let (read_back, _) = crate::migration::parse_dir_name(&dir_name).map_err(|why| {
+        SetError::new(
+            set,
+            format!("--version `{version}` cannot be used: the folder `{dir_name}` {why}\nhelp: use digits, optionally separated by `-`, e.g. `--version 2024-06-01-120000`"),
+        )
+    })?;
+    if read_back != version.replace('-', "") {
+        return Err(SetError::new(
+            set,
+            format!("--version `{version}` cannot be used: diesel would read the folder `{dir_name}` as version `{read_back}`\nhelp: leave `_` out of the version"),
+        ));
+    }
+    if taken.contains(&read_back) {
+        let owner = ctx
+            .folder
+            .find(&read_back)
+            .map(|m| format!("the migration `{}`", m.dir_name))
+            .unwrap_or_else(|| "a set that shares this database".to_string());
+        return Err(SetError::new(
+            set,
+            format!("--version `{version}` is already used by {owner}\nhelp: choose a version no migration of the set has; diesel records migrations by version"),
+        ));
+    }
+    Ok(version.to_string())
+}
+
 /// `generate`.
 pub fn run(
     resolved: &Resolved,
@@ -178,8 +218,11 @@ pub fn run(
     let migrations = &ctx.set.migrations_dir;
     let mut taken = resolved.sibling_versions(ctx);
     taken.extend(ctx.folder.migrations.iter().map(|m| m.version.clone()));
-    let version = next_version(SystemTime::now(), &folder_names(migrations), &taken)
-        .ok_or_else(|| NewMigrationError::NoVersionLeft(migrations.clone()))?;
+    let version = match &opts.version {
+        Some(v) => given_version(v, &opts.name, ctx, &taken)?,
+        None => next_version(SystemTime::now(), &folder_names(migrations), &taken)
+            .ok_or_else(|| NewMigrationError::NoVersionLeft(migrations.clone()))?,
+    };
     let dir_name = format!("{version}_{}", opts.name);
     // The header names the schema file as the reader of the SQL sees it: from the workspace.
     let shown = report
@@ -188,10 +231,16 @@ pub fn run(
         .map(|f| resolved.workspace.relative(f));
     let up = header_up(shown.as_deref()) + plan.as_ref().map(|p| p.up.as_str()).unwrap_or("");
     let down = header_down(plan.is_some()) + plan.as_ref().map(|p| p.down.as_str()).unwrap_or("");
-    let dir = write_new(migrations, &dir_name, &up, &down)?;
-    report.todo_markers =
-        crate::lint::todo_markers(&up).len() + crate::lint::todo_markers(&down).len();
-    report.files = vec![dir.join("up.sql"), dir.join("down.sql")];
+    let down = (!opts.no_down).then_some(down);
+    let dir = write_new(migrations, &dir_name, &up, down.as_deref())?;
+    report.todo_markers = crate::lint::todo_markers(&up).len()
+        + down
+            .as_deref()
+            .map_or(0, |d| crate::lint::todo_markers(d).len());
+    report.files = vec![dir.join("up.sql")];
+    if down.is_some() {
+        report.files.push(dir.join("down.sql"));
+    }
     report.version = Some(version.replace('-', ""));
     report.created = Some(dir);
     if let Some(plan) = plan {

@@ -87,7 +87,12 @@ fn workflow(sets: &[SetContext]) -> String {
     if vars.is_empty() {
         vars.push(("DATABASE_URL".into(), Some(Backend::Postgres), "app".into()));
     }
-    let uses = |b: Backend| vars.iter().any(|(_, backend, _)| *backend == Some(b));
+    // The servers the sets need, once each, in `Backend::ALL` order.
+    let servers: Vec<_> = Backend::ALL
+        .into_iter()
+        .filter(|b| vars.iter().any(|(_, backend, _)| *backend == Some(*b)))
+        .filter_map(Backend::ci_server)
+        .collect();
     let mut out = String::from(
         "# Written by `cargo migrate init`: an example to adapt. It checks every pull request's\n\
          # migrations and applies them to fresh databases before the tests run.\n\
@@ -95,54 +100,33 @@ fn workflow(sets: &[SetContext]) -> String {
          on:\n  pull_request:\n  push:\n    branches: [main]\n\n\
          jobs:\n  migrations:\n    runs-on: ubuntu-latest\n",
     );
-    if uses(Backend::Postgres) || uses(Backend::Mysql) {
+    if !servers.is_empty() {
         out.push_str("    services:\n");
     }
-    if uses(Backend::Postgres) {
-        out.push_str(
-            "      postgres:\n        image: postgres:16\n        env:\n          POSTGRES_HOST_AUTH_METHOD: trust\n        ports: [\"5432:5432\"]\n        options: >-\n          --health-cmd \"pg_isready -U postgres\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
-        );
-    }
-    if uses(Backend::Mysql) {
-        out.push_str(
-            "      mariadb:\n        image: mariadb:10.11\n        env:\n          MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: \"1\"\n        ports: [\"3306:3306\"]\n        options: >-\n          --health-cmd \"healthcheck.sh --connect --innodb_initialized\"\n          --health-interval 2s --health-timeout 5s --health-retries 30\n",
-        );
+    for server in &servers {
+        out.push_str(server.service);
     }
     out.push_str(
         "    env:\n      # One database per migration set, for the backend each set uses.\n",
     );
     let mut create = Vec::new();
     for (var, backend, db) in &vars {
-        let value = match backend {
-            Some(Backend::Postgres) => {
-                create.push(format!(
-                    "psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE \"{db}\"'"
-                ));
-                format!("postgres://postgres@127.0.0.1:5432/{db}")
+        let Some(backend) = backend else {
+            out.push_str(&format!(
+                "      # {var}: the backend of its set is unknown; set `backend` in its configuration\n"
+            ));
+            continue;
+        };
+        let value = match backend.ci_server() {
+            Some(server) => {
+                create.push((server.create_database)(db));
+                server.database_url(db)
             }
-            Some(Backend::Mysql) => {
-                create.push(format!(
-                    "mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE `{db}`'"
-                ));
-                format!("mysql://root@127.0.0.1:3306/{db}")
-            }
-            Some(Backend::Sqlite) => format!("ci-{db}.db"),
-            None => {
-                out.push_str(&format!(
-                    "      # {var}: the backend of its set is unknown; set `backend` in its configuration\n"
-                ));
-                continue;
-            }
+            None => format!("ci-{db}.db"),
         };
         out.push_str(&format!("      {var}: {value}\n"));
     }
-    let mut scratch = Vec::new();
-    if uses(Backend::Postgres) {
-        scratch.push("postgres://postgres@127.0.0.1:5432");
-    }
-    if uses(Backend::Mysql) {
-        scratch.push("mysql://root@127.0.0.1:3306");
-    }
+    let scratch: Vec<&str> = servers.iter().map(|s| s.server_url).collect();
     if !scratch.is_empty() {
         out.push_str(&format!(
             "      MIGRATE_SCRATCH_URL: {}\n",
@@ -150,7 +134,7 @@ fn workflow(sets: &[SetContext]) -> String {
         ));
     }
     out.push_str(
-        "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0 # --base needs the history of the main branch\n      - uses: dtolnay/rust-toolchain@stable\n      # Install cargo-migrate the way your project pins it (a registry version, or\n      # `cargo install --git <its repository> --locked`).\n      - run: cargo install cargo-migrate --locked\n      # Lint, schema.rs drift, and no edits to migrations released on the main branch.\n      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }}\n",
+        "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0 # --base needs the history of the main branch\n      - uses: dtolnay/rust-toolchain@stable\n      # Install cargo-migrate the way your project pins it (a registry version, or\n      # `cargo install --git <its repository> --locked`).\n      - run: cargo install cargo-migrate --locked\n      # Lint, schema.rs drift, and no edits to migrations released on the main branch;\n      # `--format github` puts each finding on its line of the pull request.\n      - run: cargo migrate check --offline --base origin/${{ github.base_ref || 'main' }} --format github\n",
     );
     if !create.is_empty() {
         out.push_str(
@@ -161,7 +145,7 @@ fn workflow(sets: &[SetContext]) -> String {
         }
     }
     out.push_str(
-        "      # Apply (waiting for the databases to accept connections), check them, then test.\n      - run: cargo migrate apply --wait 60\n      - run: cargo migrate check\n      - run: cargo test\n",
+        "      # Apply (waiting for the databases to accept connections), check them, then test.\n      - run: cargo migrate apply --wait 60\n      - run: cargo migrate check --format github\n      - run: cargo test\n",
     );
     out
 }

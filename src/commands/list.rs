@@ -220,6 +220,10 @@ pub struct ListedMigration {
 }
 
 impl Render for ListReport {
+    fn findings(&self) -> Vec<&crate::diagnostic::Diagnostic> {
+        self.problems.iter().collect()
+    }
+
     fn human(&self, p: &Human<'_>) {
         let r = self;
         if r.sets.is_empty() {

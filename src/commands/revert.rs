@@ -94,6 +94,7 @@ pub fn run(
             .revert_plan(&ctx.folder, &siblings, &target)
             .map_err(|e| SetError::new(set, e))?;
         let steps = plan_steps(&todo, opts.redo);
+        super::refuse_markers(set, kind, &steps)?;
         let refused = run::refuse_empty(set, conn.backend(), &steps);
         if !refused.is_empty() {
             return Ok(refuse(command, refused, printer));
@@ -141,7 +142,16 @@ pub fn run(
             printer.event(Event::NothingToRun(Direction::Down));
         }
         let steps = plan_steps(&todo, opts.redo);
-        Ok::<_, SetError>(run::run_steps(conn, &url, set, kind, &steps, printer))
+        super::refuse_markers(set, kind, &steps)?;
+        Ok::<_, SetError>(run::run_steps(
+            conn,
+            &url,
+            set,
+            &ctx.set.init_sql,
+            kind,
+            &steps,
+            printer,
+        ))
     })
     .map_err(|e: DbError| SetError::new(set, e))??;
     if !outcome.refused.is_empty() {

@@ -1,14 +1,20 @@
 //! `cargo migrate schema [--write]`: the schema.rs a set's migration history produces, as
 //! `diesel print-schema` would print it with the same diesel.toml, from a replay on a scratch
 //! database. `--write` updates the schema file(s) atomically.
+//!
+//! `cargo migrate print-schema [--write]` is the same for a live database: the schema of the
+//! set's database as it is now (diesel's `print-schema`), rendered with the set's options.
 
 use std::path::Path;
 
-use super::{stop_on_problems, Outcome};
+use super::{open, stop_on_problems, Opened, Outcome};
+use crate::db::ConnectOptions;
 use crate::error::SetError;
-use crate::history::{SetHistory, Upto};
+use crate::history::{HistoryError, SetHistory, Upto};
 use crate::output::Printer;
 use crate::report::ProblemsReport;
+use crate::schema::RenderedSection;
+use crate::settings::SetContext;
 
 use crate::output::{Human, Paint, Render};
 use crate::settings::Resolved;
@@ -22,6 +28,8 @@ pub struct SchemaOptions {
     pub write: bool,
     /// Replay even when the cache has a fresh entry.
     pub no_cache: bool,
+    /// `print-schema`: read the set's database instead of replaying its history.
+    pub live: bool,
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -41,13 +49,17 @@ pub fn run(
     opts: &SchemaOptions,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    if let Some(outcome) = stop_on_problems(resolved, printer, "schema") {
+    let command = if opts.live { "print-schema" } else { "schema" };
+    if let Some(outcome) = stop_on_problems(resolved, printer, command) {
         return Ok(outcome);
+    }
+    if opts.live {
+        resolved.require_urls()?;
     }
     if !opts.write && resolved.sets.len() > 1 {
         let names = resolved.names();
         anyhow::bail!(
-            "`schema` prints one set's schema, and {} are selected ({})\nhelp: choose one with -p NAME, or pass --write to update every set's schema file",
+            "`{command}` prints one set's schema, and {} are selected ({})\nhelp: choose one with -p NAME, or pass --write to update every set's schema file",
             names.len(),
             names.join(", ")
         );
@@ -76,13 +88,26 @@ pub fn run(
         for note in ctx.set.format.notes() {
             printer.note(format!("set `{set}`: {note}"));
         }
-        let rendered =
-            SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache));
+        let rendered = if opts.live {
+            Ok(live_sections(resolved, ctx)?)
+        } else {
+            SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache))
+        };
         let rendered = match rendered {
             Ok(s) => s,
-            Err(err) if err.is_finding() => {
+            // What apply refuses before anything runs, the replay refuses too (exit 2).
+            Err(HistoryError::Refused(problems)) => {
                 printer.report(&ProblemsReport {
                     command: "schema",
+                    ok: false,
+                    problems,
+                    folder_problems: true,
+                });
+                return Ok(Outcome::Unusable);
+            }
+            Err(err) if err.is_finding() => {
+                printer.report(&ProblemsReport {
+                    command,
                     ok: false,
                     problems: vec![err.diagnostic(set)],
                     folder_problems: false,
@@ -128,12 +153,34 @@ pub fn run(
         }
     }
     printer.report(&SchemaReport {
-        command: "schema",
+        command,
         ok: true,
         written: opts.write,
         sections,
     });
     Ok(Outcome::Success)
+}
+
+/// `print-schema`: the set's database, read now, rendered with the set's options.
+fn live_sections(resolved: &Resolved, ctx: &SetContext) -> Result<Vec<RenderedSection>, SetError> {
+    let set = ctx.name();
+    let (opened, _) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
+    let mut conn = match opened {
+        Opened::Connected(conn) => conn,
+        Opened::Missing(path) => {
+            return Err(SetError::new(
+                set,
+                format!(
+                    "the database file `{}` does not exist, so it has no schema to print\nhelp: `cargo migrate apply -p {set}` creates it; `cargo migrate schema -p {set}` prints the schema the migrations produce without a database",
+                    path.display()
+                ),
+            ))
+        }
+    };
+    let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
+    history
+        .render_live(&mut conn)
+        .map_err(|e| SetError::new(set, e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +189,7 @@ pub fn run(
 /// `schema`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SchemaReport {
-    /// `"schema"`.
+    /// `"schema"` or `"print-schema"`.
     pub command: &'static str,
     /// `true`.
     pub ok: bool,

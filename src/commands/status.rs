@@ -16,6 +16,8 @@ use serde::Serialize;
 pub struct StatusOptions {
     /// `--exit-code`: exit 1 when anything is pending or unknown.
     pub exit_code: bool,
+    /// `pending`: list only what is not applied yet (diesel's `migration pending`).
+    pub pending_only: bool,
 }
 
 /// Read the state of one set's database.
@@ -48,7 +50,12 @@ pub fn run(
     opts: &StatusOptions,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    if let Some(outcome) = stop_on_problems(resolved, printer, "status") {
+    let command = if opts.pending_only {
+        "pending"
+    } else {
+        "status"
+    };
+    if let Some(outcome) = stop_on_problems(resolved, printer, command) {
         return Ok(outcome);
     }
     resolved.require_urls()?;
@@ -66,7 +73,8 @@ pub fn run(
         Outcome::Success
     };
     printer.report(&StatusReport {
-        command: "status",
+        command,
+        pending_only: opts.pending_only,
         ok: outcome == Outcome::Success,
         pending,
         unknown,
@@ -81,8 +89,11 @@ pub fn run(
 /// `status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
-    /// `"status"`.
+    /// `"status"`, or `"pending"`.
     pub command: &'static str,
+    /// `pending`: the human listing shows only what is not applied.
+    #[serde(skip)]
+    pub pending_only: bool,
     /// `false` only under `--exit-code` with something pending or unknown.
     pub ok: bool,
     /// Pending migrations over all sets.
@@ -115,8 +126,35 @@ pub struct SetStatus {
     pub migrations: Vec<(String, String)>,
 }
 
+impl StatusReport {
+    /// `pending`: per set, the migrations not applied yet, in the order `apply` runs them.
+    fn human_pending(&self, p: &Human<'_>) {
+        for st in &self.sets {
+            let summary = if st.pending.is_empty() {
+                "nothing pending".to_string()
+            } else {
+                format!("{} pending", st.pending.len())
+            };
+            p.result(format!(
+                "{} {} {}",
+                st.set.strong(),
+                st.database.dim(),
+                format!("({summary})").dim()
+            ));
+            for (version, dir_name) in &st.migrations {
+                if st.pending.contains(version) {
+                    p.result(format!("  {dir_name}"));
+                }
+            }
+        }
+    }
+}
+
 impl Render for StatusReport {
     fn human(&self, p: &Human<'_>) {
+        if self.pending_only {
+            return self.human_pending(p);
+        }
         let r = self;
         for st in &r.sets {
             let summary = format!(

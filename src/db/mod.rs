@@ -33,17 +33,18 @@
 //!
 //! Every `match` over [`Backend`](crate::backend::Backend) is exhaustive, so a new variant
 //! makes the compiler name each place to fill in; nothing falls through to another backend's
-//! path. Measured by adding a dummy variant (2026-12): besides `backend.rs` (15 facts, one
-//! method each), this folder (a backend file here and one in `introspect/`, plus the dispatch
-//! in `mod.rs`, `run.rs` and `scratch.rs`), the compiler points at 9 more files: `generate.rs`
-//! (7 places: the SQL dialect of generated migrations), `schema/parse.rs` and
-//! `schema/render.rs` (diesel's type names), `sql.rs` (statement splitting), `settings.rs`
-//! (URL scheme checks), `commands/init.rs` (the CI service) and the lint rules
-//! `empty_up_sql`, `empty_down_sql` and `transaction_control` (what the backend does with such
-//! files). Moving those facts into `backend.rs` methods is how the count goes down.
+//! path. Measured by adding a dummy variant (2026-12-04): besides `backend.rs` (the facts
+//! lint, generate, URL resolution and `init` ask about, one method each), this folder (a
+//! backend file here and one in `introspect/`, plus the dispatch in `mod.rs`, `run.rs` and
+//! `scratch.rs`), the compiler points at 5 more files, each for what only that file knows:
+//! `database_url.rs` (URL schemes and default ports), `sql.rs` (the sqlparser dialect and the
+//! lexical rules, in one `Lexicon`), `schema/parse.rs` and `schema/render.rs` (diesel's type
+//! names) and `generate.rs` (the SQL dialect of generated migrations). No code outside these
+//! compares a backend with `==`, so nothing a new variant misses can fall through silently.
 
 pub mod harness;
 pub mod introspect;
+pub mod lifecycle;
 pub mod lock;
 pub mod mysql;
 pub mod postgres;
@@ -61,6 +62,7 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncMysqlConnection;
 
 use crate::backend::Backend;
+use crate::config::InitSql;
 use crate::database_url::{redact_text, DatabaseUrl};
 use crate::generate::HistoryFacts;
 use crate::schema::{PrintSchemaOptions, Schema};
@@ -166,6 +168,23 @@ pub enum DbError {
         /// What the database said, without passwords.
         message: String,
     },
+    /// A statement of a set's `init-sql` failed right after connecting: nothing else ran on
+    /// that connection.
+    #[error("init-sql statement {number} (`{statement}`), configured in {table} of `{}`, failed on {on}: {message}; nothing else ran\nhelp: fix or remove that statement of `init-sql`; it runs first on every connection cargo migrate opens for this set (apply, revert, redo, baseline, status, check and the scratch replay)", manifest.display())]
+    InitSql {
+        /// The database (its URL, or which scratch database).
+        on: String,
+        /// The manifest that configures it.
+        manifest: PathBuf,
+        /// The table it is in.
+        table: &'static str,
+        /// Which entry of `init-sql`, from 1.
+        number: usize,
+        /// The entry, shortened to one line.
+        statement: String,
+        /// What the database said, without passwords.
+        message: String,
+    },
     /// A server backend's replay without a server for scratch databases.
     #[error("a {backend} scratch database needs a server\nhelp: pass --scratch-url {scheme}://… or set MIGRATE_SCRATCH_URL, or give the set its database URL (its server is used)")]
     NoScratchServer {
@@ -208,6 +227,15 @@ pub fn one_line(message: &str, url: &DatabaseUrl) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A statement on one line, shortened for a message.
+fn excerpt(statement: &str) -> String {
+    let line = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
 }
 
 /// Whether a connection error means the server is not (yet) accepting connections, as opposed
@@ -355,6 +383,38 @@ impl Connection {
                 other => return other,
             }
         }
+    }
+
+    /// Open a connection for a migration set: [`Connection::establish_waiting`], then the
+    /// set's `init-sql`, before anything else runs on it. Every connection to a set's database
+    /// (its own, or a scratch database its history replays on) is opened here, so no command
+    /// can skip the set's session SQL.
+    pub fn establish_for_set(
+        url: &DatabaseUrl,
+        backend: Backend,
+        opts: ConnectOptions,
+        init_sql: &InitSql,
+        on_wait: impl FnMut(),
+    ) -> Result<Connection, DbError> {
+        let mut conn = Self::establish_waiting(url, backend, opts, on_wait)?;
+        conn.run_init_sql(url, init_sql)?;
+        Ok(conn)
+    }
+
+    /// Run each entry of `init_sql` as one batch, in order; the first failure stops.
+    fn run_init_sql(&mut self, url: &DatabaseUrl, init_sql: &InitSql) -> Result<(), DbError> {
+        for (i, statement) in init_sql.statements.iter().enumerate() {
+            self.batch_execute(statement)
+                .map_err(|e| DbError::InitSql {
+                    on: url.to_string(),
+                    manifest: init_sql.manifest.clone(),
+                    table: init_sql.table,
+                    number: i + 1,
+                    statement: excerpt(statement),
+                    message: one_line(&e.to_string(), url),
+                })?;
+        }
+        Ok(())
     }
 
     fn establish_once(
@@ -599,6 +659,48 @@ mod tests {
             one_line(msg, &url),
             "connection failed FATAL: password authentication failed (***)"
         );
+    }
+
+    #[test]
+    fn init_sql_runs_first_and_its_failure_names_the_statement() {
+        let url = DatabaseUrl::new(":memory:");
+        let init = InitSql {
+            statements: vec![
+                "CREATE TEMP TABLE seen (n INTEGER); INSERT INTO seen VALUES (1)".into(),
+                "INSERT INTO seen VALUES (2)".into(),
+            ],
+            manifest: PathBuf::from("/ws/app/Cargo.toml"),
+            table: "[package.metadata.migrate]",
+        };
+        let mut conn = Connection::establish_for_set(
+            &url,
+            Backend::Sqlite,
+            ConnectOptions::default(),
+            &init,
+            || {},
+        )
+        .unwrap();
+        assert_eq!(conn.count("SELECT COUNT(*) AS n FROM seen").unwrap(), 2);
+        let bad = InitSql {
+            statements: vec!["SELECT 1".into(), "SET nothing   TO\n 1".into()],
+            ..init
+        };
+        let err = Connection::establish_for_set(
+            &url,
+            Backend::Sqlite,
+            ConnectOptions::default(),
+            &bad,
+            || {},
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("init-sql statement 2 (`SET nothing TO 1`), configured in [package.metadata.migrate] of `/ws/app/Cargo.toml`, failed on :memory:: "),
+            "{err}"
+        );
+        assert!(err.contains("syntax error"), "{err}");
+        assert_eq!(excerpt(&"x".repeat(70)), format!("{}…", "x".repeat(60)));
     }
 
     #[test]

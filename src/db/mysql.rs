@@ -172,7 +172,7 @@ pub fn unlock(conn: &mut MysqlConnection, name: &str) {
         .execute(conn);
 }
 
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 

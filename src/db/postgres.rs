@@ -191,7 +191,7 @@ pub fn unlock(conn: &mut diesel::PgConnection, key: i64) {
     let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
 }
 
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

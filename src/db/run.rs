@@ -210,14 +210,15 @@ fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
     Some(rows.into_iter().map(|r| r.name).collect())
 }
 
-/// Run `steps` of set `set` in order, stopping at the first failure. Call it under
-/// [`locked`]. A plan with a file that holds no statement runs nothing (see
+/// Run `steps` of set `set` (whose `init_sql` the interrupt handler's own connection runs
+/// too) in order, stopping at the first failure. Call it under [`locked`]. A plan with a file that holds no statement runs nothing (see
 /// [`refuse_empty`]). After a failure the database's versions are read again, so that what
 /// the finding says about the failed migration is what the database records.
 pub fn run_steps(
     conn: &mut Connection,
     url: &DatabaseUrl,
     set: &str,
+    init_sql: &crate::config::InitSql,
     kind: RunKind,
     steps: &[Step<'_>],
     progress: &dyn Progress,
@@ -239,6 +240,7 @@ pub fn run_steps(
         partial_possible: conn.may_be_partial(true, None),
         steps: steps.iter().map(|s| label(kind, s)).collect(),
         target: Some((url.clone(), conn.backend())),
+        init_sql: init_sql.clone(),
         effects: steps
             .iter()
             .map(|s| (s.migration.version.clone(), s.direction == Direction::Up))

@@ -19,6 +19,7 @@ use diesel::RunQueryDsl;
 use super::harness;
 use super::{mysql, one_line, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
+use crate::config::InitSql;
 use crate::database_url::DatabaseUrl;
 use crate::failure::MigrationFailure;
 use crate::migration::{Direction, Migration};
@@ -130,14 +131,23 @@ pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
 
 impl ScratchDb {
     /// An empty database of `backend`: in memory for SQLite, else created on the server of
-    /// `server` (a URL whose database part is ignored).
-    pub fn create(backend: Backend, server: Option<&DatabaseUrl>) -> Result<ScratchDb, DbError> {
+    /// `server` (a URL whose database part is ignored). The connection to it has run the set's
+    /// `init_sql` (the admin connection that creates and drops it does not: it belongs to the
+    /// server, not to the set).
+    pub fn create(
+        backend: Backend,
+        server: Option<&DatabaseUrl>,
+        init_sql: &InitSql,
+    ) -> Result<ScratchDb, DbError> {
         let Some(kind) = server_of(backend) else {
-            let conn = Connection::establish(
+            let conn = Connection::establish_for_set(
                 &DatabaseUrl::new(":memory:"),
                 backend,
                 ConnectOptions::default(),
-            )?;
+                init_sql,
+                || {},
+            )
+            .map_err(|e| on_scratch(e, "the in-memory scratch database"))?;
             return Ok(ScratchDb {
                 conn,
                 owned: None,
@@ -194,7 +204,14 @@ impl ScratchDb {
             admin: None,
             backend,
         };
-        let conn = Connection::establish(&url, backend, ConnectOptions::default())?;
+        let conn = Connection::establish_for_set(
+            &url,
+            backend,
+            ConnectOptions::default(),
+            init_sql,
+            || {},
+        )
+        .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
         Ok(scratch)
     }
@@ -233,6 +250,28 @@ impl ScratchDb {
     /// The scratch database's name (PostgreSQL and MySQL).
     pub fn name(&self) -> Option<&str> {
         self.owned.as_ref().map(|(_, n)| n.as_str())
+    }
+}
+
+/// An init-sql failure on a scratch database says so, rather than showing its URL.
+fn on_scratch(err: DbError, which: &str) -> DbError {
+    match err {
+        DbError::InitSql {
+            manifest,
+            table,
+            number,
+            statement,
+            message,
+            ..
+        } => DbError::InitSql {
+            on: format!("{which} the history replays on"),
+            manifest,
+            table,
+            number,
+            statement,
+            message,
+        },
+        other => other,
     }
 }
 
@@ -303,7 +342,7 @@ mod tests {
 
     #[test]
     fn sqlite_scratch_is_in_memory() {
-        let mut s = ScratchDb::create(Backend::Sqlite, None).unwrap();
+        let mut s = ScratchDb::create(Backend::Sqlite, None, &InitSql::none()).unwrap();
         assert!(s.name().is_none());
         s.conn.batch_execute("CREATE TABLE t (id INTEGER)").unwrap();
     }
@@ -321,7 +360,7 @@ mod tests {
             std::fs::write(m.join(name).join("up.sql"), sql).unwrap();
         }
         let folder = crate::migration::load_folder("app", &m);
-        let mut s = ScratchDb::create(Backend::Sqlite, None).unwrap();
+        let mut s = ScratchDb::create(Backend::Sqlite, None, &InitSql::none()).unwrap();
         match s.replay(&folder.migrations) {
             Err((f, _)) => {
                 assert_eq!(f.migration, "2024-01-02-000000_b");

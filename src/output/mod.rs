@@ -14,6 +14,7 @@
 //!   its own exit code (0 for a successful read-only command). Other write errors are ignored
 //!   as well; the exit code still tells the truth about the work.
 
+pub mod ci;
 pub mod human;
 
 use std::io::{IsTerminal, Write};
@@ -109,6 +110,8 @@ pub struct Printer {
     /// `--verbose`.
     pub verbose: u8,
     root: RwLock<Option<PathBuf>>,
+    /// `$GITHUB_STEP_SUMMARY` under `--format github`: the job summary file.
+    step_summary: Option<PathBuf>,
     stdout: Mutex<Stream>,
     stderr: Mutex<Stream>,
 }
@@ -126,13 +129,19 @@ impl std::fmt::Debug for Printer {
 impl Printer {
     /// A printer on the process's stdout and stderr.
     pub fn new(format: Format, quiet: bool, verbose: u8) -> Printer {
-        Printer::with_writers(
+        let mut printer = Printer::with_writers(
             format,
             quiet,
             verbose,
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
-        )
+        );
+        if format == Format::Github {
+            printer.step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from);
+        }
+        printer
     }
 
     /// A printer on the given writers (tests capture output this way).
@@ -148,6 +157,7 @@ impl Printer {
             quiet,
             verbose,
             root: RwLock::new(None),
+            step_summary: None,
             stdout: Mutex::new(Stream {
                 writer: stdout,
                 closed: false,
@@ -172,7 +182,7 @@ impl Printer {
 
     /// Whether this is human output.
     pub fn human(&self) -> bool {
-        self.format == Format::Human
+        matches!(self.format, Format::Human | Format::Github)
     }
 
     /// Show paths under `root` relative to it from now on.
@@ -219,6 +229,14 @@ impl Printer {
         }
     }
 
+    /// Text that is a command's whole output (a completion script, a man page): on stdout,
+    /// exactly as given, in every format and under `--quiet`.
+    pub fn document(&self, text: &str) {
+        if let Ok(mut s) = self.stdout.lock() {
+            s.write(text);
+        }
+    }
+
     /// A line of human progress (suppressed by `--quiet`).
     pub fn line(&self, text: impl AsRef<str>) {
         self.write(Channel::Line, &format!("{}\n", text.as_ref()));
@@ -239,6 +257,25 @@ impl Printer {
         self.write(Channel::Stderr, &human::diagnostics(diags));
     }
 
+    /// Ask a yes/no question on the terminal: `None` when stdin or stderr is not a terminal
+    /// (a script cannot answer), else whether the answer was yes. No answer is no.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        if let Ok(mut s) = self.stderr.lock() {
+            s.write(&format!("{question} [y/N] "));
+        }
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return Some(false);
+        }
+        Some(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
     /// A short message on stderr in every format (the interrupt handler's, outside a run).
     pub fn stop_message(&self, text: &str) {
         self.write(Channel::Always, &format!("{text}\n"));
@@ -248,6 +285,27 @@ impl Printer {
     /// also a document with `ok: false` on stdout.
     pub fn error(&self, err: &anyhow::Error, command: &'static str) {
         let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+        if self.format == Format::Sarif {
+            let report = ErrorReport {
+                command,
+                ok: false,
+                error: chain.join(": "),
+                chain,
+            };
+            report.human(&Human { printer: self });
+            let relative = |p: &Path| self.relative(&p.display().to_string());
+            let log = ci::sarif_log(&report, Some(&self.relative(&report.error)), &relative);
+            self.json_document(log);
+            return;
+        }
+        if self.format == Format::Github {
+            let error = self.relative(&chain.join(": "));
+            let line = ci::github_error(command, &error);
+            if let Ok(mut s) = self.stdout.lock() {
+                s.write(&line);
+            }
+            self.append_step_summary(&ci::github_error_summary(command, &error));
+        }
         self.report(&ErrorReport {
             command,
             ok: false,
@@ -260,6 +318,7 @@ impl Printer {
     /// order at every level).
     pub fn report<R: Serialize + Render>(&self, report: &R) {
         let human = Human { printer: self };
+        let relative = |p: &Path| self.relative(&p.display().to_string());
         match self.format {
             Format::Human => report.human(&human),
             Format::Json => {
@@ -268,13 +327,60 @@ impl Printer {
                     report.human(&human);
                 }
                 let value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
-                let doc = self.relative_json(value);
-                let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-                text.push('\n');
+                self.json_document(value);
+            }
+            Format::Github => {
+                report.human(&human);
+                let mut lines = String::new();
+                for d in report.findings() {
+                    lines.push_str(&ci::github_annotation(d, &relative));
+                }
+                let lines = self.relative(&lines);
                 if let Ok(mut s) = self.stdout.lock() {
-                    s.write(&text);
+                    s.write(&lines);
+                }
+                let value = serde_json::to_value(report).unwrap_or_default();
+                // An error report has made its own summary (see `error`).
+                if value.get("error").is_none() {
+                    let command = value["command"].as_str().unwrap_or_default();
+                    self.append_step_summary(&ci::github_summary(command, report, &relative));
                 }
             }
+            Format::Sarif => {
+                if report.explains_in_json() {
+                    report.human(&human);
+                }
+                self.json_document(ci::sarif_log(report, None, &relative));
+            }
+        }
+    }
+
+    /// Append Markdown to the job summary file, when there is one.
+    fn append_step_summary(&self, text: &str) {
+        let Some(path) = &self.step_summary else {
+            return;
+        };
+        let text = self.relative(text);
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if let Err(e) = appended {
+            self.warn(format!(
+                "cannot append the job summary to `{}` ($GITHUB_STEP_SUMMARY): {e}",
+                path.display()
+            ));
+        }
+    }
+
+    /// One JSON document on stdout, pretty-printed, with paths made relative.
+    fn json_document(&self, value: serde_json::Value) {
+        let doc = self.relative_json(value);
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        if let Ok(mut s) = self.stdout.lock() {
+            s.write(&text);
         }
     }
 
@@ -303,6 +409,16 @@ pub trait Render {
     /// Whether the report also explains itself on stderr in JSON mode (errors, interrupts).
     fn explains_in_json(&self) -> bool {
         false
+    }
+
+    /// The findings the report holds, for annotations and SARIF.
+    fn findings(&self) -> Vec<&Diagnostic> {
+        Vec::new()
+    }
+
+    /// The diffs the report holds, as (what differs, unified diff), for the job summary.
+    fn diffs(&self) -> Vec<(String, &str)> {
+        Vec::new()
     }
 }
 

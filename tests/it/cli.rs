@@ -1191,3 +1191,82 @@ fn a_server_scheme_without_slashes_is_not_a_file() {
         );
     }
 }
+
+#[test]
+fn pending_lists_what_apply_would_run_and_exits_0() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply", "--to", "20240501000000"]).assert_success();
+    let run = t.run(&["pending"]);
+    run.assert_success();
+    assert_snapshot!("pending_one", t.clean(&run.stdout));
+    let doc = t.run(&["pending", "--format", "json"]).json();
+    assert_eq!(doc["command"], "pending");
+    assert_eq!(
+        doc["sets"][0]["pending"],
+        serde_json::json!(["20240502000000"])
+    );
+    t.run(&["apply"]).assert_success();
+    let run = t.run(&["pending"]);
+    run.assert_success();
+    assert!(run.stdout.contains("(nothing pending)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("2024-05"), "{}", run.stdout);
+}
+
+#[test]
+fn redo_all_and_revert_n_follow_diesel() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    t.run(&["apply"]).assert_success();
+    let run = t.run(&["redo", "--all"]);
+    run.assert_success();
+    assert_eq!(run.stdout.matches("reverted").count(), 2, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("applied ").count(), 2, "{}", run.stdout);
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["pending"], 0);
+    t.run(&["revert", "-n", "2"]).assert_success();
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["sets"][0]["applied"], serde_json::json!([]));
+}
+
+#[test]
+fn completions_and_man_page_print_without_a_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let bash = run(&["migrate", "completions", "bash"]);
+    assert!(bash.status.success());
+    let bash = String::from_utf8(bash.stdout).unwrap();
+    assert!(bash.contains("complete -F"), "{bash}");
+    assert!(bash.contains("pending"), "{bash}");
+    let zsh = run(&["completions", "zsh"]);
+    assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef cargo-migrate"));
+    let man = run(&["man", "apply"]);
+    assert!(man.status.success());
+    let man = String::from_utf8(man.stdout).unwrap();
+    assert!(man.contains(".TH cargo-migrate-apply 1"), "{man}");
+    assert!(man.contains("lock\\-timeout"), "{man}");
+    let bad = run(&["man", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`nope` is not a subcommand"));
+}
+
+#[test]
+fn print_schema_reads_the_database_and_never_creates_one() {
+    let t = CliTest::fixture("single-sqlite").env("DATABASE_URL", "todo.db");
+    let run = t.run(&["print-schema"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!t.path("todo.db").exists());
+    t.run(&["apply", "--to", "20240501000000"]).assert_success();
+    let live = t.run(&["print-schema"]);
+    live.assert_success();
+    // Only the applied migration's table: read from the database, not from the history.
+    let history = t.run(&["schema"]);
+    assert_ne!(live.stdout, history.stdout);
+    t.run(&["apply"]).assert_success();
+    assert_eq!(t.run(&["print-schema"]).stdout, t.run(&["schema"]).stdout);
+}

@@ -756,6 +756,7 @@ fn scratch_databases_are_safe(server: Server) {
         let mut scratch = cargo_migrate::db::scratch::ScratchDb::create(
             server.backend(),
             Some(&DatabaseUrl::new(format!("{base}/ignored"))),
+            &cargo_migrate::config::InitSql::none(),
         )
         .unwrap();
         scratch_name = scratch.name().unwrap().to_string();

@@ -33,7 +33,7 @@ fn opts(name: &str, diff: bool) -> GenerateOptions {
     GenerateOptions {
         name: name.into(),
         diff_schema: diff,
-        edit: false,
+        ..GenerateOptions::default()
     }
 }
 
@@ -744,4 +744,55 @@ fn a_rust_syntax_error_names_the_line() {
         1,
         "not valid Rust",
     );
+}
+
+#[test]
+fn generate_with_a_given_version_and_no_down() {
+    let t = CliTest::fixture("single-sqlite");
+    let run = t.run(&[
+        "generate",
+        "add_tags",
+        "--version",
+        "2024-06-01-120000",
+        "--no-down",
+    ]);
+    run.assert_success();
+    let dir = t.path("migrations/2024-06-01-120000_add_tags");
+    assert!(dir.join("up.sql").is_file());
+    assert!(!dir.join("down.sql").exists());
+    let doc = t
+        .run(&[
+            "generate",
+            "again",
+            "--version",
+            "20240601120001",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(doc["version"], "20240601120001");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 2);
+    // A version the set already has, or one diesel would read differently, creates nothing.
+    let taken = t.run(&["generate", "dup", "--version", "2024-05-01-000000"]);
+    taken.assert_code(2);
+    assert!(
+        taken
+            .stderr
+            .contains("already used by the migration `2024-05-01-000000_create_todos`"),
+        "{}",
+        taken.stderr
+    );
+    let bad = t.run(&["generate", "odd", "--version", "v1/2"]);
+    bad.assert_code(2);
+    assert!(
+        bad.stderr.contains("--version `v1/2` cannot be used"),
+        "{}",
+        bad.stderr
+    );
+    let names: Vec<String> = std::fs::read_dir(t.path("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
 }

@@ -512,3 +512,28 @@ fn an_unknown_backend_is_listed_with_the_line_that_names_it() {
     run.assert_code(1);
     assert!(run.stdout.contains("unknown-backend"), "{}", run.stdout);
 }
+
+#[test]
+fn a_sets_entry_takes_every_set_key_including_init_sql() {
+    let t = CliTest::fixture("layout-sets");
+    let manifest = std::fs::read_to_string(t.path("store/Cargo.toml")).unwrap();
+    t.write(
+        "store/Cargo.toml",
+        &manifest.replace(
+            "schema = \"src/main_schema.rs\"\n",
+            "schema = \"src/main_schema.rs\"\ninit-sql = \"\"\n",
+        ),
+    );
+    // The key is read (an empty one is refused, naming it), not rejected as unknown.
+    let run = t.run(&["list"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("`init-sql` is empty"), "{}", run.stderr);
+    t.write(
+        "store/Cargo.toml",
+        &manifest.replace(
+            "schema = \"src/main_schema.rs\"\n",
+            "schema = \"src/main_schema.rs\"\ninit-sql = \"PRAGMA foreign_keys = ON\"\n",
+        ),
+    );
+    t.run(&["check", "-p", "store-main"]).assert_success();
+}

@@ -9,12 +9,15 @@
 
 mod common;
 
+mod ci_formats;
 mod cli;
 mod databases;
+mod dev_databases;
 mod docs;
 mod folders;
 mod generate;
 mod init;
+mod init_sql;
 mod layouts;
 mod placeholders;
 mod print_schema;

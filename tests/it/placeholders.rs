@@ -1,10 +1,13 @@
 //! Placeholders block: what `generate --diff-schema` leaves for a person to decide carries a
 //! `-- cargo-migrate: todo:` marker, `check` fails on it (`unresolved-todo`, an error nothing
-//! lowers), and `apply` refuses a pending migration that holds one, before anything runs.
+//! lowers), and `apply` refuses a pending migration that holds one (`revert` and `redo` a file they
+//! would run), before anything runs.
 
 use cargo_migrate::backend::Backend;
 use cargo_migrate::database_url::DatabaseUrl;
 use cargo_migrate::db::{ConnectOptions, Connection};
+
+use insta::assert_snapshot;
 
 use crate::common::{CliTest, Server, TestDb};
 
@@ -152,6 +155,77 @@ fn only_pending_up_sql_markers_block_apply() {
         &format!("{USERS}-- cargo-migrate: todo: decided long ago\n"),
     );
     t.run(&["apply"]).assert_success();
+}
+
+/// `revert` and `redo` refuse, before anything runs (dry run included), a migration to be
+/// reverted whose down.sql still holds a marker; a marker in a down.sql the plan does not run
+/// does not block. `redo` refuses a marker in the up.sql it would run again, as `apply` does.
+#[test]
+fn revert_and_redo_refuse_down_sql_markers() {
+    let t = sqlite_app();
+    t.migration(
+        "2024-01-02-000000_b",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY);\n",
+        Some("-- cargo-migrate: todo: keep the rows of `b`?\nDROP TABLE b;\n"),
+    );
+    t.migration(
+        "2024-01-03-000000_c",
+        "CREATE TABLE c (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE c;\n"),
+    );
+    t.run(&["apply"]).assert_success();
+    let db = t.path("app.db").display().to_string();
+    let all_three = ["20240101000000", "20240102000000", "20240103000000"];
+    assert_eq!(applied(&db, Backend::Sqlite), all_three);
+
+    // The newest migration's down.sql has no marker: revert and redo of it run.
+    t.run(&["redo"]).assert_success();
+    t.run(&["revert"]).assert_success();
+    assert_eq!(applied(&db, Backend::Sqlite), &all_three[..2]);
+
+    let before = std::fs::read(t.path("app.db")).unwrap();
+    for (args, verb) in [
+        (&["revert"][..], "revert"),
+        (&["revert", "--dry-run"][..], "revert"),
+        (&["revert", "--all"][..], "revert"),
+        (&["redo"][..], "redo"),
+        (&["redo", "--dry-run"][..], "redo"),
+    ] {
+        let run = t.run(args);
+        run.assert_code(2);
+        let err = run.all();
+        assert!(
+            err.contains(&format!("refusing to {verb}: 1 marker in a")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("2024-01-02-000000_b/down.sql:1: keep the rows of `b`?"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("nothing was revert"), "{args:?}: {err}");
+    }
+    assert_eq!(applied(&db, Backend::Sqlite), &all_three[..2]);
+    assert_eq!(std::fs::read(t.path("app.db")).unwrap(), before);
+    let run = t.run(&["revert"]);
+    assert_snapshot!("revert_down_marker", t.clean(&run.stderr));
+
+    // redo also runs up.sql again: a marker there is refused too.
+    t.write("migrations/2024-01-02-000000_b/down.sql", "DROP TABLE b;\n");
+    t.write(
+        "migrations/2024-01-02-000000_b/up.sql",
+        "-- cargo-migrate: todo: an index on b?\nCREATE TABLE b (id INTEGER PRIMARY KEY);\n",
+    );
+    let run = t.run(&["redo"]);
+    run.assert_code(2);
+    assert!(
+        run.all()
+            .contains("2024-01-02-000000_b/up.sql:1: an index on b?"),
+        "{}",
+        run.all()
+    );
+    // revert runs only down.sql, which is resolved now.
+    t.run(&["revert"]).assert_success();
+    assert_eq!(applied(&db, Backend::Sqlite), &all_three[..1]);
 }
 
 /// On PostgreSQL the enum placeholder does not run: `CREATE TYPE … AS ENUM ()` would create a

@@ -1,10 +1,12 @@
 //! print-schema parity, measured: every case under `fixtures/print_schema/` is replayed through
 //! `cargo migrate schema` (its schema.sql as the only migration) and the output compared byte
 //! for byte with what the real `diesel print-schema` printed for it (see that folder's README).
+//! The same cases are then applied to a real database and read back with `cargo migrate
+//! print-schema`, which must print the same bytes from the live database.
 
 use std::path::Path;
 
-use crate::common::{fixtures_dir, Server};
+use crate::common::{fixtures_dir, Server, TestDb};
 
 fn cases(backend: &str) -> Vec<String> {
     let root = fixtures_dir().join("print_schema");
@@ -40,7 +42,19 @@ fn package_for(case: &str, backend: &str, into: &Path) {
     std::fs::write(m.join("metadata.toml"), "run_in_transaction = false\n").unwrap();
 }
 
+/// Where the schema comes from: a scratch replay (`schema`) or a database `apply` migrated
+/// (`print-schema`).
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    Replay,
+    Live,
+}
+
 fn parity(backend: &str, scratch: Option<String>) {
+    compare(backend, scratch, Source::Replay);
+}
+
+fn compare(backend: &str, scratch: Option<String>, source: Source) {
     let mut failures = Vec::new();
     let cases = cases(backend);
     assert!(cases.len() >= 15, "only {} {backend} cases", cases.len());
@@ -48,15 +62,54 @@ fn parity(backend: &str, scratch: Option<String>) {
         let tmp = tempfile::tempdir().unwrap();
         let pkg = tmp.path().join(case);
         package_for(case, backend, &pkg);
-        let mut cmd = std::process::Command::new(crate::common::BIN);
-        cmd.args(["migrate", "schema", "--no-cache"])
-            .current_dir(&pkg)
-            .env_remove("DATABASE_URL")
-            .env_remove("MIGRATE_SCRATCH_URL");
-        if let Some(url) = &scratch {
-            cmd.args(["--scratch-url", url]);
-        }
-        let out = cmd.output().unwrap();
+        let command = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(crate::common::BIN);
+            cmd.arg("migrate")
+                .args(args)
+                .current_dir(&pkg)
+                .env_remove("DATABASE_URL")
+                .env_remove("MIGRATE_SCRATCH_URL");
+            cmd
+        };
+        // The database of a live comparison, dropped at the end of the case.
+        let mut db = None;
+        let out = match source {
+            Source::Replay => {
+                let mut cmd = command(&["schema", "--no-cache"]);
+                if let Some(url) = &scratch {
+                    cmd.args(["--scratch-url", url]);
+                }
+                cmd.output().unwrap()
+            }
+            Source::Live => {
+                let url = match scratch.as_ref().and_then(|_| {
+                    let server = if backend == "postgres" {
+                        Server::Postgres
+                    } else {
+                        Server::Mysql
+                    };
+                    TestDb::create(server, "pschema")
+                }) {
+                    Some(test_db) => {
+                        let url = test_db.url.clone();
+                        db = Some(test_db);
+                        url
+                    }
+                    None => pkg.join("live.db").display().to_string(),
+                };
+                let applied = command(&["apply", "--database-url", &url])
+                    .output()
+                    .unwrap();
+                assert!(
+                    applied.status.success(),
+                    "{case}: apply failed: {}",
+                    String::from_utf8_lossy(&applied.stderr)
+                );
+                command(&["print-schema", "--database-url", &url])
+                    .output()
+                    .unwrap()
+            }
+        };
         let expected = std::fs::read_to_string(
             fixtures_dir()
                 .join("print_schema")
@@ -83,6 +136,7 @@ fn parity(backend: &str, scratch: Option<String>) {
                 )
             ));
         }
+        drop(db);
     }
     assert!(
         failures.is_empty(),
@@ -112,4 +166,25 @@ fn mysql_print_schema_parity() {
         return;
     };
     parity("mysql", Some(url));
+}
+
+#[test]
+fn sqlite_print_schema_of_a_live_database() {
+    compare("sqlite", None, Source::Live);
+}
+
+#[test]
+fn postgres_print_schema_of_a_live_database() {
+    let Some(url) = Server::Postgres.url() else {
+        return;
+    };
+    compare("postgres", Some(url), Source::Live);
+}
+
+#[test]
+fn mysql_print_schema_of_a_live_database() {
+    let Some(url) = Server::Mysql.url() else {
+        return;
+    };
+    compare("mysql", Some(url), Source::Live);
 }

@@ -157,3 +157,106 @@ fn a_missing_extension_on_the_scratch_server_is_named() {
     );
     assert!(!all.contains("fix this migration"), "{all}");
 }
+
+/// `check` and `schema` refuse a history with an up.sql that holds no statement, exactly as
+/// `apply` does, on every backend: `schema` exits 2 with apply's finding, and `check` fails
+/// even with the `empty-up-sql` lint turned off (the replay refuses, not only the lint), with
+/// the finding reported once when both see it.
+fn replay_refuses_an_empty_up_sql(server: Option<Server>) {
+    let (backend, t, _db) = match server {
+        None => (
+            "sqlite",
+            CliTest::package().env("DATABASE_URL", "app.db"),
+            None,
+        ),
+        Some(server) => {
+            let Some(base) = server.url() else {
+                return;
+            };
+            let Some(db) = TestDb::create(server, "replayempty") else {
+                return;
+            };
+            let t = CliTest::package()
+                .env("DATABASE_URL", &db.url)
+                .env("MIGRATE_SCRATCH_URL", &base);
+            let name = if server == Server::Postgres {
+                "postgres"
+            } else {
+                "mysql"
+            };
+            (name, t, Some(db))
+        }
+    };
+    let manifest = |lint: &str| {
+        format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"{backend}\"\n{lint}\n[workspace]\n"
+        )
+    };
+    t.write("Cargo.toml", &manifest(""));
+    t.migration(
+        "2024-01-01-000000_a",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE a;\n"),
+    );
+    t.migration(
+        "2024-01-02-000000_todo",
+        "-- Your SQL goes here\n",
+        Some("SELECT 1;\n"),
+    );
+    let file = "migrations/2024-01-02-000000_todo/up.sql";
+
+    let apply = t.run(&["apply"]);
+    apply.assert_code(2);
+    let schema = t.run(&["schema", "--no-cache"]);
+    schema.assert_code(2);
+    for (what, run) in [("apply", &apply), ("schema", &schema)] {
+        let all = run.all();
+        assert!(
+            all.contains("error[empty-up-sql]: 2024-01-02-000000_todo: up.sql holds no statement")
+                && all.contains(file)
+                && all.contains("cargo migrate refuses to run it"),
+            "{backend} {what}: {all}"
+        );
+    }
+    assert!(schema.stdout.is_empty(), "{}", schema.stdout);
+
+    let check = t.run(&["check", "--offline", "--no-cache", "--format", "json"]);
+    check.assert_code(1);
+    let doc = check.json();
+    let empties = |doc: &serde_json::Value| {
+        doc["sets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "empty-up-sql" && f["severity"] == "error")
+            .count()
+    };
+    assert_eq!(empties(&doc), 1, "{backend}: {doc:#}");
+    assert_eq!(doc["sets"][0]["replayed"], false, "{backend}: {doc:#}");
+
+    // The lint turned off: the replay still refuses the file, as apply does.
+    t.write(
+        "Cargo.toml",
+        &manifest("\n[package.metadata.migrate.lint]\nempty-up-sql = \"allow\"\n"),
+    );
+    let check = t.run(&["check", "--offline", "--no-cache", "--format", "json"]);
+    check.assert_code(1);
+    let doc = check.json();
+    assert_eq!(empties(&doc), 1, "{backend}: {doc:#}");
+    t.run(&["schema", "--no-cache"]).assert_code(2);
+}
+
+#[test]
+fn sqlite_replay_refuses_an_empty_up_sql() {
+    replay_refuses_an_empty_up_sql(None);
+}
+
+#[test]
+fn postgres_replay_refuses_an_empty_up_sql() {
+    replay_refuses_an_empty_up_sql(Some(Server::Postgres));
+}
+
+#[test]
+fn mysql_replay_refuses_an_empty_up_sql() {
+    replay_refuses_an_empty_up_sql(Some(Server::Mysql));
+}

@@ -8,7 +8,6 @@
 //! Safe pattern: write the statements that undo `up.sql`. If the migration cannot be undone,
 //! make that explicit: a comment saying why, and silence the rule in configuration.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
@@ -33,12 +32,7 @@ impl Rule for EmptyDownSql {
     fn check_migration(&self, cx: &MigrationCx<'_>, out: &mut Vec<Finding>) {
         if let FileState::Read(file) = &cx.down {
             if file.split.statements.is_empty() {
-                let outcome = match cx.backend {
-                    Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")",
-                    Backend::Sqlite | Backend::Mysql => {
-                        "run as it is, it marks the migration undone but leaves its changes in place"
-                    }
-                };
+                let outcome = cx.backend.runs_statementless_down_sql();
                 out.push(cx.file_finding(
                     ID,
                     FileKind::Down,

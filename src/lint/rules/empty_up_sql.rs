@@ -18,7 +18,6 @@
 //! Safe pattern: write the migration, or remove the folder. A migration that deliberately does
 //! nothing can say so with `SELECT 1;` and a comment.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
@@ -54,26 +53,10 @@ impl Rule for EmptyUpSql {
             .text
             .chars()
             .any(|c| !c.is_whitespace() && c != ';');
-        let outcome = match cx.backend {
-            _ if zero_bytes => {
-                "diesel refuses a zero-byte up.sql (\"Attempted to run an empty migration\")"
-            }
-            Backend::Sqlite => {
-                "SQLite runs nothing and diesel records the migration as applied, so SQL written \
-                 into it later never runs"
-            }
-            Backend::Postgres => {
-                "on PostgreSQL diesel fails with \"Received an empty query\", and later \
-                 migrations of the set wait behind it"
-            }
-            Backend::Mysql if comments => {
-                "MySQL and MariaDB accept a query of only comments, so diesel records the \
-                 migration as applied while nothing ran, and SQL written into it later never runs"
-            }
-            Backend::Mysql => {
-                "MySQL and MariaDB reject a query of only whitespace (\"Query was empty\"), and \
-                 later migrations of the set wait behind it"
-            }
+        let outcome = if zero_bytes {
+            "diesel refuses a zero-byte up.sql (\"Attempted to run an empty migration\")"
+        } else {
+            cx.backend.runs_statementless_up_sql(comments)
         };
         out.push(cx.file_finding(
             ID,

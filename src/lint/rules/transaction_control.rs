@@ -21,7 +21,6 @@
 //! Safe pattern: let diesel manage the transaction. If the migration really needs its own
 //! transaction control, set `run_in_transaction = false` in its `metadata.toml`.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::{Action, TxKind};
 
@@ -52,27 +51,10 @@ impl Rule for TransactionControl {
             let Action::Transaction(kind) = a else {
                 continue;
             };
-            let what = match (kind, cx.backend()) {
-                (TxKind::Begin, Backend::Sqlite) => {
-                    "fails: SQLite cannot start a transaction inside the one diesel opened"
-                }
-                (TxKind::Begin, Backend::Postgres) => {
-                    "is ignored by PostgreSQL (diesel already opened a transaction), so a COMMIT \
-                     after it ends diesel's transaction instead"
-                }
-                (TxKind::Begin, Backend::Mysql) => {
-                    "commits diesel's transaction on MySQL and opens another: what ran before it \
-                     can no longer be rolled back"
-                }
-                (TxKind::Commit, Backend::Sqlite) => {
-                    "commits diesel's transaction early: a later failure leaves the migration half \
-                     applied and unrecorded, and diesel's own COMMIT then fails"
-                }
-                (TxKind::Commit, _) => {
-                    "commits diesel's transaction early: a later failure leaves the migration half \
-                     applied and unrecorded"
-                }
-                (TxKind::Rollback, _) => {
+            let what = match kind {
+                TxKind::Begin => cx.backend().nested_begin_effect(),
+                TxKind::Commit => cx.backend().early_commit_effect(),
+                TxKind::Rollback => {
                     "rolls back diesel's transaction: the statements before it are undone and the \
                      rest runs outside any transaction"
                 }

@@ -14,6 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 /// Variables that would leak the developer's own databases into a test.
 const CLEARED: &[&str] = &[
     "DATABASE_URL",
+    "GITHUB_STEP_SUMMARY",
     "BLOG_DATABASE_URL",
     "CORE_DATABASE_URL",
     "BILLING_DATABASE_URL",
