@@ -118,6 +118,7 @@ mod tests {
     fn set(dir: &Path) -> MigrationSet {
         MigrationSet {
             name: "app".into(),
+            package: "app".into(),
             dir: dir.to_path_buf(),
             manifest_path: dir.join("Cargo.toml"),
             migrations_dir: dir.join("migrations"),
@@ -125,12 +126,16 @@ mod tests {
             diesel_toml: None,
             database_url_env: "DATABASE_URL".into(),
             backend: None,
+            backend_from: None,
             found_by: crate::workspace::FoundBy::MigrationsFolder,
+            found_at: dir.join("migrations"),
             depends_on: vec![],
             lint: Default::default(),
             print_schema: vec![("default".to_string(), Default::default())],
             format: Default::default(),
             virtual_root: false,
+            table: "[package.metadata.migrate]".into(),
+            schema_check: None,
             init_sql: Default::default(),
             write_schema: false,
         }

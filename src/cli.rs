@@ -60,7 +60,7 @@ pub struct GlobalArgs {
     /// Path to the workspace's Cargo.toml (default: found upward from the current folder)
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Only these migration sets (package names); repeatable
+    /// Only these migration sets (set names, or package names for all their sets); repeatable
     #[arg(short = 'p', long = "package", global = true, value_name = "NAME")]
     pub package: Vec<String>,
     /// Leave out these migration sets; repeatable

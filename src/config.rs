@@ -127,34 +127,102 @@ impl DieselToml {
     }
 }
 
-/// `[package.metadata.migrate]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct PackageMigrate {
-    /// The migrations folder, relative to the package.
-    pub migrations: Option<PathBuf>,
-    /// The schema file, relative to the package.
-    pub schema: Option<PathBuf>,
-    /// The environment variable that holds the database URL.
-    pub database_url_env: Option<String>,
-    pub backend: Option<String>,
-    /// `false` turns discovery off for this package.
-    pub enabled: Option<bool>,
-    /// Lint levels; read by the lint module.
-    pub lint: Option<serde_json::Value>,
-    /// SQL run first on every connection opened for the set (replaces the workspace's).
-    pub init_sql: Option<InitSqlList>,
-    /// `apply`, `revert` and `redo` rewrite the schema file from the migrated database.
-    pub write_schema: Option<bool>,
+/// The keys of one migration set, written once: they make [`SetTable`] (one
+/// `[[package.metadata.migrate.sets]]` entry) and the set keys of [`PackageMigrate`] (a
+/// member's one set). A key added here is a key of both, and [`PackageMigrate::own_set`] and
+/// [`SET_KEYS`] follow.
+macro_rules! set_keys {
+    ($($(#[$meta:meta])* $field:ident: $ty:ty,)*) => {
+        /// One `[[package.metadata.migrate.sets]]` (or `[[workspace.metadata.migrate.sets]]`)
+        /// entry: one migration set of the member.
+        #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct SetTable {
+            /// The set's name, unique in the workspace (required in a `sets` entry).
+            pub name: Option<String>,
+            $($(#[$meta])* pub $field: $ty,)*
+        }
+
+        /// `[package.metadata.migrate]`.
+        #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct PackageMigrate {
+            /// `false` turns discovery off for this package.
+            pub enabled: Option<bool>,
+            /// Several sets in this member.
+            pub sets: Option<Vec<SetTable>>,
+            $($(#[$meta])* pub $field: $ty,)*
+        }
+
+        impl PackageMigrate {
+            /// The set keys written at the top of the table, as one set.
+            pub fn own_set(&self) -> SetTable {
+                SetTable {
+                    name: None,
+                    $($field: self.$field.clone(),)*
+                }
+            }
+        }
+
+        /// The keys of a set, as written in Cargo.toml.
+        pub const SET_KEYS: &[&str] = &[$(stringify!($field)),*];
+    };
 }
 
-/// `[workspace.metadata.migrate]`: defaults for every set.
+set_keys! {
+    /// The migrations folder, relative to the package.
+    migrations: Option<PathBuf>,
+    /// The schema file, relative to the package.
+    schema: Option<PathBuf>,
+    /// The environment variable that holds the database URL.
+    database_url_env: Option<String>,
+    /// `sqlite`, `postgres` or `mysql`.
+    backend: Option<String>,
+    /// A diesel config file (relative to the package) whose `[print_schema]` and
+    /// `[migrations_directory]` apply to the set, as `diesel --config-file` would use it.
+    config_file: Option<PathBuf>,
+    /// Lint levels; read by the lint module.
+    lint: Option<serde_json::Value>,
+    /// How `check` compares the schema file: `bytes` (default) or `semantic`.
+    schema_check: Option<SchemaCheck>,
+    /// SQL run first on every connection opened for the set (replaces the workspace's).
+    init_sql: Option<InitSqlList>,
+    /// `apply`, `revert` and `redo` rewrite the schema file from the migrated database.
+    write_schema: Option<bool>,
+}
+
+/// `schema-check`: how `check` compares a schema file with the history's schema.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemaCheck {
+    /// Byte for byte, as `diesel print-schema` writes it (the default for a file one set owns).
+    #[default]
+    Bytes,
+    /// By declaration: tables, columns, types (by the Rust type diesel maps them to),
+    /// nullability, primary keys, `joinable!`.
+    Semantic,
+}
+
+/// The set keys as written in Cargo.toml (`database-url-env`), in backticks, for help texts.
+pub fn set_keys_list() -> String {
+    SET_KEYS
+        .iter()
+        .map(|k| format!("`{}`", k.replace('_', "-")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `[workspace.metadata.migrate]`: defaults for every set, and the virtual root's sets.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkspaceMigrate {
     pub database_url_env: Option<String>,
     pub backend: Option<String>,
     pub lint: Option<serde_json::Value>,
+    /// The name of a virtual root's set (default `root`).
+    pub name: Option<String>,
+    /// A virtual root's sets.
+    pub sets: Option<Vec<SetTable>>,
     /// The default `init-sql` of every set.
     pub init_sql: Option<InitSqlList>,
     /// The default `write-schema` of every set.
@@ -292,7 +360,7 @@ fn empty_path(key: &'static str, path: Option<&Path>, help: &'static str) -> Opt
     })
 }
 
-impl Validate for PackageMigrate {
+impl Validate for SetTable {
     fn unusable(&self) -> Option<Unusable> {
         empty_path(
             "migrations",
@@ -306,8 +374,49 @@ impl Validate for PackageMigrate {
                 "name the schema file relative to the package, e.g. `schema = \"src/schema.rs\"`, or remove the key",
             )
         })
+        .or_else(|| {
+            empty_path(
+                "config-file",
+                self.config_file.as_deref(),
+                "name the diesel config file relative to the package, e.g. `config-file = \"diesel_sqlite.toml\"`, or remove the key",
+            )
+        })
         .or_else(|| self.database_url_env.as_deref().and_then(url_env_problem))
         .or_else(|| init_sql_problem(self.init_sql.as_ref()))
+    }
+}
+
+fn sets_unusable(sets: Option<&[SetTable]>) -> Option<Unusable> {
+    for set in sets.unwrap_or_default() {
+        match set.name.as_deref().map(str::trim) {
+            None => {
+                return Some(Unusable {
+                    key: "sets",
+                    message: "a `sets` entry has no `name`".to_string(),
+                    help: "give every [[…metadata.migrate.sets]] entry a `name`, unique in the workspace, e.g. `name = \"app-sqlite\"`",
+                })
+            }
+            Some("") => {
+                return Some(Unusable {
+                    key: "sets",
+                    message: "a `sets` entry has an empty `name`".to_string(),
+                    help: "give every [[…metadata.migrate.sets]] entry a `name`, unique in the workspace, e.g. `name = \"app-sqlite\"`",
+                })
+            }
+            Some(_) => {}
+        }
+        if let Some(problem) = set.unusable() {
+            return Some(problem);
+        }
+    }
+    None
+}
+
+impl Validate for PackageMigrate {
+    fn unusable(&self) -> Option<Unusable> {
+        self.own_set()
+            .unusable()
+            .or_else(|| sets_unusable(self.sets.as_deref()))
     }
 }
 
@@ -316,6 +425,7 @@ impl Validate for WorkspaceMigrate {
         self.database_url_env
             .as_deref()
             .and_then(url_env_problem)
+            .or_else(|| sets_unusable(self.sets.as_deref()))
             .or_else(|| init_sql_problem(self.init_sql.as_ref()))
     }
 }
@@ -350,9 +460,9 @@ fn parse_migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
             at: format!(" ([{table}.metadata.migrate])"),
             message: err.to_string(),
             help: if table == "workspace" {
-                "the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql` and `write-schema` (see docs/configuration.md)".to_string()
+                format!("the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `name` and `sets`; a [[workspace.metadata.migrate.sets]] entry takes `name`, {} (see docs/configuration.md)", set_keys_list())
             } else {
-                "the keys of [package.metadata.migrate] are `migrations`, `schema`, `database-url-env`, `backend`, `enabled`, `lint`, `init-sql` and `write-schema` (see docs/configuration.md)".to_string()
+                format!("the keys of [package.metadata.migrate] are {}, `enabled` and `sets`; a [[package.metadata.migrate.sets]] entry takes `name` and the same set keys (see docs/configuration.md)", set_keys_list())
             },
         }),
     }
@@ -449,7 +559,7 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains(
-                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql` and `write-schema`"
+                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `name` and `sets`"
             ),
             "{err}"
         );

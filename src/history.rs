@@ -48,7 +48,7 @@ pub enum HistoryError {
         /// The variable the URL would come from.
         env: String,
         /// The configuration table to set it in.
-        table: &'static str,
+        table: String,
         /// The manifest to edit.
         manifest: std::path::PathBuf,
     },

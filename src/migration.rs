@@ -118,10 +118,13 @@ impl MigrationFolder {
 }
 
 /// Split a folder name into diesel's version and the name, or explain why it is not one.
+///
+/// diesel takes the text before the first `_` as the version, or the whole name when there is
+/// no `_` (`2022-12-07-110000` is a migration with that version and no name), and drops `-`.
+/// A version must start with a digit and hold only letters, digits and `-`: diesel would run
+/// `create_users` with the version `create`, which is never what was meant.
 pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
-    let Some((raw_version, name)) = dir_name.split_once('_') else {
-        return Err("has no `_` between a version and a name".to_string());
-    };
+    let (raw_version, name) = dir_name.split_once('_').unwrap_or((dir_name, ""));
     if raw_version.is_empty() {
         return Err("starts with `_`, so it has no version".to_string());
     }
@@ -132,9 +135,6 @@ pub fn parse_dir_name(dir_name: &str) -> Result<(String, String), String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return Err(format!("has the version `{raw_version}`, which does not start with a digit or has characters other than letters, digits and `-`"));
-    }
-    if name.is_empty() {
-        return Err("has no name after the `_`".to_string());
     }
     Ok((raw_version.replace('-', ""), name.to_string()))
 }
@@ -352,11 +352,30 @@ pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
         let (version, name) = match parse_dir_name(&dir_name) {
             Ok(v) => v,
             Err(why) => {
+                let backend_named = matches!(
+                    dir_name.to_ascii_lowercase().as_str(),
+                    "sqlite"
+                        | "sqlite3"
+                        | "postgres"
+                        | "postgresql"
+                        | "pg"
+                        | "pgsql"
+                        | "mysql"
+                        | "mariadb"
+                );
+                let help = if backend_named {
+                    format!("`{dir_name}` is named like a backend folder, but this folder also holds other folders; when every folder in it is a backend folder, each is a set of its own: move the migrations into backend folders, or describe the sets in [[package.metadata.migrate.sets]] (see docs/configuration.md)")
+                } else {
+                    "name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`".to_string()
+                };
                 folder.problems.push(
-                    Diagnostic::error(Problem::InvalidMigrationName, format!("the migration folder `{dir_name}` {why}"))
-                        .with_set(set)
-                        .with_file(shown)
-                        .with_help("name migration folders `<version>_<name>`, e.g. `2024-05-01-120000_create_users`"),
+                    Diagnostic::error(
+                        Problem::InvalidMigrationName,
+                        format!("the migration folder `{dir_name}` {why}"),
+                    )
+                    .with_set(set)
+                    .with_file(shown)
+                    .with_help(help),
                 );
                 continue;
             }
@@ -667,8 +686,13 @@ mod tests {
             "00000000000000"
         );
         assert!(parse_dir_name("create_users").is_err());
-        assert!(parse_dir_name("20240101").is_err());
-        assert!(parse_dir_name("2024_").is_err());
+        // No `_`: the whole name is the version, as diesel reads it.
+        assert_eq!(
+            parse_dir_name("2022-12-07-110000").unwrap(),
+            ("20221207110000".to_string(), String::new())
+        );
+        assert_eq!(parse_dir_name("2024_").unwrap().0, "2024");
+        assert!(parse_dir_name("_x").is_err());
     }
 
     #[test]

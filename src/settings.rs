@@ -14,10 +14,10 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
-use crate::diagnostic::{Diagnostic, Problem};
+use crate::diagnostic::{Code, Diagnostic, Problem};
 use crate::error::SetError;
 use crate::migration::{load_folder, normalise_version, MigrationFolder};
-use crate::workspace::{self, MigrationSet, Workspace};
+use crate::workspace::{self, BackendFrom, MigrationSet, Workspace};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,6 +93,41 @@ pub struct SetContext {
     pub folder: MigrationFolder,
     /// The database URL, when one is configured.
     pub url: Option<(DatabaseUrl, UrlSource)>,
+    /// A URL that was found but is of another backend than the one the set's folder or file
+    /// name gives (`DATABASE_URL=postgres://…` and the set `migrations/sqlite`): it belongs to
+    /// another set of the layout, so this set has no database.
+    pub other_backend_url: Option<(UrlSource, Backend)>,
+}
+
+/// A set's URL, and a URL found that is another backend's.
+type SetUrl = (
+    Option<(DatabaseUrl, UrlSource)>,
+    Option<(UrlSource, Backend)>,
+);
+
+/// A set's URL, except that a URL of another backend than the one its folder or file name
+/// gives is another set's (one `DATABASE_URL` for a member with a folder per backend). A
+/// `--database-url` is always the set's.
+fn url_of_set(
+    set: &MigrationSet,
+    root: &Path,
+    flag: Option<&str>,
+    env: &dyn Env,
+) -> Result<SetUrl, UrlError> {
+    let url = resolve_url(set, root, flag, env)?;
+    let named = matches!(
+        set.backend_from,
+        Some(BackendFrom::FolderName | BackendFrom::FileName)
+    );
+    match (&url, set.backend) {
+        (Some((u, source)), Some(backend)) if named && !matches!(source, UrlSource::Flag) => {
+            match u.backend() {
+                Some(other) if other != backend => Ok((None, Some((source.clone(), other)))),
+                _ => Ok((url, None)),
+            }
+        }
+        _ => Ok((url, None)),
+    }
 }
 
 /// Why a set cannot reach its database. The set's name is added by [`SetError`].
@@ -105,6 +140,20 @@ pub enum UrlError {
         var: String,
         /// The member's `.env` file.
         dotenv: String,
+    },
+    /// The URL found is of another backend than the set's folder or file name gives.
+    #[error("no database URL for this {backend} set: the URL from {origin} is a {url_backend} URL, not a {backend} one (the set takes its backend from its folder or file name, so that URL is for a {url_backend} set)\nhelp: select the sets of the URL's backend with -p, or set {var} to a {backend} URL to work on this set (or pass --database-url), or give the set its own variable with `database-url-env` in {table}")]
+    OtherBackend {
+        /// Where the URL came from.
+        origin: UrlSource,
+        /// Its backend.
+        url_backend: Backend,
+        /// The set's backend.
+        backend: Backend,
+        /// The variable.
+        var: String,
+        /// Where to configure the set.
+        table: String,
     },
     /// The variable is set, or written in a `.env` file, with nothing in it.
     #[error("the database URL {origin} is set but empty (or only blanks), so there is no database to work on\nhelp: {}", blank_help(origin))]
@@ -154,7 +203,7 @@ pub enum UrlError {
         /// From the URL.
         from_url: Backend,
         /// The configuration table that sets the backend.
-        table: &'static str,
+        table: String,
     },
 }
 
@@ -192,6 +241,17 @@ impl SetContext {
 
     fn url_and_backend(&self) -> Result<(DatabaseUrl, Backend), UrlError> {
         let Some((url, source)) = &self.url else {
+            if let (Some((origin, url_backend)), Some(backend)) =
+                (&self.other_backend_url, self.set.backend)
+            {
+                return Err(UrlError::OtherBackend {
+                    origin: origin.clone(),
+                    url_backend: *url_backend,
+                    backend,
+                    var: self.set.database_url_env.clone(),
+                    table: self.set.config_table(),
+                });
+            }
             return Err(UrlError::Missing {
                 var: self.set.database_url_env.clone(),
                 dotenv: self.set.dir.join(".env").display().to_string(),
@@ -486,13 +546,20 @@ pub fn resolve_workspace(
     let sets: Vec<SetContext> = selected
         .into_iter()
         .map(|set| {
-            let url = resolve_url(&set, &ws.root, opts.database_url.as_deref(), env)
-                .map_err(|e| SetError::new(&set.name, e))?;
-            let folder = load_folder(&set.name, &set.migrations_dir);
-            Ok(SetContext { set, folder, url })
+            let (url, other_backend_url) =
+                url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
+                    .map_err(|e| SetError::new(&set.name, e))?;
+            let mut folder = load_folder(&set.name, &set.migrations_dir);
+            explain_missing_dir(&set, &mut folder);
+            Ok(SetContext {
+                set,
+                folder,
+                url,
+                other_backend_url,
+            })
         })
         .collect::<Result<_, SetError>>()?;
-    let selected_keys: BTreeSet<String> = sets.iter().map(database_key).collect();
+    let selected_keys: BTreeSet<String> = sets.iter().filter_map(database_key).collect();
     let unselected_siblings: Vec<SetContext> = ws
         .sets
         .iter()
@@ -500,14 +567,15 @@ pub fn resolve_workspace(
         .filter_map(|set| {
             // An unselected set whose URL cannot be read is nobody's sibling: its own
             // commands report the problem.
-            let url = resolve_url(set, &ws.root, None, env).ok()?;
+            let (url, other_backend_url) = url_of_set(set, &ws.root, None, env).ok()?;
             let probe = SetContext {
                 set: set.clone(),
                 folder: MigrationFolder::default(),
                 url,
+                other_backend_url,
             };
-            selected_keys
-                .contains(&database_key(&probe))
+            database_key(&probe)
+                .is_some_and(|key| selected_keys.contains(&key))
                 .then(|| SetContext {
                     folder: load_folder(&set.name, &set.migrations_dir),
                     ..probe
@@ -529,18 +597,57 @@ pub fn resolve_workspace(
     })
 }
 
-/// A key naming the database a set uses: the database its URL really reaches when known
-/// (server, port and effective database name, or the SQLite file's real path: see
-/// [`DatabaseUrl::identity`]), else its variable and backend.
-pub fn database_key(ctx: &SetContext) -> String {
-    match &ctx.url {
-        Some((url, _)) => format!("url:{}", url.identity()),
-        None => format!(
-            "env:{}:{}",
-            ctx.set.database_url_env,
-            ctx.set.backend.map(|b| b.as_str()).unwrap_or("?")
-        ),
+/// A missing migrations folder that a diesel config file names, when the conventional
+/// `migrations/` (or the config file's own folder's `migrations/`) exists: the message names
+/// both, since the usual cause is a `dir` written relative to the wrong folder.
+fn explain_missing_dir(set: &MigrationSet, folder: &mut MigrationFolder) {
+    let Some(config) = set.diesel_toml.as_ref() else {
+        return;
+    };
+    if config.migrations_dir.as_deref().map(workspace::normalise)
+        != Some(set.migrations_dir.clone())
+    {
+        return;
     }
+    let conventional = [
+        set.dir.join("migrations"),
+        config
+            .path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("migrations"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir() && *p != set.migrations_dir);
+    let Some(conventional) = conventional else {
+        return;
+    };
+    for d in &mut folder.problems {
+        if d.code == Code::Problem(Problem::MissingMigrationsDir) && !set.migrations_dir.exists() {
+            d.message = format!(
+                "the migrations folder `{}` (from `[migrations_directory] dir` in {}) does not exist, but `{}` does",
+                set.migrations_dir.display(),
+                config.path.display(),
+                conventional.display()
+            );
+            d.help = Some(format!(
+                "diesel resolves `dir` relative to the folder of {}; point it at `{}` if that is the set's folder, or create `{}`",
+                config.path.display(),
+                conventional.display(),
+                set.migrations_dir.display()
+            ));
+        }
+    }
+}
+
+/// A key naming the database a set uses: the database its URL really reaches (server, port
+/// and effective database name, or the SQLite file's real path: see
+/// [`DatabaseUrl::identity`]). A set without a URL has no database, so it shares none: two
+/// sets share a database only when they resolve to the same one.
+pub fn database_key(ctx: &SetContext) -> Option<String> {
+    ctx.url
+        .as_ref()
+        .map(|(url, _)| format!("url:{}", url.identity()))
 }
 
 /// Two sets that share one database record their versions in one table: a version in both
@@ -550,7 +657,9 @@ pub fn shared_database_collisions<'a>(
 ) -> Vec<Diagnostic> {
     let mut by_db: BTreeMap<String, Vec<&SetContext>> = BTreeMap::new();
     for ctx in sets {
-        by_db.entry(database_key(ctx)).or_default().push(ctx);
+        if let Some(key) = database_key(ctx) {
+            by_db.entry(key).or_default().push(ctx);
+        }
     }
     let mut out = Vec::new();
     for group in by_db.values().filter(|g| g.len() > 1) {
@@ -646,11 +755,13 @@ impl Resolved {
 
     /// Versions that belong to other selected sets on the same database as `ctx`.
     pub fn sibling_versions(&self, ctx: &SetContext) -> BTreeSet<String> {
-        let key = database_key(ctx);
+        let Some(key) = database_key(ctx) else {
+            return BTreeSet::new();
+        };
         self.sets
             .iter()
             .chain(&self.unselected_siblings)
-            .filter(|o| o.set.name != ctx.set.name && database_key(o) == key)
+            .filter(|o| o.set.name != ctx.set.name && database_key(o).as_ref() == Some(&key))
             .flat_map(|o| o.folder.migrations.iter().map(|m| m.version.clone()))
             .collect()
     }

@@ -99,6 +99,30 @@ fn drift_for(
             continue;
         }
         let label = file.display().to_string();
+        let parsed = crate::schema::parse::parse(&committed, file)
+            .ok()
+            .zip(crate::schema::parse::parse(&section.text, file).ok());
+        let sharing = semantic_reason(resolved, ctx, file);
+        if let (Some(reason), Some((ours, theirs))) = (&sharing, &parsed) {
+            // Compared by declaration: one finding per real difference, no byte diff.
+            use crate::schema::compare::{differences, TypeMatch};
+            for d in differences(ours, theirs, TypeMatch::RustType) {
+                let mut diag = Diagnostic::error(
+                    Problem::SchemaDrift,
+                    format!("`{label}`: {}", d.message),
+                )
+                .with_set(set)
+                .with_file(file)
+                .with_help(format!(
+                    "{reason}, so it is compared by declaration (types by the Rust type diesel maps them to); fix the file, or add the migration that produces it"
+                ));
+                if let Some(loc) = d.loc {
+                    diag = diag.with_location(loc.line, loc.column);
+                }
+                found.findings.push(diag);
+            }
+            continue;
+        }
         let diff = crate::diff::unified(
             &committed,
             &section.text,
@@ -106,10 +130,30 @@ fn drift_for(
             &format!("{label} (from migrations)"),
         );
         let (added, removed) = crate::diff::stats(&diff);
+        // Name what differs, when both files can be read as schemas.
+        let what = parsed
+            .map(|(ours, theirs)| {
+                let diffs = crate::schema::compare::differences(
+                    &ours,
+                    &theirs,
+                    crate::schema::compare::TypeMatch::Exact,
+                );
+                let mut text: Vec<String> =
+                    diffs.iter().take(3).map(|d| d.message.clone()).collect();
+                if diffs.len() > 3 {
+                    text.push(format!("and {} more", diffs.len() - 3));
+                }
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", text.join("; "))
+                }
+            })
+            .unwrap_or_default();
         found.findings.push(
             Diagnostic::error(
                 Problem::SchemaDrift,
-                format!("`{label}` does not match the schema the migrations produce (+{added} -{removed} lines)"),
+                format!("`{label}` does not match the schema the migrations produce (+{added} -{removed} lines){what}"),
             )
             .with_set(set)
             .with_file(file)
@@ -125,6 +169,44 @@ fn drift_for(
     found.replayed = true;
     found.schema_checked = ctx.set.has_schema();
     Ok(found)
+}
+
+/// Why `file` is compared by declaration rather than byte for byte, if it is: the set says
+/// `schema-check = "semantic"`, or sets of different backends name the same file (no single
+/// `diesel print-schema` output can equal it). `schema-check = "bytes"` keeps byte equality.
+fn semantic_reason(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    file: &std::path::Path,
+) -> Option<String> {
+    use crate::config::SchemaCheck;
+    match ctx.set.schema_check {
+        Some(SchemaCheck::Semantic) => {
+            return Some("the set says `schema-check = \"semantic\"`".to_string())
+        }
+        Some(SchemaCheck::Bytes) => return None,
+        None => {}
+    }
+    let mine = ctx.backend()?;
+    let others: Vec<&str> = resolved
+        .workspace
+        .sets
+        .iter()
+        .filter(|s| s.name != ctx.set.name)
+        .filter(|s| s.schema_file.as_deref() == Some(file))
+        .filter(|s| s.backend.is_some_and(|b| b != mine))
+        .map(|s| s.name.as_str())
+        .collect();
+    (!others.is_empty()).then(|| {
+        format!(
+            "the schema file is shared with sets of other backends ({})",
+            others
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// With a database URL: the database's own state (pending, unknown, out of order) and drift

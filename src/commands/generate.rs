@@ -41,7 +41,7 @@ pub struct GenerateOptions {
 #[derive(Debug, thiserror::Error)]
 #[error("it has no schema file, so --diff-schema has nothing to compare with\nhelp: set `[print_schema] file` in diesel.toml or `schema` in {table}")]
 struct NoSchemaFile {
-    table: &'static str,
+    table: String,
 }
 
 /// A migration must go to exactly one set.

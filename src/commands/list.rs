@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::diagnostic::Diagnostic;
 use crate::output::{Human, Paint, Render};
 use crate::settings::Resolved;
-use crate::workspace::FoundBy;
+use crate::workspace::{BackendFrom, FoundBy};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -22,6 +22,7 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
             let set = &ctx.set;
             ListedSet {
                 name: set.name.clone(),
+                package: set.package.clone(),
                 dir: if &set.dir == root {
                     ".".into()
                 } else {
@@ -32,7 +33,14 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
                 schema_file: set.schema_file.clone(),
                 database_url_env: set.database_url_env.clone(),
                 database: ctx.url.as_ref().map(|(u, _)| u.to_string()),
+                backend_from: set.backend_from.map(ListedBackendFrom::from).or_else(|| {
+                    ctx.url
+                        .as_ref()
+                        .and_then(|(u, _)| u.backend())
+                        .map(|_| ListedBackendFrom::DatabaseUrl)
+                }),
                 found_by: set.found_by,
+                found_at: set.found_at.clone(),
                 depends_on: set.depends_on.clone(),
                 migrations: ctx
                     .folder
@@ -47,6 +55,17 @@ pub fn run(resolved: &Resolved, printer: &Printer) -> anyhow::Result<Outcome> {
                     })
                     .collect(),
                 url_origin: ctx.url.as_ref().map(|(_, s)| s.to_string()),
+                backend_hint: ctx.backend().is_none().then(|| {
+                    format!(
+                        "unknown: add `backend = \"sqlite\"` (or postgres, mysql) to {} in {}, or set {}",
+                        set.config_table(),
+                        set.manifest_path.display(),
+                        set.database_url_env
+                    )
+                }),
+                other_backend_url: ctx.other_backend_url.as_ref().map(|(source, b)| {
+                    format!("none: the URL from {source} is a {b} URL, for a {b} set")
+                }),
                 has_problems: !ctx.folder.problems.is_empty(),
             }
         })
@@ -89,6 +108,8 @@ pub struct ListReport {
 pub struct ListedSet {
     /// The set's name.
     pub name: String,
+    /// The package that owns it (`-p` takes either).
+    pub package: String,
     /// The package folder (`.` for the workspace root).
     pub dir: PathBuf,
     /// The backend, when known.
@@ -101,8 +122,12 @@ pub struct ListedSet {
     pub database_url_env: String,
     /// The URL in use (password hidden).
     pub database: Option<String>,
+    /// Where the backend came from.
+    pub backend_from: Option<ListedBackendFrom>,
     /// Why it is a set.
     pub found_by: FoundBy,
+    /// The file or folder that made it a set.
+    pub found_at: PathBuf,
     /// Sets that run before it.
     pub depends_on: Vec<String>,
     /// Its valid migrations.
@@ -110,9 +135,73 @@ pub struct ListedSet {
     /// Where the URL came from (human text only).
     #[serde(skip)]
     pub url_origin: Option<String>,
+    /// What to write when the backend is unknown (human text only).
+    #[serde(skip)]
+    pub backend_hint: Option<String>,
+    /// Why a URL that was found is not this set's (human text only).
+    #[serde(skip)]
+    pub other_backend_url: Option<String>,
     /// Whether its folder has problems (human text only).
     #[serde(skip)]
     pub has_problems: bool,
+}
+
+/// Where a listed set's backend came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListedBackendFrom {
+    /// A `backend` key.
+    Configured,
+    /// The migrations folder's name.
+    FolderName,
+    /// The diesel config file's name.
+    FileName,
+    /// The package's diesel dependency features.
+    DieselFeatures,
+    /// `[workspace.metadata.migrate] backend`.
+    Workspace,
+    /// The database URL's scheme.
+    DatabaseUrl,
+}
+
+impl From<BackendFrom> for ListedBackendFrom {
+    fn from(b: BackendFrom) -> Self {
+        match b {
+            BackendFrom::Configured => ListedBackendFrom::Configured,
+            BackendFrom::FolderName => ListedBackendFrom::FolderName,
+            BackendFrom::FileName => ListedBackendFrom::FileName,
+            BackendFrom::DieselFeatures => ListedBackendFrom::DieselFeatures,
+            BackendFrom::Workspace => ListedBackendFrom::Workspace,
+        }
+    }
+}
+
+fn found_text(set: &ListedSet) -> String {
+    let kind = match set.found_by {
+        FoundBy::DieselToml => "",
+        FoundBy::MigrationsFolder => "migrations folder",
+        FoundBy::PackageMetadata => "[package.metadata.migrate]",
+        FoundBy::BackendFolder => "backend folder",
+        FoundBy::DieselConfigFile => "diesel config file",
+        FoundBy::DieselConfigFileEnv => "DIESEL_CONFIG_FILE",
+        FoundBy::SetsTable => "sets entry in",
+    };
+    let backend = match set.backend_from {
+        Some(ListedBackendFrom::FolderName) => "; backend from the folder name",
+        Some(ListedBackendFrom::FileName) => "; backend from the file name",
+        Some(ListedBackendFrom::DieselFeatures) => {
+            "; backend from the diesel dependency's features"
+        }
+        Some(ListedBackendFrom::Workspace) => "; backend from [workspace.metadata.migrate]",
+        Some(ListedBackendFrom::DatabaseUrl) => "; backend from the database URL",
+        Some(ListedBackendFrom::Configured) | None => "",
+    };
+    let at = set.found_at.display();
+    if kind.is_empty() {
+        format!("{at}{backend}")
+    } else {
+        format!("{kind} {at}{backend}")
+    }
 }
 
 /// One migration of `list`.
@@ -149,13 +238,20 @@ impl Render for ListReport {
             let url = match (&set.database, &set.url_origin) {
                 (Some(url), Some(origin)) => format!("{url} (from {origin})"),
                 (Some(url), None) => url.clone(),
-                (None, _) => format!("${} not set", set.database_url_env),
+                (None, _) => set
+                    .other_backend_url
+                    .clone()
+                    .unwrap_or_else(|| format!("${} not set", set.database_url_env)),
             };
             p.result(format!(
                 "{} {}",
                 set.name.strong(),
                 format!("[{backend}]").dim()
             ));
+            p.line(format!("  found by:   {}", found_text(set)));
+            if let Some(hint) = &set.backend_hint {
+                p.line(format!("  backend:    {hint}"));
+            }
             p.line(format!("  migrations: {}", set.migrations_dir.display()));
             if let Some(schema) = &set.schema_file {
                 p.line(format!("  schema:     {}", schema.display()));

@@ -17,7 +17,7 @@ use crate::settings::SetContext;
 use crate::output::{Human, Paint, Render};
 use crate::settings::Resolved;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options of `schema`.
 #[derive(Debug, Clone, Default)]
@@ -51,9 +51,30 @@ pub fn run(
             names.join(", ")
         );
     }
+    if opts.write {
+        // One file, several writers: whichever ran last would win.
+        let mut writers: std::collections::BTreeMap<&Path, Vec<&str>> = Default::default();
+        for ctx in &resolved.sets {
+            for (_, section) in &ctx.set.print_schema {
+                if let Some(file) = &section.file {
+                    writers.entry(file.as_path()).or_default().push(ctx.name());
+                }
+            }
+        }
+        if let Some((file, names)) = writers.iter().find(|(_, n)| n.len() > 1) {
+            anyhow::bail!(
+                "`schema --write` would write `{}` once for each of the sets {}, and the last one would win\nhelp: choose the set whose output the file should hold with -p NAME (the file is checked against the others by declaration, see docs/check.md)",
+                file.display(),
+                names.join(", ")
+            );
+        }
+    }
     let mut sections = Vec::new();
     for ctx in &resolved.sets {
         let set = ctx.name();
+        for note in ctx.set.format.notes() {
+            printer.note(format!("set `{set}`: {note}"));
+        }
         let rendered = if opts.live {
             Ok(live_sections(resolved, ctx)?)
         } else {

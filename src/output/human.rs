@@ -110,6 +110,10 @@ pub(crate) fn warning(text: &str) -> String {
     format!("{} {text}\n", "warning:".yellow().bold())
 }
 
+pub(crate) fn note(text: &str) -> String {
+    format!("{} {text}\n", "note:".bold())
+}
+
 /// Findings rendered compiler-style, each followed by a blank line.
 pub(crate) fn diagnostics(diags: &[Diagnostic]) -> String {
     diags

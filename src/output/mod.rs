@@ -247,6 +247,11 @@ impl Printer {
         self.write(Channel::Stderr, &human::warning(text.as_ref()));
     }
 
+    /// A note on stderr: something the tool did on purpose that the user may not expect.
+    pub fn note(&self, text: impl AsRef<str>) {
+        self.write(Channel::Stderr, &human::note(text.as_ref()));
+    }
+
     /// Findings on stderr, rendered compiler-style.
     pub fn diagnostics(&self, diags: &[Diagnostic]) {
         self.write(Channel::Stderr, &human::diagnostics(diags));

@@ -81,6 +81,58 @@ pub struct FormatConfig {
     pub short_array_element_width_threshold: usize,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
+    /// Settings the file sets that rustfmt ignores on the stable channel, so they are ignored
+    /// here too: one note each, for the commands that render a schema to show.
+    pub notes: Vec<String>,
+}
+
+/// Unstable rustfmt options that would change how a schema file is laid out if rustfmt
+/// honoured them; rustfmt on the stable channel warns and ignores them, and so does this tool.
+const UNSTABLE_LAYOUT_OPTIONS: &[&str] = &[
+    "indent_style",
+    "brace_style",
+    "format_macro_matchers",
+    "format_macro_bodies",
+    "normalize_doc_attributes",
+    "normalize_comments",
+    "wrap_comments",
+    "comment_width",
+    "overflow_delimited_expr",
+    "trailing_comma",
+    "blank_lines_upper_bound",
+    "blank_lines_lower_bound",
+    "imports_granularity",
+    "imports_layout",
+    "group_imports",
+    "reorder_impl_items",
+    "struct_field_align_threshold",
+    "enum_discrim_align_threshold",
+    "spaces_around_ranges",
+    "type_punctuation_density",
+    "where_single_line",
+    "empty_item_single_line",
+    "fn_single_line",
+    "format_strings",
+    "hex_literal_case",
+    "version",
+    "unstable_features",
+];
+
+/// An enum setting, read as rustfmt reads it: the variant's name in any case.
+fn enum_value<'a>(key: &str, v: &toml::Value, variants: &[&'a str]) -> Result<&'a str, String> {
+    v.as_str()
+        .and_then(|s| {
+            variants
+                .iter()
+                .find(|variant| variant.eq_ignore_ascii_case(s))
+        })
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "`{key}` must be one of {} (in any case)",
+                variants.join(", ")
+            )
+        })
 }
 
 impl Default for FormatConfig {
@@ -95,6 +147,7 @@ impl Default for FormatConfig {
             attr_fn_like_width: None,
             short_array_element_width_threshold: 10,
             source: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -121,6 +174,9 @@ impl FormatConfig {
                             message,
                         }
                     })?;
+                    for note in &mut cfg.notes {
+                        *note = format!("{}: {note}", candidate.display());
+                    }
                     cfg.source = Some(candidate);
                     return Ok(cfg);
                 }
@@ -157,30 +213,23 @@ impl FormatConfig {
                     cfg.hard_tabs = v.as_bool().ok_or("`hard_tabs` must be a boolean")?
                 }
                 "newline_style" => {
-                    cfg.newline_style = match v.as_str() {
-                        Some("Auto") => NewlineStyle::Auto,
-                        Some("Native") => NewlineStyle::Native,
-                        Some("Unix") => NewlineStyle::Unix,
-                        Some("Windows") => NewlineStyle::Windows,
-                        _ => {
-                            return Err(
-                                "`newline_style` must be one of Auto, Native, Unix, Windows".into(),
-                            )
-                        }
+                    cfg.newline_style = match enum_value(key, v, &["Auto", "Native", "Unix", "Windows"])? {
+                        "Auto" => NewlineStyle::Auto,
+                        "Native" => NewlineStyle::Native,
+                        "Unix" => NewlineStyle::Unix,
+                        _ => NewlineStyle::Windows,
                     }
                 }
                 "use_small_heuristics" => {
-                    cfg.use_small_heuristics = match v.as_str() {
-                        Some("Default") => SmallHeuristics::Default,
-                        Some("Off") => SmallHeuristics::Off,
-                        Some("Max") => SmallHeuristics::Max,
-                        _ => {
-                            return Err(
-                                "`use_small_heuristics` must be one of Default, Off, Max".into()
-                            )
-                        }
+                    cfg.use_small_heuristics = match enum_value(key, v, &["Default", "Off", "Max"])? {
+                        "Default" => SmallHeuristics::Default,
+                        "Off" => SmallHeuristics::Off,
+                        _ => SmallHeuristics::Max,
                     }
                 }
+                other if UNSTABLE_LAYOUT_OPTIONS.contains(&other) => cfg.notes.push(format!(
+                    "`{other}` is ignored: rustfmt ignores it on the stable channel (it is an unstable option), and `diesel print-schema` runs the stable rustfmt"
+                )),
                 _ => {}
             }
         }
@@ -188,6 +237,11 @@ impl FormatConfig {
             return Err("`tab_spaces` must be at least 1".into());
         }
         Ok(cfg)
+    }
+
+    /// Settings rustfmt ignores on stable that a schema file could show, with their notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn scaled(&self, percent: usize) -> usize {
@@ -423,6 +477,34 @@ mod tests {
         assert_eq!(cfg.max_width, 80);
         assert_eq!(cfg.newline(), "\r\n");
         assert!(FormatConfig::from_toml_str("tab_spaces = \"x\"").is_err());
+    }
+
+    #[test]
+    fn enum_values_in_any_case_and_unstable_options_noted() {
+        let cfg = FormatConfig::from_toml_str(
+            "use_small_heuristics = \"default\"\nnewline_style = \"unix\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.use_small_heuristics, SmallHeuristics::Default);
+        assert_eq!(cfg.newline_style, NewlineStyle::Unix);
+        assert_eq!(
+            FormatConfig::from_toml_str("use_small_heuristics = \"MAX\"")
+                .unwrap()
+                .use_small_heuristics,
+            SmallHeuristics::Max
+        );
+        let err = FormatConfig::from_toml_str("use_small_heuristics = \"small\"").unwrap_err();
+        assert!(err.contains("Default, Off, Max"), "{err}");
+        // An unstable option is ignored, as rustfmt on stable ignores it, with a note.
+        let cfg = FormatConfig::from_toml_str("brace_style = \"AlwaysNextLine\"\nmax_width = 90\n")
+            .unwrap();
+        assert_eq!(cfg.max_width, 90);
+        assert_eq!(cfg.notes().len(), 1);
+        assert!(
+            cfg.notes()[0].contains("`brace_style` is ignored"),
+            "{:?}",
+            cfg.notes
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!
 //! Reading a live database into the model lives in `db::introspect`.
 
+pub mod compare;
 pub mod format;
 pub mod model;
 pub mod options;

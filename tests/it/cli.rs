@@ -135,7 +135,10 @@ fn manifest_path_from_elsewhere() {
 fn virtual_root_with_diesel_toml_is_a_set() {
     let t = CliTest::fixture("virtual-root");
     let doc = t.run(&["list", "--format", "json"]).json();
-    assert_eq!(doc["sets"][0]["name"], "virtual-root");
+    assert_eq!(
+        doc["sets"][0]["name"], "root",
+        "not the checkout folder's name"
+    );
     assert_eq!(doc["sets"][0]["migrations_dir"], "db/migrations");
     assert_eq!(doc["sets"][0]["schema_file"], "service/src/schema.rs");
     assert_eq!(doc["sets"][0]["found_by"], "diesel-toml");

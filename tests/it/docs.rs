@@ -40,6 +40,7 @@ const CLEARED: &[&str] = &[
     "DATABASE_URL",
     "MIGRATE_SCRATCH_URL",
     "CLICOLOR_FORCE",
+    "DIESEL_CONFIG_FILE",
     "CI",
     "GITHUB_ACTIONS",
 ];

@@ -18,6 +18,7 @@ mod folders;
 mod generate;
 mod init;
 mod init_sql;
+mod layouts;
 mod marks;
 mod partial;
 mod placeholders;

@@ -24,6 +24,8 @@ const CLEARED: &[&str] = &[
     "SHARED_URL",
     "MIGRATE_SCRATCH_URL",
     "CLICOLOR_FORCE",
+    "DIESEL_CONFIG_FILE",
+    "AUDIT_DATABASE_URL",
 ];
 
 /// A fixture workspace copied into a temporary folder, and the binary run inside it.
