@@ -293,6 +293,7 @@ impl Command {
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
+                drift_ignore: Vec::new(),
             }),
             Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,

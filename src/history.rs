@@ -7,6 +7,7 @@
 
 use crate::backend::Backend;
 use crate::cache::{self, SchemaCache};
+use crate::catalog::Catalog;
 use crate::db::introspect::IntrospectError;
 use crate::db::scratch::ScratchDb;
 use crate::db::{Connection, DbError};
@@ -63,7 +64,14 @@ pub enum HistoryError {
     /// The schema could not be rendered.
     #[error("rendering the schema failed: {0}")]
     Render(String),
+    /// The replayed database's catalog could not be read.
+    #[error("reading the replayed catalog failed: {0}")]
+    Catalog(#[from] crate::db::catalog::CatalogError),
 }
+
+/// Bumped whenever a catalog reader changes what it reads, so cached catalogs of an older
+/// reader are never compared with a live database read by a newer one.
+const CATALOG_READER: &str = "catalog-1";
 
 impl HistoryError {
     /// Whether this is a finding about the migrations (the history does not replay, or
@@ -164,6 +172,50 @@ impl<'a> SetHistory<'a> {
         }
         cache.put(&entry, &key, &out);
         Ok(out)
+    }
+
+    /// The schema sections (when `with_sections`) and the catalog of `upto`, from one replay,
+    /// or from the cache when allowed and both are fresh.
+    pub fn expected(
+        &self,
+        upto: Upto<'_>,
+        use_cache: bool,
+        with_sections: bool,
+    ) -> Result<(Vec<RenderedSection>, Catalog), HistoryError> {
+        let migrations = self.migrations(upto);
+        let set = &self.ctx.set;
+        let cache = SchemaCache::new(&self.resolved.workspace.target_dir);
+        let key = cache::key(set, self.backend, &migrations);
+        let catalog_key = format!("{key}:{CATALOG_READER}");
+        let entry = match upto {
+            Upto::All => set.name.clone(),
+            other => format!("{}.{}", set.name, other.slot()),
+        };
+        if use_cache {
+            let sections = if with_sections {
+                cache.get(&entry, &key)
+            } else {
+                Some(Vec::new())
+            };
+            if let (Some(sections), Some(catalog)) =
+                (sections, cache.get_catalog(&entry, &catalog_key))
+            {
+                return Ok((sections, catalog));
+            }
+        }
+        let mut scratch = self.replay(upto)?;
+        let mut sections = Vec::new();
+        if with_sections {
+            sections = self.render_live(&mut scratch.conn)?;
+            let server = scratch.conn.server_version();
+            for section in &mut sections {
+                section.replayed_on.clone_from(&server);
+            }
+            cache.put(&entry, &key, &sections);
+        }
+        let catalog = scratch.conn.catalog()?;
+        cache.put_catalog(&entry, &catalog_key, &catalog);
+        Ok((sections, catalog))
     }
 
     /// Replay `upto` on a new scratch database and hand it over (for callers that read more

@@ -10,7 +10,8 @@
 use std::path::PathBuf;
 
 use super::{open, read_state, Opened, Outcome};
-use crate::db::ConnectOptions;
+use crate::catalog::{self, Difference, IgnorePattern};
+use crate::db::{ConnectOptions, DbError};
 use crate::diagnostic::{Counts, Diagnostic, Problem, Severity};
 use crate::error::SetError;
 use crate::history::{SetHistory, Upto};
@@ -35,6 +36,9 @@ pub struct CheckOptions {
     /// `--base [REF]`: check released migrations against this revision (`Some("")` means the
     /// merge base with the main branch).
     pub base: Option<String>,
+    /// `--drift-ignore KIND:PATTERN`: catalog differences to leave out (added to each set's
+    /// `drift-ignore` configuration).
+    pub drift_ignore: Vec<IgnorePattern>,
 }
 
 /// Findings and diffs of one part of the check.
@@ -45,6 +49,8 @@ struct Found {
     schema_checked: bool,
     replayed: bool,
     replayed_on: Option<String>,
+    catalog: Vec<Difference>,
+    drift_ignored: usize,
 }
 
 /// The committed schema files against the history's schema.
@@ -197,48 +203,101 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
             .with_help("it will run after newer migrations on this database; make sure it does not depend on running first, or give it a newer version"),
         );
     }
-    // Live drift: compare the database with the schema its applied migrations produce.
-    if !ctx.set.has_schema() {
-        return Ok(found);
-    }
+    // Live drift: compare the database with the schema and the catalog its applied migrations
+    // produce, from one replay.
+    let with_sections = ctx.set.has_schema();
     let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
-    let expected = match history.render(Upto::Applied(&st.applied), !opts.no_cache) {
-        Ok(r) => r,
-        Err(err) if err.is_finding() => {
-            found.findings.push(err.diagnostic(set));
-            return Ok(found);
+    let (expected, expected_catalog) =
+        match history.expected(Upto::Applied(&st.applied), !opts.no_cache, with_sections) {
+            Ok(r) => r,
+            Err(err) if err.is_finding() => {
+                found.findings.push(err.diagnostic(set));
+                return Ok(found);
+            }
+            Err(err) => return Err(SetError::new(set, err)),
+        };
+    let label = url.to_string();
+    if with_sections {
+        let live = history
+            .render_live(&mut conn)
+            .map_err(|e| SetError::new(set, e))?;
+        for (want, have) in expected.iter().zip(&live) {
+            if crate::diff::same(&want.text, &have.text) {
+                continue;
+            }
+            let diff = crate::diff::unified(
+                &want.text,
+                &have.text,
+                "schema of the applied migrations",
+                &format!("{label} (live)"),
+            );
+            let (added, removed) = crate::diff::stats(&diff);
+            found.findings.push(
+                Diagnostic::error(
+                    Problem::LiveDrift,
+                    format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"),
+                )
+                .with_set(set)
+                .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
+            );
+            found.drift.push(Drift {
+                file: PathBuf::from(format!("{label} (live)")),
+                diff,
+            });
         }
-        Err(err) => return Err(SetError::new(set, err)),
-    };
-    let live = history
-        .render_live(&mut conn)
-        .map_err(|e| SetError::new(set, e))?;
-    for (want, have) in expected.iter().zip(&live) {
-        if crate::diff::same(&want.text, &have.text) {
-            continue;
-        }
-        let label = url.to_string();
-        let diff = crate::diff::unified(
-            &want.text,
-            &have.text,
-            "schema of the applied migrations",
-            &format!("{label} (live)"),
-        );
-        let (added, removed) = crate::diff::stats(&diff);
-        found.findings.push(
-            Diagnostic::error(
-                Problem::LiveDrift,
-                format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"),
-            )
-            .with_set(set)
-            .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
-        );
-        found.drift.push(Drift {
-            file: PathBuf::from(format!("{label} (live)")),
-            diff,
-        });
     }
+    let live_catalog = conn
+        .catalog()
+        .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
+    let (diffs, ignored) = catalog::apply_ignores(
+        catalog::diff(&expected_catalog, &live_catalog),
+        &opts.drift_ignore,
+    );
+    let (findings, drift) = catalog_findings(set, &label, &diffs);
+    found.findings.extend(findings);
+    found.drift.extend(drift);
+    found.catalog = diffs;
+    found.drift_ignored = ignored;
     Ok(found)
+}
+
+/// One `catalog-drift` error per difference between a live database (`database`) and its
+/// history, with the fix-up SQL as help, and a diff for each value too long for one line.
+pub(crate) fn catalog_findings(
+    set: &str,
+    database: &str,
+    diffs: &[Difference],
+) -> (Vec<Diagnostic>, Vec<Drift>) {
+    let mut findings = Vec::new();
+    let mut drift = Vec::new();
+    for d in diffs {
+        let help = match (&d.fix, &d.note) {
+            (Some(fix), note) => format!(
+                "to bring the database back in line, run:\n{}{}\nor, if the change is wanted, put it in a migration",
+                fix.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
+                note.as_ref().map(|n| format!("\n({n})")).unwrap_or_default()
+            ),
+            (None, Some(note)) => note.clone(),
+            (None, None) => "put the change in a migration, or undo it on the database".to_string(),
+        };
+        findings.push(
+            Diagnostic::error(Problem::CatalogDrift, d.summary(database))
+                .with_set(set)
+                .with_help(help),
+        );
+        for (field, expected, actual) in d.long_fields() {
+            drift.push(Drift {
+                file: PathBuf::from(format!("{database} (live): {} {}", d.kind, d.name)),
+                diff: crate::diff::unified(
+                    expected,
+                    actual,
+                    &format!("{} {} {field} (applied migrations)", d.kind, d.name),
+                    &format!("{} {} {field} ({database}, live)", d.kind, d.name),
+                ),
+            });
+        }
+    }
+    (findings, drift)
 }
 
 /// Folder problems, cross-set problems and the lint of one set, and how many findings allow
@@ -283,6 +342,8 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             schema_checked: false,
             replayed: false,
             replayed_on: None,
+            catalog_drift: Vec::new(),
+            drift_ignored: 0,
             migrations: ctx.folder.migrations.len(),
         })
         .collect();
@@ -326,6 +387,8 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             let found = live_for(resolved, ctx, opts)?;
             report.findings.extend(found.findings);
             report.drift.extend(found.drift);
+            report.catalog_drift = found.catalog;
+            report.drift_ignored = found.drift_ignored;
         }
     }
     Ok(reports)
@@ -419,6 +482,11 @@ pub struct CheckSet {
     /// The server (or SQLite library) and version the history was replayed on, when it was
     /// replayed (from the cache: the one it was replayed on then).
     pub replayed_on: Option<String>,
+    /// With a database URL: every object of the live database's catalog that differs from
+    /// the catalog its applied migrations produce (each is also a `catalog-drift` finding).
+    pub catalog_drift: Vec<Difference>,
+    /// How many catalog differences `drift-ignore` patterns left out.
+    pub drift_ignored: usize,
     /// How many migrations the set has (human text only).
     #[serde(skip)]
     pub migrations: usize,
@@ -470,9 +538,10 @@ impl Render for CheckReport {
                     "ok".good().strong(),
                     set.set.strong(),
                     format!(
-                        "({}{what}{})",
+                        "({}{what}{}{})",
                         count(set.migrations, "migration"),
-                        allowed(set.allowed)
+                        allowed(set.allowed),
+                        ignored(set.drift_ignored)
                     )
                     .dim()
                 ));
@@ -489,11 +558,12 @@ impl Render for CheckReport {
                 "{status} {} {}",
                 set.set.strong(),
                 format!(
-                    "({}, {}, {}{})",
+                    "({}, {}, {}{}{})",
                     count(set.migrations, "migration"),
                     count(counts.errors, "error"),
                     count(counts.warnings, "warning"),
-                    allowed(set.allowed)
+                    allowed(set.allowed),
+                    ignored(set.drift_ignored)
                 )
                 .dim()
             ));
@@ -528,5 +598,17 @@ fn allowed(n: usize) -> String {
         String::new()
     } else {
         format!(", {n} allowed")
+    }
+}
+
+/// `, 1 catalog difference ignored` when `drift-ignore` patterns left some out.
+fn ignored(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} ignored (drift-ignore)",
+            count(n, "catalog difference")
+        )
     }
 }

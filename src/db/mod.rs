@@ -42,6 +42,7 @@
 //! `empty_up_sql`, `empty_down_sql` and `transaction_control` (what the backend does with such
 //! files). Moving those facts into `backend.rs` methods is how the count goes down.
 
+pub mod catalog;
 pub mod harness;
 pub mod introspect;
 pub mod lock;
@@ -534,6 +535,16 @@ impl Connection {
             Connection::Sqlite(c) => introspect::sqlite(c, opts),
             Connection::Postgres(c) => introspect::postgres(c, opts),
             Connection::Mysql(c) => introspect::mysql(c, opts),
+        }
+    }
+
+    /// Read the whole catalog (every object a migration can create), for drift beyond what
+    /// `table!` shows.
+    pub fn catalog(&mut self) -> Result<crate::catalog::Catalog, catalog::CatalogError> {
+        match self {
+            Connection::Sqlite(c) => catalog::sqlite(c),
+            Connection::Postgres(c) => catalog::postgres(c),
+            Connection::Mysql(c) => catalog::mysql(c),
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod catalog;
 mod cli;
 mod databases;
 mod docs;

@@ -1,0 +1,179 @@
+//! Live drift beyond `table!`: the whole catalog of a database compared with the catalog its
+//! applied migrations produce (indexes, enum labels, checks, defaults, triggers, view and
+//! function bodies, foreign keys, collations), on each backend.
+
+use crate::common::{CliTest, Server, TestDb};
+
+fn manifest(t: &CliTest, backend: &str) {
+    t.write("Cargo.toml", &format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"{backend}\"\n\n[workspace]\n"));
+}
+
+/// The `catalog-drift` findings of a failed `check`, as (kind, name) from its JSON.
+fn drifted(t: &CliTest) -> Vec<(String, String)> {
+    let run = t.run(&["check", "--format", "json"]);
+    run.assert_code(1);
+    run.json()["sets"][0]["catalog_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(k, n)| (k.to_string(), n.to_string()))
+        .collect()
+}
+
+const PG_TABLES: &str = "\
+CREATE TYPE user_role AS ENUM ('user', 'admin');
+CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT NOT NULL, role user_role NOT NULL DEFAULT 'user', name TEXT DEFAULT 'x');
+CREATE TABLE posts (id SERIAL PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, title TEXT NOT NULL);
+CREATE INDEX posts_user_id_idx ON posts (user_id);
+CREATE DOMAIN positive AS INTEGER CHECK (VALUE > 0);
+CREATE SEQUENCE counter START 5;
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON users USING (id = 1);
+COMMENT ON TABLE users IS 'people';
+";
+
+const PG_CODE: &str = "\
+CREATE VIEW user_emails AS SELECT id, email FROM users;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+";
+
+/// Every kind of hand change on PostgreSQL is one finding naming the kind and the object;
+/// an untouched database (also after revert + apply) has none; the fix-up SQL of each finding
+/// brings the database back in line.
+#[test]
+fn postgres_hand_changes_are_catalog_drift() {
+    let Some(db) = TestDb::create(Server::Postgres, "catalog") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, "postgres");
+    t.migration(
+        "2024-01-01-000000_tables",
+        PG_TABLES,
+        Some("DROP TABLE posts; DROP TABLE users; DROP TYPE user_role; DROP DOMAIN positive; DROP SEQUENCE counter;"),
+    );
+    t.migration(
+        "2024-01-02-000000_code",
+        PG_CODE,
+        Some("DROP TRIGGER users_touch ON users; DROP FUNCTION touch(); DROP VIEW user_emails;"),
+    );
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+    t.run(&["revert"]).assert_success();
+    t.run(&["apply"]).assert_success();
+    let run = t.run(&["check", "--no-cache"]);
+    run.assert_success();
+    assert!(!run.stdout.contains("catalog-drift"), "{}", run.stdout);
+
+    db.connect()
+        .batch_execute(
+            "CREATE INDEX users_hot_idx ON users (email);
+             ALTER TYPE user_role ADD VALUE 'superuser';
+             ALTER TABLE users ADD CONSTRAINT email_len CHECK (length(email) < 100);
+             ALTER TABLE users ALTER COLUMN name SET DEFAULT 'y';
+             CREATE TRIGGER posts_audit AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION touch();
+             CREATE OR REPLACE VIEW user_emails AS SELECT id, email FROM users WHERE id > 0;
+             CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id; RETURN NEW; END; $$;
+             ALTER TABLE posts DROP CONSTRAINT posts_user_id_fkey;
+             ALTER TABLE posts ALTER COLUMN title TYPE text COLLATE \"C\";",
+        )
+        .unwrap();
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    for needle in [
+        "error[catalog-drift]: index `public.users_hot_idx` is in the database",
+        "enum `public.user_role` differs in the database",
+        "`[\"user\", \"admin\", \"superuser\"]` in the database",
+        "check constraint `public.users.email_len` is in the database",
+        "column `public.users.name` differs in the database",
+        "default `'y'::text` in the database, `'x'::text` in the migrations",
+        "trigger `public.posts.posts_audit` is in the database",
+        "view `public.user_emails` differs",
+        "function `public.touch()` differs",
+        "foreign key `public.posts.posts_user_id_fkey` is missing from the database",
+        "column `public.posts.title` differs in the database",
+        "collation `pg_catalog.\"C\"` in the database",
+        "DROP INDEX public.users_hot_idx;",
+        "ALTER TABLE public.users ALTER COLUMN name SET DEFAULT 'x'::text;",
+        "+  WHERE users.id > 0;",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}\n{}", run.stdout);
+    }
+    assert_eq!(
+        drifted(&t),
+        pairs(&[
+            ("enum", "public.user_role"),
+            ("column", "public.posts.title"),
+            ("column", "public.users.name"),
+            ("foreign-key", "public.posts.posts_user_id_fkey"),
+            ("check", "public.users.email_len"),
+            ("index", "public.users_hot_idx"),
+            ("view", "public.user_emails"),
+            ("function", "public.touch()"),
+            ("trigger", "public.posts.posts_audit"),
+        ])
+    );
+
+    // Running every fix-up brings the database back in line, except the enum label, which
+    // PostgreSQL cannot remove.
+    let json = t.run(&["check", "--format", "json"]).json();
+    let mut conn = db.connect();
+    for d in json["sets"][0]["catalog_drift"].as_array().unwrap() {
+        if let Some(fix) = d["fix"].as_str() {
+            conn.batch_execute(fix).unwrap();
+        }
+    }
+    assert_eq!(drifted(&t), pairs(&[("enum", "public.user_role")]));
+}
+
+/// More PostgreSQL kinds: a sequence, a domain, a policy, RLS, a comment, an extension's
+/// objects left out.
+#[test]
+fn postgres_types_policies_and_extensions() {
+    let Some(db) = TestDb::create(Server::Postgres, "catalog_more") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, "postgres");
+    t.migration("2024-01-01-000000_tables", PG_TABLES, None);
+    t.run(&["apply"]).assert_success();
+    let mut conn = db.connect();
+    // An extension's own functions and types are not drift; the extension itself is.
+    conn.batch_execute("CREATE EXTENSION IF NOT EXISTS citext")
+        .unwrap();
+    assert_eq!(drifted(&t), pairs(&[("extension", "citext")]));
+    conn.batch_execute(
+        "DROP EXTENSION citext;
+         ALTER SEQUENCE counter INCREMENT BY 2;
+         ALTER DOMAIN positive SET NOT NULL;
+         DROP POLICY own ON users;
+         ALTER TABLE users DISABLE ROW LEVEL SECURITY;
+         COMMENT ON TABLE users IS 'humans';
+         CREATE TABLE audit (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    assert_eq!(
+        drifted(&t),
+        pairs(&[
+            ("domain", "public.positive"),
+            ("sequence", "public.counter"),
+            ("table", "public.audit"),
+            ("table", "public.users"),
+            ("column", "public.audit.id"),
+            ("primary-key", "public.audit.audit_pkey"),
+            ("policy", "public.users.own"),
+        ])
+    );
+}
