@@ -177,3 +177,144 @@ fn postgres_types_policies_and_extensions() {
         ])
     );
 }
+
+/// MariaDB/MySQL: an index, a default, a check, a trigger, a view body, a dropped foreign key,
+/// a collation and a function body made by hand are each a finding; untouched (also after
+/// revert + apply) is none, although the scratch database has another name than the live one;
+/// the fix-ups bring the database back in line.
+#[test]
+fn mysql_hand_changes_are_catalog_drift() {
+    let Some(db) = TestDb::create(Server::Mysql, "catalog") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, "mysql");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTO_INCREMENT, email VARCHAR(255) NOT NULL, name VARCHAR(40) DEFAULT 'x', created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP);
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title VARCHAR(200) NOT NULL, CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);
+CREATE INDEX posts_title ON posts (title(20));
+",
+        Some("DROP TABLE posts; DROP TABLE users;"),
+    );
+    t.migration(
+        "2024-01-02-000000_code",
+        "CREATE VIEW user_emails AS SELECT id, email FROM users;
+CREATE TRIGGER users_bi BEFORE INSERT ON users FOR EACH ROW SET NEW.name = LOWER(NEW.name);
+CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;
+",
+        Some("DROP FUNCTION twice; DROP TRIGGER users_bi; DROP VIEW user_emails;"),
+    );
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+    t.run(&["revert"]).assert_success();
+    t.run(&["apply"]).assert_success();
+    t.run(&["check", "--no-cache"]).assert_success();
+
+    db.connect()
+        .batch_execute(
+            "CREATE INDEX users_email ON users (email);
+             ALTER TABLE users ALTER COLUMN name SET DEFAULT 'y';
+             ALTER TABLE users ADD CONSTRAINT email_len CHECK (CHAR_LENGTH(email) < 100);
+             CREATE TRIGGER posts_bi BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = TRIM(NEW.title);
+             CREATE OR REPLACE VIEW user_emails AS SELECT id, email FROM users WHERE id > 0;
+             ALTER TABLE posts DROP FOREIGN KEY posts_user;
+             ALTER TABLE posts MODIFY title VARCHAR(200) COLLATE utf8mb4_bin NOT NULL;
+             DROP FUNCTION twice;
+             CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 3;",
+        )
+        .unwrap();
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    for needle in [
+        "error[catalog-drift]: index `users.users_email` is in the database",
+        "column `users.name` differs in the database",
+        "default `'y'` in the database, `'x'` in the migrations",
+        "check constraint `users.email_len` is in the database",
+        "trigger `posts.posts_bi` is in the database",
+        "view `user_emails` differs",
+        "foreign key `posts.posts_user` is missing from the database",
+        "column `posts.title` differs",
+        "collation `utf8mb4_bin` in the database",
+        "function `twice` differs",
+        "DROP INDEX `users_email` ON `users`;",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}\n{}", run.stdout);
+    }
+    // No database name in any value: the scratch database's differs from this one's.
+    assert!(
+        !run.stdout.contains(&format!("`{}`.", db.name)),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        drifted(&t),
+        pairs(&[
+            ("column", "posts.title"),
+            ("column", "users.name"),
+            ("foreign-key", "posts.posts_user"),
+            ("check", "users.email_len"),
+            ("index", "users.users_email"),
+            ("view", "user_emails"),
+            ("function", "twice"),
+            ("trigger", "posts.posts_bi"),
+        ])
+    );
+    let json = t.run(&["check", "--format", "json"]).json();
+    let mut conn = db.connect();
+    for d in json["sets"][0]["catalog_drift"].as_array().unwrap() {
+        for stmt in d["fix"].as_str().unwrap().lines() {
+            conn.batch_execute(stmt).unwrap();
+        }
+    }
+    t.run(&["check"]).assert_success();
+}
+
+/// SQLite: an index, a trigger and a view body made by hand.
+#[test]
+fn sqlite_hand_changes_are_catalog_drift() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nCREATE VIEW user_emails AS SELECT id, email FROM users;\n",
+        Some("DROP VIEW user_emails;\nDROP TABLE users;\n"),
+    );
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+    t.run(&["revert"]).assert_success();
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("app.db").display().to_string());
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap();
+    conn.batch_execute(
+        "CREATE INDEX users_email ON users (email);
+         CREATE TRIGGER users_ai AFTER INSERT ON users BEGIN SELECT 1; END;
+         DROP VIEW user_emails;
+         CREATE VIEW user_emails AS SELECT id, email FROM users WHERE id > 0;",
+    )
+    .unwrap();
+    let run = t.run(&["check"]);
+    run.assert_code(1);
+    for needle in [
+        "error[catalog-drift]: index `users_email` is in the database",
+        "trigger `users_ai` is in the database",
+        "view `user_emails` differs in the database",
+        "DROP INDEX \"users_email\";",
+        "DROP VIEW \"user_emails\";\n              CREATE VIEW user_emails AS SELECT id, email FROM users;",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}\n{}", run.stdout);
+    }
+    assert_eq!(
+        drifted(&t),
+        pairs(&[
+            ("index", "users_email"),
+            ("view", "user_emails"),
+            ("trigger", "users_ai"),
+        ])
+    );
+}

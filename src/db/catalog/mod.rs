@@ -93,7 +93,8 @@ fn json_map(text: &str) -> Result<BTreeMap<String, String>, String> {
         .collect())
 }
 
-/// Add the objects of `rows` to `catalog`, each attribute value passed through `normalise`.
+/// Add the objects of `rows` to `catalog`, each attribute value and SQL text passed through
+/// `normalise`.
 pub(crate) fn assemble(
     catalog: &mut Catalog,
     rows: Vec<ObjectRow>,
@@ -115,7 +116,11 @@ pub(crate) fn assemble(
             .map(|(k, v)| (k, normalise(v)))
             .collect();
         let sql = match &row.sql {
-            Some(s) => json_map(s).map_err(bad)?,
+            Some(s) => json_map(s)
+                .map_err(bad)?
+                .into_iter()
+                .map(|(k, v)| (k, normalise(v)))
+                .collect(),
             None => BTreeMap::new(),
         };
         catalog.insert(Object {
