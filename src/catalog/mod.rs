@@ -372,6 +372,23 @@ pub fn diff(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
         });
     }
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    // A table whose only change is its definition text (SQLite) changed through a column or
+    // key that is reported itself: one finding, the precise one.
+    let explained: Vec<String> = out
+        .iter()
+        .filter(|d| {
+            d.kind == Kind::Table
+                && matches!(&d.change, Change::Changed { fields } if fields.iter().all(|f| f.field == "definition"))
+                && out.iter().any(|o| {
+                    o.kind != Kind::Table
+                        && o.name
+                            .strip_prefix(d.name.as_str())
+                            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('('))
+                })
+        })
+        .map(|d| d.name.clone())
+        .collect();
+    out.retain(|d| !(d.kind == Kind::Table && explained.contains(&d.name)));
     out
 }
 
@@ -426,15 +443,17 @@ fn fix_change(
     if let Some(replace) = want.sql.get("replace") {
         return (Some(replace.clone()), None);
     }
+    // Dropping a table or a column loses its rows: never offered as a fix of a change.
+    let keeps_data = matches!(want.kind, Kind::Table | Kind::Column);
     match (have.sql.get("drop"), want.sql.get("create")) {
-        (Some(drop), Some(create)) => (
+        (Some(drop), Some(create)) if !keeps_data => (
             Some(format!("{drop}\n{create}")),
             Some("dropping it also drops what depends on it".to_string()),
         ),
         _ => (
             None,
             Some(match want.kind {
-                Kind::Table => "no statement can be derived: rebuild the table by hand, or put the change in a migration".to_string(),
+                Kind::Table | Kind::Column => "no statement can be derived: rebuild the table by hand, or put the change in a migration".to_string(),
                 _ => "no statement can be derived: undo the change by hand, or put it in a migration".to_string(),
             }),
         ),
@@ -719,6 +738,19 @@ mod tests {
         let d = diff(&cat(vec![table("a")]), &cat(vec![table("b")]));
         assert_eq!(d[0].fix, None);
         assert!(d[0].note.as_deref().unwrap().contains("rebuild the table"));
+        // A table changed through a column it holds is reported by the column alone.
+        let column = obj(
+            Kind::Column,
+            "t.c",
+            &[("type", "TEXT")],
+            &[("drop", "ALTER TABLE t DROP COLUMN c;")],
+        );
+        let d = diff(&cat(vec![table("a")]), &cat(vec![table("b"), column]));
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].kind, d[0].fix.as_deref()),
+            (Kind::Column, Some("ALTER TABLE t DROP COLUMN c;"))
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The SQLite catalog: one query over `sqlite_schema`. Tables, indexes, views and triggers
-//! are compared by their SQL text, with runs of whitespace folded to one space (SQLite keeps
-//! the text as written, and `ALTER TABLE` edits it in place, so two databases built by the
-//! same statements hold the same text). Indexes SQLite makes itself for `UNIQUE` and
+//! The SQLite catalog: three queries, over `sqlite_schema` and the `pragma_table_xinfo` and
+//! `pragma_foreign_key_list` of every table at once. Tables, indexes, views and triggers are
+//! compared by their SQL text, with runs of whitespace folded to one space (SQLite keeps the
+//! text as written, and `ALTER TABLE` edits it in place, so two databases built by the same
+//! statements hold the same text); columns and foreign keys are read from the pragmas too, so
+//! that a changed table is reported by the column or key that changed. Indexes SQLite makes itself for `UNIQUE` and
 //! `PRIMARY KEY` have no text and are part of their table's; `sqlite_*` objects, diesel's
 //! versions table and the tool's own tables are left out.
 
@@ -24,6 +26,43 @@ struct SchemaRow {
     #[diesel(sql_type = Text)]
     sql: String,
 }
+
+#[derive(QueryableByName)]
+struct ColumnRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    column_type: String,
+    #[diesel(sql_type = Text)]
+    not_null: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    default_value: Option<String>,
+    #[diesel(sql_type = Text)]
+    primary_key: String,
+    #[diesel(sql_type = Text)]
+    hidden: String,
+}
+
+#[derive(QueryableByName)]
+struct ForeignKeyRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    columns: String,
+    #[diesel(sql_type = Text)]
+    parent: String,
+    #[diesel(sql_type = Text)]
+    parent_columns: String,
+    #[diesel(sql_type = Text)]
+    on_update: String,
+    #[diesel(sql_type = Text)]
+    on_delete: String,
+}
+
+const TABLES: &str = r"m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND m.name <> '__diesel_schema_migrations' AND m.name NOT LIKE '\_\_cargo\_migrate%' ESCAPE '\'";
 
 const QUERY: &str = r"
 SELECT type AS kind, name AS name, tbl_name AS table_name, sql AS sql FROM sqlite_schema
@@ -60,6 +99,10 @@ pub fn normalise_sql(sql: &str) -> String {
     out.trim_end_matches(';').trim_end().to_string()
 }
 
+fn yes(flag: &str) -> String {
+    if flag == "0" { "no" } else { "yes" }.to_string()
+}
+
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -70,6 +113,81 @@ pub fn sqlite(conn: &mut diesel::SqliteConnection) -> Result<Catalog, CatalogErr
         .load(conn)
         .map_err(CatalogError::query("sqlite", "sqlite_schema"))?;
     let mut catalog = Catalog::new();
+    let columns: Vec<ColumnRow> = diesel::sql_query(format!(
+        r#"SELECT m.name AS table_name, p.name AS name, p.type AS column_type,
+                  CAST(p."notnull" AS TEXT) AS not_null, p.dflt_value AS default_value,
+                  CAST(p.pk AS TEXT) AS primary_key, CAST(p.hidden AS TEXT) AS hidden
+           FROM sqlite_schema m JOIN pragma_table_xinfo(m.name) p WHERE {TABLES}"#
+    ))
+    .load(conn)
+    .map_err(CatalogError::query("sqlite", "columns"))?;
+    for c in columns {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("type".to_string(), c.column_type.clone());
+        attrs.insert("not_null".to_string(), yes(&c.not_null));
+        if let Some(d) = &c.default_value {
+            attrs.insert("default".to_string(), d.clone());
+        }
+        attrs.insert("primary_key".to_string(), yes(&c.primary_key));
+        if c.hidden != "0" {
+            attrs.insert("generated".to_string(), "yes".to_string());
+        }
+        let mut sql = BTreeMap::new();
+        sql.insert(
+            "drop".to_string(),
+            format!(
+                "ALTER TABLE {} DROP COLUMN {};",
+                ident(&c.table_name),
+                ident(&c.name)
+            ),
+        );
+        sql.insert(
+            "create".to_string(),
+            format!(
+                "ALTER TABLE {} ADD COLUMN {} {}{}{};",
+                ident(&c.table_name),
+                ident(&c.name),
+                c.column_type,
+                if c.not_null == "0" { "" } else { " NOT NULL" },
+                c.default_value
+                    .as_ref()
+                    .map(|d| format!(" DEFAULT {d}"))
+                    .unwrap_or_default()
+            ),
+        );
+        catalog.insert(Object {
+            kind: Kind::Column,
+            name: format!("{}.{}", c.table_name, c.name),
+            attrs,
+            sql,
+        });
+    }
+    let keys: Vec<ForeignKeyRow> = diesel::sql_query(format!(
+        r#"SELECT m.name AS table_name, group_concat(f."from", ', ') AS columns, f."table" AS parent,
+                  group_concat(coalesce(f."to", ''), ', ') AS parent_columns,
+                  f.on_update AS on_update, f.on_delete AS on_delete
+           FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f WHERE {TABLES}
+           GROUP BY m.name, f.id ORDER BY m.name, f.id"#
+    ))
+    .load(conn)
+    .map_err(CatalogError::query("sqlite", "foreign keys"))?;
+    for k in keys {
+        let attrs = [
+            ("references", format!("{} ({})", k.parent, k.parent_columns)),
+            ("on_update", k.on_update),
+            ("on_delete", k.on_delete),
+        ]
+        .into_iter()
+        .map(|(f, v)| (f.to_string(), v))
+        .collect();
+        catalog.insert(Object {
+            kind: Kind::ForeignKey,
+            // SQLite keeps no names for foreign keys: the columns and the parent name one.
+            name: format!("{}({}) -> {}", k.table_name, k.columns, k.parent),
+            attrs,
+            sql: BTreeMap::new(),
+        });
+    }
     for r in rows {
         let (kind, keyword) = match r.kind.as_str() {
             "table" => (Kind::Table, "TABLE"),
@@ -149,6 +267,16 @@ mod tests {
             .objects()
             .map(|o| format!("{} {}", o.kind.id(), o.name))
             .collect();
-        assert_eq!(names, ["table t", "index t_a", "view v", "trigger tr"]);
+        assert_eq!(
+            names,
+            [
+                "table t",
+                "column t.a",
+                "column t.id",
+                "index t_a",
+                "view v",
+                "trigger tr"
+            ]
+        );
     }
 }
