@@ -318,3 +318,61 @@ fn sqlite_hand_changes_are_catalog_drift() {
         ])
     );
 }
+
+/// `baseline` refuses a database whose catalog differs from the history's (here only by an
+/// index, which `table!` does not show), with one finding per object, and adopts it once the
+/// difference is gone.
+fn baseline_refuses_catalog_drift(server: Server) {
+    let Some(db) = TestDb::create(server, "catalog_baseline") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(
+        &t,
+        match server {
+            Server::Postgres => "postgres",
+            Server::Mysql => "mysql",
+        },
+    );
+    let tables = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title VARCHAR(200) NOT NULL);\n";
+    t.migration("2024-01-01-000000_tables", tables, None);
+    let mut conn = db.connect();
+    conn.batch_execute(tables).unwrap();
+    conn.batch_execute("CREATE INDEX users_email ON users (email)")
+        .unwrap();
+    let run = t.run(&["baseline", "--to", "20240101000000"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("error[catalog-drift]: index `")
+            && run.stderr.contains("users_email` is in the database"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("(1 catalog difference above); nothing was recorded"),
+        "{}",
+        run.stderr
+    );
+    let json = t.run(&["baseline", "--to", "20240101000000", "--format", "json"]);
+    json.assert_code(1);
+    assert_eq!(json.json()["catalog_drift"][0]["kind"], "index");
+    conn.batch_execute(match server {
+        Server::Postgres => "DROP INDEX users_email",
+        Server::Mysql => "DROP INDEX users_email ON users",
+    })
+    .unwrap();
+    t.run(&["baseline", "--to", "20240101000000"])
+        .assert_success();
+    t.run(&["check"]).assert_success();
+}
+
+#[test]
+fn postgres_baseline_refuses_catalog_drift() {
+    baseline_refuses_catalog_drift(Server::Postgres);
+}
+
+#[test]
+fn mysql_baseline_refuses_catalog_drift() {
+    baseline_refuses_catalog_drift(Server::Mysql);
+}
