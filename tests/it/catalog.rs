@@ -376,3 +376,51 @@ fn postgres_baseline_refuses_catalog_drift() {
 fn mysql_baseline_refuses_catalog_drift() {
     baseline_refuses_catalog_drift(Server::Mysql);
 }
+
+/// A database built by diesel's own harness (what diesel_cli runs) has the catalog the
+/// history produces: no drift.
+fn diesel_built_database_has_no_drift(server: Server, backend: &str, sql: &str) {
+    use cargo_migrate::db::Connection;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let Some(db) = TestDb::create(server, "catalog_diesel") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, backend);
+    t.migration("2024-01-01-000000_tables", sql, None);
+    let source = FileBasedMigrations::from_path(t.path("migrations")).unwrap();
+    match &mut db.connect() {
+        Connection::Postgres(c) => {
+            c.run_pending_migrations(source).unwrap();
+        }
+        Connection::Mysql(c) => {
+            c.run_pending_migrations(source).unwrap();
+        }
+        Connection::Sqlite(_) => unreachable!(),
+    }
+    let run = t.run(&["check"]);
+    run.assert_success();
+    assert!(!run.stdout.contains("catalog-drift"), "{}", run.stdout);
+}
+
+#[test]
+fn postgres_diesel_built_database_has_no_drift() {
+    diesel_built_database_has_no_drift(
+        Server::Postgres,
+        "postgres",
+        &format!("{PG_TABLES}{PG_CODE}"),
+    );
+}
+
+#[test]
+fn mysql_diesel_built_database_has_no_drift() {
+    diesel_built_database_has_no_drift(
+        Server::Mysql,
+        "mysql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTO_INCREMENT, email VARCHAR(255) NOT NULL, name VARCHAR(40) DEFAULT 'x');
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE, CHECK (id > 0));
+CREATE INDEX posts_user_id ON posts (user_id);
+CREATE VIEW user_emails AS SELECT id, email FROM users;
+",
+    );
+}
