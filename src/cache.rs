@@ -157,6 +157,7 @@ mod tests {
             found_by: crate::workspace::FoundBy::MigrationsFolder,
             depends_on: vec![],
             lint: Default::default(),
+            drift_ignore: Vec::new(),
             print_schema: vec![("default".to_string(), Default::default())],
             format: Default::default(),
             virtual_root: false,

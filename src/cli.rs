@@ -139,6 +139,10 @@ pub enum Command {
         /// Report edits to migrations released at REF (default: the merge base with the main branch)
         #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
         base: Option<String>,
+        /// Leave catalog objects of KIND whose name matches the glob PATTERN out of live drift
+        /// (e.g. `index:public.tmp_*`, `*:audit.*`); repeatable
+        #[arg(long, value_name = "KIND:PATTERN", value_parser = crate::catalog::IgnorePattern::parse)]
+        drift_ignore: Vec<crate::catalog::IgnorePattern>,
     },
     /// Create a migration folder; with --diff-schema, filled with the SQL that turns the
     /// history's schema into the schema file's
@@ -287,13 +291,14 @@ impl Command {
                 offline,
                 deny,
                 base,
+                drift_ignore,
             } => Request::Check(CheckOptions {
                 lint_only: *lint_only,
                 offline: *offline,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
-                drift_ignore: Vec::new(),
+                drift_ignore: drift_ignore.clone(),
             }),
             Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,

@@ -142,6 +142,8 @@ pub struct PackageMigrate {
     pub enabled: Option<bool>,
     /// Lint levels; read by the lint module.
     pub lint: Option<serde_json::Value>,
+    /// `KIND:PATTERN`s of catalog objects live drift leaves out (see `catalog::IgnorePattern`).
+    pub drift_ignore: Option<Vec<String>>,
 }
 
 /// `[workspace.metadata.migrate]`: defaults for every set.
@@ -151,6 +153,8 @@ pub struct WorkspaceMigrate {
     pub database_url_env: Option<String>,
     pub backend: Option<String>,
     pub lint: Option<serde_json::Value>,
+    /// `KIND:PATTERN`s every set's live drift leaves out (the package's are added).
+    pub drift_ignore: Option<Vec<String>>,
 }
 
 /// A value that parses but names nothing: the key, what is wrong, what to write instead.

@@ -52,6 +52,10 @@ pub struct MigrationSet {
     /// The lint levels: `[workspace.metadata.migrate.lint]` with the package's table on top.
     #[serde(skip)]
     pub lint: LintConfig,
+    /// Catalog objects live drift leaves out: `drift-ignore` of
+    /// `[workspace.metadata.migrate]` and then of the package.
+    #[serde(skip)]
+    pub drift_ignore: Vec<crate::catalog::IgnorePattern>,
     /// The `[print_schema]` sections of its diesel.toml (one default section without one),
     /// with the set's schema file on the default section; sorted by name, as diesel prints
     /// them.
@@ -212,6 +216,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_drift_ignore: ws_cfg.drift_ignore.as_deref().unwrap_or_default(),
             root: &root,
             virtual_root: false,
         };
@@ -231,6 +236,7 @@ pub fn from_metadata(metadata: &Metadata) -> Result<Workspace, DiscoverError> {
             ws_backend,
             default_env: &default_env,
             ws_lint: ws_cfg.lint.as_ref(),
+            ws_drift_ignore: ws_cfg.drift_ignore.as_deref().unwrap_or_default(),
             root: &root,
             virtual_root: true,
         };
@@ -274,6 +280,7 @@ struct SetConfig<'a> {
     ws_backend: Option<Backend>,
     default_env: &'a str,
     ws_lint: Option<&'a serde_json::Value>,
+    ws_drift_ignore: &'a [String],
     root: &'a Path,
     virtual_root: bool,
 }
@@ -329,6 +336,20 @@ fn set_for(
             help: "see docs/rules/README.md for the rule ids and levels".to_string(),
         }
     })?;
+    let drift_ignore = cx
+        .ws_drift_ignore
+        .iter()
+        .chain(cfg.drift_ignore.iter().flatten())
+        .map(|p| crate::catalog::IgnorePattern::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|message| ConfigError::Invalid {
+            path: manifest.to_path_buf(),
+            at: " (drift-ignore)".to_string(),
+            message,
+            help:
+                "write each entry as KIND:PATTERN, e.g. `drift-ignore = [\"index:public.tmp_*\"]`"
+                    .to_string(),
+        })?;
     let print_schema = print_schema_of(diesel_toml.as_ref(), schema_file.as_deref())?;
     let format = FormatConfig::discover(dir, cx.root).map_err(ConfigError::Format)?;
     Ok(Some(MigrationSet {
@@ -346,6 +367,7 @@ fn set_for(
         found_by,
         depends_on: Vec::new(),
         lint,
+        drift_ignore,
         print_schema,
         format,
         virtual_root: cx.virtual_root,

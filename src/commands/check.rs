@@ -249,10 +249,15 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
     let live_catalog = conn
         .catalog()
         .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
-    let (diffs, ignored) = catalog::apply_ignores(
-        catalog::diff(&expected_catalog, &live_catalog),
-        &opts.drift_ignore,
-    );
+    let patterns: Vec<IgnorePattern> = ctx
+        .set
+        .drift_ignore
+        .iter()
+        .chain(&opts.drift_ignore)
+        .cloned()
+        .collect();
+    let (diffs, ignored) =
+        catalog::apply_ignores(catalog::diff(&expected_catalog, &live_catalog), &patterns);
     let (findings, drift) = catalog_findings(set, &label, &diffs);
     found.findings.extend(findings);
     found.drift.extend(drift);

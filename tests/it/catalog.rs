@@ -424,3 +424,75 @@ CREATE VIEW user_emails AS SELECT id, email FROM users;
 ",
     );
 }
+
+/// `--drift-ignore KIND:PATTERN` and `drift-ignore = [...]` leave matching objects out, and
+/// the report says how many; a malformed pattern is a usage error naming the kinds.
+#[test]
+fn drift_ignore_patterns_leave_objects_out_and_are_counted() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
+        None,
+    );
+    t.run(&["apply"]).assert_success();
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("app.db").display().to_string());
+    cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap()
+    .batch_execute(
+        "CREATE INDEX tmp_users_email ON users (email); CREATE INDEX users_email ON users (email);",
+    )
+    .unwrap();
+    assert_eq!(
+        drifted(&t),
+        pairs(&[("index", "tmp_users_email"), ("index", "users_email")])
+    );
+    let run = t.run(&["check", "--drift-ignore", "index:tmp_*"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("index `users_email`"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("index `tmp_users_email`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("1 catalog difference ignored (drift-ignore)"),
+        "{}",
+        run.stdout
+    );
+    let json = t.run(&["check", "--drift-ignore", "*:*", "--format", "json"]);
+    json.assert_success();
+    assert_eq!(json.json()["sets"][0]["drift_ignored"], 2);
+
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\ndrift-ignore = [\"index:*users_email\"]\n\n[workspace]\n");
+    let run = t.run(&["check"]);
+    run.assert_success();
+    assert!(
+        run.stdout
+            .contains("2 catalog differences ignored (drift-ignore)"),
+        "{}",
+        run.stdout
+    );
+
+    let run = t.run(&["check", "--drift-ignore", "idx:x"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("`idx` in `idx:x` is not a kind of object; the kinds are schema"),
+        "{}",
+        run.stderr
+    );
+    t.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\ndrift-ignore = [\"nope\"]\n\n[workspace]\n");
+    let run = t.run(&["check"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("`nope` is not KIND:PATTERN"),
+        "{}",
+        run.stderr
+    );
+}
