@@ -108,7 +108,7 @@ pub fn run(
             .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
         let catalog_drift = crate::catalog::diff(&expected_catalog, &live_catalog);
         let (findings, catalog_diffs) =
-            super::check::catalog_findings(set, &url.to_string(), &catalog_drift);
+            crate::report::catalog_findings(set, &url.to_string(), &catalog_drift);
         let schema_matches = diffs.is_empty() && catalog_drift.is_empty();
         let mut report = BaselineReport {
             command: "baseline",
