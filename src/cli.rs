@@ -11,8 +11,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    ApplyOptions, BaselineOptions, CheckOptions, GenerateOptions, Request, RevertOptions,
-    RevertTarget, SchemaOptions, StatusOptions,
+    ApplyOptions, BaselineOptions, CheckOptions, DiffOptions, GenerateOptions, Request,
+    RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
 };
 use crate::output::ColorChoice;
 use crate::settings::{Format, GlobalOptions};
@@ -183,6 +183,19 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
     },
+    /// Compare the catalog of a set's database with the catalog its history produces, object by
+    /// object (indexes, constraints, types, views, functions, triggers, ...)
+    Diff {
+        /// Compare with the history up to this version instead of all of it
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print the SQL that turns the database into what the history says
+        #[arg(long)]
+        sql: bool,
+        /// Replay the history even when the cached catalog is fresh
+        #[arg(long)]
+        no_cache: bool,
+    },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
         /// How many migrations to revert [default: 1]
@@ -280,6 +293,11 @@ impl Command {
                 to: to.clone(),
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
+            Command::Diff { to, sql, no_cache } => Request::Diff(DiffOptions {
+                to: to.clone(),
+                sql: *sql,
+                no_cache: *no_cache,
             }),
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,

@@ -191,9 +191,12 @@ pub fn catalog_findings(
             (None, None) => "put the change in a migration, or undo it on the database".to_string(),
         };
         findings.push(
-            crate::diagnostic::Diagnostic::error(crate::diagnostic::Problem::CatalogDrift, d.summary(database))
-                .with_set(set)
-                .with_help(help),
+            crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::Problem::CatalogDrift,
+                d.summary(database),
+            )
+            .with_set(set)
+            .with_help(help),
         );
         for (field, expected, actual) in d.long_fields() {
             drift.push(Drift {
@@ -209,4 +212,3 @@ pub fn catalog_findings(
     }
     (findings, drift)
 }
-

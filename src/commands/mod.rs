@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod check;
+pub mod diff;
 pub mod generate;
 pub mod init;
 pub mod list;
@@ -30,6 +31,7 @@ use crate::settings::{GlobalOptions, Resolved, SetContext};
 pub use self::apply::ApplyOptions;
 pub use self::baseline::BaselineOptions;
 pub use self::check::CheckOptions;
+pub use self::diff::DiffOptions;
 pub use self::generate::GenerateOptions;
 pub use self::revert::{RevertOptions, RevertTarget};
 pub use self::schema::SchemaOptions;
@@ -80,6 +82,7 @@ pub enum Request {
     Generate(GenerateOptions),
     /// `baseline`.
     Baseline(BaselineOptions),
+    Diff(DiffOptions),
     /// `rules`.
     Rules,
     /// `init`.
@@ -99,6 +102,7 @@ impl Request {
             Request::Schema(_) => "schema",
             Request::Generate(_) => "generate",
             Request::Baseline(_) => "baseline",
+            Request::Diff(_) => "diff",
             Request::Rules => "rules",
             Request::Init => "init",
         }
@@ -126,6 +130,7 @@ pub fn execute(
         Request::Schema(o) => schema::run(&resolved, o, printer),
         Request::Generate(o) => generate::run(&resolved, o, printer),
         Request::Baseline(o) => baseline::run(&resolved, o, printer),
+        Request::Diff(o) => diff::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
     }
 }

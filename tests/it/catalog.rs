@@ -496,3 +496,67 @@ fn drift_ignore_patterns_leave_objects_out_and_are_counted() {
         run.stderr
     );
 }
+
+/// `diff`: the database against the history (all of it, or up to a version), as a review, as
+/// JSON and as SQL that brings the database in line; exit 0 when they match.
+#[test]
+fn diff_compares_the_database_with_the_history() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
+        None,
+    );
+    t.migration(
+        "2024-01-02-000000_index",
+        "CREATE INDEX users_email ON users (email);\n",
+        None,
+    );
+    t.run(&["apply", "--to", "20240101000000"]).assert_success();
+    // The pending migration's index is what the history has and the database lacks.
+    let run = t.run(&["diff"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("- index `users_email` (created by the migrations, not in the database)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("1 difference between the history and the database"),
+        "{}",
+        run.stdout
+    );
+    let run = t.run(&["diff", "--to", "20240101000000"]);
+    run.assert_success();
+    assert!(
+        run.stdout
+            .contains("the database matches the history up to 20240101000000"),
+        "{}",
+        run.stdout
+    );
+
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("app.db").display().to_string());
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap();
+    conn.batch_execute("CREATE TRIGGER users_ai AFTER INSERT ON users BEGIN SELECT 1; END;")
+        .unwrap();
+    let json = t.run(&["diff", "--format", "json"]);
+    json.assert_code(1);
+    let doc = json.json();
+    assert_eq!(doc["command"], "diff");
+    assert_eq!(doc["differences"].as_array().unwrap().len(), 2);
+    let sql = t.run(&["diff", "--sql"]);
+    sql.assert_code(1);
+    assert_eq!(
+        sql.stdout,
+        "-- index `users_email`\nCREATE INDEX users_email ON users (email);\n-- trigger `users_ai`\nDROP TRIGGER \"users_ai\";\n"
+    );
+    conn.batch_execute(&sql.stdout).unwrap();
+    t.run(&["diff"]).assert_success();
+}
