@@ -560,3 +560,30 @@ fn diff_compares_the_database_with_the_history() {
     conn.batch_execute(&sql.stdout).unwrap();
     t.run(&["diff"]).assert_success();
 }
+
+/// A MariaDB/MySQL database created with another default collation than the scratch database
+/// is not drift as long as its objects follow that default; a column that leaves it is.
+#[test]
+fn mysql_database_default_collation_is_not_drift() {
+    let Some(db) = TestDb::create(Server::Mysql, "catalog_collation") else {
+        return;
+    };
+    let mut conn = db.connect();
+    conn.batch_execute(&format!(
+        "ALTER DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        db.name
+    ))
+    .unwrap();
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, "mysql");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, nick VARCHAR(20) COLLATE utf8mb4_bin);\n",
+        None,
+    );
+    t.run(&["apply"]).assert_success();
+    t.run(&["check"]).assert_success();
+    conn.batch_execute("ALTER TABLE users MODIFY email VARCHAR(255) COLLATE utf8mb4_bin NOT NULL")
+        .unwrap();
+    assert_eq!(drifted(&t), pairs(&[("column", "users.email")]));
+}

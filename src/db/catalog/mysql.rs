@@ -4,7 +4,10 @@
 //! with the database: a scratch database has another name than the live one, so every value
 //! is read with the database's own qualifier (`` `db`. ``) removed. Left out, because they
 //! differ between two databases built by the same SQL: definers, creation times, event start
-//! times and auto-increment counters.
+//! times and auto-increment counters. Collations are kept only where they differ from the
+//! default they would have (a table's from the database's, a column's from its table's), so a
+//! live database created with another default collation than the scratch one still compares
+//! equal when its objects follow that default.
 
 use diesel::connection::LoadConnection;
 use diesel::mysql::Mysql;
@@ -81,7 +84,7 @@ fn queries(mariadb: bool) -> Vec<(&'static str, String)> {
             format!(
                 r"
 SELECT 'table' AS kind, t.TABLE_NAME AS name,
-  CAST(JSON_OBJECT('engine', t.ENGINE, 'collation', t.TABLE_COLLATION,
+  CAST(JSON_OBJECT('engine', t.ENGINE, 'collation', NULLIF(t.TABLE_COLLATION, @@collation_database),
                    'options', NULLIF(t.CREATE_OPTIONS, ''), 'comment', NULLIF(t.TABLE_COMMENT, '')) AS CHAR) AS attrs,
   CAST(JSON_OBJECT(
     'drop', CONCAT('DROP TABLE ', {qt}, ';'),
@@ -101,7 +104,7 @@ WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND {ours}",
 SELECT 'column' AS kind, CONCAT(c.TABLE_NAME, '.', c.COLUMN_NAME) AS name,
   CAST(JSON_OBJECT('type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT,
                    'extra', NULLIF(c.EXTRA, ''), 'generated', NULLIF(c.GENERATION_EXPRESSION, ''),
-                   'collation', c.COLLATION_NAME, 'comment', NULLIF(c.COLUMN_COMMENT, '')) AS CHAR) AS attrs,
+                   'collation', NULLIF(c.COLLATION_NAME, t.TABLE_COLLATION), 'comment', NULLIF(c.COLUMN_COMMENT, '')) AS CHAR) AS attrs,
   CAST(JSON_OBJECT(
     'create', CONCAT('ALTER TABLE ', {qt}, ' ADD COLUMN ', {coldef}, ';'),
     'drop', CONCAT('ALTER TABLE ', {qt}, ' DROP COLUMN ', {qc}, ';'),
