@@ -1,9 +1,11 @@
 //! The schema a set's migration history produces: replay on a scratch database, introspect,
 //! render each `[print_schema]` section as diesel print-schema would, with the cache in front.
 //!
-//! `schema`, `check`, `generate --diff-schema` and `baseline` all ask this one service, for the
-//! whole history, for the migrations a database has applied, or for the history up to a
-//! version ([`Upto`]). A warm cache answers without touching a database.
+//! `schema`, `check`, `generate --diff-schema`, `baseline` and `diff` all ask this one service,
+//! for the whole history, for the migrations a database has applied, or for the history up to
+//! a version ([`Upto`]). [`SetHistory::expected`] also reads the replayed database's whole
+//! catalog (for drift beyond `table!`), from the same replay. A warm cache answers without
+//! touching a database.
 
 use crate::backend::Backend;
 use crate::cache::{self, SchemaCache};

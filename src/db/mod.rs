@@ -27,7 +27,9 @@
 //!   may have stayed committed;
 //! - `history_facts`: the catalog facts `generate --diff-schema` needs beyond the schema model.
 //!
-//! Introspection into the schema model is in [`introspect`], one file per backend as well.
+//! Introspection into the schema model is in [`introspect`], one file per backend as well, and
+//! so is reading the whole catalog (every index, constraint, type, view, function, trigger…)
+//! into [`crate::catalog::Catalog`], in [`catalog`].
 //!
 //! # Adding a backend
 //!
