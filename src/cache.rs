@@ -67,6 +67,19 @@ pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> S
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A set's name as a file name: letters, digits, `-` and `_` kept, anything else `_`.
+pub fn safe_name(set: &str) -> String {
+    set.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl SchemaCache {
     /// The cache under a workspace's target directory.
     pub fn new(target_dir: &Path) -> SchemaCache {
@@ -80,17 +93,7 @@ impl SchemaCache {
     }
 
     fn path_with(&self, set: &str, ext: &str) -> PathBuf {
-        let safe: String = set
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.dir.join(format!("{safe}.{ext}"))
+        self.dir.join(format!("{}.{ext}", safe_name(set)))
     }
 
     /// The cached sections of `set` if they were stored under exactly `key`.

@@ -195,6 +195,10 @@ pub enum Command {
         /// Replay the history even when the cached catalog is fresh
         #[arg(long)]
         no_cache: bool,
+        /// Compare with the history at the git revision REF instead of the database (default:
+        /// the merge base with the main branch)
+        #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
+        base: Option<String>,
     },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
@@ -294,10 +298,16 @@ impl Command {
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
-            Command::Diff { to, sql, no_cache } => Request::Diff(DiffOptions {
+            Command::Diff {
+                to,
+                sql,
+                no_cache,
+                base,
+            } => Request::Diff(DiffOptions {
                 to: to.clone(),
                 sql: *sql,
                 no_cache: *no_cache,
+                base: base.clone(),
             }),
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,

@@ -220,12 +220,26 @@ impl<'a> SetHistory<'a> {
         Ok((sections, catalog))
     }
 
+    /// The catalog of `migrations` (another version of this set's history, such as the one at a
+    /// git revision), replayed on a new scratch database; never cached.
+    pub fn catalog_of(&self, migrations: &[Migration]) -> Result<Catalog, HistoryError> {
+        let mut scratch = self.replay_list(migrations.iter())?;
+        Ok(scratch.conn.catalog()?)
+    }
+
     /// Replay `upto` on a new scratch database and hand it over (for callers that read more
     /// than the schema from it).
     pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
+        self.replay_list(self.migrations(upto))
+    }
+
+    fn replay_list<'m>(
+        &self,
+        migrations: impl IntoIterator<Item = &'m Migration>,
+    ) -> Result<ScratchDb, HistoryError> {
         let server = self.resolved.scratch_server(self.ctx, self.backend);
         let mut scratch = ScratchDb::create(self.backend, server.as_ref())?;
-        if let Err((failure, m)) = scratch.replay(self.migrations(upto)) {
+        if let Err((failure, m)) = scratch.replay(migrations) {
             let m = m.clone();
             let server = scratch.conn.server_version();
             return Err(HistoryError::Replay(Box::new((*failure, m, server))));

@@ -365,20 +365,7 @@ fn released_findings(
     base: &str,
     reports: &mut [CheckSet],
 ) -> anyhow::Result<()> {
-    let root = &resolved.workspace.root;
-    let repo = crate::git::Repo::discover(root).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--base needs a git repository, and {} is not in one",
-            root.display()
-        )
-    })?;
-    let (commit, label) = if base.is_empty() {
-        let c = repo.default_base()?;
-        let short = c.chars().take(10).collect::<String>();
-        (c, format!("the merge base {short}"))
-    } else {
-        (repo.resolve(base)?, base.to_string())
-    };
+    let (repo, commit, label) = super::base_revision(resolved, base)?;
     for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
         report
             .findings

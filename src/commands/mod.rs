@@ -136,6 +136,29 @@ pub fn execute(
 }
 
 /// Report folder problems and stop before anything runs (exit 2), or go on.
+/// The repository, commit and label of `--base [REF]` (`""`: the merge base with the main
+/// branch), for `check` and `diff`.
+pub(crate) fn base_revision(
+    resolved: &Resolved,
+    base: &str,
+) -> anyhow::Result<(crate::git::Repo, String, String)> {
+    let root = &resolved.workspace.root;
+    let repo = crate::git::Repo::discover(root).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--base needs a git repository, and {} is not in one",
+            root.display()
+        )
+    })?;
+    let (commit, label) = if base.is_empty() {
+        let c = repo.default_base()?;
+        let short = c.chars().take(10).collect::<String>();
+        (c, format!("the merge base {short}"))
+    } else {
+        (repo.resolve(base)?, base.to_string())
+    };
+    Ok((repo, commit, label))
+}
+
 pub(crate) fn stop_on_problems(
     resolved: &Resolved,
     printer: &Printer,

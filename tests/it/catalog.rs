@@ -518,7 +518,7 @@ fn diff_compares_the_database_with_the_history() {
     run.assert_code(1);
     assert!(
         run.stdout
-            .contains("- index `users_email` (created by the migrations, not in the database)"),
+            .contains("- index `users_email` (only in the history)"),
         "{}",
         run.stdout
     );
@@ -696,4 +696,80 @@ CREATE VIEW app.people_v WITH (security_barrier) AS SELECT id, name FROM app.peo
             ("policy", "app.people.p_sel"),
         ])
     );
+}
+
+fn git(t: &CliTest, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(&t.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `diff --base REF`: what the working tree's history changes in the catalog against the
+/// history at a git revision, with no database; `--sql` is the DDL from the base to now.
+#[test]
+fn diff_base_compares_two_histories() {
+    let t = CliTest::package();
+    manifest(&t, "sqlite");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nCREATE INDEX users_old ON users (id);\n",
+        None,
+    );
+    git(&t, &["init", "-q", "-b", "main"]);
+    git(&t, &["add", "-A"]);
+    git(&t, &["commit", "-qm", "release 1"]);
+    let run = t.run(&["diff", "--base", "main"]);
+    run.assert_success();
+    assert!(
+        run.stdout
+            .contains("the history matches the history at main"),
+        "{}",
+        run.stdout
+    );
+
+    t.migration(
+        "2024-01-02-000000_index",
+        "CREATE INDEX users_email ON users (email);\nDROP INDEX users_old;\n",
+        None,
+    );
+    let run = t.run(&["diff", "--base", "main"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("--- the history at main\n+++ the history\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("+ index `users_email` (only in the history)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("- index `users_old` (only in the history at main)"),
+        "{}",
+        run.stdout
+    );
+    let sql = t.run(&["diff", "--base", "main", "--sql"]);
+    assert_eq!(
+        sql.stdout,
+        "-- index `users_email`\nCREATE INDEX users_email ON users (email);\n-- index `users_old`\nDROP INDEX \"users_old\";\n"
+    );
+    let json = t
+        .run(&["diff", "--base", "main", "--format", "json"])
+        .json();
+    assert_eq!(json["base"], "main");
+    assert_eq!(json["database"], serde_json::Value::Null);
+    let run = t.run(&["diff", "--base", "nope"]);
+    run.assert_code(2);
 }
