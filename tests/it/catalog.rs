@@ -71,6 +71,12 @@ fn postgres_hand_changes_are_catalog_drift() {
     );
     t.run(&["apply"]).assert_success();
     t.run(&["check"]).assert_success();
+    // The history's catalog is cached with the replay: a warm check needs no scratch server.
+    let unreachable = "postgres://postgres@127.0.0.1:1";
+    t.run(&["check", "--scratch-url", unreachable])
+        .assert_success();
+    t.run(&["check", "--scratch-url", unreachable, "--no-cache"])
+        .assert_code(2);
     t.run(&["revert"]).assert_success();
     t.run(&["apply"]).assert_success();
     let run = t.run(&["check", "--no-cache"]);
