@@ -313,8 +313,10 @@ impl Difference {
     }
 }
 
+/// Values shown as a diff rather than inline: several lines, long, or holding backticks (a
+/// MySQL definition), which would not read inside the message's own quotes.
 fn is_long(v: Option<&str>) -> bool {
-    v.is_some_and(|v| v.contains('\n') || v.chars().count() > 100)
+    v.is_some_and(|v| v.contains('\n') || v.contains('`') || v.chars().count() > 100)
 }
 
 fn shown(v: Option<&str>) -> String {
@@ -790,6 +792,15 @@ mod tests {
             "function `public.f()` differs in the database db: its definition differs (diff below)"
         );
         assert_eq!(d[0].long_fields().len(), 1);
+        let v = |def: &str| obj(Kind::View, "v", &[("definition", def)], &[]);
+        let d = diff(
+            &cat(vec![v("select `t`.`a`")]),
+            &cat(vec![v("select `t`.`b`")]),
+        );
+        assert_eq!(
+            d[0].summary("db"),
+            "view `v` differs in the database db: its definition differs (diff below)"
+        );
     }
 
     #[test]
