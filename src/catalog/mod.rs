@@ -374,18 +374,24 @@ pub fn diff(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
         });
     }
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    // A table whose only change is its definition text (SQLite) changed through a column or
-    // key that is reported itself: one finding, the precise one.
+    // A table whose only change is its definition text (SQLite) because a column was added,
+    // dropped or renamed in place (`ALTER TABLE`, which edits only that column's part of the
+    // text) is reported by those columns alone. After anything else (a rebuild) the text may
+    // hide more, such as a lost CHECK, so the table is reported too.
+    let of_table = |o: &Difference, table: &str| {
+        o.kind != Kind::Table
+            && o.name
+                .strip_prefix(table)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('('))
+    };
     let explained: Vec<String> = out
         .iter()
         .filter(|d| {
             d.kind == Kind::Table
                 && matches!(&d.change, Change::Changed { fields } if fields.iter().all(|f| f.field == "definition"))
-                && out.iter().any(|o| {
-                    o.kind != Kind::Table
-                        && o.name
-                            .strip_prefix(d.name.as_str())
-                            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('('))
+                && out.iter().any(|o| of_table(o, &d.name))
+                && out.iter().filter(|o| of_table(o, &d.name)).all(|o| {
+                    o.kind == Kind::Column && matches!(o.change, Change::Missing | Change::Extra)
                 })
         })
         .map(|d| d.name.clone())

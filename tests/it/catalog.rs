@@ -779,3 +779,52 @@ fn diff_base_compares_two_histories() {
     let run = t.run(&["diff", "--base", "nope"]);
     run.assert_code(2);
 }
+
+/// SQLite: a table rebuilt by hand (the usual way to change it) with another default, without
+/// its foreign key and its CHECK is reported by the column, the foreign key, and the table's
+/// text, which shows the lost CHECK.
+#[test]
+fn sqlite_rebuilt_table_is_drift() {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_tables",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT 'a');\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT NOT NULL CHECK (length(title) > 0));\n",
+        None,
+    );
+    t.run(&["apply"]).assert_success();
+    let url = cargo_migrate::database_url::DatabaseUrl::new(t.path("app.db").display().to_string());
+    cargo_migrate::db::Connection::establish(
+        &url,
+        cargo_migrate::backend::Backend::Sqlite,
+        Default::default(),
+    )
+    .unwrap()
+    .batch_execute(
+        "CREATE TABLE posts_new (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL);
+         INSERT INTO posts_new SELECT * FROM posts; DROP TABLE posts; ALTER TABLE posts_new RENAME TO posts;
+         CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT 'b');
+         INSERT INTO users_new SELECT * FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users;",
+    )
+    .unwrap();
+    assert_eq!(
+        drifted(&t),
+        pairs(&[
+            ("table", "posts"),
+            ("table", "users"),
+            ("column", "users.email"),
+            ("foreign-key", "posts(user_id) -> users"),
+        ])
+    );
+    let run = t.run(&["check"]);
+    assert!(
+        run.stdout.contains("-CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT NOT NULL CHECK (length(title) > 0))"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("default `'b'` in the database, `'a'` in the migrations"),
+        "{}",
+        run.stdout
+    );
+}
