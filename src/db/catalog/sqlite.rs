@@ -3,7 +3,8 @@
 //! compared by their SQL text, with runs of whitespace folded to one space (SQLite keeps the
 //! text as written, and `ALTER TABLE` edits it in place, so two databases built by the same
 //! statements hold the same text); columns and foreign keys are read from the pragmas too, so
-//! that a changed table is reported by the column or key that changed. Indexes SQLite makes itself for `UNIQUE` and
+//! that a changed table is reported by the column or key that changed (see `catalog::diff`
+//! for when the table's text is reported as well). Indexes SQLite makes itself for `UNIQUE` and
 //! `PRIMARY KEY` have no text and are part of their table's; `sqlite_*` objects, diesel's
 //! versions table and the tool's own tables are left out.
 
