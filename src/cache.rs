@@ -1,5 +1,8 @@
 //! The rendered-schema cache, so a warm `check` answers without replaying anything.
 //!
+//! Beside each entry's sections, `<set>.catalog.json` keeps the catalog of the same replay
+//! (see [`crate::catalog`]), under the same key, for live drift.
+//!
 //! Entries live under `target/cargo-migrate/schema/<set>.json`, one per set, keyed by a SHA-256
 //! of everything the rendered text depends on: the tool's version, the backend, every
 //! migration's folder name, up.sql and transaction setting, the diesel.toml text, the schema
@@ -12,6 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
+use crate::catalog::Catalog;
 use crate::migration::Migration;
 use crate::schema::RenderedSection;
 use crate::workspace::MigrationSet;
@@ -20,6 +24,12 @@ use crate::workspace::MigrationSet;
 #[derive(Debug, Clone)]
 pub struct SchemaCache {
     dir: PathBuf,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CatalogEntry {
+    key: String,
+    catalog: Catalog,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -62,6 +72,19 @@ pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> S
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A set's name as a file name: letters, digits, `-` and `_` kept, anything else `_`.
+pub fn safe_name(set: &str) -> String {
+    set.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl SchemaCache {
     /// The cache under a workspace's target directory.
     pub fn new(target_dir: &Path) -> SchemaCache {
@@ -71,17 +94,11 @@ impl SchemaCache {
     }
 
     fn path(&self, set: &str) -> PathBuf {
-        let safe: String = set
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.dir.join(format!("{safe}.json"))
+        self.path_with(set, "json")
+    }
+
+    fn path_with(&self, set: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", safe_name(set)))
     }
 
     /// The cached sections of `set` if they were stored under exactly `key`.
@@ -93,19 +110,39 @@ impl SchemaCache {
 
     /// Store sections (best effort: a cache that cannot be written is just not used).
     pub fn put(&self, set: &str, key: &str, sections: &[RenderedSection]) {
-        if fs::create_dir_all(&self.dir).is_err() {
-            return;
-        }
         let entry = Entry {
             key: key.to_string(),
             sections: sections.to_vec(),
         };
-        let Ok(text) = serde_json::to_string(&entry) else {
+        self.write(&self.path(set), &entry);
+    }
+
+    /// The cached catalog of `set` (an entry of [`SchemaCache::get`]'s kind) if it was stored
+    /// under exactly `key`.
+    pub fn get_catalog(&self, set: &str, key: &str) -> Option<Catalog> {
+        let text = fs::read_to_string(self.path_with(set, "catalog.json")).ok()?;
+        let entry: CatalogEntry = serde_json::from_str(&text).ok()?;
+        (entry.key == key).then_some(entry.catalog)
+    }
+
+    /// Store a catalog (best effort, as [`SchemaCache::put`]).
+    pub fn put_catalog(&self, set: &str, key: &str, catalog: &Catalog) {
+        let entry = CatalogEntry {
+            key: key.to_string(),
+            catalog: catalog.clone(),
+        };
+        self.write(&self.path_with(set, "catalog.json"), &entry);
+    }
+
+    fn write(&self, path: &Path, entry: &impl serde::Serialize) {
+        if fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let Ok(text) = serde_json::to_string(entry) else {
             return;
         };
-        let path = self.path(set);
         let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, &path).is_err() {
+        if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, path).is_err() {
             let _ = fs::remove_file(&tmp);
         }
     }
@@ -131,6 +168,7 @@ mod tests {
             found_at: dir.join("migrations"),
             depends_on: vec![],
             lint: Default::default(),
+            drift_ignore: Vec::new(),
             print_schema: vec![("default".to_string(), Default::default())],
             format: Default::default(),
             virtual_root: false,
@@ -180,5 +218,21 @@ mod tests {
         cache.put("app", &k1, &rendered);
         assert_eq!(cache.get("app", &k1), Some(rendered));
         assert_eq!(cache.get("app", &k2), None);
+        // The catalog is kept beside the sections, under the same key rules.
+        let mut catalog = Catalog::new();
+        catalog.insert(crate::catalog::Object {
+            kind: crate::catalog::Kind::Index,
+            name: "t_a".into(),
+            attrs: [(
+                "definition".to_string(),
+                "CREATE INDEX t_a ON t (a)".to_string(),
+            )]
+            .into(),
+            sql: Default::default(),
+        });
+        cache.put_catalog("app", &k1, &catalog);
+        assert_eq!(cache.get_catalog("app", &k1), Some(catalog));
+        assert_eq!(cache.get_catalog("app", &k2), None);
+        assert!(cache.get("app", &k1).is_some());
     }
 }

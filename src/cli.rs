@@ -11,8 +11,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    ApplyOptions, BaselineOptions, CheckOptions, DatabaseAction, DatabaseOptions, GenerateOptions,
-    MarkOptions, Prepare, Request, RevertOptions, RevertTarget, SchemaOptions, StatusOptions,
+    ApplyOptions, BaselineOptions, CheckOptions, DatabaseAction, DatabaseOptions, DiffOptions,
+    GenerateOptions, MarkOptions, Prepare, Request, RevertOptions, RevertTarget, SchemaOptions,
+    StatusOptions,
 };
 use crate::db::marks::MarkAction;
 use crate::output::ColorChoice;
@@ -164,6 +165,10 @@ pub enum Command {
         /// Report edits to migrations released at REF (default: the merge base with the main branch)
         #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
         base: Option<String>,
+        /// Leave catalog objects of KIND whose name matches the glob PATTERN out of live drift
+        /// (e.g. `index:public.tmp_*`, `*:audit.*`); repeatable
+        #[arg(long, value_name = "KIND:PATTERN", value_parser = crate::catalog::IgnorePattern::parse)]
+        drift_ignore: Vec<crate::catalog::IgnorePattern>,
     },
     /// Create a migration folder; with --diff-schema, filled with the SQL that turns the
     /// history's schema into the schema file's
@@ -237,6 +242,23 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+    },
+    /// Compare the catalog of a set's database with the catalog its history produces, object by
+    /// object (indexes, constraints, types, views, functions, triggers, ...)
+    Diff {
+        /// Compare with the history up to this version instead of all of it
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print the SQL that turns the database into what the history says
+        #[arg(long)]
+        sql: bool,
+        /// Replay the history even when the cached catalog is fresh
+        #[arg(long)]
+        no_cache: bool,
+        /// Compare with the history at the git revision REF instead of the database (default:
+        /// the merge base with the main branch)
+        #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
+        base: Option<String>,
     },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
@@ -454,6 +476,17 @@ impl Command {
                 force: *force,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
+            Command::Diff {
+                to,
+                sql,
+                no_cache,
+                base,
+            } => Request::Diff(DiffOptions {
+                to: to.clone(),
+                sql: *sql,
+                no_cache: *no_cache,
+                base: base.clone(),
+            }),
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,
                 no_cache: *no_cache,
@@ -470,12 +503,14 @@ impl Command {
                 offline,
                 deny,
                 base,
+                drift_ignore,
             } => Request::Check(CheckOptions {
                 lint_only: *lint_only,
                 offline: *offline,
                 no_cache: *no_cache,
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
+                drift_ignore: drift_ignore.clone(),
             }),
             Command::Status { exit_code } => Request::Status(StatusOptions {
                 exit_code: *exit_code,

@@ -189,6 +189,8 @@ set_keys! {
     init_sql: Option<InitSqlList>,
     /// `apply`, `revert` and `redo` rewrite the schema file from the migrated database.
     write_schema: Option<bool>,
+    /// `KIND:PATTERN`s of catalog objects live drift leaves out (see `catalog::IgnorePattern`).
+    drift_ignore: Option<Vec<String>>,
 }
 
 /// `schema-check`: how `check` compares a schema file with the history's schema.
@@ -227,6 +229,8 @@ pub struct WorkspaceMigrate {
     pub init_sql: Option<InitSqlList>,
     /// The default `write-schema` of every set.
     pub write_schema: Option<bool>,
+    /// `KIND:PATTERN`s every set's live drift leaves out (the package's are added).
+    pub drift_ignore: Option<Vec<String>>,
 }
 
 /// `init-sql` as written: one string, or a list of strings (each run as one batch).
@@ -460,7 +464,7 @@ fn parse_migrate_metadata<T: for<'de> Deserialize<'de> + Default>(
             at: format!(" ([{table}.metadata.migrate])"),
             message: err.to_string(),
             help: if table == "workspace" {
-                format!("the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `name` and `sets`; a [[workspace.metadata.migrate.sets]] entry takes `name`, {} (see docs/configuration.md)", set_keys_list())
+                format!("the keys of [workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `drift-ignore`, `name` and `sets`; a [[workspace.metadata.migrate.sets]] entry takes `name`, {} (see docs/configuration.md)", set_keys_list())
             } else {
                 format!("the keys of [package.metadata.migrate] are {}, `enabled` and `sets`; a [[package.metadata.migrate.sets]] entry takes `name` and the same set keys (see docs/configuration.md)", set_keys_list())
             },
@@ -559,7 +563,7 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains(
-                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `name` and `sets`"
+                "[workspace.metadata.migrate] are `database-url-env`, `backend`, `lint`, `init-sql`, `write-schema`, `drift-ignore`, `name` and `sets`"
             ),
             "{err}"
         );

@@ -78,6 +78,8 @@ pub enum Problem {
     SchemaDrift,
     /// A live database differs from its applied history's schema.
     LiveDrift,
+    /// An object of a live database's catalog differs from its applied history's.
+    CatalogDrift,
     /// The set's database does not exist yet.
     DatabaseMissing,
     /// A migration is not applied to the set's database.
@@ -114,6 +116,7 @@ impl Problem {
         Problem::ReplayFailed,
         Problem::SchemaDrift,
         Problem::LiveDrift,
+        Problem::CatalogDrift,
         Problem::DatabaseMissing,
         Problem::PendingMigration,
         Problem::UnknownAppliedMigration,
@@ -141,6 +144,7 @@ impl Problem {
             Problem::ReplayFailed => "replay-failed",
             Problem::SchemaDrift => "schema-drift",
             Problem::LiveDrift => "live-drift",
+            Problem::CatalogDrift => "catalog-drift",
             Problem::DatabaseMissing => "database-missing",
             Problem::PendingMigration => "pending-migration",
             Problem::UnknownAppliedMigration => "unknown-applied-migration",

@@ -1,12 +1,15 @@
 //! The schema a set's migration history produces: replay on a scratch database, introspect,
 //! render each `[print_schema]` section as diesel print-schema would, with the cache in front.
 //!
-//! `schema`, `check`, `generate --diff-schema` and `baseline` all ask this one service, for the
-//! whole history, for the migrations a database has applied, or for the history up to a
-//! version ([`Upto`]). A warm cache answers without touching a database.
+//! `schema`, `check`, `generate --diff-schema`, `baseline` and `diff` all ask this one service,
+//! for the whole history, for the migrations a database has applied, or for the history up to
+//! a version ([`Upto`]). [`SetHistory::expected`] also reads the replayed database's whole
+//! catalog (for drift beyond `table!`), from the same replay. A warm cache answers without
+//! touching a database.
 
 use crate::backend::Backend;
 use crate::cache::{self, SchemaCache};
+use crate::catalog::Catalog;
 use crate::db::introspect::IntrospectError;
 use crate::db::run::{refuse_empty, Step};
 use crate::db::scratch::ScratchDb;
@@ -68,7 +71,14 @@ pub enum HistoryError {
     /// The schema could not be rendered.
     #[error("rendering the schema failed: {0}")]
     Render(String),
+    /// The replayed database's catalog could not be read.
+    #[error("reading the replayed catalog failed: {0}")]
+    Catalog(#[from] crate::db::catalog::CatalogError),
 }
+
+/// Bumped whenever a catalog reader changes what it reads, so cached catalogs of an older
+/// reader are never compared with a live database read by a newer one.
+const CATALOG_READER: &str = "catalog-1";
 
 impl HistoryError {
     /// Whether this is a finding about the migrations (the history does not replay, or
@@ -186,13 +196,72 @@ impl<'a> SetHistory<'a> {
         Ok(out)
     }
 
+    /// The schema sections (when `with_sections`) and the catalog of `upto`, from one replay,
+    /// or from the cache when allowed and both are fresh.
+    pub fn expected(
+        &self,
+        upto: Upto<'_>,
+        use_cache: bool,
+        with_sections: bool,
+    ) -> Result<(Vec<RenderedSection>, Catalog), HistoryError> {
+        let migrations = self.migrations(upto);
+        let set = &self.ctx.set;
+        let cache = SchemaCache::new(&self.resolved.workspace.target_dir);
+        let key = cache::key(set, self.backend, &migrations);
+        let catalog_key = format!("{key}:{CATALOG_READER}");
+        let entry = match upto {
+            Upto::All => set.name.clone(),
+            other => format!("{}.{}", set.name, other.slot()),
+        };
+        if use_cache {
+            let sections = if with_sections {
+                cache.get(&entry, &key)
+            } else {
+                Some(Vec::new())
+            };
+            if let (Some(sections), Some(catalog)) =
+                (sections, cache.get_catalog(&entry, &catalog_key))
+            {
+                return Ok((sections, catalog));
+            }
+        }
+        let mut scratch = self.replay(upto)?;
+        let mut sections = Vec::new();
+        if with_sections {
+            sections = self.render_live(&mut scratch.conn)?;
+            let server = scratch.conn.server_version();
+            for section in &mut sections {
+                section.replayed_on.clone_from(&server);
+            }
+            cache.put(&entry, &key, &sections);
+        }
+        let catalog = scratch.conn.catalog()?;
+        cache.put_catalog(&entry, &catalog_key, &catalog);
+        Ok((sections, catalog))
+    }
+
+    /// The catalog of `migrations` (another version of this set's history, such as the one at a
+    /// git revision), replayed on a new scratch database; never cached.
+    pub fn catalog_of(&self, migrations: &[Migration]) -> Result<Catalog, HistoryError> {
+        let mut scratch = self.replay_list(migrations.iter())?;
+        Ok(scratch.conn.catalog()?)
+    }
+
     /// Replay `upto` on a new scratch database and hand it over (for callers that read more
     /// than the schema from it).
     pub fn replay(&self, upto: Upto<'_>) -> Result<ScratchDb, HistoryError> {
-        self.refuse_empty(&self.migrations(upto))?;
+        self.replay_list(self.migrations(upto))
+    }
+
+    fn replay_list<'m>(
+        &self,
+        migrations: impl IntoIterator<Item = &'m Migration> + Clone,
+    ) -> Result<ScratchDb, HistoryError> {
+        let list: Vec<&Migration> = migrations.into_iter().collect();
+        self.refuse_empty(&list)?;
         let server = self.resolved.scratch_server(self.ctx, self.backend);
         let mut scratch = ScratchDb::create(self.backend, server.as_ref(), &self.ctx.set.init_sql)?;
-        if let Err((failure, m)) = scratch.replay(self.migrations(upto)) {
+        if let Err((failure, m)) = scratch.replay(list) {
             let m = m.clone();
             let server = scratch.conn.server_version();
             return Err(HistoryError::Replay(Box::new((*failure, m, server))));

@@ -11,8 +11,8 @@
 //! | commands | [`commands`]: one thin file per command, options → services → report | through services |
 //! | output | [`output`] (the only writer to the terminal; colors in [`output::human`]), [`report`] (shared report types), [`events`] | no |
 //! | services | [`history`] (replay → introspect → render, cached), [`state`] (applied, pending, unknown), [`db::run`] (the locked runner), [`released`], [`interrupt`] | yes (`history`, `db::run`, `interrupt`) |
-//! | database | [`db`]: connections, one file per backend, harness, lock, scratch databases, introspection | yes: the only layer that does |
-//! | pure core | [`workspace`], [`config`], [`migration`], [`schema`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
+//! | database | [`db`]: connections, one file per backend, harness, lock, scratch databases, introspection, catalog readers | yes: the only layer that does |
+//! | pure core | [`workspace`], [`config`], [`migration`], [`schema`], [`catalog`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
 //!
 //! # Where a change goes
 //!
@@ -31,6 +31,7 @@
 
 pub mod backend;
 pub mod cache;
+pub mod catalog;
 pub mod cause;
 pub mod cli;
 pub mod commands;

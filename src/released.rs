@@ -17,6 +17,76 @@ use crate::settings::SetContext;
 
 const TRACKED: [&str; 3] = ["up.sql", "down.sql", "metadata.toml"];
 
+/// Why the migrations folder at a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderAtError {
+    /// git failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The copy could not be written.
+    #[error("cannot write the migrations of the base revision to `{}`: {source}\nhelp: make the target directory writable", path.display())]
+    Write {
+        /// Where.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// The set's migrations folder as it is at the revision `base`: its tracked files are written
+/// under `into` (emptied first) and read back as any folder is, so that a history of the past
+/// replays exactly as the working tree's does.
+pub fn folder_at(
+    repo: &Repo,
+    base: &str,
+    ctx: &SetContext,
+    into: &std::path::Path,
+) -> Result<crate::migration::MigrationFolder, FolderAtError> {
+    let write_err = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| FolderAtError::Write { path, source }
+    };
+    let dir = ctx
+        .folder
+        .path
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.folder.path.clone());
+    let repo_root = repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| repo.root.clone());
+    let rel = dir.strip_prefix(&repo_root).unwrap_or(&dir).to_path_buf();
+    let files = repo.files_at(base, &rel)?;
+    let mut wanted: Vec<(PathBuf, String)> = Vec::new();
+    for (path, blob) in files {
+        let Ok(inner) = path.strip_prefix(&rel) else {
+            continue;
+        };
+        let parts: Vec<String> = inner
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if parts.len() == 2 && TRACKED.contains(&parts[1].as_str()) {
+            wanted.push((inner.to_path_buf(), blob));
+        }
+    }
+    let ids: Vec<String> = wanted.iter().map(|(_, b)| b.clone()).collect();
+    let blobs = repo.blobs(&ids)?;
+    if into.exists() {
+        std::fs::remove_dir_all(into).map_err(write_err(into))?;
+    }
+    std::fs::create_dir_all(into).map_err(write_err(into))?;
+    for (inner, blob) in &wanted {
+        let path = into.join(inner);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(write_err(parent))?;
+        }
+        let bytes = blobs.get(blob).map(Vec::as_slice).unwrap_or_default();
+        std::fs::write(&path, bytes).map_err(write_err(&path))?;
+    }
+    Ok(crate::migration::load_folder(&ctx.set.name, into))
+}
+
 fn normalise(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

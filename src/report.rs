@@ -214,3 +214,45 @@ impl Render for ErrorReport {
         true
     }
 }
+
+/// One `catalog-drift` error per difference between a live database (`database`) and its
+/// history, with the fix-up SQL as help, and a diff for each value too long for one line.
+pub fn catalog_findings(
+    set: &str,
+    database: &str,
+    diffs: &[crate::catalog::Difference],
+) -> (Vec<crate::diagnostic::Diagnostic>, Vec<Drift>) {
+    let mut findings = Vec::new();
+    let mut drift = Vec::new();
+    for d in diffs {
+        let help = match (&d.fix, &d.note) {
+            (Some(fix), note) => format!(
+                "to bring the database back in line, run:\n{}{}\nor, if the change is wanted, put it in a migration",
+                fix.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
+                note.as_ref().map(|n| format!("\n({n})")).unwrap_or_default()
+            ),
+            (None, Some(note)) => note.clone(),
+            (None, None) => "put the change in a migration, or undo it on the database".to_string(),
+        };
+        findings.push(
+            crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::Problem::CatalogDrift,
+                d.summary(database),
+            )
+            .with_set(set)
+            .with_help(help),
+        );
+        for (field, expected, actual) in d.long_fields() {
+            drift.push(Drift {
+                file: std::path::PathBuf::from(format!("{database} (live): {} {}", d.kind, d.name)),
+                diff: crate::diff::unified(
+                    expected,
+                    actual,
+                    &format!("{} {} {field} (applied migrations)", d.kind, d.name),
+                    &format!("{} {} {field} ({database}, live)", d.kind, d.name),
+                ),
+            });
+        }
+    }
+    (findings, drift)
+}

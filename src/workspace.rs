@@ -97,6 +97,10 @@ pub struct MigrationSet {
     /// The lint levels: `[workspace.metadata.migrate.lint]` with the package's table on top.
     #[serde(skip)]
     pub lint: LintConfig,
+    /// Catalog objects live drift leaves out: `drift-ignore` of
+    /// `[workspace.metadata.migrate]` and then of the package.
+    #[serde(skip)]
+    pub drift_ignore: Vec<crate::catalog::IgnorePattern>,
     /// The `[print_schema]` sections of its diesel.toml (one default section without one),
     /// with the set's schema file on the default section; sorted by name, as diesel prints
     /// them.
@@ -409,6 +413,7 @@ pub fn from_metadata_with(
             ws_lint: ws_cfg.lint.as_ref(),
             ws_init_sql: ws_cfg.init_sql.as_ref(),
             ws_write_schema: ws_cfg.write_schema,
+            ws_drift_ignore: ws_cfg.drift_ignore.as_deref().unwrap_or_default(),
             root: &root,
             root_manifest: &root_manifest,
         };
@@ -439,6 +444,7 @@ pub fn from_metadata_with(
             ws_lint: ws_cfg.lint.as_ref(),
             ws_init_sql: ws_cfg.init_sql.as_ref(),
             ws_write_schema: ws_cfg.write_schema,
+            ws_drift_ignore: ws_cfg.drift_ignore.as_deref().unwrap_or_default(),
             root: &root,
             root_manifest: &root_manifest,
         };
@@ -499,6 +505,7 @@ struct SetConfig<'a> {
     ws_lint: Option<&'a serde_json::Value>,
     ws_init_sql: Option<&'a config::InitSqlList>,
     ws_write_schema: Option<bool>,
+    ws_drift_ignore: &'a [String],
     root: &'a Path,
     root_manifest: &'a Path,
 }
@@ -688,6 +695,7 @@ impl Member {
                         schema_check: entry.schema_check.or(own.schema_check),
                         init_sql: entry.init_sql.clone().or(own.init_sql.clone()),
                         write_schema: entry.write_schema.or(own.write_schema),
+                        drift_ignore: entry.drift_ignore.clone().or(own.drift_ignore.clone()),
                         ..entry.clone()
                     },
                     diesel_toml,
@@ -912,6 +920,20 @@ impl Member {
                     help: "see docs/rules/README.md for the rule ids and levels".to_string(),
                 }
             })?;
+        let drift_ignore = cx
+            .ws_drift_ignore
+            .iter()
+            .chain(c.keys.drift_ignore.iter().flatten())
+            .map(|p| crate::catalog::IgnorePattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| ConfigError::Invalid {
+                path: self.manifest.clone(),
+                at: " (drift-ignore)".to_string(),
+                message,
+                help:
+                    "write each entry as KIND:PATTERN, e.g. `drift-ignore = [\"index:public.tmp_*\"]`"
+                        .to_string(),
+            })?;
         let print_schema = print_schema_of(c.diesel_toml.as_ref(), schema_file.as_deref())?;
         let format = FormatConfig::discover(dir, cx.root).map_err(ConfigError::Format)?;
         Ok(MigrationSet {
@@ -945,6 +967,7 @@ impl Member {
                 cx.root_manifest,
             ),
             write_schema: c.keys.write_schema.or(cx.ws_write_schema).unwrap_or(false),
+            drift_ignore,
         })
     }
 }

@@ -3,8 +3,9 @@
 //! A database created by hand, by another tool or by an older system already has the effect of
 //! some migrations. `baseline` records the set's migrations up to VERSION as applied without
 //! running them, but only after comparing the live schema with the schema the history produces
-//! at VERSION (replayed on a scratch database): on any difference it refuses and shows the
-//! diff; `--force` records them anyway, with a warning. Nothing is ever marked applied silently.
+//! at VERSION (replayed on a scratch database), and the whole catalog (indexes, constraints,
+//! types, views, functions, triggers, … see [`crate::catalog`]) with that replay's: on any
+//! difference it refuses and shows the diff and one finding per differing object; `--force` records them anyway, with a warning. Nothing is ever marked applied silently.
 
 use super::{open, read_state, stop_on_problems, Opened, Outcome};
 use crate::db::run;
@@ -77,13 +78,15 @@ pub fn run(
             set,
             database: &url,
         });
-        // Verify: the live schema must be the schema of the history up to VERSION.
-        let expected = history.render(Upto::Version(&to), true).map_err(|e| {
-            SetError::new(set, format!(
-                "could not render the schema of the history up to {to}: {}",
-                e.diagnostic(set).message
-            ))
-        })?;
+        // Verify: the live schema and catalog must be those of the history up to VERSION.
+        let (expected, expected_catalog) = history
+            .expected(Upto::Version(&to), true, true)
+            .map_err(|e| {
+                SetError::new(set, format!(
+                    "could not render the schema of the history up to {to}: {}",
+                    e.diagnostic(set).message
+                ))
+            })?;
         let live = history
             .render_live(conn)
             .map_err(|e| SetError::new(set, e))?;
@@ -100,10 +103,19 @@ pub fn run(
                 )
             })
             .collect();
-        let schema_matches = diffs.is_empty();
+        let live_catalog = conn
+            .catalog()
+            .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
+        let catalog_drift = crate::catalog::diff(&expected_catalog, &live_catalog);
+        let (findings, catalog_diffs) =
+            crate::report::catalog_findings(set, &url.to_string(), &catalog_drift);
+        let schema_matches = diffs.is_empty() && catalog_drift.is_empty();
         let mut report = BaselineReport {
             command: "baseline",
             ok: schema_matches || opts.force,
+            catalog_drift,
+            findings,
+            catalog_diffs: catalog_diffs.into_iter().map(|d| d.diff).collect(),
             set: set.to_string(),
             to: to.clone(),
             schema_matches,
@@ -154,8 +166,16 @@ pub struct BaselineReport {
     pub set: String,
     /// The version baselined to.
     pub to: String,
-    /// Whether the live schema matched the history's.
+    /// Whether the live schema and catalog matched the history's.
     pub schema_matches: bool,
+    /// Every object of the live catalog that differs from the history's up to the version.
+    pub catalog_drift: Vec<crate::catalog::Difference>,
+    /// The same differences as findings (human text only).
+    #[serde(skip)]
+    pub findings: Vec<crate::diagnostic::Diagnostic>,
+    /// Diffs of the differing values too long for one line (human text only).
+    #[serde(skip)]
+    pub catalog_diffs: Vec<String>,
     /// The versions recorded.
     pub recorded: Vec<String>,
     /// The differences found, as unified diffs (empty when the schema matches).
@@ -171,12 +191,21 @@ impl Render for BaselineReport {
         for diff in &r.diffs {
             p.stderr_diff(diff);
         }
+        p.diagnostics(&r.findings);
+        for diff in &r.catalog_diffs {
+            p.stderr_diff(diff);
+        }
         let set = &r.set;
         let to = &r.to;
         if !r.ok {
             p.stderr(&format!(
-                "{} set `{set}`: the database's schema differs from the schema of the history up to {to} (diff above); nothing was recorded\n{} make the database match (or choose the VERSION it matches), or pass --force to record the migrations anyway\n",
+                "{} set `{set}`: the database's schema differs from the schema of the history up to {to} ({}above); nothing was recorded\n{} make the database match (or choose the VERSION it matches), or pass --force to record the migrations anyway\n",
                 "error:".bad().strong(),
+                match (r.diffs.is_empty(), r.catalog_drift.len()) {
+                    (true, n) => format!("{} ", count(n, "catalog difference")),
+                    (false, 0) => "diff ".to_string(),
+                    (false, n) => format!("diff and {} ", count(n, "catalog difference")),
+                },
                 "help:".note().strong()
             ),
         );

@@ -10,7 +10,8 @@
 use std::path::PathBuf;
 
 use super::{open, read_state, Opened, Outcome};
-use crate::db::ConnectOptions;
+use crate::catalog::{self, Difference, IgnorePattern};
+use crate::db::{ConnectOptions, DbError};
 use crate::diagnostic::{Counts, Diagnostic, Problem, Severity};
 use crate::error::SetError;
 use crate::history::{SetHistory, Upto};
@@ -35,6 +36,9 @@ pub struct CheckOptions {
     /// `--base [REF]`: check released migrations against this revision (`Some("")` means the
     /// merge base with the main branch).
     pub base: Option<String>,
+    /// `--drift-ignore KIND:PATTERN`: catalog differences to leave out (added to each set's
+    /// `drift-ignore` configuration).
+    pub drift_ignore: Vec<IgnorePattern>,
 }
 
 /// Findings and diffs of one part of the check.
@@ -45,6 +49,8 @@ struct Found {
     schema_checked: bool,
     replayed: bool,
     replayed_on: Option<String>,
+    catalog: Vec<Difference>,
+    drift_ignored: usize,
 }
 
 /// The committed schema files against the history's schema.
@@ -315,47 +321,66 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
             .with_help("it will run after newer migrations on this database; make sure it does not depend on running first, or give it a newer version"),
         );
     }
-    // Live drift: compare the database with the schema its applied migrations produce.
-    if !ctx.set.has_schema() {
-        return Ok(found);
-    }
+    // Live drift: compare the database with the schema and the catalog its applied migrations
+    // produce, from one replay.
+    let with_sections = ctx.set.has_schema();
     let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
-    let expected = match history.render(Upto::Applied(&st.applied), !opts.no_cache) {
-        Ok(r) => r,
-        Err(err) if err.is_finding() => {
-            found.findings.extend(err.diagnostics(set));
-            return Ok(found);
+    let (expected, expected_catalog) =
+        match history.expected(Upto::Applied(&st.applied), !opts.no_cache, with_sections) {
+            Ok(r) => r,
+            Err(err) if err.is_finding() => {
+                found.findings.extend(err.diagnostics(set));
+                return Ok(found);
+            }
+            Err(err) => return Err(SetError::new(set, err)),
+        };
+    let label = url.to_string();
+    if with_sections {
+        let live = history
+            .render_live(&mut conn)
+            .map_err(|e| SetError::new(set, e))?;
+        for (want, have) in expected.iter().zip(&live) {
+            if crate::diff::same(&want.text, &have.text) {
+                continue;
+            }
+            let diff = crate::diff::unified(
+                &want.text,
+                &have.text,
+                "schema of the applied migrations",
+                &format!("{label} (live)"),
+            );
+            let (added, removed) = crate::diff::stats(&diff);
+            found.findings.push(
+                Diagnostic::error(
+                    Problem::LiveDrift,
+                    format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"),
+                )
+                .with_set(set)
+                .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
+            );
+            found.drift.push(Drift {
+                file: PathBuf::from(format!("{label} (live)")),
+                diff,
+            });
         }
-        Err(err) => return Err(SetError::new(set, err)),
-    };
-    let live = history
-        .render_live(&mut conn)
-        .map_err(|e| SetError::new(set, e))?;
-    for (want, have) in expected.iter().zip(&live) {
-        if crate::diff::same(&want.text, &have.text) {
-            continue;
-        }
-        let label = url.to_string();
-        let diff = crate::diff::unified(
-            &want.text,
-            &have.text,
-            "schema of the applied migrations",
-            &format!("{label} (live)"),
-        );
-        let (added, removed) = crate::diff::stats(&diff);
-        found.findings.push(
-            Diagnostic::error(
-                Problem::LiveDrift,
-                format!("the database {label} differs from the schema its applied migrations produce (+{added} -{removed} lines): someone changed it by hand"),
-            )
-            .with_set(set)
-            .with_help("put the change in a migration (and undo it by hand on this database first), or undo it on the database"),
-        );
-        found.drift.push(Drift {
-            file: PathBuf::from(format!("{label} (live)")),
-            diff,
-        });
     }
+    let live_catalog = conn
+        .catalog()
+        .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
+    let patterns: Vec<IgnorePattern> = ctx
+        .set
+        .drift_ignore
+        .iter()
+        .chain(&opts.drift_ignore)
+        .cloned()
+        .collect();
+    let (diffs, ignored) =
+        catalog::apply_ignores(catalog::diff(&expected_catalog, &live_catalog), &patterns);
+    let (findings, drift) = crate::report::catalog_findings(set, &label, &diffs);
+    found.findings.extend(findings);
+    found.drift.extend(drift);
+    found.catalog = diffs;
+    found.drift_ignored = ignored;
     Ok(found)
 }
 
@@ -401,6 +426,8 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             schema_checked: false,
             replayed: false,
             replayed_on: None,
+            catalog_drift: Vec::new(),
+            drift_ignored: 0,
             migrations: ctx.folder.migrations.len(),
         })
         .collect();
@@ -444,6 +471,8 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
             let found = live_for(resolved, ctx, opts)?;
             add_new(&mut report.findings, found.findings);
             report.drift.extend(found.drift);
+            report.catalog_drift = found.catalog;
+            report.drift_ignored = found.drift_ignored;
         }
     }
     Ok(reports)
@@ -469,20 +498,7 @@ fn released_findings(
     base: &str,
     reports: &mut [CheckSet],
 ) -> anyhow::Result<()> {
-    let root = &resolved.workspace.root;
-    let repo = crate::git::Repo::discover(root).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--base needs a git repository, and {} is not in one",
-            root.display()
-        )
-    })?;
-    let (commit, label) = if base.is_empty() {
-        let c = repo.default_base()?;
-        let short = c.chars().take(10).collect::<String>();
-        (c, format!("the merge base {short}"))
-    } else {
-        (repo.resolve(base)?, base.to_string())
-    };
+    let (repo, commit, label) = super::base_revision(resolved, base)?;
     for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
         report
             .findings
@@ -552,6 +568,11 @@ pub struct CheckSet {
     /// The server (or SQLite library) and version the history was replayed on, when it was
     /// replayed (from the cache: the one it was replayed on then).
     pub replayed_on: Option<String>,
+    /// With a database URL: every object of the live database's catalog that differs from
+    /// the catalog its applied migrations produce (each is also a `catalog-drift` finding).
+    pub catalog_drift: Vec<Difference>,
+    /// How many catalog differences `drift-ignore` patterns left out.
+    pub drift_ignored: usize,
     /// How many migrations the set has (human text only).
     #[serde(skip)]
     pub migrations: usize,
@@ -615,9 +636,10 @@ impl Render for CheckReport {
                     "ok".good().strong(),
                     set.set.strong(),
                     format!(
-                        "({}{what}{})",
+                        "({}{what}{}{})",
                         count(set.migrations, "migration"),
-                        allowed(set.allowed)
+                        allowed(set.allowed),
+                        ignored(set.drift_ignored)
                     )
                     .dim()
                 ));
@@ -634,11 +656,12 @@ impl Render for CheckReport {
                 "{status} {} {}",
                 set.set.strong(),
                 format!(
-                    "({}, {}, {}{})",
+                    "({}, {}, {}{}{})",
                     count(set.migrations, "migration"),
                     count(counts.errors, "error"),
                     count(counts.warnings, "warning"),
-                    allowed(set.allowed)
+                    allowed(set.allowed),
+                    ignored(set.drift_ignored)
                 )
                 .dim()
             ));
@@ -673,5 +696,17 @@ fn allowed(n: usize) -> String {
         String::new()
     } else {
         format!(", {n} allowed")
+    }
+}
+
+/// `, 1 catalog difference ignored` when `drift-ignore` patterns left some out.
+fn ignored(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} ignored (drift-ignore)",
+            count(n, "catalog difference")
+        )
     }
 }

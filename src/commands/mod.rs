@@ -10,6 +10,7 @@ pub mod apply;
 pub mod baseline;
 pub mod check;
 pub mod database;
+pub mod diff;
 pub mod generate;
 pub mod init;
 pub mod list;
@@ -37,6 +38,7 @@ pub use self::apply::ApplyOptions;
 pub use self::baseline::BaselineOptions;
 pub use self::check::CheckOptions;
 pub use self::database::{DatabaseAction, DatabaseOptions};
+pub use self::diff::DiffOptions;
 pub use self::generate::GenerateOptions;
 pub use self::mark::MarkOptions;
 pub use self::revert::{RevertOptions, RevertTarget};
@@ -93,6 +95,7 @@ pub enum Request {
     Database(DatabaseOptions),
     /// `mark`.
     Mark(MarkOptions),
+    Diff(DiffOptions),
     /// `rules`.
     Rules,
     /// `init`.
@@ -123,6 +126,7 @@ impl Request {
                 DatabaseAction::Create => "database create",
                 DatabaseAction::Drop => "database drop",
             },
+            Request::Diff(_) => "diff",
             Request::Rules => "rules",
             Request::Init => "init",
             Request::Print(_) => "print",
@@ -169,11 +173,35 @@ pub fn execute(
         Request::Baseline(o) => baseline::run(&resolved, o, printer),
         Request::Database(o) => database::run(&resolved, o, printer),
         Request::Mark(o) => mark::run(&resolved, o, printer),
+        Request::Diff(o) => diff::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
     }
 }
 
 /// Report folder problems and stop before anything runs (exit 2), or go on.
+/// The repository, commit and label of `--base [REF]` (`""`: the merge base with the main
+/// branch), for `check` and `diff`.
+pub(crate) fn base_revision(
+    resolved: &Resolved,
+    base: &str,
+) -> anyhow::Result<(crate::git::Repo, String, String)> {
+    let root = &resolved.workspace.root;
+    let repo = crate::git::Repo::discover(root).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--base needs a git repository, and {} is not in one",
+            root.display()
+        )
+    })?;
+    let (commit, label) = if base.is_empty() {
+        let c = repo.default_base()?;
+        let short = c.chars().take(10).collect::<String>();
+        (c, format!("the merge base {short}"))
+    } else {
+        (repo.resolve(base)?, base.to_string())
+    };
+    Ok((repo, commit, label))
+}
+
 pub(crate) fn stop_on_problems(
     resolved: &Resolved,
     printer: &Printer,

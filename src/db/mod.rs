@@ -27,7 +27,9 @@
 //!   may have stayed committed;
 //! - `history_facts`: the catalog facts `generate --diff-schema` needs beyond the schema model.
 //!
-//! Introspection into the schema model is in [`introspect`], one file per backend as well.
+//! Introspection into the schema model is in [`introspect`], one file per backend as well, and
+//! so is reading the whole catalog (every index, constraint, type, view, function, trigger…)
+//! into [`crate::catalog::Catalog`], in [`catalog`].
 //!
 //! # Adding a backend
 //!
@@ -42,6 +44,7 @@
 //! names) and `generate.rs` (the SQL dialect of generated migrations). No code outside these
 //! compares a backend with `==`, so nothing a new variant misses can fall through silently.
 
+pub mod catalog;
 pub mod harness;
 pub mod introspect;
 pub mod lifecycle;
@@ -634,6 +637,16 @@ impl Connection {
             Connection::Sqlite(c) => introspect::sqlite(c, opts),
             Connection::Postgres(c) => introspect::postgres(c, opts),
             Connection::Mysql(c) => introspect::mysql(c, opts),
+        }
+    }
+
+    /// Read the whole catalog (every object a migration can create), for drift beyond what
+    /// `table!` shows.
+    pub fn catalog(&mut self) -> Result<crate::catalog::Catalog, catalog::CatalogError> {
+        match self {
+            Connection::Sqlite(c) => catalog::sqlite(c),
+            Connection::Postgres(c) => catalog::postgres(c),
+            Connection::Mysql(c) => catalog::mysql(c),
         }
     }
 
