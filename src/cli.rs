@@ -99,6 +99,11 @@ pub struct GlobalArgs {
     /// MIGRATE_SCRATCH_URL (several URLs separated by spaces)
     #[arg(long, global = true, value_name = "URL")]
     pub scratch_url: Vec<String>,
+    /// Read the migration sets from this bundle (`cargo migrate bundle`) instead of a
+    /// workspace: no cargo, manifests or sources needed (apply, status, pending, revert, redo,
+    /// mark)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +208,13 @@ pub enum Command {
         /// Write the schema file(s) instead of printing
         #[arg(long)]
         write: bool,
+    },
+    /// Write the selected sets' migrations into one bundle file, for deploying without cargo
+    /// (`cargo-migrate --bundle FILE apply`)
+    Bundle {
+        /// The bundle file to write
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// List the lint rules with their ids and default levels
     Rules,
@@ -423,6 +435,7 @@ impl GlobalArgs {
             quiet: self.quiet,
             verbose: self.verbose,
             scratch_urls: self.scratch_url.clone(),
+            bundle: self.bundle.clone(),
         }
     }
 
@@ -440,6 +453,7 @@ impl Command {
     pub fn request(&self) -> Request {
         match self {
             Command::List => Request::List,
+            Command::Bundle { out } => Request::Bundle(out.clone()),
             Command::Pending => Request::Status(StatusOptions {
                 exit_code: false,
                 pending_only: true,

@@ -12,7 +12,7 @@
 //! | output | [`output`] (the only writer to the terminal; colors in [`output::human`]), [`report`] (shared report types), [`events`] | no |
 //! | services | [`history`] (replay → introspect → render, cached), [`state`] (applied, pending, unknown), [`db::run`] (the locked runner), [`released`], [`interrupt`] | yes (`history`, `db::run`, `interrupt`) |
 //! | database | [`db`]: connections, one file per backend, harness, lock, scratch databases, introspection, catalog readers | yes: the only layer that does |
-//! | pure core | [`workspace`], [`config`], [`migration`], [`schema`], [`catalog`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
+//! | pure core | [`workspace`], [`config`], [`bundle`], [`migration`], [`schema`], [`catalog`], [`lint`], [`generate`], [`diff`], [`diagnostic`], [`failure`], [`error`], [`backend`], [`database_url`], [`cache`], [`git`] | no |
 //!
 //! # Where a change goes
 //!
@@ -30,6 +30,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backend;
+pub mod bundle;
 pub mod cache;
 pub mod catalog;
 pub mod cause;

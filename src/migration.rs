@@ -212,6 +212,14 @@ struct MetadataToml {
     run_in_transaction: bool,
 }
 
+/// diesel's reading of a metadata.toml's text: `run_in_transaction`, `false` when the key is
+/// missing; `true` for text that is not valid (the folder loader reports that case).
+pub fn run_in_transaction_of(text: &str) -> bool {
+    toml::from_str::<MetadataToml>(text)
+        .map(|m| m.run_in_transaction)
+        .unwrap_or(true)
+}
+
 /// Load and validate one migrations folder.
 pub fn load_folder(set: &str, dir: &Path) -> MigrationFolder {
     let shown_dir = dir;

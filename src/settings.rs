@@ -52,6 +52,8 @@ pub struct GlobalOptions {
     pub verbose: u8,
     /// `--scratch-url` (repeatable); `MIGRATE_SCRATCH_URL` is read in [`resolve`].
     pub scratch_urls: Vec<String>,
+    /// `--bundle`: read the sets from this migration bundle instead of a workspace.
+    pub bundle: Option<PathBuf>,
 }
 
 /// Where a set's URL came from.
@@ -523,11 +525,40 @@ pub fn resolve(opts: &GlobalOptions, env: &dyn Env) -> anyhow::Result<Resolved> 
     resolve_workspace(ws, opts, env)
 }
 
+/// The sets of a migration bundle instead of a workspace: `--bundle FILE`. The bundle's
+/// checksums are verified first; `.env` files are read in the current folder.
+pub fn resolve_bundle(
+    path: &Path,
+    opts: &GlobalOptions,
+    env: &dyn Env,
+) -> anyhow::Result<Resolved> {
+    let bundle = crate::bundle::Bundle::read(path)?;
+    let root = std::env::current_dir()?;
+    let (ws, mut folders) = bundle.workspace(path, &root);
+    resolve_with(ws, opts, env, &mut |set: &MigrationSet| {
+        folders.remove(&set.name).unwrap_or_default()
+    })
+}
+
 /// Select, load folders and find URLs in a discovered workspace.
 pub fn resolve_workspace(
     ws: Workspace,
     opts: &GlobalOptions,
     env: &dyn Env,
+) -> anyhow::Result<Resolved> {
+    resolve_with(ws, opts, env, &mut |set: &MigrationSet| {
+        let mut folder = load_folder(&set.name, &set.migrations_dir);
+        explain_missing_dir(set, &mut folder);
+        folder
+    })
+}
+
+/// Select, load each selected set's folder with `load`, and find URLs.
+fn resolve_with(
+    ws: Workspace,
+    opts: &GlobalOptions,
+    env: &dyn Env,
+    load: &mut dyn FnMut(&MigrationSet) -> MigrationFolder,
 ) -> anyhow::Result<Resolved> {
     if opts
         .database_url
@@ -549,8 +580,7 @@ pub fn resolve_workspace(
             let (url, other_backend_url) =
                 url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
                     .map_err(|e| SetError::new(&set.name, e))?;
-            let mut folder = load_folder(&set.name, &set.migrations_dir);
-            explain_missing_dir(&set, &mut folder);
+            let folder = load(&set);
             Ok(SetContext {
                 set,
                 folder,
@@ -577,7 +607,7 @@ pub fn resolve_workspace(
             database_key(&probe)
                 .is_some_and(|key| selected_keys.contains(&key))
                 .then(|| SetContext {
-                    folder: load_folder(&set.name, &set.migrations_dir),
+                    folder: load(set),
                     ..probe
                 })
         })

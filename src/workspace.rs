@@ -46,6 +46,8 @@ pub enum FoundBy {
     DieselConfigFileEnv,
     /// A `[[package.metadata.migrate.sets]]` (or workspace) entry.
     SetsTable,
+    /// A migration bundle (`--bundle FILE`).
+    Bundle,
 }
 
 /// Where a set's backend came from, when it came from configuration or names (the URL's

@@ -185,6 +185,7 @@ fn found_text(set: &ListedSet) -> String {
         FoundBy::DieselConfigFile => "diesel config file",
         FoundBy::DieselConfigFileEnv => "DIESEL_CONFIG_FILE",
         FoundBy::SetsTable => "sets entry in",
+        FoundBy::Bundle => "bundle",
     };
     let backend = match set.backend_from {
         Some(ListedBackendFrom::FolderName) => "; backend from the folder name",

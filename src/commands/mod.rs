@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod baseline;
+pub mod bundle;
 pub mod check;
 pub mod database;
 pub mod diff;
@@ -100,6 +101,8 @@ pub enum Request {
     Rules,
     /// `init`.
     Init,
+    /// `bundle --out FILE`.
+    Bundle(PathBuf),
     /// `completions` and `man`: text the CLI layer generated, printed as it is.
     Print(String),
     /// A request the CLI layer could not make sense of: the message, exit 2.
@@ -129,6 +132,7 @@ impl Request {
             Request::Diff(_) => "diff",
             Request::Rules => "rules",
             Request::Init => "init",
+            Request::Bundle(_) => "bundle",
             Request::Print(_) => "print",
             Request::Unknown(_) => "cargo migrate",
         }
@@ -157,7 +161,21 @@ pub fn execute(
     if let Some(answer) = without_workspace(request, printer) {
         return answer;
     }
-    let resolved = crate::settings::resolve(opts, &crate::settings::ProcessEnv)?;
+    let resolved = match &opts.bundle {
+        Some(path) => {
+            if !matches!(
+                request,
+                Request::Apply(_) | Request::Status(_) | Request::Revert(_) | Request::Mark(_)
+            ) {
+                anyhow::bail!(
+                    "`{}` needs a workspace; with --bundle only apply, status, pending, revert, redo and mark run\nhelp: run it in the workspace the bundle was made from, without --bundle",
+                    request.name()
+                );
+            }
+            crate::settings::resolve_bundle(path, opts, &crate::settings::ProcessEnv)?
+        }
+        None => crate::settings::resolve(opts, &crate::settings::ProcessEnv)?,
+    };
     printer.set_root(&resolved.workspace.root);
     match request {
         Request::Rules | Request::Print(_) | Request::Unknown(_) => {
@@ -175,6 +193,7 @@ pub fn execute(
         Request::Mark(o) => mark::run(&resolved, o, printer),
         Request::Diff(o) => diff::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
+        Request::Bundle(out) => bundle::run(&resolved, out, printer),
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod bundle;
 mod catalog;
 mod ci_formats;
 mod cli;
