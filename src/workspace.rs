@@ -338,6 +338,16 @@ fn set_for(
             help: "see docs/rules/README.md for the rule ids and levels".to_string(),
         }
     })?;
+    let init_sql = InitSql::resolve(
+        cfg.init_sql.as_ref(),
+        manifest,
+        cx.ws_init_sql,
+        cx.root_manifest,
+    );
+    let lint = LintConfig {
+        init_sql: init_sql.statements.clone(),
+        ..lint
+    };
     let print_schema = print_schema_of(diesel_toml.as_ref(), schema_file.as_deref())?;
     let format = FormatConfig::discover(dir, cx.root).map_err(ConfigError::Format)?;
     Ok(Some(MigrationSet {
@@ -358,12 +368,7 @@ fn set_for(
         print_schema,
         format,
         virtual_root: cx.virtual_root,
-        init_sql: InitSql::resolve(
-            cfg.init_sql.as_ref(),
-            manifest,
-            cx.ws_init_sql,
-            cx.root_manifest,
-        ),
+        init_sql,
     }))
 }
 

@@ -140,6 +140,7 @@ pub fn lint_set_counted(
                     migration: m,
                     split,
                     facts,
+                    config,
                 };
                 run_file(&cx, &mut schema, true, rules, &mut findings);
             }
@@ -171,6 +172,7 @@ pub fn lint_set_counted(
                 migration: m,
                 split,
                 facts,
+                config,
             };
             up_created = run_file(&cx, &mut schema, true, rules, &mut findings);
         }
@@ -183,6 +185,7 @@ pub fn lint_set_counted(
                     migration: m,
                     split,
                     facts,
+                    config,
                 };
                 // down.sql is read against the schema up.sql left, without changing it.
                 run_down(&cx, &schema, rules, &mut findings);
@@ -197,6 +200,7 @@ pub fn lint_set_counted(
                 migration: m,
                 split,
                 facts,
+                config,
             }),
             _ => None,
         };

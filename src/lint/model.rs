@@ -1195,6 +1195,30 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
     }
 }
 
+/// The table an `ALTER TABLE [IF EXISTS] [ONLY] name …` statement alters; `None` for any
+/// other statement.
+pub fn altered_table(file: &SplitFile<'_>, stmt: &Statement) -> Option<String> {
+    let sig: Vec<&TokenWithSpan> = file.significant(stmt).collect();
+    let w = |i: usize, word: &str| sig.get(i).is_some_and(|t| is_word(&t.token, word));
+    if !(w(0, "alter") && w(1, "table")) {
+        return None;
+    }
+    let i = skip_words(&sig, 2, &["if", "exists", "only"]);
+    name_from(&sig, i).map(|(n, _)| n)
+}
+
+/// Whether some statement of `sql` (an `init-sql` entry) is `SET [SESSION | LOCAL] setting …`.
+pub fn sets_setting(sql: &str, backend: Backend, setting: &str) -> bool {
+    let Ok(file) = crate::sql::split(sql, backend) else {
+        return false;
+    };
+    file.statements.iter().any(|st| {
+        facts(&file, st, backend)
+            .iter()
+            .any(|a| matches!(a, Action::SetSetting { name, .. } if name == setting))
+    })
+}
+
 /// The significant tokens of a statement that are string literals equal to `value`.
 pub fn string_literals<'f>(
     file: &'f SplitFile<'_>,
@@ -1421,6 +1445,27 @@ mod tests {
                 cascade: true
             }
         );
+    }
+
+    #[test]
+    fn altered_tables_and_init_sql_settings() {
+        let sql = "ALTER TABLE IF EXISTS ONLY public.Users ADD COLUMN a INT;\nALTER TYPE mood RENAME TO m;";
+        let f = split(sql, Backend::Postgres).unwrap();
+        assert_eq!(
+            altered_table(&f, &f.statements[0]).as_deref(),
+            Some("users")
+        );
+        assert_eq!(altered_table(&f, &f.statements[1]), None);
+        assert!(sets_setting(
+            "SET search_path = app; SET lock_timeout = '5s'",
+            Backend::Postgres,
+            "lock_timeout"
+        ));
+        assert!(!sets_setting(
+            "SET statement_timeout = '5s'",
+            Backend::Postgres,
+            "lock_timeout"
+        ));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 
-use super::config::Level;
+use super::config::{Level, LintConfig};
 use super::model::{Action, Facts};
 use super::schema::Schema;
 use super::MigrationInput;
@@ -41,6 +41,7 @@ pub mod drop_table;
 pub mod empty_down_sql;
 pub mod empty_up_sql;
 pub mod enum_value_used_in_transaction;
+pub mod lock_timeout_missing;
 pub mod missing_down_sql;
 pub mod missing_where;
 pub mod mysql_data_change_with_ddl;
@@ -88,6 +89,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &constraint_without_not_valid::ConstraintWithoutNotValid,
         &change_column_type::ChangeColumnType,
         &volatile_default::VolatileDefault,
+        &lock_timeout_missing::LockTimeoutMissing,
         &rename_column::RenameColumn,
         &rename_table::RenameTable,
         &drop_column::DropColumn,
@@ -227,6 +229,8 @@ pub struct FileCx<'a> {
     pub migration: &'a MigrationInput<'a>,
     pub split: &'a SplitFile<'a>,
     pub facts: &'a [Facts],
+    /// The set's lint configuration (levels, `init-sql`).
+    pub config: &'a LintConfig,
 }
 
 impl FileCx<'_> {
