@@ -31,7 +31,7 @@ static INFO: RuleInfo = RuleInfo {
 };
 
 /// `char`, `char(3)`, `character(3)`, arrays of them; not `"char"`.
-fn is_char(ty: &str) -> bool {
+pub fn is_char(ty: &str) -> bool {
     matches!(type_key(ty).as_str(), "char" | "character") && !ty.trim_start().starts_with('"')
 }
 

@@ -29,7 +29,7 @@ static INFO: RuleInfo = RuleInfo {
 };
 
 /// `timestamp`, `timestamp(3)`, `timestamp without time zone`, arrays of them.
-fn without_time_zone(ty: &str) -> bool {
+pub fn without_time_zone(ty: &str) -> bool {
     let key = type_key(ty);
     (key == "timestamp" && !ty.contains(" with time zone")) || key == "timestamp without time zone"
 }
