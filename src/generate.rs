@@ -25,7 +25,9 @@
 //! error `unresolved-todo` and `apply` refuses) and a [`NoteKind::Todo`] note; a placeholder
 //! that would otherwise be valid SQL (an enum's labels) is [`ENUM_PLACEHOLDER`], which is not.
 //! Statements the linter warns about carry an inline `-- cargo-migrate: allow(rule): reason`
-//! whose reason names the object and what the statement does to it.
+//! whose reason names the object and what the statement does to it. On PostgreSQL, an up.sql that
+//! alters a table it did not create starts with `SET LOCAL lock_timeout = '5s'`
+//! (`lock-timeout-missing`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -221,6 +223,62 @@ fn column_def(backend: Backend, c: &Column) -> String {
     )
 }
 
+/// Allow comments for the lint's style rules on PostgreSQL columns whose type schema.rs
+/// dictates (`Timestamp` is `TIMESTAMP`, `Bpchar` is `CHAR(n)`): the migration has to create
+/// what schema.rs declares, so the finding is answered in the SQL, with the reason.
+fn style_allows<'c>(
+    backend: Backend,
+    table: &str,
+    columns: impl IntoIterator<Item = &'c Column>,
+) -> String {
+    use crate::lint::rules::{prefer_text_over_char, prefer_timestamptz};
+    if backend != Backend::Postgres {
+        return String::new();
+    }
+    let mut out = String::new();
+    for c in columns {
+        let ty = sql_type(backend, &c.ty).to_lowercase();
+        let rule = if prefer_timestamptz::without_time_zone(&ty) {
+            prefer_timestamptz::ID
+        } else if prefer_text_over_char::is_char(&ty) {
+            prefer_text_over_char::ID
+        } else {
+            continue;
+        };
+        out.push_str(&format!(
+            "-- cargo-migrate: allow({rule}): schema.rs declares `{table}.{}` as {}\n",
+            c.sql_name, c.ty.rust_name
+        ));
+    }
+    out
+}
+
+/// On PostgreSQL, a `SET LOCAL lock_timeout` to put before `up` when it alters a table it
+/// did not create (what `lock-timeout-missing` asks for); empty otherwise.
+fn lock_timeout_preamble(backend: Backend, up: &str) -> &'static str {
+    use crate::lint::model::{altered_table, facts, Action};
+    if backend != Backend::Postgres {
+        return "";
+    }
+    let Ok(file) = crate::sql::split(up, backend) else {
+        return "";
+    };
+    let mut created = std::collections::HashSet::new();
+    for st in &file.statements {
+        if altered_table(&file, st).is_some_and(|t| !created.contains(&t)) {
+            return "-- Fail after 5 seconds instead of queueing every query on the table behind a lock this\n\
+                    -- migration waits for; run it again when the table is quieter.\n\
+                    SET LOCAL lock_timeout = '5s';\n\n";
+        }
+        for a in facts(&file, st, backend).iter() {
+            if let Action::CreateTable { table, .. } = a {
+                created.insert(table.clone());
+            }
+        }
+    }
+    ""
+}
+
 /// MySQL cannot create an ENUM or SET column without its values, which schema.rs lacks.
 fn mysql_needs_values(backend: Backend, ty: &ColumnType) -> bool {
     backend.has_inline_enum_columns()
@@ -278,6 +336,7 @@ impl Planner<'_> {
         }
         let mut notes = self.notes;
         notes.sort_by_key(|n| n.kind);
+        let up = format!("{}{}", lock_timeout_preamble(self.backend, &up), up);
         Plan {
             up: up.trim_end().to_string() + "\n",
             down: down.trim_end().to_string() + "\n",
@@ -506,7 +565,11 @@ impl Planner<'_> {
             Some(n) => self.q(n),
             None => qualified(self.backend, t),
         };
-        format!("{todo}CREATE TABLE {name} (\n{}\n);\n", lines.join(",\n"))
+        let allows = style_allows(self.backend, &t.name.sql_name, &t.columns);
+        format!(
+            "{todo}{allows}CREATE TABLE {name} (\n{}\n);\n",
+            lines.join(",\n")
+        )
     }
 
     /// Order tables so that every table comes after the tables it references in `fks`.
@@ -881,6 +944,7 @@ impl Planner<'_> {
             {
                 self.note(NoteKind::Info, format!("PostgreSQL adds `{tname}.{}` as the last column; schema.rs lists it elsewhere, so regenerate schema.rs after applying (`cargo migrate schema --write`)", c.sql_name));
             }
+            up.push_str(&style_allows(b, &tname, [*c]));
             up.push_str(&format!(
                 "ALTER TABLE {t} ADD COLUMN {}{};\n",
                 column_def(b, c),
@@ -1290,6 +1354,28 @@ fn rename_create_table(sql: &str, new_name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::schema::model::TableName;
+
+    #[test]
+    fn lock_timeout_comes_first_when_an_existing_table_is_altered() {
+        let pg = Backend::Postgres;
+        let p = lock_timeout_preamble(pg, "ALTER TABLE users ADD COLUMN a INT;\n");
+        assert!(p.contains("SET LOCAL lock_timeout = '5s';"), "{p}");
+        assert_eq!(
+            lock_timeout_preamble(
+                pg,
+                "CREATE TABLE t (id INT);\nALTER TABLE t ADD COLUMN a INT;\n"
+            ),
+            ""
+        );
+        assert_eq!(
+            lock_timeout_preamble(pg, "CREATE INDEX i ON users (a);\n"),
+            ""
+        );
+        assert_eq!(
+            lock_timeout_preamble(Backend::Mysql, "ALTER TABLE users ADD COLUMN a INT;\n"),
+            ""
+        );
+    }
 
     fn col(t: &str, name: &str, rust: &str, nullable: bool) -> Column {
         Column::new(

@@ -936,6 +936,17 @@ impl Member {
                     "write each entry as KIND:PATTERN, e.g. `drift-ignore = [\"index:public.tmp_*\"]`"
                         .to_string(),
             })?;
+        let init_sql = InitSql::resolve(
+            c.keys.init_sql.as_ref(),
+            &self.manifest,
+            cx.ws_init_sql,
+            cx.root_manifest,
+        );
+        // A `lock_timeout` in init-sql counts for the lint as one set in the migration.
+        let lint = LintConfig {
+            init_sql: init_sql.statements.clone(),
+            ..lint
+        };
         let print_schema = print_schema_of(c.diesel_toml.as_ref(), schema_file.as_deref())?;
         let format = FormatConfig::discover(dir, cx.root).map_err(ConfigError::Format)?;
         Ok(MigrationSet {
@@ -962,12 +973,7 @@ impl Member {
             virtual_root: self.virtual_root,
             table: c.table,
             schema_check: c.keys.schema_check,
-            init_sql: InitSql::resolve(
-                c.keys.init_sql.as_ref(),
-                &self.manifest,
-                cx.ws_init_sql,
-                cx.root_manifest,
-            ),
+            init_sql,
             write_schema: c.keys.write_schema.or(cx.ws_write_schema).unwrap_or(false),
             drift_ignore,
         })

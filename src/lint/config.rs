@@ -73,6 +73,9 @@ pub struct LintConfig {
     /// Only migrations whose version sorts after this one are linted (digits only, as diesel
     /// stores versions: dashes are removed).
     pub lint_after: Option<String>,
+    /// The set's `init-sql` entries, which run on every connection before a migration (a
+    /// `SET lock_timeout` there counts for `lock-timeout-missing`).
+    pub init_sql: Vec<String>,
 }
 
 impl LintConfig {

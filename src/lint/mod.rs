@@ -141,6 +141,7 @@ pub fn lint_set_counted(
                     migration: m,
                     split,
                     facts,
+                    config,
                 };
                 run_file(&cx, &mut schema, true, rules, &mut findings);
             }
@@ -172,6 +173,7 @@ pub fn lint_set_counted(
                 migration: m,
                 split,
                 facts,
+                config,
             };
             up_created = run_file(&cx, &mut schema, true, rules, &mut findings);
         }
@@ -184,6 +186,7 @@ pub fn lint_set_counted(
                     migration: m,
                     split,
                     facts,
+                    config,
                 };
                 // down.sql is read against the schema up.sql left, without changing it.
                 run_down(&cx, &schema, rules, &mut findings);
@@ -198,6 +201,7 @@ pub fn lint_set_counted(
                 migration: m,
                 split,
                 facts,
+                config,
             }),
             _ => None,
         };

@@ -197,6 +197,31 @@ pub enum Action {
         table: String,
         reads: Vec<String>,
     },
+    /// `TRUNCATE` of one table.
+    Truncate {
+        table: String,
+        cascade: bool,
+    },
+    /// `DROP SCHEMA` of one schema.
+    DropSchema {
+        name: String,
+        cascade: bool,
+    },
+    /// PostgreSQL `VACUUM` (`full`: `VACUUM FULL` or `VACUUM (FULL)`), of one table or, with
+    /// `table` `None`, of the whole database.
+    Vacuum {
+        full: bool,
+        table: Option<String>,
+    },
+    /// PostgreSQL `CLUSTER` of one table, or of every table clustered before (`None`).
+    Cluster {
+        table: Option<String>,
+    },
+    /// `SET [SESSION | LOCAL] name …`: a run-time setting (`lock_timeout`), lower case.
+    SetSetting {
+        name: String,
+        local: bool,
+    },
     Transaction(TxKind),
     Pragma {
         name: String,
@@ -234,6 +259,17 @@ impl Facts {
 
 /// Read one statement of a split file.
 pub fn facts(file: &SplitFile<'_>, stmt: &Statement, backend: Backend) -> Facts {
+    {
+        let sig: Vec<&TokenWithSpan> = file.significant(stmt).collect();
+        if let Some(actions) = by_keywords_first(&sig) {
+            return Facts {
+                actions,
+                parsed: false,
+                understood: true,
+                parse_error: None,
+            };
+        }
+    }
     let tokens: Vec<TokenWithSpan> = file.tokens[stmt.tokens.clone()].to_vec();
     let d = dialect(backend);
     let mut parser = Parser::new(d).with_tokens_with_locations(tokens);
@@ -587,6 +623,13 @@ fn from_ast(stmt: &ast::Statement, backend: Backend) -> Vec<Act> {
                         },
                         at,
                     ),
+                    ObjectType::Schema => push(
+                        Action::DropSchema {
+                            name,
+                            cascade: *cascade,
+                        },
+                        at,
+                    ),
                     ObjectType::Type => push(
                         Action::DropType {
                             name,
@@ -657,6 +700,18 @@ fn from_ast(stmt: &ast::Statement, backend: Backend) -> Vec<Act> {
                 },
                 head,
             )
+        }
+        S::Truncate(t) => {
+            let cascade = matches!(t.cascade, Some(ast::CascadeOption::Cascade));
+            for target in &t.table_names {
+                push(
+                    Action::Truncate {
+                        table: object_name(&target.name),
+                        cascade,
+                    },
+                    name_at(&target.name),
+                )
+            }
         }
         S::StartTransaction { statements, .. } if statements.is_empty() => {
             push(Action::Transaction(TxKind::Begin), head)
@@ -849,6 +904,102 @@ fn string_at(sig: &[&TokenWithSpan], i: usize) -> Option<String> {
         Token::EscapedStringLiteral(s) => Some(s.clone()),
         _ => None,
     }
+}
+
+/// Statements read from their keywords even when sqlparser parses them, because its syntax
+/// tree leaves out what the rules need: PostgreSQL's `VACUUM` (its parser reads Redshift's,
+/// not `VACUUM (FULL) t`), `CLUSTER`, and `SET [LOCAL] name`.
+fn by_keywords_first(sig: &[&TokenWithSpan]) -> Option<Vec<Act>> {
+    let w = |i: usize, word: &str| sig.get(i).is_some_and(|t| is_word(&t.token, word));
+    let head = None;
+    if w(0, "set") {
+        let local = w(1, "local");
+        let i = skip_words(sig, 1, &["local", "session"]);
+        let (name, _) = name_from(sig, i)?;
+        return Some(vec![Act {
+            action: Action::SetSetting { name, local },
+            at: head,
+        }]);
+    }
+    let vacuum = w(0, "vacuum");
+    if !vacuum && !w(0, "cluster") {
+        return None;
+    }
+    let mut full = false;
+    let mut i = 1;
+    if matches!(sig.get(1).map(|t| &t.token), Some(Token::LParen)) {
+        // `VACUUM (FULL, ANALYZE) t`, `VACUUM (FULL true) t`, `CLUSTER (VERBOSE) t`.
+        let mut depth = 0usize;
+        while let Some(t) = sig.get(i) {
+            i += 1;
+            match &t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ if is_word(&t.token, "full") => {
+                    full = !sig.get(i).is_some_and(|n| {
+                        is_word(&n.token, "false")
+                            || is_word(&n.token, "off")
+                            || matches!(&n.token, Token::Number(v, _) if v == "0")
+                    })
+                }
+                _ => {}
+            }
+        }
+    } else {
+        full = w(1, "full");
+        i = skip_words(sig, 1, &["full", "freeze", "verbose", "analyze", "analyse"]);
+    }
+    let mut tables = Vec::new();
+    let mut j = i;
+    while let Some((name, mut next)) = name_from(sig, j) {
+        if !vacuum && w(next, "using") {
+            tables.push((name, token_at(sig[j])));
+            break;
+        }
+        tables.push((name, token_at(sig[j])));
+        // `VACUUM ANALYZE t (a, b)`: skip the column list.
+        if matches!(sig.get(next).map(|t| &t.token), Some(Token::LParen)) {
+            while sig
+                .get(next)
+                .is_some_and(|t| !matches!(t.token, Token::RParen))
+            {
+                next += 1;
+            }
+            next += 1;
+        }
+        if matches!(sig.get(next).map(|t| &t.token), Some(Token::Comma)) {
+            j = next + 1;
+        } else {
+            break;
+        }
+    }
+    let make = |table: Option<String>| {
+        if vacuum {
+            Action::Vacuum { full, table }
+        } else {
+            Action::Cluster { table }
+        }
+    };
+    if tables.is_empty() {
+        return Some(vec![Act {
+            action: make(None),
+            at: head,
+        }]);
+    }
+    Some(
+        tables
+            .into_iter()
+            .map(|(t, at)| Act {
+                action: make(Some(t)),
+                at,
+            })
+            .collect(),
+    )
 }
 
 /// Read a statement sqlparser could not parse from its leading keywords.
@@ -1044,6 +1195,30 @@ fn from_tokens(sig: &[&TokenWithSpan]) -> (Vec<Act>, bool) {
     }
 }
 
+/// The table an `ALTER TABLE [IF EXISTS] [ONLY] name …` statement alters; `None` for any
+/// other statement.
+pub fn altered_table(file: &SplitFile<'_>, stmt: &Statement) -> Option<String> {
+    let sig: Vec<&TokenWithSpan> = file.significant(stmt).collect();
+    let w = |i: usize, word: &str| sig.get(i).is_some_and(|t| is_word(&t.token, word));
+    if !(w(0, "alter") && w(1, "table")) {
+        return None;
+    }
+    let i = skip_words(&sig, 2, &["if", "exists", "only"]);
+    name_from(&sig, i).map(|(n, _)| n)
+}
+
+/// Whether some statement of `sql` (an `init-sql` entry) is `SET [SESSION | LOCAL] setting …`.
+pub fn sets_setting(sql: &str, backend: Backend, setting: &str) -> bool {
+    let Ok(file) = crate::sql::split(sql, backend) else {
+        return false;
+    };
+    file.statements.iter().any(|st| {
+        facts(&file, st, backend)
+            .iter()
+            .any(|a| matches!(a, Action::SetSetting { name, .. } if name == setting))
+    })
+}
+
 /// The significant tokens of a statement that are string literals equal to `value`.
 pub fn string_literals<'f>(
     file: &'f SplitFile<'_>,
@@ -1193,6 +1368,104 @@ mod tests {
         assert!(matches!(&f[0].actions[0].action, Action::Insert { table, .. } if table == "t"));
         assert!(!f[1].parsed && f[1].understood);
         assert!(matches!(&f[1].actions[0].action, Action::Insert { table, .. } if table == "t2"));
+    }
+
+    #[test]
+    fn maintenance_settings_truncate_and_schemas() {
+        let f = acts(
+            "VACUUM (FULL, ANALYZE) public.t, u (a, b);\nVACUUM ANALYZE;\nVACUUM (FULL false) t;\nCLUSTER VERBOSE t USING t_pkey;\nCLUSTER;\nSET LOCAL lock_timeout = '5s';\nset lock_timeout TO '1s';\nTRUNCATE TABLE a, b CASCADE;\nDROP SCHEMA IF EXISTS app CASCADE;",
+            Backend::Postgres,
+        );
+        assert!(f.iter().all(|f| f.understood));
+        assert_eq!(
+            f[0].iter().collect::<Vec<_>>(),
+            vec![
+                &Action::Vacuum {
+                    full: true,
+                    table: Some("t".into())
+                },
+                &Action::Vacuum {
+                    full: true,
+                    table: Some("u".into())
+                }
+            ]
+        );
+        assert_eq!(
+            f[1].actions[0].action,
+            Action::Vacuum {
+                full: false,
+                table: None
+            }
+        );
+        assert_eq!(
+            f[2].actions[0].action,
+            Action::Vacuum {
+                full: false,
+                table: Some("t".into())
+            }
+        );
+        assert_eq!(
+            f[3].actions[0].action,
+            Action::Cluster {
+                table: Some("t".into())
+            }
+        );
+        assert_eq!(f[4].actions[0].action, Action::Cluster { table: None });
+        assert_eq!(
+            f[5].actions[0].action,
+            Action::SetSetting {
+                name: "lock_timeout".into(),
+                local: true
+            }
+        );
+        assert_eq!(
+            f[6].actions[0].action,
+            Action::SetSetting {
+                name: "lock_timeout".into(),
+                local: false
+            }
+        );
+        assert_eq!(
+            f[7].iter().collect::<Vec<_>>(),
+            vec![
+                &Action::Truncate {
+                    table: "a".into(),
+                    cascade: true
+                },
+                &Action::Truncate {
+                    table: "b".into(),
+                    cascade: true
+                }
+            ]
+        );
+        assert_eq!(
+            f[8].actions[0].action,
+            Action::DropSchema {
+                name: "app".into(),
+                cascade: true
+            }
+        );
+    }
+
+    #[test]
+    fn altered_tables_and_init_sql_settings() {
+        let sql = "ALTER TABLE IF EXISTS ONLY public.Users ADD COLUMN a INT;\nALTER TYPE mood RENAME TO m;";
+        let f = split(sql, Backend::Postgres).unwrap();
+        assert_eq!(
+            altered_table(&f, &f.statements[0]).as_deref(),
+            Some("users")
+        );
+        assert_eq!(altered_table(&f, &f.statements[1]), None);
+        assert!(sets_setting(
+            "SET search_path = app; SET lock_timeout = '5s'",
+            Backend::Postgres,
+            "lock_timeout"
+        ));
+        assert!(!sets_setting(
+            "SET statement_timeout = '5s'",
+            Backend::Postgres,
+            "lock_timeout"
+        ));
     }
 
     #[test]

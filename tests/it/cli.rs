@@ -416,14 +416,18 @@ fn check_lint_only_needs_no_database_and_reads_like_a_compiler() {
     assert_eq!(
         codes,
         [
+            "prefer-identity",
             "add-column-not-null",
+            "lock-timeout-missing",
             "create-index-non-concurrently",
             "concurrently-in-transaction",
             "missing-down-sql",
+            "lock-timeout-missing",
             "rename-table"
         ]
     );
-    let first = &doc["sets"][0]["findings"][0];
+    let first = &doc["sets"][0]["findings"][1];
+    assert_eq!(first["code"], "add-column-not-null");
     assert_eq!(
         first["file"],
         "migrations/2024-08-02-000000_add_due_date/up.sql"
@@ -439,7 +443,7 @@ fn check_lint_only_needs_no_database_and_reads_like_a_compiler() {
 #[test]
 fn deny_warnings_fails_on_warnings_alone() {
     let t = CliTest::fixture("lint-findings");
-    // Fix the two errors; three warnings remain.
+    // Fix the two errors; five warnings remain (the rewritten cleanup has no ALTER TABLE).
     t.write(
         "migrations/2024-08-03-000000_concurrent_index/metadata.toml",
         "run_in_transaction = false\n",
@@ -455,13 +459,13 @@ fn deny_warnings_fails_on_warnings_alone() {
     let run = t.run(&["check", "--lint-only"]);
     run.assert_success();
     assert!(
-        run.stdout.contains("0 errors, 3 warnings"),
+        run.stdout.contains("0 errors, 5 warnings"),
         "{}",
         run.stdout
     );
     let run = t.run(&["check", "--lint-only", "--deny", "warnings"]);
     run.assert_code(1);
-    assert!(run.stdout.contains("3 warnings (denied)"), "{}", run.stdout);
+    assert!(run.stdout.contains("5 warnings (denied)"), "{}", run.stdout);
 }
 
 #[test]

@@ -1,13 +1,17 @@
 //! `constraint-without-not-valid`: adding a `FOREIGN KEY` or `CHECK` constraint to an existing
-//! PostgreSQL table without `NOT VALID`, or validating it in the same transaction.
+//! PostgreSQL table without `NOT VALID` (also as `ADD COLUMN … REFERENCES`), or validating it
+//! in the same transaction.
 //!
 //! Without `NOT VALID`, PostgreSQL checks every existing row while holding a lock that blocks
 //! writes (ACCESS EXCLUSIVE for a check; SHARE ROW EXCLUSIVE on both tables for a foreign key).
-//! `VALIDATE CONSTRAINT` takes a weaker lock, but only helps in a later transaction: in the same
-//! one, the strong lock from `ADD CONSTRAINT` is still held.
+//! `ADD COLUMN … REFERENCES` adds a foreign key the same way, validated at once: the altered
+//! table is locked ACCESS EXCLUSIVE for the `ADD COLUMN`, and the referenced table SHARE ROW
+//! EXCLUSIVE (no writes) while every row is checked. `VALIDATE CONSTRAINT` takes a weaker lock,
+//! but only helps in a later transaction: in the same one, the strong lock from
+//! `ADD CONSTRAINT` is still held.
 //!
 //! Safe pattern: `ADD CONSTRAINT … NOT VALID` in one migration, `VALIDATE CONSTRAINT` in the
-//! next.
+//! next; for a new column, add it without `REFERENCES` first.
 
 use crate::lint::config::Level;
 use crate::lint::model::{Action, ConstraintKind};
@@ -22,7 +26,7 @@ static INFO: RuleInfo = RuleInfo {
     id: ID,
     default_level: Level::Warn,
     backends: POSTGRES,
-    summary: "FOREIGN KEY or CHECK added to an existing table without NOT VALID",
+    summary: "FOREIGN KEY (also ADD COLUMN … REFERENCES) or CHECK added to an existing table without NOT VALID",
     on_down: false,
 };
 
@@ -51,6 +55,20 @@ impl Rule for ConstraintWithoutNotValid {
                         format!("adding a {what} constraint to `{table}` checks every row while blocking writes"),
                         "add it with NOT VALID (new rows are checked at once), then run \
                          `ALTER TABLE ... VALIDATE CONSTRAINT ...` in a later migration",
+                    ));
+                }
+                Action::AddColumn { table, column }
+                    if column.references && cx.is_existing_table(table) =>
+                {
+                    let name = &column.name;
+                    out.push(cx.finding(
+                        ID,
+                        act.at,
+                        format!("adding column `{name}` with REFERENCES to `{table}` adds a FOREIGN KEY that checks every row while blocking writes to both tables"),
+                        format!(
+                            "add the column without REFERENCES, then `ALTER TABLE {table} ADD CONSTRAINT ... \
+                             FOREIGN KEY ({name}) REFERENCES ... NOT VALID`, and run `VALIDATE CONSTRAINT` in a later migration"
+                        ),
                     ));
                 }
                 Action::ValidateConstraint { table, name } if cx.file.in_transaction() => {
@@ -88,6 +106,23 @@ mod tests {
     }
 
     #[test]
+    fn fires_on_add_column_references() {
+        let d =
+            Case::pg("ALTER TABLE posts ADD COLUMN user_id INT REFERENCES users (id);").fires(ID);
+        assert!(d[0].message.contains("`user_id` with REFERENCES"));
+        assert_eq!(crate::lint::testing::at(&d[0]), (1, 30));
+    }
+
+    #[test]
+    fn quiet_on_add_column_references_to_a_new_table_or_allowed() {
+        Case::pg("CREATE TABLE posts (id INT);\nALTER TABLE posts ADD COLUMN user_id INT REFERENCES users (id);")
+            .quiet(ID);
+        Case::pg("ALTER TABLE posts ADD COLUMN user_id INT;").quiet(ID);
+        Case::pg("-- cargo-migrate: allow(constraint-without-not-valid): posts is empty until launch\nALTER TABLE posts ADD COLUMN user_id INT REFERENCES users (id);")
+            .quiet(ID);
+    }
+
+    #[test]
     fn fires_on_validate_in_same_transaction() {
         let d = Case::pg("ALTER TABLE posts ADD CONSTRAINT c CHECK (n > 0) NOT VALID;\nALTER TABLE posts VALIDATE CONSTRAINT c;")
             .fires(ID);
@@ -111,5 +146,10 @@ mod tests {
              ALTER TABLE posts VALIDATE CONSTRAINT c;",
             ID
         ));
+        insta::assert_snapshot!(
+            "add_column_references",
+            Case::pg("ALTER TABLE posts ADD COLUMN user_id INT REFERENCES users (id);")
+                .rendered(ID)
+        );
     }
 }

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 
-use super::config::Level;
+use super::config::{Level, LintConfig};
 use super::model::{Action, Facts};
 use super::schema::Schema;
 use super::MigrationInput;
@@ -35,14 +35,20 @@ pub mod constraint_without_not_valid;
 pub mod create_index_non_concurrently;
 pub mod down_drops_not_created;
 pub mod drop_column;
+pub mod drop_index_non_concurrently;
+pub mod drop_schema_cascade;
 pub mod drop_table;
 pub mod empty_down_sql;
 pub mod empty_up_sql;
 pub mod enum_value_used_in_transaction;
+pub mod lock_timeout_missing;
 pub mod missing_down_sql;
 pub mod missing_where;
 pub mod mysql_data_change_with_ddl;
 pub mod mysql_enum_change;
+pub mod prefer_identity;
+pub mod prefer_text_over_char;
+pub mod prefer_timestamptz;
 pub mod rename_column;
 pub mod rename_table;
 pub mod set_not_null;
@@ -50,11 +56,14 @@ pub mod sqlite_add_column_constraint;
 pub mod sqlite_add_column_needs_empty_table;
 pub mod sqlite_pragma_in_transaction;
 pub mod transaction_control;
+pub mod truncate_table;
 pub mod unparsed_statement;
 pub mod unreadable_sql;
 pub mod unresolved_todo;
 pub mod unsafe_enum_change;
 pub mod unused_allow;
+pub mod vacuum_full_or_cluster;
+pub mod vacuum_in_transaction;
 pub mod volatile_default;
 
 /// Every rule, in the order `cargo migrate rules` lists them.
@@ -64,6 +73,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &unresolved_todo::UnresolvedTodo,
         &empty_up_sql::EmptyUpSql,
         &concurrently_in_transaction::ConcurrentlyInTransaction,
+        &vacuum_in_transaction::VacuumInTransaction,
         &enum_value_used_in_transaction::EnumValueUsedInTransaction,
         &sqlite_add_column_constraint::SqliteAddColumnConstraint,
         &mysql_data_change_with_ddl::MysqlDataChangeWithDdl,
@@ -75,13 +85,21 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &sqlite_add_column_needs_empty_table::SqliteAddColumnNeedsEmptyTable,
         &set_not_null::SetNotNull,
         &create_index_non_concurrently::CreateIndexNonConcurrently,
+        &drop_index_non_concurrently::DropIndexNonConcurrently,
         &constraint_without_not_valid::ConstraintWithoutNotValid,
         &change_column_type::ChangeColumnType,
         &volatile_default::VolatileDefault,
+        &lock_timeout_missing::LockTimeoutMissing,
         &rename_column::RenameColumn,
         &rename_table::RenameTable,
         &drop_column::DropColumn,
         &drop_table::DropTable,
+        &truncate_table::TruncateTable,
+        &drop_schema_cascade::DropSchemaCascade,
+        &vacuum_full_or_cluster::VacuumFullOrCluster,
+        &prefer_identity::PreferIdentity,
+        &prefer_timestamptz::PreferTimestamptz,
+        &prefer_text_over_char::PreferTextOverChar,
         &missing_where::MissingWhere,
         &missing_down_sql::MissingDownSql,
         &empty_down_sql::EmptyDownSql,
@@ -211,6 +229,8 @@ pub struct FileCx<'a> {
     pub migration: &'a MigrationInput<'a>,
     pub split: &'a SplitFile<'a>,
     pub facts: &'a [Facts],
+    /// The set's lint configuration (levels, `init-sql`).
+    pub config: &'a LintConfig,
 }
 
 impl FileCx<'_> {
@@ -376,6 +396,22 @@ impl StmtCx<'_> {
                 at: Some(at),
             },
         }
+    }
+
+    /// Where the type of column `column` is written in this statement (`CREATE TABLE` or
+    /// `ADD COLUMN`): the token after the column's name where it follows `(`, `,`, `ADD` or
+    /// `COLUMN`, or `None` when it cannot be found.
+    pub fn column_type_at(&self, column: &str) -> Option<(Pos, usize)> {
+        use sqlparser::tokenizer::Token;
+        let sig: Vec<_> = self.file.split.significant(self.stmt).collect();
+        (1..sig.len().saturating_sub(1))
+            .find(|&i| {
+                matches!(&sig[i].token, Token::Word(w) if w.value.to_lowercase() == column)
+                    && (matches!(sig[i - 1].token, Token::LParen | Token::Comma)
+                        || crate::sql::is_word(&sig[i - 1].token, "add")
+                        || crate::sql::is_word(&sig[i - 1].token, "column"))
+            })
+            .map(|i| super::model::token_pos(sig[i + 1]))
     }
 
     /// Statements of this file before this one, with their facts.
