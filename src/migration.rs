@@ -576,8 +576,8 @@ pub fn check_name(name: &str) -> Result<(), NewMigrationError> {
     Ok(())
 }
 
-/// `YYYY-MM-DD-HHMMSS` in UTC for `now`.
-pub fn timestamp(now: std::time::SystemTime) -> String {
+/// `now` in UTC as (year, month, day, hour, minute, second).
+pub fn utc_parts(now: std::time::SystemTime) -> (i64, i64, i64, u64, u64, u64) {
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -594,12 +594,13 @@ pub fn timestamp(now: std::time::SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    format!(
-        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// `YYYY-MM-DD-HHMMSS` in UTC for `now`.
+pub fn timestamp(now: std::time::SystemTime) -> String {
+    let (year, month, day, h, m, sec) = utc_parts(now);
+    format!("{year:04}-{month:02}-{day:02}-{h:02}{m:02}{sec:02}")
 }
 
 /// The version diesel_cli 2.3 would pick at `now`: the timestamp plus the first `-XXXX`
