@@ -90,6 +90,8 @@ pub enum Problem {
     OutOfOrderMigration,
     /// A pending migration failed part way and left statements committed (MySQL/MariaDB).
     PartiallyAppliedMigration,
+    /// An applied migration's files changed since it was applied.
+    AppliedMigrationChanged,
     /// A released migration was edited.
     ReleasedMigrationEdited,
     /// A released migration was renamed.
@@ -122,6 +124,7 @@ impl Problem {
         Problem::UnknownAppliedMigration,
         Problem::OutOfOrderMigration,
         Problem::PartiallyAppliedMigration,
+        Problem::AppliedMigrationChanged,
         Problem::ReleasedMigrationEdited,
         Problem::ReleasedMigrationRenamed,
         Problem::ReleasedMigrationDeleted,
@@ -150,6 +153,7 @@ impl Problem {
             Problem::UnknownAppliedMigration => "unknown-applied-migration",
             Problem::OutOfOrderMigration => "out-of-order-migration",
             Problem::PartiallyAppliedMigration => "partially-applied-migration",
+            Problem::AppliedMigrationChanged => "applied-migration-changed",
             Problem::ReleasedMigrationEdited => "released-migration-edited",
             Problem::ReleasedMigrationRenamed => "released-migration-renamed",
             Problem::ReleasedMigrationDeleted => "released-migration-deleted",

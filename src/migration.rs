@@ -43,6 +43,25 @@ pub struct Migration {
 }
 
 impl Migration {
+    /// `sha256:` of what running the migration depends on: up.sql, down.sql and whether it
+    /// runs in a transaction. Line endings never change it.
+    pub fn checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [Some(self.up_sql.as_str()), self.down_sql.as_deref()] {
+            match part {
+                Some(text) => {
+                    h.update(b"1");
+                    h.update(text.replace("\r\n", "\n").as_bytes());
+                }
+                None => h.update(b"0"),
+            }
+            h.update([0u8]);
+        }
+        h.update(if self.run_in_transaction { b"t" } else { b"f" });
+        format!("sha256:{:x}", h.finalize())
+    }
+
     pub fn up_path(&self) -> PathBuf {
         self.dir.join("up.sql")
     }

@@ -311,6 +311,40 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
             }),
         );
     }
+    let (changed, unverified) = super::applied_checksums(ctx, &mut conn, &url, &st.applied);
+    for v in &changed {
+        let Some(m) = ctx.folder.find(v) else {
+            continue;
+        };
+        found.findings.push(
+            Diagnostic::error(
+                Problem::AppliedMigrationChanged,
+                format!("`{}` changed since it was applied to {url}: the database ran other SQL than the folder now holds", m.dir_name),
+            )
+            .with_set(set)
+            .with_file(m.up_path())
+            .with_help("restore the migration as it was applied (its history in git has it) and put the change in a new migration; an applied migration never runs again, so an edit to it reaches no database"),
+        );
+    }
+    if !unverified.is_empty() {
+        found.findings.push(
+            Diagnostic::new(
+                Problem::AppliedMigrationChanged,
+                Severity::Info,
+                format!(
+                    "{} applied to {url} without a recorded checksum (by diesel_cli, by hand, or by an older cargo-migrate), so edits to {} since cannot be seen",
+                    if unverified.len() == 1 {
+                        "1 migration was".to_string()
+                    } else {
+                        format!("{} migrations were", unverified.len())
+                    },
+                    if unverified.len() == 1 { "it" } else { "them" }
+                ),
+            )
+            .with_set(set)
+            .with_help("migrations applied by `cargo migrate apply` from now on are verified"),
+        );
+    }
     for v in &st.out_of_order {
         found.findings.push(
             Diagnostic::warning(

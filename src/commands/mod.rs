@@ -239,6 +239,32 @@ pub(crate) fn stop_on_problems(
     Some(Outcome::Unusable)
 }
 
+/// The applied migrations of a set whose files changed since they were applied (their
+/// recorded checksum differs), and those applied without a recorded checksum (by diesel_cli,
+/// or before checksums were recorded), each ascending.
+pub(crate) fn applied_checksums(
+    ctx: &SetContext,
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    applied: &[String],
+) -> (Vec<String>, Vec<String>) {
+    // A role that may not read our table learns nothing from it: every applied migration is
+    // then unverified, which is what is known.
+    let recorded = crate::db::checksums::read(conn, url).unwrap_or_default();
+    let (mut changed, mut unverified) = (Vec::new(), Vec::new());
+    for v in applied {
+        let Some(m) = ctx.folder.find(v) else {
+            continue;
+        };
+        match recorded.get(v) {
+            Some(sum) if *sum != m.checksum() => changed.push(v.clone()),
+            Some(_) => {}
+            None => unverified.push(v.clone()),
+        }
+    }
+    (changed, unverified)
+}
+
 /// Write a schema file through a temporary file and a rename, so a reader never sees half.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {

@@ -24,20 +24,22 @@ pub struct StatusOptions {
 /// Read the state of one set's database.
 fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetError> {
     let (opened, url) = open(ctx, ConnectOptions::default(), &crate::events::Silent)?;
-    let (state, records, marked) = match opened {
+    let (state, records, marked, (changed, unverified)) = match opened {
         Opened::Connected(mut conn) => {
             let state = read_state(resolved, ctx, Some(&mut conn), &url)?;
+            let sums = super::applied_checksums(ctx, &mut conn, &url, &state.applied);
             let records = conn
                 .partial_records(&url)
                 .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
             let marked = crate::db::marks::read(&mut conn, &url)
                 .map_err(|e| SetError::new(ctx.name(), e))?;
-            (state, records, marked)
+            (state, records, marked, sums)
         }
         Opened::Missing(_) => (
             read_state(resolved, ctx, None, &url)?,
             Vec::new(),
             Vec::new(),
+            (Vec::new(), Vec::new()),
         ),
     };
     let partial = |direction: Direction| -> Vec<PartialStatus> {
@@ -74,6 +76,8 @@ fn status_of(resolved: &Resolved, ctx: &SetContext) -> Result<SetStatus, SetErro
         unknown: state.unknown,
         out_of_order: state.out_of_order,
         marked,
+        changed_since_applied: changed,
+        unverified,
         partially_applied,
         partially_reverted,
         migrations: ctx
@@ -173,6 +177,14 @@ pub struct SetStatus {
     /// refuses them while their down.sql is unchanged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partially_reverted: Vec<PartialStatus>,
+    /// Applied migrations whose files changed since they were applied (their recorded
+    /// checksum differs from the folder's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_since_applied: Vec<String>,
+    /// Applied migrations without a recorded checksum (applied by diesel_cli, or by an older
+    /// cargo-migrate): nothing is known about whether their files changed since.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
     /// The folder's migrations as (version, folder name), for the human listing.
     #[serde(skip)]
     pub migrations: Vec<(String, String)>,
@@ -294,6 +306,10 @@ impl Render for StatusReport {
                     "  (older than the newest applied migration)"
                         .caution()
                         .to_string()
+                } else if st.changed_since_applied.contains(version) {
+                    "  (its files changed since it was applied)"
+                        .bad()
+                        .to_string()
                 } else {
                     String::new()
                 };
@@ -318,6 +334,16 @@ impl Render for StatusReport {
                     }
                 }
                 p.line(format!("  {painted}  {dir_name}{note}"));
+            }
+            if !st.unverified.is_empty() {
+                p.line(
+                    format!(
+                        "  {} applied without a recorded checksum (by diesel_cli, by hand, or by an older cargo-migrate): edits to them cannot be seen",
+                        st.unverified.len()
+                    )
+                    .dim()
+                    .to_string(),
+                );
             }
             for v in &st.unknown {
                 p.line(format!(

@@ -133,9 +133,13 @@ pub fn mark(
         Ok(())
     })();
     match result {
-        Ok(()) => conn
-            .batch_execute("COMMIT")
-            .map_err(|e| fail("committing the mark", e))?,
+        Ok(()) => {
+            conn.batch_execute("COMMIT")
+                .map_err(|e| fail("committing the mark", e))?;
+            // Nothing of the folder ran: a checksum recorded before no longer describes what
+            // the database holds.
+            super::checksums::forget(conn, version);
+        }
         Err(e) => {
             let _ = conn.batch_execute("ROLLBACK");
             return Err(fail("recording the mark", e));

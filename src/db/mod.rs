@@ -45,6 +45,7 @@
 //! compares a backend with `==`, so nothing a new variant misses can fall through silently.
 
 pub mod catalog;
+pub mod checksums;
 pub mod harness;
 pub mod introspect;
 pub mod lifecycle;

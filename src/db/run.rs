@@ -301,6 +301,10 @@ pub fn run_steps(
                 // The migration really ran now: an earlier mark of it no longer describes it,
                 // and an earlier partial run is no longer a reason to stop.
                 super::marks::forget(conn, &m.version);
+                match step.direction {
+                    Direction::Up => super::checksums::record(conn, &m.version, &m.checksum()),
+                    Direction::Down => super::checksums::forget(conn, &m.version),
+                }
                 let _ = conn.clear_partial(&m.version, step.direction);
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,

@@ -35,7 +35,11 @@ pub(crate) fn tables(conn: &mut Connection) -> Vec<String> {
     };
     let q = diesel::sql_query(sql);
     let rows: Vec<Row> = with_conn!(conn, c => q.load(c)).unwrap();
-    rows.into_iter().map(|r| r.name).collect()
+    // The tool's own bookkeeping (`__cargo_migrate_*`) is not the migrations' doing.
+    rows.into_iter()
+        .map(|r| r.name)
+        .filter(|n| !n.starts_with("__cargo_migrate_"))
+        .collect()
 }
 
 fn applied(conn: &mut Connection) -> Vec<String> {

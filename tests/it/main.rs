@@ -11,6 +11,7 @@ mod common;
 
 mod bundle;
 mod catalog;
+mod checksums;
 mod ci_formats;
 mod cli;
 mod databases;

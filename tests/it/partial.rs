@@ -25,7 +25,11 @@ fn tables(conn: &mut Connection) -> Vec<String> {
         Connection::Postgres(c) => q.load(c).unwrap(),
         Connection::Mysql(c) => q.load(c).unwrap(),
     };
-    rows.into_iter().map(|r| r.name).collect()
+    // The tool's own bookkeeping (`__cargo_migrate_*`) is not the migrations' doing.
+    rows.into_iter()
+        .map(|r| r.name)
+        .filter(|n| !n.starts_with("__cargo_migrate_"))
+        .collect()
 }
 
 fn applied(conn: &mut Connection) -> Vec<String> {
