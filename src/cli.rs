@@ -136,6 +136,8 @@ pub enum Command {
         /// Rewrite each set's schema file from the migrated database (as diesel does)
         #[arg(long)]
         write_schema: bool,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Create each selected set's database when it is missing, then apply its migrations
     /// (diesel setup)
@@ -351,6 +353,39 @@ pub enum DatabaseCommand {
     },
 }
 
+/// Working through a fleet of databases with one set.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Apply the one selected set to every database listed in FILE (one URL per line, `#`
+    /// comments) instead of its own URL
+    #[arg(long, value_name = "FILE", conflicts_with = "targets_cmd")]
+    targets: Option<PathBuf>,
+    /// Like --targets, with the list printed by this shell command (a tenant registry query)
+    #[arg(long, value_name = "CMD")]
+    targets_cmd: Option<String>,
+    /// How many targets to work on at once, each under its own lock
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    jobs: usize,
+    /// Stop starting targets after the first failure (default: go on and report)
+    #[arg(long)]
+    fail_fast: bool,
+}
+
+impl FleetArgs {
+    fn fleet(&self) -> Option<crate::targets::Fleet> {
+        let targets = match (&self.targets, &self.targets_cmd) {
+            (Some(file), _) => crate::targets::TargetList::File(file.clone()),
+            (None, Some(cmd)) => crate::targets::TargetList::Command(cmd.clone()),
+            (None, None) => return None,
+        };
+        Some(crate::targets::Fleet {
+            targets,
+            jobs: self.jobs,
+            fail_fast: self.fail_fast,
+        })
+    }
+}
+
 /// What dropping a database needs.
 #[derive(Debug, Args)]
 pub struct DropArgs {
@@ -536,7 +571,9 @@ impl Command {
                 wait,
                 lock_timeout,
                 write_schema,
+                fleet,
             } => Request::Apply(ApplyOptions {
+                fleet: fleet.fleet(),
                 to: to.clone(),
                 dry_run: *dry_run,
                 wait: wait.map(Duration::from_secs),
@@ -569,6 +606,7 @@ impl Command {
                 lock_timeout: Duration::from_secs(*lock_timeout),
                 prepare: Some(Prepare::Create),
                 write_schema: false,
+                fleet: None,
             }),
             Command::Database { action } => match action {
                 DatabaseCommand::Create => Request::Database(DatabaseOptions {
@@ -594,6 +632,7 @@ impl Command {
                         allow_remote: danger.allow_remote,
                     }),
                     write_schema: false,
+                    fleet: None,
                 }),
             },
             Command::Revert {

@@ -57,4 +57,5 @@ pub mod schema;
 pub mod settings;
 pub mod sql;
 pub mod state;
+pub mod targets;
 pub mod workspace;

@@ -74,6 +74,11 @@ pub enum UrlSource {
         /// The `.env` file.
         file: PathBuf,
     },
+    /// A line of a fleet's target list (`--targets`, `--targets-cmd`).
+    Target {
+        /// `FILE:LINE`, or the line of the command's output.
+        origin: String,
+    },
 }
 
 impl std::fmt::Display for UrlSource {
@@ -82,6 +87,7 @@ impl std::fmt::Display for UrlSource {
             UrlSource::Flag => f.write_str("--database-url"),
             UrlSource::Env { var } => write!(f, "${var}"),
             UrlSource::DotEnv { var, file } => write!(f, "{var} in {}", file.display()),
+            UrlSource::Target { origin } => f.write_str(origin),
         }
     }
 }
@@ -219,6 +225,7 @@ fn blank_help(origin: &UrlSource) -> String {
             "set {var} to the database's URL, or unset it (`unset {var}`) to use a .env file"
         ),
         UrlSource::Flag => "pass the database's URL".to_string(),
+        UrlSource::Target { origin } => format!("write the target's URL at {origin}"),
     }
 }
 

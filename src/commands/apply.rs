@@ -20,7 +20,7 @@ use crate::output::Printer;
 
 use crate::diagnostic::Diagnostic;
 use crate::failure::MigrationFailure;
-use crate::output::{count, Human, Render};
+use crate::output::{count, Human, Paint, Render};
 use crate::report::{ProblemsReport, StepReport};
 use crate::settings::{Resolved, SetContext};
 use crate::state::DatabaseState;
@@ -42,6 +42,8 @@ pub struct ApplyOptions {
     pub prepare: Option<Prepare>,
     /// `--write-schema`: rewrite each set's schema file from the migrated database.
     pub write_schema: bool,
+    /// `--targets` / `--targets-cmd`: apply the one selected set to each of these databases.
+    pub fleet: Option<crate::targets::Fleet>,
 }
 
 /// Pending migrations older than the newest applied one were probably merged out of order:
@@ -334,12 +336,16 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
         return Ok(outcome);
     }
     resolved.require_sets("apply")?;
-    resolved.require_urls()?;
     let to = opts
         .to
         .as_deref()
         .map(|to| resolved.target_version("--to", to))
         .transpose()?;
+    // A fleet's URLs are its targets: the set's own URL is not needed.
+    if let Some(fleet) = &opts.fleet {
+        return run_fleet(resolved, opts, to.as_deref(), fleet, printer);
+    }
+    resolved.require_urls()?;
     let databases = match &opts.prepare {
         Some(prepare) if !opts.dry_run => match prepare_databases(resolved, prepare, printer)? {
             Some(done) => done,
@@ -389,6 +395,206 @@ pub fn run(resolved: &Resolved, opts: &ApplyOptions, printer: &Printer) -> anyho
     } else {
         Outcome::Failure
     })
+}
+
+/// `apply --targets`: the one selected set on every target, `fleet.jobs` at a time, each
+/// under its own migration lock, exactly as a single `apply` runs it. A run stopped part way
+/// and started again applies only what is still pending. Failures do not stop the other
+/// targets unless `--fail-fast` is given; any failure is exit 1.
+fn run_fleet(
+    resolved: &Resolved,
+    opts: &ApplyOptions,
+    to: Option<&str>,
+    fleet: &crate::targets::Fleet,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let [ctx] = resolved.sets.as_slice() else {
+        return Err(crate::settings::SelectionError::OneSetOnly {
+            command: "apply --targets",
+            names: resolved.names(),
+        }
+        .into());
+    };
+    let targets = fleet.targets.read()?;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<FleetTarget>>> = Mutex::new(vec![None; targets.len()]);
+    let quiet = Printer::sink();
+    let jobs = fleet.jobs.clamp(1, 64).min(targets.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(target) = targets.get(i) else { break };
+                let mut one = ctx.clone();
+                one.url = Some((
+                    target.url.clone(),
+                    crate::settings::UrlSource::Target {
+                        origin: target.origin.clone(),
+                    },
+                ));
+                let result = match apply_set(resolved, &one, opts, to, &quiet) {
+                    Ok(set) if !set.refused.is_empty() => FleetTarget {
+                        database: target.url.to_string(),
+                        origin: target.origin.clone(),
+                        outcome: "failed",
+                        applied: Vec::new(),
+                        failure: None,
+                        error: Some(
+                            set.refused
+                                .iter()
+                                .map(|d| d.message.clone())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                    },
+                    Ok(set) => FleetTarget {
+                        database: target.url.to_string(),
+                        origin: target.origin.clone(),
+                        outcome: if set.failure.is_some() {
+                            "failed"
+                        } else if set.applied.is_empty() {
+                            "current"
+                        } else {
+                            "migrated"
+                        },
+                        applied: set.applied.iter().map(|s| s.dir_name.clone()).collect(),
+                        failure: set.failure,
+                        error: None,
+                    },
+                    Err(e) => FleetTarget {
+                        database: target.url.to_string(),
+                        origin: target.origin.clone(),
+                        outcome: "unreachable",
+                        applied: Vec::new(),
+                        failure: None,
+                        error: Some(e.to_string()),
+                    },
+                };
+                if matches!(result.outcome, "failed" | "unreachable") && fleet.fail_fast {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                printer.line(result.describe());
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    let not_started = results.iter().filter(|r| r.is_none()).count();
+    let targets: Vec<FleetTarget> = results.into_iter().flatten().collect();
+    let tally = |o: &str| targets.iter().filter(|t| t.outcome == o).count();
+    let summary = FleetSummary {
+        targets: targets.len() + not_started,
+        current: tally("current"),
+        migrated: tally("migrated"),
+        failed: tally("failed"),
+        unreachable: tally("unreachable"),
+        not_started,
+    };
+    let ok = summary.failed == 0 && summary.unreachable == 0 && not_started == 0;
+    printer.report(&FleetReport {
+        command: "apply",
+        ok,
+        set: ctx.name().to_string(),
+        summary,
+        targets,
+    });
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+/// `apply --targets`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetReport {
+    /// `"apply"`.
+    pub command: &'static str,
+    /// `false` when any target failed, was unreachable or was not started.
+    pub ok: bool,
+    /// The set applied.
+    pub set: String,
+    /// The counts.
+    pub summary: FleetSummary,
+    /// One record per target worked on, in the order listed.
+    pub targets: Vec<FleetTarget>,
+}
+
+/// The counts of a fleet run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetSummary {
+    pub targets: usize,
+    /// Already at the newest migration.
+    pub current: usize,
+    /// Migrations were applied.
+    pub migrated: usize,
+    /// A migration failed (or was refused).
+    pub failed: usize,
+    /// The database could not be reached (or used).
+    pub unreachable: usize,
+    /// Left alone after a failure under `--fail-fast`.
+    pub not_started: usize,
+}
+
+/// One target of a fleet run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetTarget {
+    /// The database (password hidden).
+    pub database: String,
+    /// Where it was listed.
+    pub origin: String,
+    /// `current`, `migrated`, `failed` or `unreachable`.
+    pub outcome: &'static str,
+    /// The migrations applied to it by this run.
+    pub applied: Vec<String>,
+    /// The migration that failed, with what stayed committed.
+    pub failure: Option<MigrationFailure>,
+    /// Why it could not be worked on.
+    pub error: Option<String>,
+}
+
+impl FleetTarget {
+    fn describe(&self) -> String {
+        match self.outcome {
+            "current" => format!("{} {}", self.database, "current".dim()),
+            "migrated" => format!(
+                "{} {} {}",
+                self.database,
+                "migrated".good(),
+                format!("({})", self.applied.join(", ")).dim()
+            ),
+            _ => {
+                let why = match (&self.failure, &self.error) {
+                    (Some(f), _) => format!("{} failed: {}", f.migration, f.message),
+                    (None, Some(e)) => e.lines().next().unwrap_or_default().to_string(),
+                    (None, None) => String::new(),
+                };
+                format!("{} {} {why}", self.database, self.outcome.bad())
+            }
+        }
+    }
+}
+
+impl Render for FleetReport {
+    fn human(&self, p: &Human<'_>) {
+        let s = &self.summary;
+        let mut line = format!(
+            "{}: {} targets, {} current, {} migrated, {} failed, {} unreachable",
+            self.set, s.targets, s.current, s.migrated, s.failed, s.unreachable
+        );
+        if s.not_started > 0 {
+            line.push_str(&format!(", {} not started (--fail-fast)", s.not_started));
+        }
+        p.result(line);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+//! `apply --targets`: one set on many databases, in parallel, each under its own lock;
+//! failures reported per target without stopping the rest; a second run finishes the job.
+
+use crate::common::{CliTest, Server, TestDb};
+
+fn sqlite_targets(t: &CliTest, n: usize) -> std::path::PathBuf {
+    let list: String = (0..n)
+        .map(|i| format!("{}\n", t.path(&format!("tenant_{i}.db")).display()))
+        .collect();
+    let file = t.path("targets.txt");
+    std::fs::write(&file, format!("# one database per tenant\n{list}")).unwrap();
+    file
+}
+
+#[test]
+fn sqlite_fleet_applies_every_target_once_and_reports_the_odd_one() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 12);
+    // Tenant 5 already has a `todos` table made by hand: its first migration fails.
+    let odd = t.path("tenant_5.db");
+    cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(odd.display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions {
+            create_sqlite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .batch_execute("CREATE TABLE todos (id INTEGER PRIMARY KEY)")
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let run = t.run(&["apply", "--targets", f, "--jobs", "4", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["targets"], 12);
+    assert_eq!(doc["summary"]["migrated"], 11);
+    assert_eq!(doc["summary"]["failed"], 1);
+    let failed: Vec<&serde_json::Value> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["outcome"] == "failed")
+        .collect();
+    assert!(failed[0]["database"]
+        .as_str()
+        .unwrap()
+        .ends_with("tenant_5.db"));
+    assert_eq!(
+        failed[0]["failure"]["migration"],
+        "2024-05-01-000000_create_todos"
+    );
+    // Again: the migrated ones are current, nothing runs twice.
+    let doc = t.run(&["apply", "--targets", f, "--format", "json"]).json();
+    assert_eq!(doc["summary"]["current"], 11);
+    assert_eq!(doc["summary"]["failed"], 1);
+    for i in [0usize, 7, 11] {
+        let st = t
+            .run(&[
+                "status",
+                "--database-url",
+                t.path(&format!("tenant_{i}.db")).to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .json();
+        assert_eq!(st["pending"], 0, "tenant {i}");
+    }
+    // --fail-fast with one job stops starting targets after the failure.
+    std::fs::write(
+        &file,
+        format!("{}\n{}\n", odd.display(), t.path("tenant_new.db").display()),
+    )
+    .unwrap();
+    let doc = t
+        .run(&[
+            "apply",
+            "--targets",
+            f,
+            "--jobs",
+            "1",
+            "--fail-fast",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(doc["summary"]["not_started"], 1, "{doc}");
+    assert!(!t.path("tenant_new.db").exists());
+}
+
+#[test]
+fn targets_from_a_command_and_bad_lists() {
+    let t = CliTest::fixture("single-sqlite");
+    let cmd = format!(
+        "echo {} ; echo {}",
+        t.path("a.db").display(),
+        t.path("b.db").display()
+    );
+    let doc = t
+        .run(&["apply", "--targets-cmd", &cmd, "--format", "json"])
+        .json();
+    assert_eq!(doc["summary"]["migrated"], 2);
+    let run = t.run(&["apply", "--targets-cmd", "echo nope >&2; exit 4"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("failed"), "{}", run.stderr);
+    t.write("empty.txt", "# nobody yet\n");
+    let run = t.run(&["apply", "--targets", t.path("empty.txt").to_str().unwrap()]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("lists no target"), "{}", run.stderr);
+}
+
+#[test]
+fn postgres_fleet_two_runs_at_once() {
+    let dbs: Vec<TestDb> = (0..6)
+        .filter_map(|_| TestDb::create(Server::Postgres, "fleet"))
+        .collect();
+    if dbs.is_empty() {
+        return;
+    }
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\nINSERT INTO users VALUES (1);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    let list: String = dbs.iter().map(|d| format!("{}\n", d.url)).collect();
+    t.write("targets.txt", &list);
+    let f = t.path("targets.txt");
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let cmd = t.command(&["apply", "--targets", f.to_str().unwrap(), "--jobs", "3"]);
+            std::thread::spawn(move || {
+                let mut cmd = cmd;
+                cmd.output().unwrap()
+            })
+        })
+        .collect();
+    for r in runs {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for db in &dbs {
+        // INSERT ran once: the lock serialised the two runs on each target.
+        assert_eq!(
+            db.connect()
+                .count("SELECT COUNT(*) AS n FROM users")
+                .unwrap(),
+            1
+        );
+    }
+}
