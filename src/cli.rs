@@ -115,6 +115,8 @@ pub enum Command {
         /// Exit with 1 when any migration is pending, or applied but unknown to the folder
         #[arg(long)]
         exit_code: bool,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// List the migrations not yet applied to each set's database (exit 0 either way; see
     /// `status --exit-code` for a gate)
@@ -492,6 +494,7 @@ impl Command {
             Command::Pending => Request::Status(StatusOptions {
                 exit_code: false,
                 pending_only: true,
+                fleet: None,
             }),
             Command::Completions { shell } => Request::Print(completions(*shell)),
             Command::Man { command } => match man_page(command.as_deref()) {
@@ -561,9 +564,10 @@ impl Command {
                 base: base.clone(),
                 drift_ignore: drift_ignore.clone(),
             }),
-            Command::Status { exit_code } => Request::Status(StatusOptions {
+            Command::Status { exit_code, fleet } => Request::Status(StatusOptions {
                 exit_code: *exit_code,
                 pending_only: false,
+                fleet: fleet.fleet(),
             }),
             Command::Apply {
                 to,
@@ -689,7 +693,13 @@ mod tests {
     #[test]
     fn accepts_both_invocations() {
         let a = parse_args(["cargo-migrate", "migrate", "status", "-p", "api"]).unwrap();
-        assert!(matches!(a.command, Command::Status { exit_code: false }));
+        assert!(matches!(
+            a.command,
+            Command::Status {
+                exit_code: false,
+                ..
+            }
+        ));
         assert_eq!(a.global.package, ["api"]);
         let b = parse_args(["cargo-migrate", "apply", "--dry-run"]).unwrap();
         assert!(matches!(b.command, Command::Apply { dry_run: true, .. }));

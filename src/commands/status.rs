@@ -19,6 +19,8 @@ pub struct StatusOptions {
     pub exit_code: bool,
     /// `pending`: list only what is not applied yet (diesel's `migration pending`).
     pub pending_only: bool,
+    /// `--targets` / `--targets-cmd`: the one selected set on each of these databases.
+    pub fleet: Option<crate::targets::Fleet>,
 }
 
 /// Read the state of one set's database.
@@ -103,6 +105,9 @@ pub fn run(
     if let Some(outcome) = stop_on_problems(resolved, printer, command) {
         return Ok(outcome);
     }
+    if let Some(fleet) = &opts.fleet {
+        return fleet_status(resolved, opts, fleet, printer);
+    }
     resolved.require_urls()?;
     let sets = resolved
         .sets
@@ -126,6 +131,175 @@ pub fn run(
         sets,
     });
     Ok(outcome)
+}
+
+/// `status --targets`: where every target of the fleet stands, read `fleet.jobs` at a time.
+/// Targets in the same state are grouped, so the odd ones stand out. Exit 1 when a target
+/// could not be read, or (with `--exit-code`) when any has pending or unknown migrations.
+fn fleet_status(
+    resolved: &Resolved,
+    opts: &StatusOptions,
+    fleet: &crate::targets::Fleet,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let [ctx] = resolved.sets.as_slice() else {
+        return Err(crate::settings::SelectionError::OneSetOnly {
+            command: "status --targets",
+            names: resolved.names(),
+        }
+        .into());
+    };
+    let targets = fleet.targets.read()?;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<FleetStatusTarget>>> = Mutex::new(vec![None; targets.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..fleet.jobs.clamp(1, 64).min(targets.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(target) = targets.get(i) else { break };
+                let mut one = ctx.clone();
+                one.url = Some((
+                    target.url.clone(),
+                    crate::settings::UrlSource::Target {
+                        origin: target.origin.clone(),
+                    },
+                ));
+                let entry = match status_of(resolved, &one) {
+                    Ok(st) => FleetStatusTarget {
+                        database: target.url.to_string(),
+                        origin: target.origin.clone(),
+                        pending: st.pending,
+                        unknown: st.unknown,
+                        changed_since_applied: st.changed_since_applied,
+                        error: None,
+                    },
+                    Err(e) => FleetStatusTarget {
+                        database: target.url.to_string(),
+                        origin: target.origin.clone(),
+                        pending: Vec::new(),
+                        unknown: Vec::new(),
+                        changed_since_applied: Vec::new(),
+                        error: Some(e.to_string()),
+                    },
+                };
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(entry);
+                }
+            });
+        }
+    });
+    let targets: Vec<FleetStatusTarget> = results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    let unreachable = targets.iter().filter(|t| t.error.is_some()).count();
+    let behind = targets
+        .iter()
+        .filter(|t| !t.pending.is_empty() || !t.unknown.is_empty())
+        .count();
+    let outcome = if unreachable > 0 || (opts.exit_code && behind > 0) {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    printer.report(&FleetStatusReport {
+        command: "status",
+        ok: outcome == Outcome::Success,
+        set: ctx.name().to_string(),
+        current: targets.len() - unreachable - behind,
+        behind,
+        unreachable,
+        targets,
+    });
+    Ok(outcome)
+}
+
+/// `status --targets`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetStatusReport {
+    /// `"status"`.
+    pub command: &'static str,
+    /// `false` when a target could not be read, or under `--exit-code` one is behind.
+    pub ok: bool,
+    /// The set.
+    pub set: String,
+    /// Targets with nothing pending or unknown.
+    pub current: usize,
+    /// Targets with pending or unknown migrations.
+    pub behind: usize,
+    /// Targets that could not be read.
+    pub unreachable: usize,
+    /// One record per target, in the order listed.
+    pub targets: Vec<FleetStatusTarget>,
+}
+
+/// Where one target of a fleet stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetStatusTarget {
+    pub database: String,
+    pub origin: String,
+    pub pending: Vec<String>,
+    pub unknown: Vec<String>,
+    pub changed_since_applied: Vec<String>,
+    /// Why it could not be read.
+    pub error: Option<String>,
+}
+
+impl Render for FleetStatusReport {
+    fn human(&self, p: &Human<'_>) {
+        // Group the targets by state, so that 500 identical ones read as one line.
+        let mut groups: Vec<(String, Vec<&FleetStatusTarget>)> = Vec::new();
+        for t in &self.targets {
+            let state = match &t.error {
+                Some(e) => format!("unreachable: {}", e.lines().next().unwrap_or_default()),
+                None if t.pending.is_empty() && t.unknown.is_empty() => "current".to_string(),
+                None => {
+                    let mut parts = Vec::new();
+                    if !t.pending.is_empty() {
+                        parts.push(format!("pending {}", t.pending.join(", ")));
+                    }
+                    if !t.unknown.is_empty() {
+                        parts.push(format!("unknown {}", t.unknown.join(", ")));
+                    }
+                    parts.join("; ")
+                }
+            };
+            match groups.iter_mut().find(|(s, _)| *s == state) {
+                Some((_, members)) => members.push(t),
+                None => groups.push((state, vec![t])),
+            }
+        }
+        groups.sort_by_key(|(_, m)| std::cmp::Reverse(m.len()));
+        for (state, members) in &groups {
+            let painted = if state == "current" {
+                state.good().to_string()
+            } else {
+                state.caution().to_string()
+            };
+            if members.len() == 1 {
+                p.line(format!("{} {painted}", members[0].database));
+            } else {
+                p.line(format!("{} targets {painted}", members.len()));
+                if state != "current" {
+                    for m in members {
+                        p.line(format!("  {}", m.database));
+                    }
+                }
+            }
+        }
+        p.result(format!(
+            "{}: {} targets, {} current, {} behind, {} unreachable",
+            self.set,
+            self.targets.len(),
+            self.current,
+            self.behind,
+            self.unreachable
+        ));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -153,3 +153,36 @@ fn postgres_fleet_two_runs_at_once() {
         );
     }
 }
+
+#[test]
+fn fleet_status_groups_identical_targets() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 6);
+    let f = file.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    // One tenant is behind.
+    t.run(&[
+        "revert",
+        "--database-url",
+        t.path("tenant_3.db").to_str().unwrap(),
+    ])
+    .assert_success();
+    let run = t.run(&["status", "--targets", f]);
+    run.assert_success();
+    assert!(run.stdout.contains("5 targets current"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("tenant_3.db pending 20240502000000"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("6 targets, 5 current, 1 behind, 0 unreachable"));
+    t.run(&["status", "--targets", f, "--exit-code"])
+        .assert_code(1);
+    let doc = t
+        .run(&["status", "--targets", f, "--format", "json"])
+        .json();
+    assert_eq!(doc["behind"], 1);
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 6);
+}
