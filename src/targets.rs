@@ -31,8 +31,21 @@ pub struct Fleet {
 pub struct Target {
     /// Its database.
     pub url: DatabaseUrl,
+    /// Schema-per-tenant on PostgreSQL: the schema every connection to the target works in
+    /// (`SET search_path`, after the set's init-sql); diesel's versions table lives there.
+    pub schema: Option<String>,
     /// Where it was listed, for messages: `FILE:LINE` or `line N of the output of CMD`.
     pub origin: String,
+}
+
+impl Target {
+    /// The target as shown: its URL (password hidden), and its schema when it has one.
+    pub fn shown(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{} schema {schema}", self.url),
+            None => self.url.to_string(),
+        }
+    }
 }
 
 /// A target list that cannot be used.
@@ -56,8 +69,10 @@ pub enum TargetsError {
     },
     #[error("{what} lists no target, so there is nothing to work on\nhelp: list one database URL per line (`#` starts a comment)")]
     Empty { what: String },
-    #[error("{origin}: a target line holds one database URL, and this one has {words} words\nhelp: write one URL per line; quote nothing")]
+    #[error("{origin}: a target line holds one database URL, or a PostgreSQL URL and a schema name, and this one has {words} words\nhelp: write one target per line: `URL` or `postgres://… SCHEMA`")]
     Malformed { origin: String, words: usize },
+    #[error("{origin}: a schema name is for a PostgreSQL target (schema per tenant), and this URL is not one\nhelp: list the target's URL alone")]
+    SchemaNeedsPostgres { origin: String },
 }
 
 impl TargetList {
@@ -114,19 +129,34 @@ impl TargetList {
             if line.is_empty() {
                 continue;
             }
-            let words = line.split_whitespace().count();
-            if words != 1 {
-                return Err(TargetsError::Malformed {
-                    origin: origin(i + 1),
-                    words,
-                });
-            }
-            let url = DatabaseUrl::new(line);
-            if targets.iter().any(|t| t.url.identity() == url.identity()) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (url, schema) = match words.as_slice() {
+                [url] => (DatabaseUrl::new(*url), None),
+                [url, schema] => {
+                    let url = DatabaseUrl::new(*url);
+                    if url.backend() != Some(crate::backend::Backend::Postgres) {
+                        return Err(TargetsError::SchemaNeedsPostgres {
+                            origin: origin(i + 1),
+                        });
+                    }
+                    (url, Some(schema.to_string()))
+                }
+                _ => {
+                    return Err(TargetsError::Malformed {
+                        origin: origin(i + 1),
+                        words: words.len(),
+                    })
+                }
+            };
+            if targets
+                .iter()
+                .any(|t| t.url.identity() == url.identity() && t.schema == schema)
+            {
                 continue;
             }
             targets.push(Target {
                 url,
+                schema,
                 origin: origin(i + 1),
             });
         }
@@ -160,10 +190,23 @@ mod tests {
             TargetList::File(file.clone()).read(),
             Err(TargetsError::Empty { .. })
         ));
-        std::fs::write(&file, "postgres://u@h/t1 extra\n").unwrap();
+        std::fs::write(
+            &file,
+            "postgres://u@h/t1 tenant_a\npostgres://u@h/t1 tenant_b\n",
+        )
+        .unwrap();
+        let t = TargetList::File(file.clone()).read().unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].schema.as_deref(), Some("tenant_b"));
+        std::fs::write(&file, "app.db tenant_a\n").unwrap();
+        assert!(matches!(
+            TargetList::File(file.clone()).read(),
+            Err(TargetsError::SchemaNeedsPostgres { .. })
+        ));
+        std::fs::write(&file, "postgres://u@h/t1 a b\n").unwrap();
         assert!(matches!(
             TargetList::File(file).read(),
-            Err(TargetsError::Malformed { words: 2, .. })
+            Err(TargetsError::Malformed { words: 3, .. })
         ));
         let out = TargetList::Command("printf 'a.db\\nb.db\\n'".into())
             .read()

@@ -431,16 +431,10 @@ fn run_fleet(
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(target) = targets.get(i) else { break };
-                let mut one = ctx.clone();
-                one.url = Some((
-                    target.url.clone(),
-                    crate::settings::UrlSource::Target {
-                        origin: target.origin.clone(),
-                    },
-                ));
+                let one = super::target_context(ctx, target);
                 let result = match apply_set(resolved, &one, opts, to, &quiet) {
                     Ok(set) if !set.refused.is_empty() => FleetTarget {
-                        database: target.url.to_string(),
+                        database: target.shown(),
                         origin: target.origin.clone(),
                         outcome: "failed",
                         applied: Vec::new(),
@@ -454,7 +448,7 @@ fn run_fleet(
                         ),
                     },
                     Ok(set) => FleetTarget {
-                        database: target.url.to_string(),
+                        database: target.shown(),
                         origin: target.origin.clone(),
                         outcome: if set.failure.is_some() {
                             "failed"
@@ -468,7 +462,7 @@ fn run_fleet(
                         error: None,
                     },
                     Err(e) => FleetTarget {
-                        database: target.url.to_string(),
+                        database: target.shown(),
                         origin: target.origin.clone(),
                         outcome: "unreachable",
                         applied: Vec::new(),

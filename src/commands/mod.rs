@@ -265,6 +265,27 @@ pub(crate) fn applied_checksums(
     (changed, unverified)
 }
 
+/// The set as it works on one target of a fleet: the target's URL, and for a schema-per-tenant
+/// target a `search_path` set after the set's init-sql on every connection.
+pub(crate) fn target_context(ctx: &SetContext, target: &crate::targets::Target) -> SetContext {
+    let mut one = ctx.clone();
+    let origin = match &target.schema {
+        Some(schema) => format!("{} (schema {schema})", target.origin),
+        None => target.origin.clone(),
+    };
+    one.url = Some((
+        target.url.clone(),
+        crate::settings::UrlSource::Target { origin },
+    ));
+    if let Some(schema) = &target.schema {
+        one.set.init_sql.statements.push(format!(
+            "SET search_path TO \"{}\"",
+            schema.replace('"', "\"\"")
+        ));
+    }
+    one
+}
+
 /// Write a schema file through a temporary file and a rename, so a reader never sees half.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {

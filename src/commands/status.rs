@@ -159,16 +159,10 @@ fn fleet_status(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(target) = targets.get(i) else { break };
-                let mut one = ctx.clone();
-                one.url = Some((
-                    target.url.clone(),
-                    crate::settings::UrlSource::Target {
-                        origin: target.origin.clone(),
-                    },
-                ));
+                let one = super::target_context(ctx, target);
                 let entry = match status_of(resolved, &one) {
                     Ok(st) => FleetStatusTarget {
-                        database: target.url.to_string(),
+                        database: target.shown(),
                         origin: target.origin.clone(),
                         pending: st.pending,
                         unknown: st.unknown,
@@ -176,7 +170,7 @@ fn fleet_status(
                         error: None,
                     },
                     Err(e) => FleetStatusTarget {
-                        database: target.url.to_string(),
+                        database: target.shown(),
                         origin: target.origin.clone(),
                         pending: Vec::new(),
                         unknown: Vec::new(),

@@ -186,3 +186,57 @@ fn fleet_status_groups_identical_targets() {
     assert_eq!(doc["behind"], 1);
     assert_eq!(doc["targets"].as_array().unwrap().len(), 6);
 }
+
+#[test]
+fn postgres_schema_per_tenant() {
+    let Some(db) = TestDb::create(Server::Postgres, "tenants") else {
+        return;
+    };
+    db.connect()
+        .batch_execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA tenant_c")
+        .unwrap();
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    t.write(
+        "targets.txt",
+        &format!(
+            "{0} tenant_a\n{0} tenant_b\n{0} tenant_c\n{0} tenant_missing\n",
+            db.url
+        ),
+    );
+    let f = t.path("targets.txt");
+    let doc = t
+        .run(&[
+            "apply",
+            "--targets",
+            f.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(doc["summary"]["migrated"], 3, "{doc}");
+    assert_eq!(doc["summary"]["unreachable"], 1, "{doc}");
+    // Each schema has its own table and its own versions table; public has neither.
+    let mut conn = db.connect();
+    for schema in ["tenant_a", "tenant_b", "tenant_c"] {
+        assert_eq!(
+            conn.count(&format!(
+                "SELECT COUNT(*)::bigint AS n FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name IN ('users', '__diesel_schema_migrations')"
+            ))
+            .unwrap(),
+            2,
+            "{schema}"
+        );
+    }
+    assert_eq!(
+        conn.count("SELECT COUNT(*)::bigint AS n FROM information_schema.tables WHERE table_schema = 'public'")
+            .unwrap(),
+        0
+    );
+    let run = t.run(&["status", "--targets", f.to_str().unwrap()]);
+    assert!(run.stdout.contains("3 targets current"), "{}", run.stdout);
+}
