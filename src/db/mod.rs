@@ -46,6 +46,7 @@
 
 pub mod catalog;
 pub mod checksums;
+pub mod engine;
 pub mod harness;
 pub mod introspect;
 pub mod lifecycle;
@@ -173,6 +174,13 @@ pub enum DbError {
         url: DatabaseUrl,
         /// What the database said, without passwords.
         message: String,
+    },
+    /// The server is a distributed engine the tool does not run migrations on.
+    #[error("{url} is {} ({version}), which cargo migrate does not run migrations on: {}; nothing was changed\nhelp: see docs/scale.md for what each engine needs and how to migrate it today", engine.name(), engine.why())]
+    UnsupportedEngine {
+        url: DatabaseUrl,
+        engine: engine::Engine,
+        version: String,
     },
     /// A statement of a set's `init-sql` failed right after connecting: nothing else ran on
     /// that connection.
@@ -406,8 +414,33 @@ impl Connection {
         on_wait: impl FnMut(),
     ) -> Result<Connection, DbError> {
         let mut conn = Self::establish_waiting(url, backend, opts, on_wait)?;
+        conn.refuse_distributed_engine(url)?;
         conn.run_init_sql(url, init_sql)?;
         Ok(conn)
+    }
+
+    /// Refuse a server whose version string names a distributed engine (see [`engine`]).
+    fn refuse_distributed_engine(&mut self, url: &DatabaseUrl) -> Result<(), DbError> {
+        use diesel::RunQueryDsl;
+        let query = diesel::sql_query("SELECT version() AS version");
+        let rows: Vec<ServerVersionRow> = match self {
+            Connection::Sqlite(_) => return Ok(()),
+            Connection::Postgres(c) => query.load(c).unwrap_or_default(),
+            Connection::Mysql(c) => diesel::sql_query("SELECT CAST(VERSION() AS CHAR) AS version")
+                .load(c)
+                .unwrap_or_default(),
+        };
+        let Some(version) = rows.into_iter().next().map(|r| r.version) else {
+            return Ok(());
+        };
+        match engine::detect(&version) {
+            Some(engine) => Err(DbError::UnsupportedEngine {
+                url: url.clone(),
+                engine,
+                version: version.chars().take(60).collect(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Run each entry of `init_sql` as one batch, in order; the first failure stops.
