@@ -178,6 +178,8 @@ pub enum Command {
         /// (e.g. `index:public.tmp_*`, `*:audit.*`); repeatable
         #[arg(long, value_name = "KIND:PATTERN", value_parser = crate::catalog::IgnorePattern::parse)]
         drift_ignore: Vec<crate::catalog::IgnorePattern>,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Create a migration folder; with --diff-schema, filled with the SQL that turns the
     /// history's schema into the schema file's
@@ -556,7 +558,9 @@ impl Command {
                 deny,
                 base,
                 drift_ignore,
+                fleet,
             } => Request::Check(CheckOptions {
+                fleet: fleet.fleet(),
                 lint_only: *lint_only,
                 offline: *offline,
                 no_cache: *no_cache,

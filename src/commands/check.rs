@@ -39,6 +39,8 @@ pub struct CheckOptions {
     /// `--drift-ignore KIND:PATTERN`: catalog differences to leave out (added to each set's
     /// `drift-ignore` configuration).
     pub drift_ignore: Vec<IgnorePattern>,
+    /// `--targets` / `--targets-cmd`: the live checks of the one selected set on each target.
+    pub fleet: Option<crate::targets::Fleet>,
 }
 
 /// Findings and diffs of one part of the check.
@@ -544,6 +546,9 @@ fn released_findings(
 /// `check`.
 pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyhow::Result<Outcome> {
     resolved.require_sets("check")?;
+    if let Some(fleet) = &opts.fleet {
+        return run_fleet(resolved, opts, fleet, printer);
+    }
     let sets = check(resolved, opts)?;
     let total = Counts::of(sets.iter().flat_map(|s| &s.findings));
     let failed = total.errors > 0 || (opts.deny_warnings && total.warnings > 0);
@@ -560,6 +565,190 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
     } else {
         Outcome::Success
     })
+}
+
+/// `check --targets`: the live checks (pending, unknown, changed since applied, schema and
+/// catalog drift) of the one selected set on every target, `fleet.jobs` at a time. Targets
+/// with the same findings are grouped, so that 500 identical targets read as one line and
+/// the odd ones stand out. The lint and the schema file are not the targets' business: run
+/// `check --offline` for them.
+fn run_fleet(
+    resolved: &Resolved,
+    opts: &CheckOptions,
+    fleet: &crate::targets::Fleet,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let [ctx] = resolved.sets.as_slice() else {
+        return Err(crate::settings::SelectionError::OneSetOnly {
+            command: "check --targets",
+            names: resolved.names(),
+        }
+        .into());
+    };
+    let targets = fleet.targets.read()?;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<FleetCheckTarget>>> = Mutex::new(vec![None; targets.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..fleet.jobs.clamp(1, 64).min(targets.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(target) = targets.get(i) else { break };
+                let one = super::target_context(ctx, target);
+                let entry = match live_for(resolved, &one, opts) {
+                    Ok(found) => FleetCheckTarget {
+                        database: target.shown(),
+                        origin: target.origin.clone(),
+                        findings: found.findings,
+                        error: None,
+                    },
+                    Err(e) => FleetCheckTarget {
+                        database: target.shown(),
+                        origin: target.origin.clone(),
+                        findings: Vec::new(),
+                        error: Some(e.to_string()),
+                    },
+                };
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(entry);
+                }
+            });
+        }
+    });
+    let targets: Vec<FleetCheckTarget> = results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    let total = Counts::of(targets.iter().flat_map(|t| &t.findings));
+    let unreachable = targets.iter().filter(|t| t.error.is_some()).count();
+    let failed = total.errors > 0 || unreachable > 0 || (opts.deny_warnings && total.warnings > 0);
+    printer.report(&FleetCheckReport {
+        command: "check",
+        ok: !failed,
+        set: ctx.name().to_string(),
+        errors: total.errors,
+        warnings: total.warnings,
+        unreachable,
+        targets,
+    });
+    Ok(if failed {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `check --targets`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetCheckReport {
+    /// `"check"`.
+    pub command: &'static str,
+    /// `false` on an error, an unreadable target, or a warning under `--deny warnings`.
+    pub ok: bool,
+    /// The set.
+    pub set: String,
+    /// Errors over all targets.
+    pub errors: usize,
+    /// Warnings over all targets.
+    pub warnings: usize,
+    /// Targets that could not be checked.
+    pub unreachable: usize,
+    /// One record per target, in the order listed.
+    pub targets: Vec<FleetCheckTarget>,
+}
+
+/// The live findings of one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetCheckTarget {
+    pub database: String,
+    pub origin: String,
+    pub findings: Vec<Diagnostic>,
+    /// Why it could not be checked.
+    pub error: Option<String>,
+}
+
+impl FleetCheckTarget {
+    /// What the target's findings say, with the target's own name taken out, so that targets
+    /// in the same state compare equal.
+    fn state(&self) -> Vec<String> {
+        if let Some(e) = &self.error {
+            return vec![format!(
+                "could not be checked: {}",
+                e.lines().next().unwrap_or_default()
+            )];
+        }
+        let mut out: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|d| d.severity != crate::diagnostic::Severity::Info)
+            .map(|d| {
+                let url = self.database.split(" schema ").next().unwrap_or_default();
+                format!(
+                    "{}[{}]: {}",
+                    d.severity.as_str(),
+                    d.code.as_str(),
+                    d.message.replace(url, "the target")
+                )
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+impl Render for FleetCheckReport {
+    fn findings(&self) -> Vec<&Diagnostic> {
+        self.targets.iter().flat_map(|t| &t.findings).collect()
+    }
+
+    fn human(&self, p: &Human<'_>) {
+        let mut groups: Vec<(Vec<String>, Vec<&FleetCheckTarget>)> = Vec::new();
+        for t in &self.targets {
+            let state = t.state();
+            match groups.iter_mut().find(|(s, _)| *s == state) {
+                Some((_, members)) => members.push(t),
+                None => groups.push((state, vec![t])),
+            }
+        }
+        groups.sort_by_key(|(_, m)| std::cmp::Reverse(m.len()));
+        for (state, members) in &groups {
+            let who = if members.len() == 1 {
+                members[0].database.clone()
+            } else {
+                format!("{} targets", members.len())
+            };
+            if state.is_empty() {
+                let verb = if members.len() == 1 {
+                    "matches the history"
+                } else {
+                    "match the history"
+                };
+                p.line(format!("{} {}", who, verb.good()));
+                continue;
+            }
+            p.line(format!("{} {}", who.strong(), "differ:".bad()));
+            if members.len() > 1 {
+                for m in members {
+                    p.line(format!("  {}", m.database));
+                }
+            }
+            for line in state {
+                p.line(format!("    {line}"));
+            }
+        }
+        p.result(format!(
+            "{}: {} targets, {} errors, {} warnings, {} not checked",
+            self.set,
+            self.targets.len(),
+            self.errors,
+            self.warnings,
+            self.unreachable
+        ));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

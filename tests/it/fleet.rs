@@ -240,3 +240,59 @@ fn postgres_schema_per_tenant() {
     let run = t.run(&["status", "--targets", f.to_str().unwrap()]);
     assert!(run.stdout.contains("3 targets current"), "{}", run.stdout);
 }
+
+#[test]
+fn fleet_check_names_only_the_targets_that_differ() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 5);
+    let f = file.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    let ok = t.run(&["check", "--targets", f]);
+    ok.assert_success();
+    assert!(
+        ok.stdout.contains("5 targets match the history"),
+        "{}",
+        ok.stdout
+    );
+    // One tenant got an index by hand, another is a migration behind.
+    cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(t.path("tenant_1.db").display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions::default(),
+    )
+    .unwrap()
+    .batch_execute("CREATE INDEX hot ON todos (id)")
+    .unwrap();
+    t.run(&[
+        "revert",
+        "--database-url",
+        t.path("tenant_4.db").to_str().unwrap(),
+    ])
+    .assert_success();
+    let run = t.run(&["check", "--targets", f]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("3 targets match the history"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("tenant_1.db differ"), "{}", run.stdout);
+    assert!(run.stdout.contains("tenant_4.db differ"), "{}", run.stdout);
+    assert!(run.stdout.contains("catalog-drift"), "{}", run.stdout);
+    assert!(run.stdout.contains("pending-migration"), "{}", run.stdout);
+    let doc = t.run(&["check", "--targets", f, "--format", "json"]).json();
+    let odd: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["severity"] == "error")
+        })
+        .map(|t| t["database"].as_str().unwrap())
+        .collect();
+    assert_eq!(odd.len(), 2, "{odd:?}");
+}
