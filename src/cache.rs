@@ -97,6 +97,32 @@ impl SchemaCache {
         self.path_with(set, "json")
     }
 
+    /// Delete every cached entry (`cargo migrate cache clean`): how many files and bytes
+    /// were removed. A cache that does not exist is already clean.
+    pub fn clean(&self) -> std::io::Result<(usize, u64)> {
+        let (mut files, mut bytes) = (0, 0);
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_file() {
+                bytes += meta.len();
+                files += 1;
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok((files, bytes))
+    }
+
+    /// Where the cache lives.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path_with(&self, set: &str, ext: &str) -> PathBuf {
         self.dir.join(format!("{}.{ext}", safe_name(set)))
     }

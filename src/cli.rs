@@ -222,6 +222,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// The replay cache under target/: `cache clean` deletes it
+    Cache {
+        #[command(subcommand)]
+        action: CacheCommand,
+    },
     /// List the lint rules with their ids and default levels
     Rules,
     /// Write a git pre-commit hook, pre-commit framework entries and an example CI workflow
@@ -335,6 +340,13 @@ pub enum Command {
         /// The subcommand whose page to print (default: the command's own page)
         command: Option<String>,
     },
+}
+
+/// `cargo migrate cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete every cached replay result (the next check replays every history)
+    Clean,
 }
 
 /// `cargo migrate database …`.
@@ -492,6 +504,9 @@ impl Command {
     pub fn request(&self) -> Request {
         match self {
             Command::List => Request::List,
+            Command::Cache {
+                action: CacheCommand::Clean,
+            } => Request::CacheClean,
             Command::Bundle { out } => Request::Bundle(out.clone()),
             Command::Pending => Request::Status(StatusOptions {
                 exit_code: false,

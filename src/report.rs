@@ -37,6 +37,32 @@ pub struct Drift {
     pub diff: String,
 }
 
+/// `cache clean`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheCleanReport {
+    /// `"cache clean"`.
+    pub command: &'static str,
+    /// `true`.
+    pub ok: bool,
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// Files deleted.
+    pub files: usize,
+    /// Bytes freed.
+    pub bytes: u64,
+}
+
+impl Render for CacheCleanReport {
+    fn human(&self, p: &Human<'_>) {
+        p.result(format!(
+            "deleted {} ({} bytes) from {}",
+            crate::output::count(self.files, "cached file"),
+            self.bytes,
+            self.dir.display()
+        ));
+    }
+}
+
 /// Findings that stopped a command before it ran anything.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemsReport {

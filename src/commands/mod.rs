@@ -103,6 +103,8 @@ pub enum Request {
     Init,
     /// `bundle --out FILE`.
     Bundle(PathBuf),
+    /// `cache clean`.
+    CacheClean,
     /// `completions` and `man`: text the CLI layer generated, printed as it is.
     Print(String),
     /// A request the CLI layer could not make sense of: the message, exit 2.
@@ -133,6 +135,7 @@ impl Request {
             Request::Rules => "rules",
             Request::Init => "init",
             Request::Bundle(_) => "bundle",
+            Request::CacheClean => "cache clean",
             Request::Print(_) => "print",
             Request::Unknown(_) => "cargo migrate",
         }
@@ -194,6 +197,23 @@ pub fn execute(
         Request::Diff(o) => diff::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
         Request::Bundle(out) => bundle::run(&resolved, out, printer),
+        Request::CacheClean => {
+            let cache = crate::cache::SchemaCache::new(&resolved.workspace.target_dir);
+            let (files, bytes) = cache.clean().map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot delete the cache in `{}`: {e}\nhelp: delete the folder by hand; nothing in it is needed",
+                    cache.dir().display()
+                )
+            })?;
+            printer.report(&crate::report::CacheCleanReport {
+                command: "cache clean",
+                ok: true,
+                dir: cache.dir().to_path_buf(),
+                files,
+                bytes,
+            });
+            Ok(Outcome::Success)
+        }
     }
 }
 

@@ -1346,3 +1346,15 @@ fn write_schema_in_the_configuration_is_the_default() {
         t.run(&["schema"]).stdout
     );
 }
+
+#[test]
+fn cache_clean_deletes_the_cached_replays() {
+    let t = CliTest::fixture("drift");
+    t.run(&["check", "--offline"]).assert_code(1);
+    let run = t.run(&["cache", "clean", "--format", "json"]);
+    run.assert_success();
+    let doc = run.json();
+    assert!(doc["files"].as_u64().unwrap() >= 1, "{doc}");
+    let again = t.run(&["cache", "clean", "--format", "json"]).json();
+    assert_eq!(again["files"], 0);
+}
