@@ -474,8 +474,20 @@ fn run_fleet(
                     stop.store(true, Ordering::SeqCst);
                 }
                 printer.line(result.describe());
+
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(result);
+                    let done = r.iter().flatten().count();
+                    let failed = r
+                        .iter()
+                        .flatten()
+                        .filter(|t| matches!(t.outcome, "failed" | "unreachable"))
+                        .count();
+                    printer.progress(&format!(
+                        "{}: {done}/{} targets, {failed} failed",
+                        ctx.name(),
+                        targets.len()
+                    ));
                 }
             });
         }

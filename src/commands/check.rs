@@ -612,6 +612,12 @@ fn run_fleet(
                 };
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(entry);
+                    let done = r.iter().flatten().count();
+                    printer.progress(&format!(
+                        "{}: {done}/{} targets read",
+                        ctx.name(),
+                        targets.len()
+                    ));
                 }
             });
         }

@@ -180,6 +180,12 @@ fn fleet_status(
                 };
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(entry);
+                    let done = r.iter().flatten().count();
+                    printer.progress(&format!(
+                        "{}: {done}/{} targets read",
+                        ctx.name(),
+                        targets.len()
+                    ));
                 }
             });
         }

@@ -113,6 +113,10 @@ pub struct Printer {
     /// `$GITHUB_STEP_SUMMARY` under `--format github`: the job summary file.
     step_summary: Option<PathBuf>,
     stdout: Mutex<Stream>,
+    /// Whether a progress line may be drawn: stderr is a terminal, human output, no `-q`.
+    live_progress: bool,
+    /// Whether a progress line is on the terminal now (cleared before any other text).
+    progress_shown: std::sync::atomic::AtomicBool,
     stderr: Mutex<Stream>,
 }
 
@@ -136,6 +140,9 @@ impl Printer {
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
         );
+        printer.live_progress = std::io::stderr().is_terminal()
+            && matches!(format, Format::Human | Format::Github)
+            && !quiet;
         if format == Format::Github {
             printer.step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
                 .filter(|v| !v.is_empty())
@@ -158,6 +165,8 @@ impl Printer {
             verbose,
             root: RwLock::new(None),
             step_summary: None,
+            live_progress: false,
+            progress_shown: std::sync::atomic::AtomicBool::new(false),
             stdout: Mutex::new(Stream {
                 writer: stdout,
                 closed: false,
@@ -208,7 +217,34 @@ impl Printer {
     }
 
     /// Write human text on a channel (nothing in JSON mode).
+    /// One line of progress on the terminal, drawn over the previous one (`12/300 targets,
+    /// 1 failed`). Nothing when stderr is not a terminal, in JSON, or under `-q`.
+    pub fn progress(&self, text: &str) {
+        if !self.live_progress {
+            return;
+        }
+        if let Ok(mut s) = self.stderr.lock() {
+            s.write(&format!("\r\x1b[2K{text}"));
+        }
+        self.progress_shown
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Take the progress line off the terminal.
+    pub fn progress_done(&self) {
+        if self
+            .progress_shown
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            if let Ok(mut s) = self.stderr.lock() {
+                s.write("\r\x1b[2K");
+            }
+        }
+    }
+
     pub(crate) fn write(&self, channel: Channel, text: &str) {
+        // Text never lands on the end of a progress line.
+        self.progress_done();
         if !self.human() && channel != Channel::Always {
             return;
         }

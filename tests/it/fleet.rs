@@ -296,3 +296,40 @@ fn fleet_check_names_only_the_targets_that_differ() {
         .collect();
     assert_eq!(odd.len(), 2, "{odd:?}");
 }
+
+#[test]
+fn fleet_progress_only_on_a_terminal() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 3);
+    let f = file.to_str().unwrap();
+    let plain = t.run(&["apply", "--targets", f, "--jobs", "1"]);
+    plain.assert_success();
+    assert!(!plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'));
+    // On a terminal (a pseudo-terminal from util-linux's `script`, when there is one).
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let cmd = format!(
+        "{} migrate status --targets {f} --jobs 1",
+        crate::common::BIN
+    );
+    let out = t
+        .command(&[])
+        .get_current_dir()
+        .map(|d| d.to_path_buf())
+        .unwrap();
+    let run = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(out)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("todo: 3/3 targets read"), "{text}");
+    assert!(text.contains("3 targets current"), "{text}");
+}
