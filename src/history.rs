@@ -133,6 +133,8 @@ pub struct SetHistory<'a> {
     resolved: &'a Resolved,
     ctx: &'a SetContext,
     backend: Backend,
+    /// Told `(replayed, total)` after each migration of a replay (a progress line).
+    progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
 
 impl<'a> SetHistory<'a> {
@@ -147,7 +149,14 @@ impl<'a> SetHistory<'a> {
             resolved,
             ctx,
             backend,
+            progress: None,
         })
+    }
+
+    /// Tell `progress` `(replayed, total)` after each migration a replay runs.
+    pub fn with_progress(mut self, progress: &'a (dyn Fn(usize, usize) + Sync)) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// The set's backend.
@@ -261,7 +270,13 @@ impl<'a> SetHistory<'a> {
         self.refuse_empty(&list)?;
         let server = self.resolved.scratch_server(self.ctx, self.backend);
         let mut scratch = ScratchDb::create(self.backend, server.as_ref(), &self.ctx.set.init_sql)?;
-        if let Err((failure, m)) = scratch.replay(list) {
+        let total = list.len();
+        let report = |n: usize| {
+            if let Some(p) = self.progress {
+                p(n, total);
+            }
+        };
+        if let Err((failure, m)) = scratch.replay_reporting(list, &report) {
             let m = m.clone();
             let server = scratch.conn.server_version();
             return Err(HistoryError::Replay(Box::new((*failure, m, server))));

@@ -55,7 +55,12 @@ pub fn run(
         }
     };
     let (url, _) = ctx.require_url()?;
-    let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
+    let step = |done: usize, total: usize| {
+        printer.progress(&format!("{set}: replaying {done}/{total}"));
+    };
+    let history = SetHistory::new(resolved, ctx)
+        .map_err(|e| SetError::new(set, e))?
+        .with_progress(&step);
 
     let report = run::locked(&mut conn, &url, opts.lock_timeout, printer, |conn| {
         // Before the schema is verified: versions this role cannot record stop it here.

@@ -60,6 +60,7 @@ fn drift_for(
     resolved: &Resolved,
     ctx: &SetContext,
     opts: &CheckOptions,
+    progress: Progress<'_>,
 ) -> Result<Found, SetError> {
     let mut found = Found::default();
     // A set without a schema file is still replayed: "passed" means the history runs.
@@ -77,15 +78,17 @@ fn drift_for(
         return Ok(found);
     }
     let set = ctx.name();
-    let sections =
-        match SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache)) {
-            Ok(s) => s,
-            Err(err) if err.is_finding() => {
-                found.findings.extend(err.diagnostics(set));
-                return Ok(found);
-            }
-            Err(err) => return Err(SetError::new(set, err)),
-        };
+    let step = |done: usize, total: usize| progress(set, done, total);
+    let sections = match SetHistory::new(resolved, ctx)
+        .and_then(|h| h.with_progress(&step).render(Upto::All, !opts.no_cache))
+    {
+        Ok(s) => s,
+        Err(err) if err.is_finding() => {
+            found.findings.extend(err.diagnostics(set));
+            return Ok(found);
+        }
+        Err(err) => return Err(SetError::new(set, err)),
+    };
     found.replayed_on = sections.iter().find_map(|s| s.replayed_on.clone());
     for section in sections {
         let Some(file) = &section.file else { continue };
@@ -219,7 +222,12 @@ fn semantic_reason(
 
 /// With a database URL: the database's own state (pending, unknown, out of order) and drift
 /// between its schema and the schema its applied migrations should have produced.
-fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Result<Found, SetError> {
+fn live_for(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    opts: &CheckOptions,
+    progress: Progress<'_>,
+) -> Result<Found, SetError> {
     let mut found = Found::default();
     let Some((_, source)) = &ctx.url else {
         return Ok(found);
@@ -360,7 +368,10 @@ fn live_for(resolved: &Resolved, ctx: &SetContext, opts: &CheckOptions) -> Resul
     // Live drift: compare the database with the schema and the catalog its applied migrations
     // produce, from one replay.
     let with_sections = ctx.set.has_schema();
-    let history = SetHistory::new(resolved, ctx).map_err(|e| SetError::new(set, e))?;
+    let step = |done: usize, total: usize| progress(set, done, total);
+    let history = SetHistory::new(resolved, ctx)
+        .map_err(|e| SetError::new(set, e))?
+        .with_progress(&step);
     let (expected, expected_catalog) =
         match history.expected(Upto::Applied(&st.applied), !opts.no_cache, with_sections) {
             Ok(r) => r,
@@ -448,8 +459,20 @@ fn lint_for(resolved: &Resolved, ctx: &SetContext) -> (Vec<Diagnostic>, usize) {
     (findings, allowed)
 }
 
+/// Told `(set, replayed, total)` after each migration a replay runs.
+type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
 /// Check every selected set; findings are values, nothing is printed here.
 pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<CheckSet>> {
+    check_reporting(resolved, opts, &|_, _, _| {})
+}
+
+/// [`check`], telling `progress` how far each replay is.
+pub fn check_reporting(
+    resolved: &Resolved,
+    opts: &CheckOptions,
+    progress: Progress<'_>,
+) -> anyhow::Result<Vec<CheckSet>> {
     let mut reports: Vec<CheckSet> = resolved
         .sets
         .iter()
@@ -478,7 +501,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
         let handles: Vec<_> = resolved
             .sets
             .iter()
-            .map(|ctx| scope.spawn(move || drift_for(resolved, ctx, opts)))
+            .map(|ctx| scope.spawn(move || drift_for(resolved, ctx, opts, progress)))
             .collect();
         handles
             .into_iter()
@@ -504,7 +527,7 @@ pub fn check(resolved: &Resolved, opts: &CheckOptions) -> anyhow::Result<Vec<Che
     // The databases named by URLs: reachable or the check cannot run (exit 2).
     if !opts.offline {
         for (report, ctx) in reports.iter_mut().zip(&resolved.sets) {
-            let found = live_for(resolved, ctx, opts)?;
+            let found = live_for(resolved, ctx, opts, progress)?;
             add_new(&mut report.findings, found.findings);
             report.drift.extend(found.drift);
             report.catalog_drift = found.catalog;
@@ -549,7 +572,10 @@ pub fn run(resolved: &Resolved, opts: &CheckOptions, printer: &Printer) -> anyho
     if let Some(fleet) = &opts.fleet {
         return run_fleet(resolved, opts, fleet, printer);
     }
-    let sets = check(resolved, opts)?;
+    let report = |set: &str, done: usize, total: usize| {
+        printer.progress(&format!("{set}: replaying {done}/{total}"));
+    };
+    let sets = check_reporting(resolved, opts, &report)?;
     let total = Counts::of(sets.iter().flat_map(|s| &s.findings));
     let failed = total.errors > 0 || (opts.deny_warnings && total.warnings > 0);
     printer.report(&CheckReport {
@@ -596,7 +622,7 @@ fn run_fleet(
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(target) = targets.get(i) else { break };
                 let one = super::target_context(ctx, target);
-                let entry = match live_for(resolved, &one, opts) {
+                let entry = match live_for(resolved, &one, opts, &|_, _, _| {}) {
                     Ok(found) => FleetCheckTarget {
                         database: target.shown(),
                         origin: target.origin.clone(),

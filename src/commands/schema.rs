@@ -78,7 +78,11 @@ pub fn run(
         let rendered = if opts.live {
             Ok(live_sections(resolved, ctx)?)
         } else {
-            SetHistory::new(resolved, ctx).and_then(|h| h.render(Upto::All, !opts.no_cache))
+            let step = |done: usize, total: usize| {
+                printer.progress(&format!("{set}: replaying {done}/{total}"));
+            };
+            SetHistory::new(resolved, ctx)
+                .and_then(|h| h.with_progress(&step).render(Upto::All, !opts.no_cache))
         };
         let rendered = match rendered {
             Ok(s) => s,

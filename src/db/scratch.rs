@@ -226,6 +226,16 @@ impl ScratchDb {
         &mut self,
         migrations: impl IntoIterator<Item = &'a Migration>,
     ) -> Result<usize, (Box<MigrationFailure>, &'a Migration)> {
+        self.replay_reporting(migrations, &|_| {})
+    }
+
+    /// [`replay`](Self::replay), calling `after` with the number of migrations replayed so far
+    /// after each one (for a progress line).
+    pub fn replay_reporting<'a>(
+        &mut self,
+        migrations: impl IntoIterator<Item = &'a Migration>,
+        after: &dyn Fn(usize),
+    ) -> Result<usize, (Box<MigrationFailure>, &'a Migration)> {
         let url = DatabaseUrl::new(self.name().unwrap_or(":memory:").to_string());
         let mut n = 0;
         let mut limit = None;
@@ -257,6 +267,7 @@ impl ScratchDb {
                 return Err((f, m));
             }
             n += 1;
+            after(n);
         }
         Ok(n)
     }

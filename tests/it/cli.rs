@@ -1358,3 +1358,35 @@ fn cache_clean_deletes_the_cached_replays() {
     let again = t.run(&["cache", "clean", "--format", "json"]).json();
     assert_eq!(again["files"], 0);
 }
+
+#[test]
+fn replay_progress_only_on_a_terminal() {
+    let t = CliTest::fixture("drift");
+    let plain = t.run(&["check", "--offline", "--no-cache"]);
+    assert!(!plain.stderr.contains("replaying"), "{}", plain.stderr);
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let cmd = format!("{} migrate check --offline --no-cache", crate::common::BIN);
+    let run = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(t.path(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("shop: replaying 2/2"), "{text}");
+    // Cleared before the report: the report's first line does not follow the progress text.
+    assert!(text.contains("\r\u{1b}[2K"), "{text}");
+    let quiet = std::process::Command::new("script")
+        .args(["-qec", &format!("{cmd} -q"), "/dev/null"])
+        .current_dir(t.path(""))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("replaying"));
+}
