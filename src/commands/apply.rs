@@ -408,8 +408,6 @@ fn run_fleet(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let [ctx] = resolved.sets.as_slice() else {
         return Err(crate::settings::SelectionError::OneSetOnly {
             command: "apply --targets",
@@ -418,81 +416,66 @@ fn run_fleet(
         .into());
     };
     let targets = fleet.targets.read()?;
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<FleetTarget>>> = Mutex::new(vec![None; targets.len()]);
     let quiet = Printer::sink();
-    let jobs = fleet.jobs.clamp(1, 64).min(targets.len());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(target) = targets.get(i) else { break };
-                let one = super::target_context(ctx, target);
-                let result = match apply_set(resolved, &one, opts, to, &quiet) {
-                    Ok(set) if !set.refused.is_empty() => FleetTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        outcome: "failed",
-                        applied: Vec::new(),
-                        failure: None,
-                        error: Some(
-                            set.refused
-                                .iter()
-                                .map(|d| d.message.clone())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        ),
-                    },
-                    Ok(set) => FleetTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        outcome: if set.failure.is_some() {
-                            "failed"
-                        } else if set.applied.is_empty() {
-                            "current"
-                        } else {
-                            "migrated"
-                        },
-                        applied: set.applied.iter().map(|s| s.dir_name.clone()).collect(),
-                        failure: set.failure,
-                        error: None,
-                    },
-                    Err(e) => FleetTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        outcome: "unreachable",
-                        applied: Vec::new(),
-                        failure: None,
-                        error: Some(e.to_string()),
-                    },
-                };
-                if matches!(result.outcome, "failed" | "unreachable") && fleet.fail_fast {
-                    stop.store(true, Ordering::SeqCst);
-                }
-                printer.line(result.describe());
-
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(result);
-                    let done = r.iter().flatten().count();
-                    let failed = r
+    let failed = |t: &FleetTarget| matches!(t.outcome, "failed" | "unreachable");
+    let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| {
+        let result = match apply_set(resolved, one, opts, to, &quiet) {
+            Ok(set) if !set.refused.is_empty() => FleetTarget {
+                database: target.shown(),
+                origin: target.origin.clone(),
+                outcome: "failed",
+                applied: Vec::new(),
+                failure: None,
+                error: Some(
+                    set.refused
                         .iter()
-                        .flatten()
-                        .filter(|t| matches!(t.outcome, "failed" | "unreachable"))
-                        .count();
-                    printer.progress(&format!(
-                        "{}: {done}/{} targets, {failed} failed",
-                        ctx.name(),
-                        targets.len()
-                    ));
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_default();
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            },
+            Ok(set) => FleetTarget {
+                database: target.shown(),
+                origin: target.origin.clone(),
+                outcome: if set.failure.is_some() {
+                    "failed"
+                } else if set.applied.is_empty() {
+                    "current"
+                } else {
+                    "migrated"
+                },
+                applied: set.applied.iter().map(|s| s.dir_name.clone()).collect(),
+                failure: set.failure,
+                error: None,
+            },
+            Err(e) => FleetTarget {
+                database: target.shown(),
+                origin: target.origin.clone(),
+                outcome: "unreachable",
+                applied: Vec::new(),
+                failure: None,
+                error: Some(e.to_string()),
+            },
+        };
+        printer.line(result.describe());
+        result
+    };
+    let results = super::for_each_target(
+        ctx,
+        &targets,
+        fleet.jobs,
+        &work,
+        &|t| fleet.fail_fast && failed(t),
+        &|so_far| {
+            let done = so_far.iter().flatten().count();
+            let bad = so_far.iter().flatten().filter(|t| failed(t)).count();
+            printer.progress(&format!(
+                "{}: {done}/{} targets, {bad} failed",
+                ctx.name(),
+                targets.len()
+            ));
+        },
+    );
     let not_started = results.iter().filter(|r| r.is_none()).count();
     let targets: Vec<FleetTarget> = results.into_iter().flatten().collect();
     let tally = |o: &str| targets.iter().filter(|t| t.outcome == o).count();

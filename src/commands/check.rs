@@ -604,8 +604,6 @@ fn run_fleet(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let [ctx] = resolved.sets.as_slice() else {
         return Err(crate::settings::SelectionError::OneSetOnly {
             command: "check --targets",
@@ -614,46 +612,34 @@ fn run_fleet(
         .into());
     };
     let targets = fleet.targets.read()?;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FleetCheckTarget>>> = Mutex::new(vec![None; targets.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..fleet.jobs.clamp(1, 64).min(targets.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(target) = targets.get(i) else { break };
-                let one = super::target_context(ctx, target);
-                let entry = match live_for(resolved, &one, opts, &|_, _, _| {}) {
-                    Ok(found) => FleetCheckTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        findings: found.findings,
-                        error: None,
-                    },
-                    Err(e) => FleetCheckTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        findings: Vec::new(),
-                        error: Some(e.to_string()),
-                    },
-                };
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(entry);
-                    let done = r.iter().flatten().count();
-                    printer.progress(&format!(
-                        "{}: {done}/{} targets read",
-                        ctx.name(),
-                        targets.len()
-                    ));
-                }
-            });
-        }
+    let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| match live_for(
+        resolved,
+        one,
+        opts,
+        &|_, _, _| {},
+    ) {
+        Ok(found) => FleetCheckTarget {
+            database: target.shown(),
+            origin: target.origin.clone(),
+            findings: found.findings,
+            error: None,
+        },
+        Err(e) => FleetCheckTarget {
+            database: target.shown(),
+            origin: target.origin.clone(),
+            findings: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    };
+    let results = super::for_each_target(ctx, &targets, fleet.jobs, &work, &|_| false, &|so_far| {
+        let done = so_far.iter().flatten().count();
+        printer.progress(&format!(
+            "{}: {done}/{} targets read",
+            ctx.name(),
+            targets.len()
+        ));
     });
-    let targets: Vec<FleetCheckTarget> = results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect();
+    let targets: Vec<FleetCheckTarget> = results.into_iter().flatten().collect();
     let total = Counts::of(targets.iter().flat_map(|t| &t.findings));
     let unreachable = targets.iter().filter(|t| t.error.is_some()).count();
     let failed = total.errors > 0 || unreachable > 0 || (opts.deny_warnings && total.warnings > 0);

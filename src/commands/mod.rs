@@ -285,6 +285,49 @@ pub(crate) fn applied_checksums(
     (changed, unverified)
 }
 
+/// Work through a fleet: `work` runs on each target (as the set works on it, see
+/// [`target_context`]), `jobs` at a time, and `progress` hears about each finished one with
+/// every result so far. Once `stop` says so, no new target is started. The results are in the
+/// order the targets were listed; `None` for a target never started.
+pub(crate) fn for_each_target<T: Send>(
+    ctx: &SetContext,
+    targets: &[crate::targets::Target],
+    jobs: usize,
+    work: &(dyn Fn(&SetContext, &crate::targets::Target) -> T + Sync),
+    stop: &(dyn Fn(&T) -> bool + Sync),
+    progress: &(dyn Fn(&[Option<T>]) + Sync),
+) -> Vec<Option<T>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new(
+        std::iter::repeat_with(|| None)
+            .take(targets.len())
+            .collect(),
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, 64).min(targets.len()) {
+            scope.spawn(|| loop {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(target) = targets.get(i) else { break };
+                let result = work(&target_context(ctx, target), target);
+                if stop(&result) {
+                    stopped.store(true, Ordering::SeqCst);
+                }
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(result);
+                    progress(&r);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default()
+}
+
 /// The set as it works on one target of a fleet: the target's URL, and for a schema-per-tenant
 /// target a `search_path` set after the set's init-sql on every connection.
 pub(crate) fn target_context(ctx: &SetContext, target: &crate::targets::Target) -> SetContext {

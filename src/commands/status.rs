@@ -142,8 +142,6 @@ fn fleet_status(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let [ctx] = resolved.sets.as_slice() else {
         return Err(crate::settings::SelectionError::OneSetOnly {
             command: "status --targets",
@@ -152,50 +150,35 @@ fn fleet_status(
         .into());
     };
     let targets = fleet.targets.read()?;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FleetStatusTarget>>> = Mutex::new(vec![None; targets.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..fleet.jobs.clamp(1, 64).min(targets.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(target) = targets.get(i) else { break };
-                let one = super::target_context(ctx, target);
-                let entry = match status_of(resolved, &one) {
-                    Ok(st) => FleetStatusTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        pending: st.pending,
-                        unknown: st.unknown,
-                        changed_since_applied: st.changed_since_applied,
-                        error: None,
-                    },
-                    Err(e) => FleetStatusTarget {
-                        database: target.shown(),
-                        origin: target.origin.clone(),
-                        pending: Vec::new(),
-                        unknown: Vec::new(),
-                        changed_since_applied: Vec::new(),
-                        error: Some(e.to_string()),
-                    },
-                };
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(entry);
-                    let done = r.iter().flatten().count();
-                    printer.progress(&format!(
-                        "{}: {done}/{} targets read",
-                        ctx.name(),
-                        targets.len()
-                    ));
-                }
-            });
-        }
+    let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| match status_of(
+        resolved, one,
+    ) {
+        Ok(st) => FleetStatusTarget {
+            database: target.shown(),
+            origin: target.origin.clone(),
+            pending: st.pending,
+            unknown: st.unknown,
+            changed_since_applied: st.changed_since_applied,
+            error: None,
+        },
+        Err(e) => FleetStatusTarget {
+            database: target.shown(),
+            origin: target.origin.clone(),
+            pending: Vec::new(),
+            unknown: Vec::new(),
+            changed_since_applied: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    };
+    let results = super::for_each_target(ctx, &targets, fleet.jobs, &work, &|_| false, &|so_far| {
+        let done = so_far.iter().flatten().count();
+        printer.progress(&format!(
+            "{}: {done}/{} targets read",
+            ctx.name(),
+            targets.len()
+        ));
     });
-    let targets: Vec<FleetStatusTarget> = results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect();
+    let targets: Vec<FleetStatusTarget> = results.into_iter().flatten().collect();
     let unreachable = targets.iter().filter(|t| t.error.is_some()).count();
     let behind = targets
         .iter()
