@@ -16,7 +16,6 @@ use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::{with_conn, Connection, DbError};
-use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 
 #[derive(QueryableByName)]
@@ -27,37 +26,15 @@ struct Row {
     checksum: String,
 }
 
-/// (exists, create, delete, insert, select) for a backend.
-fn sql(backend: Backend) -> [&'static str; 5] {
-    match backend {
-        Backend::Postgres => [
-            "SELECT COUNT(*)::bigint AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = '__cargo_migrate_checksums' AND s.nspname = current_schema()",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version VARCHAR(255) PRIMARY KEY, checksum VARCHAR(80) NOT NULL)",
-            "DELETE FROM __cargo_migrate_checksums WHERE version = $1",
-            "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES ($1, $2)",
-            "SELECT version, checksum FROM __cargo_migrate_checksums",
-        ],
-        Backend::Mysql => [
-            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_checksums'",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version VARCHAR(255) PRIMARY KEY, checksum VARCHAR(80) NOT NULL)",
-            "DELETE FROM __cargo_migrate_checksums WHERE version = ?",
-            "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES (?, ?)",
-            "SELECT CAST(version AS CHAR) AS version, CAST(checksum AS CHAR) AS checksum FROM __cargo_migrate_checksums",
-        ],
-        Backend::Sqlite => [
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_checksums'",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version TEXT PRIMARY KEY, checksum TEXT NOT NULL)",
-            "DELETE FROM __cargo_migrate_checksums WHERE version = ?",
-            "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES (?, ?)",
-            "SELECT version, checksum FROM __cargo_migrate_checksums",
-        ],
-    }
-}
-
 /// Record the checksum of a migration that just ran up. Best effort: a role that may not
 /// create or write the table loses only the later comparison, never the migration.
 pub fn record(conn: &mut Connection, version: &str, checksum: &str) {
-    let [_, create, delete, insert, _] = sql(conn.backend());
+    let own = super::own_tables(conn.backend());
+    let (create, delete, insert) = (
+        own.checksums_create,
+        own.checksums_delete,
+        own.checksums_insert,
+    );
     if conn.batch_execute(create).is_err() {
         return;
     }
@@ -71,7 +48,8 @@ pub fn record(conn: &mut Connection, version: &str, checksum: &str) {
 
 /// Forget the checksum of a migration that was just reverted.
 pub fn forget(conn: &mut Connection, version: &str) {
-    let [exists, _, delete, _, _] = sql(conn.backend());
+    let own = super::own_tables(conn.backend());
+    let (exists, delete) = (own.checksums_exists, own.checksums_delete);
     if conn.count(exists).unwrap_or(0) == 0 {
         return;
     }
@@ -81,7 +59,8 @@ pub fn forget(conn: &mut Connection, version: &str) {
 
 /// The recorded checksums by version; empty when the table does not exist.
 pub fn read(conn: &mut Connection, url: &DatabaseUrl) -> Result<BTreeMap<String, String>, DbError> {
-    let [exists, _, _, _, select] = sql(conn.backend());
+    let own = super::own_tables(conn.backend());
+    let (exists, select) = (own.checksums_exists, own.checksums_select);
     let fail = |e: diesel::result::Error| {
         DbError::query(
             "reading the checksums in `__cargo_migrate_checksums`",

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use diesel::RunQueryDsl;
 
-use super::{mysql, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
+use super::{with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
 use crate::database_url::{sqlite_path, DatabaseUrl};
 
@@ -80,11 +80,9 @@ pub fn is_local(url: &DatabaseUrl, backend: Backend) -> bool {
 
 /// The server's admin connection and the name of the set's database on it.
 fn admin_for(url: &DatabaseUrl, backend: Backend) -> Result<(Connection, String), DbError> {
-    let (admin_database, scheme) = match backend {
-        Backend::Postgres => (postgres::SCRATCH.admin_database, "postgres"),
-        Backend::Mysql => (mysql::SCRATCH.admin_database, "mysql"),
-        Backend::Sqlite => ("", "sqlite"),
-    };
+    let (admin_database, scheme) = super::scratch::server_of(backend)
+        .map(|s| (s.admin_database, s.scheme))
+        .unwrap_or(("", "sqlite"));
     let unusable = |reason: &str| DbError::Connect {
         url: url.clone(),
         message: format!("{reason} (a {scheme}:// URL naming a database is needed)"),
@@ -102,22 +100,15 @@ fn admin_for(url: &DatabaseUrl, backend: Backend) -> Result<(Connection, String)
 
 /// `name` as a quoted identifier of the server.
 fn quote(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::Postgres => postgres::quote(name),
-        Backend::Mysql => mysql::quote(name),
-        Backend::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    (super::own_tables(backend).quote)(name)
 }
 
 /// Whether the server has a database called `name`.
 fn server_has(conn: &mut Connection, url: &DatabaseUrl, name: &str) -> Result<bool, DbError> {
-    let list = match conn.backend() {
-        Backend::Postgres => "SELECT datname::text AS name FROM pg_database",
-        Backend::Mysql => {
-            "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata"
-        }
-        Backend::Sqlite => return Ok(false),
-    };
+    let list = super::own_tables(conn.backend()).databases;
+    if list.is_empty() {
+        return Ok(false);
+    }
     let q = diesel::sql_query(list);
     let rows: Vec<NameRow> = with_conn!(conn, c => q.load(c))
         .map_err(|e| DbError::query("listing the server's databases", url, &e))?;
@@ -141,34 +132,31 @@ fn sqlite_files(url: &DatabaseUrl) -> Result<Vec<PathBuf>, DbError> {
 
 /// Create the set's database when it does not exist.
 pub fn create(url: &DatabaseUrl, backend: Backend) -> Result<Created, DbError> {
-    match backend {
-        Backend::Sqlite => {
-            let files = sqlite_files(url)?;
-            if files[0].exists() {
-                return Ok(Created::Existed);
-            }
-            let opts = ConnectOptions {
-                create_sqlite: true,
-                ..ConnectOptions::default()
-            };
-            Connection::establish(url, backend, opts)?;
-            Ok(Created::Created)
+    if backend.is_file_database() {
+        let files = sqlite_files(url)?;
+        if files[0].exists() {
+            return Ok(Created::Existed);
         }
-        Backend::Postgres | Backend::Mysql => {
-            let (mut conn, name) = admin_for(url, backend)?;
-            if server_has(&mut conn, url, &name)? {
-                return Ok(Created::Existed);
-            }
-            match conn.batch_execute(&format!("CREATE DATABASE {}", quote(backend, &name))) {
-                Ok(()) => Ok(Created::Created),
-                // Created by someone else in between.
-                Err(_) if server_has(&mut conn, url, &name)? => Ok(Created::Existed),
-                Err(e) => Err(DbError::query(
-                    format!("creating the database {name}"),
-                    url,
-                    &e,
-                )),
-            }
+        let opts = ConnectOptions {
+            create_sqlite: true,
+            ..ConnectOptions::default()
+        };
+        Connection::establish(url, backend, opts)?;
+        Ok(Created::Created)
+    } else {
+        let (mut conn, name) = admin_for(url, backend)?;
+        if server_has(&mut conn, url, &name)? {
+            return Ok(Created::Existed);
+        }
+        match conn.batch_execute(&format!("CREATE DATABASE {}", quote(backend, &name))) {
+            Ok(()) => Ok(Created::Created),
+            // Created by someone else in between.
+            Err(_) if server_has(&mut conn, url, &name)? => Ok(Created::Existed),
+            Err(e) => Err(DbError::query(
+                format!("creating the database {name}"),
+                url,
+                &e,
+            )),
         }
     }
 }
@@ -176,35 +164,32 @@ pub fn create(url: &DatabaseUrl, backend: Backend) -> Result<Created, DbError> {
 /// Drop the set's database. PostgreSQL refuses while other sessions are connected to it; that
 /// error is returned as it is, and nothing is forced.
 pub fn drop(url: &DatabaseUrl, backend: Backend) -> Result<Dropped, DbError> {
-    match backend {
-        Backend::Sqlite => {
-            let files = sqlite_files(url)?;
-            if !files[0].exists() {
-                return Ok(Dropped::Missing);
-            }
-            for file in &files {
-                match std::fs::remove_file(file) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(DbError::Connect {
-                            url: url.clone(),
-                            message: format!("cannot delete `{}`: {e}", file.display()),
-                        })
-                    }
+    if backend.is_file_database() {
+        let files = sqlite_files(url)?;
+        if !files[0].exists() {
+            return Ok(Dropped::Missing);
+        }
+        for file in &files {
+            match std::fs::remove_file(file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(DbError::Connect {
+                        url: url.clone(),
+                        message: format!("cannot delete `{}`: {e}", file.display()),
+                    })
                 }
             }
-            Ok(Dropped::Dropped)
         }
-        Backend::Postgres | Backend::Mysql => {
-            let (mut conn, name) = admin_for(url, backend)?;
-            if !server_has(&mut conn, url, &name)? {
-                return Ok(Dropped::Missing);
-            }
-            conn.batch_execute(&format!("DROP DATABASE {}", quote(backend, &name)))
-                .map_err(|e| DbError::query(format!("dropping the database {name}"), url, &e))?;
-            Ok(Dropped::Dropped)
+        Ok(Dropped::Dropped)
+    } else {
+        let (mut conn, name) = admin_for(url, backend)?;
+        if !server_has(&mut conn, url, &name)? {
+            return Ok(Dropped::Missing);
         }
+        conn.batch_execute(&format!("DROP DATABASE {}", quote(backend, &name)))
+            .map_err(|e| DbError::query(format!("dropping the database {name}"), url, &e))?;
+        Ok(Dropped::Dropped)
     }
 }
 

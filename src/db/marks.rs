@@ -12,7 +12,6 @@ use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::{with_conn, Connection, DbError};
-use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 
 /// Our table of marks.
@@ -63,30 +62,6 @@ struct MarkRow {
     marked_at: String,
 }
 
-/// How each backend asks for the table, and binds parameters.
-fn sql(backend: Backend) -> (&'static str, &'static str, &'static str, &'static str) {
-    match backend {
-        Backend::Postgres => (
-            "SELECT COUNT(*)::bigint AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = '__cargo_migrate_marks' AND s.nspname = current_schema()",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
-            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES ($1, $2, $3, $4)",
-            "DELETE FROM __diesel_schema_migrations WHERE version = $1",
-        ),
-        Backend::Mysql => (
-            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_marks'",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
-            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
-            "DELETE FROM __diesel_schema_migrations WHERE version = ?",
-        ),
-        Backend::Sqlite => (
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_marks'",
-            "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version TEXT NOT NULL, action TEXT NOT NULL, note TEXT NOT NULL, marked_at TEXT NOT NULL)",
-            "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
-            "DELETE FROM __diesel_schema_migrations WHERE version = ?",
-        ),
-    }
-}
-
 /// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
 fn now_utc() -> String {
     let (year, month, day, h, m, sec) = crate::migration::utc_parts(SystemTime::now());
@@ -102,7 +77,8 @@ pub fn mark(
     action: MarkAction,
     note: &str,
 ) -> Result<Mark, DbError> {
-    let (_, create, insert, delete) = sql(conn.backend());
+    let own = super::own_tables(conn.backend());
+    let (create, insert, delete) = (own.marks_create, own.marks_insert, own.versions_delete);
     let fail = |what: &str, e: diesel::result::Error| DbError::query(what.to_string(), url, &e);
     conn.ensure_migrations_table()
         .map_err(|e| fail("creating diesel's versions table", e))?;
@@ -152,14 +128,11 @@ pub fn mark(
 /// describes how the database got where it is. Best effort: without the table (or the right
 /// to change it) there is nothing to forget.
 pub fn forget(conn: &mut Connection, version: &str) {
-    let (exists, ..) = sql(conn.backend());
-    if conn.count(exists).unwrap_or(0) == 0 {
+    let own = super::own_tables(conn.backend());
+    if conn.count(own.marks_exists).unwrap_or(0) == 0 {
         return;
     }
-    let delete = match conn.backend() {
-        Backend::Postgres => "DELETE FROM __cargo_migrate_marks WHERE version = $1",
-        Backend::Mysql | Backend::Sqlite => "DELETE FROM __cargo_migrate_marks WHERE version = ?",
-    };
+    let delete = own.marks_delete;
     let q = diesel::sql_query(delete).bind::<Text, _>(version);
     let _ = with_conn!(conn, c => q.execute(c));
 }
@@ -167,7 +140,7 @@ pub fn forget(conn: &mut Connection, version: &str) {
 /// The marks recorded in the database, oldest first; none when the table does not exist (it
 /// is never created by a read).
 pub fn read(conn: &mut Connection, url: &DatabaseUrl) -> Result<Vec<Mark>, DbError> {
-    let (exists, ..) = sql(conn.backend());
+    let own = super::own_tables(conn.backend());
     let fail = |e: diesel::result::Error| {
         DbError::query(
             "reading the table of marks `__cargo_migrate_marks`",
@@ -175,22 +148,11 @@ pub fn read(conn: &mut Connection, url: &DatabaseUrl) -> Result<Vec<Mark>, DbErr
             &e,
         )
     };
-    if conn.count(exists).map_err(fail)? == 0 {
+    if conn.count(own.marks_exists).map_err(fail)? == 0 {
         return Ok(Vec::new());
     }
-    let q = diesel::sql_query(
-        "SELECT CAST(version AS CHAR(255)) AS version, CAST(action AS CHAR(20)) AS action, CAST(note AS CHAR(2000)) AS note, CAST(marked_at AS CHAR(32)) AS marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
-    );
-    let q_plain = diesel::sql_query(
-        "SELECT version, action, note, marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
-    );
-    let rows: Vec<MarkRow> = match conn.backend() {
-        // MySQL returns TEXT as bytes to a Text column unless cast.
-        Backend::Mysql => with_conn!(conn, c => q.load(c)).map_err(fail)?,
-        Backend::Postgres | Backend::Sqlite => {
-            with_conn!(conn, c => q_plain.load(c)).map_err(fail)?
-        }
-    };
+    let q = diesel::sql_query(own.marks_select);
+    let rows: Vec<MarkRow> = with_conn!(conn, c => q.load(c)).map_err(fail)?;
     Ok(rows
         .into_iter()
         .map(|r| Mark {

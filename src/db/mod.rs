@@ -35,14 +35,18 @@
 //!
 //! Every `match` over [`Backend`](crate::backend::Backend) is exhaustive, so a new variant
 //! makes the compiler name each place to fill in; nothing falls through to another backend's
-//! path. Measured by adding a dummy variant (2026-12-04): besides `backend.rs` (the facts
-//! lint, generate, URL resolution and `init` ask about, one method each), this folder (a
-//! backend file here and one in `introspect/`, plus the dispatch in `mod.rs`, `run.rs` and
-//! `scratch.rs`), the compiler points at 5 more files, each for what only that file knows:
-//! `database_url.rs` (URL schemes and default ports), `sql.rs` (the sqlparser dialect and the
-//! lexical rules, in one `Lexicon`), `schema/parse.rs` and `schema/render.rs` (diesel's type
-//! names) and `generate.rs` (the SQL dialect of generated migrations). No code outside these
-//! compares a backend with `==`, so nothing a new variant misses can fall through silently.
+//! path. Measured by adding a dummy variant (2026-12-04, `cargo check` with a `Dummy` variant
+//! in `backend.rs`): besides `backend.rs` (the facts lint, generate, URL resolution and `init`
+//! ask about, one method each), the compiler points at 3 files in this folder (`mod.rs`: the
+//! connection and the per-backend tables such as [`OwnTables`]; `run.rs`; `scratch.rs`) and
+//! at 5 outside it, each for what only that file knows: `database_url.rs` (URL schemes and
+//! default ports), `sql.rs` (the sqlparser dialect and the lexical rules, in one `Lexicon`),
+//! `schema/parse.rs` and `schema/render.rs` (diesel's type names) and `generate.rs` (the SQL
+//! dialect of generated migrations). The new backend's own files are a `db/<backend>.rs`
+//! (lock, versions table, scratch server, `OWN_TABLES`), `db/introspect/<backend>.rs` and
+//! `db/catalog/<backend>.rs`; its `Connection` variant adds arms in `lock.rs` and
+//! `scratch.rs`. No code outside these compares a backend with `==`, so nothing a new
+//! variant misses can fall through silently.
 
 pub mod catalog;
 pub mod checksums;
@@ -100,6 +104,45 @@ macro_rules! with_conn {
     };
 }
 pub(crate) use with_conn;
+
+/// The SQL of the tool's own tables (`__cargo_migrate_marks`, `__cargo_migrate_checksums`)
+/// and of listing databases, in one backend's dialect: each backend file defines one
+/// (`OWN_TABLES`), so what a backend says is in its own file.
+pub struct OwnTables {
+    /// `n`: whether the marks table exists (without creating it).
+    pub marks_exists: &'static str,
+    pub marks_create: &'static str,
+    /// Binds version, action, note, marked_at.
+    pub marks_insert: &'static str,
+    /// Binds version.
+    pub marks_delete: &'static str,
+    /// Columns version, action, note, marked_at, as text.
+    pub marks_select: &'static str,
+    /// Binds version: the row of diesel's versions table.
+    pub versions_delete: &'static str,
+    /// `n`: whether the checksums table exists.
+    pub checksums_exists: &'static str,
+    pub checksums_create: &'static str,
+    /// Binds version.
+    pub checksums_delete: &'static str,
+    /// Binds version, checksum.
+    pub checksums_insert: &'static str,
+    /// Columns version, checksum, as text.
+    pub checksums_select: &'static str,
+    /// Column `name`: every database of the server (empty for a file database).
+    pub databases: &'static str,
+    /// A name as a quoted identifier.
+    pub quote: fn(&str) -> String,
+}
+
+/// The [`OwnTables`] of a backend.
+pub fn own_tables(backend: Backend) -> &'static OwnTables {
+    match backend {
+        Backend::Sqlite => &sqlite::OWN_TABLES,
+        Backend::Postgres => &postgres::OWN_TABLES,
+        Backend::Mysql => &mysql::OWN_TABLES,
+    }
+}
 
 /// What went wrong talking to a database (not a failing migration: see [`harness`]).
 #[derive(Debug, thiserror::Error)]

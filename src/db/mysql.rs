@@ -252,6 +252,24 @@ pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryF
     Ok(facts)
 }
 
+/// The tool's own tables on MySQL/MariaDB (see [`super::OwnTables`]); text is cast to CHAR,
+/// which the client hands over as text.
+pub const OWN_TABLES: super::OwnTables = super::OwnTables {
+    marks_exists: "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_marks'",
+    marks_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
+    marks_insert: "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
+    marks_delete: "DELETE FROM __cargo_migrate_marks WHERE version = ?",
+    marks_select: "SELECT CAST(version AS CHAR(255)) AS version, CAST(action AS CHAR(20)) AS action, CAST(note AS CHAR(2000)) AS note, CAST(marked_at AS CHAR(32)) AS marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
+    versions_delete: "DELETE FROM __diesel_schema_migrations WHERE version = ?",
+    checksums_exists: "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_checksums'",
+    checksums_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version VARCHAR(255) PRIMARY KEY, checksum VARCHAR(80) NOT NULL)",
+    checksums_delete: "DELETE FROM __cargo_migrate_checksums WHERE version = ?",
+    checksums_insert: "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES (?, ?)",
+    checksums_select: "SELECT CAST(version AS CHAR) AS version, CAST(checksum AS CHAR) AS checksum FROM __cargo_migrate_checksums",
+    databases: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata",
+    quote,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -278,3 +278,20 @@ pub fn history_facts(conn: &mut diesel::PgConnection) -> diesel::QueryResult<His
     }
     Ok(facts)
 }
+
+/// The tool's own tables on PostgreSQL (see [`super::OwnTables`]).
+pub const OWN_TABLES: super::OwnTables = super::OwnTables {
+    marks_exists: "SELECT COUNT(*)::bigint AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = '__cargo_migrate_marks' AND s.nspname = current_schema()",
+    marks_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version VARCHAR(255) NOT NULL, action VARCHAR(20) NOT NULL, note TEXT NOT NULL, marked_at VARCHAR(32) NOT NULL)",
+    marks_insert: "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES ($1, $2, $3, $4)",
+    marks_delete: "DELETE FROM __cargo_migrate_marks WHERE version = $1",
+    marks_select: "SELECT version, action, note, marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
+    versions_delete: "DELETE FROM __diesel_schema_migrations WHERE version = $1",
+    checksums_exists: "SELECT COUNT(*)::bigint AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = '__cargo_migrate_checksums' AND s.nspname = current_schema()",
+    checksums_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version VARCHAR(255) PRIMARY KEY, checksum VARCHAR(80) NOT NULL)",
+    checksums_delete: "DELETE FROM __cargo_migrate_checksums WHERE version = $1",
+    checksums_insert: "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES ($1, $2)",
+    checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
+    databases: "SELECT datname::text AS name FROM pg_database",
+    quote,
+};

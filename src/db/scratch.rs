@@ -50,7 +50,7 @@ pub struct ScratchServer {
 }
 
 /// The server backends' scratch handling (`None`: SQLite, which replays in memory).
-fn server_of(backend: Backend) -> Option<&'static ScratchServer> {
+pub(crate) fn server_of(backend: Backend) -> Option<&'static ScratchServer> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(&postgres::SCRATCH),

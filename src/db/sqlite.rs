@@ -135,6 +135,24 @@ pub fn history_facts(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult
     Ok(facts)
 }
 
+/// The tool's own tables on SQLite (see [`super::OwnTables`]); a database is a file, so there
+/// is no list of databases.
+pub const OWN_TABLES: super::OwnTables = super::OwnTables {
+    marks_exists: "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_marks'",
+    marks_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_marks (version TEXT NOT NULL, action TEXT NOT NULL, note TEXT NOT NULL, marked_at TEXT NOT NULL)",
+    marks_insert: "INSERT INTO __cargo_migrate_marks (version, action, note, marked_at) VALUES (?, ?, ?, ?)",
+    marks_delete: "DELETE FROM __cargo_migrate_marks WHERE version = ?",
+    marks_select: "SELECT version, action, note, marked_at FROM __cargo_migrate_marks ORDER BY marked_at, version",
+    versions_delete: "DELETE FROM __diesel_schema_migrations WHERE version = ?",
+    checksums_exists: "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_checksums'",
+    checksums_create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_checksums (version TEXT PRIMARY KEY, checksum TEXT NOT NULL)",
+    checksums_delete: "DELETE FROM __cargo_migrate_checksums WHERE version = ?",
+    checksums_insert: "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES (?, ?)",
+    checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
+    databases: "",
+    quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
