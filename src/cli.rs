@@ -101,7 +101,7 @@ pub struct GlobalArgs {
     pub scratch_url: Vec<String>,
     /// Read the migration sets from this bundle (`cargo migrate bundle`) instead of a
     /// workspace: no cargo, manifests or sources needed (apply, status, pending, revert, redo,
-    /// mark)
+    /// mark, check)
     #[arg(long, global = true, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
 }

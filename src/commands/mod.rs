@@ -168,10 +168,14 @@ pub fn execute(
         Some(path) => {
             if !matches!(
                 request,
-                Request::Apply(_) | Request::Status(_) | Request::Revert(_) | Request::Mark(_)
+                Request::Apply(_)
+                    | Request::Status(_)
+                    | Request::Revert(_)
+                    | Request::Mark(_)
+                    | Request::Check(_)
             ) {
                 anyhow::bail!(
-                    "`{}` needs a workspace; with --bundle only apply, status, pending, revert, redo and mark run\nhelp: run it in the workspace the bundle was made from, without --bundle",
+                    "`{}` needs a workspace; with --bundle only apply, status, pending, revert, redo, mark and check run\nhelp: run it in the workspace the bundle was made from, without --bundle",
                     request.name()
                 );
             }

@@ -91,7 +91,7 @@ fn a_sqlite_set_runs_from_an_empty_folder_without_cargo() {
     );
     assert_eq!(code, 0, "{out}{err}");
     // Commands that need the workspace say so.
-    let (code, _, err) = on_host(host.path(), &["--bundle", b, "check"], &env);
+    let (code, _, err) = on_host(host.path(), &["--bundle", b, "schema"], &env);
     assert_eq!(code, 2);
     assert!(err.contains("needs a workspace"), "{err}");
     // Without the variable: which one to set.
@@ -209,4 +209,42 @@ fn postgres_set_from_a_bundle() {
 #[test]
 fn mysql_set_from_a_bundle() {
     server_set(Server::Mysql, "billing", "BILLING_DATABASE_URL");
+}
+
+#[test]
+fn check_runs_the_live_checks_from_a_bundle() {
+    let t = CliTest::fixture("three-backends");
+    let bundle = make_bundle(&t);
+    let host = tempfile::tempdir().unwrap();
+    let b = bundle.to_str().unwrap();
+    let env = [("ANALYTICS_DATABASE_URL", "an.db")];
+    let (code, out, err) = on_host(
+        host.path(),
+        &["--bundle", b, "-p", "analytics", "apply"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = on_host(
+        host.path(),
+        &["--bundle", b, "-p", "analytics", "check"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(
+            host.path().join("an.db").display().to_string(),
+        ),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions::default(),
+    )
+    .unwrap()
+    .batch_execute("CREATE INDEX hot ON events (id)")
+    .unwrap();
+    let (code, out, err) = on_host(
+        host.path(),
+        &["--bundle", b, "-p", "analytics", "check"],
+        &env,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(format!("{out}{err}").contains("index `hot`"), "{out}{err}");
 }
