@@ -385,6 +385,9 @@ pub struct FleetArgs {
     /// Stop starting targets after the first failure (default: go on and report)
     #[arg(long)]
     fail_fast: bool,
+    /// Migrate the first K targets one at a time first; if any fails, leave the rest alone
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    canary: usize,
 }
 
 impl FleetArgs {
@@ -398,6 +401,7 @@ impl FleetArgs {
             targets,
             jobs: self.jobs,
             fail_fast: self.fail_fast,
+            canary: self.canary,
         })
     }
 }

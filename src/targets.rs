@@ -24,6 +24,8 @@ pub struct Fleet {
     pub jobs: usize,
     /// Stop starting targets after the first failure.
     pub fail_fast: bool,
+    /// `--canary K`: migrate the first K targets one at a time first, and stop if any fails.
+    pub canary: usize,
 }
 
 /// One target of a fleet.

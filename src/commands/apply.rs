@@ -460,22 +460,34 @@ fn run_fleet(
         printer.line(result.describe());
         result
     };
-    let results = super::for_each_target(
-        ctx,
-        &targets,
-        fleet.jobs,
-        &work,
-        &|t| fleet.fail_fast && failed(t),
-        &|so_far| {
-            let done = so_far.iter().flatten().count();
-            let bad = so_far.iter().flatten().filter(|t| failed(t)).count();
-            printer.progress(&format!(
-                "{}: {done}/{} targets, {bad} failed",
-                ctx.name(),
-                targets.len()
-            ));
-        },
-    );
+    let progress = |so_far: &[Option<FleetTarget>]| {
+        let done = so_far.iter().flatten().count();
+        let bad = so_far.iter().flatten().filter(|t| failed(t)).count();
+        printer.progress(&format!(
+            "{}: {done}/{} targets, {bad} failed",
+            ctx.name(),
+            targets.len()
+        ));
+    };
+    // `--canary K`: the first K targets one at a time; any failure there stops the run
+    // before the rest is touched.
+    let canary = fleet.canary.min(targets.len());
+    let mut results =
+        super::for_each_target(ctx, &targets[..canary], 1, &work, &|t| failed(t), &progress);
+    let canary_failed =
+        results.iter().flatten().any(&failed) || results.iter().any(Option::is_none);
+    if canary_failed {
+        results.extend((canary..targets.len()).map(|_| None));
+    } else {
+        results.extend(super::for_each_target(
+            ctx,
+            &targets[canary..],
+            fleet.jobs,
+            &work,
+            &|t| fleet.fail_fast && failed(t),
+            &progress,
+        ));
+    }
     let not_started = results.iter().filter(|r| r.is_none()).count();
     let targets: Vec<FleetTarget> = results.into_iter().flatten().collect();
     let tally = |o: &str| targets.iter().filter(|t| t.outcome == o).count();

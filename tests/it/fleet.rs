@@ -333,3 +333,41 @@ fn fleet_progress_only_on_a_terminal() {
     assert!(text.contains("todo: 3/3 targets read"), "{text}");
     assert!(text.contains("3 targets current"), "{text}");
 }
+
+#[test]
+fn a_failing_canary_leaves_the_rest_alone() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 6);
+    // The second target already has the table its first migration creates.
+    cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(t.path("tenant_1.db").display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions {
+            create_sqlite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .batch_execute("CREATE TABLE todos (id INTEGER PRIMARY KEY)")
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let run = t.run(&["apply", "--targets", f, "--canary", "2", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["migrated"], 1, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 1, "{doc}");
+    assert_eq!(doc["summary"]["not_started"], 4, "{doc}");
+    for i in 2..6 {
+        assert!(
+            !t.path(&format!("tenant_{i}.db")).exists(),
+            "tenant {i} was touched"
+        );
+    }
+    // A canary that passes lets the run go on to every target.
+    std::fs::remove_file(t.path("tenant_1.db")).unwrap();
+    let doc = t
+        .run(&["apply", "--targets", f, "--canary", "2", "--format", "json"])
+        .json();
+    assert_eq!(doc["summary"]["migrated"], 5, "{doc}");
+    assert_eq!(doc["summary"]["current"], 1, "{doc}");
+}
