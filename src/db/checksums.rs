@@ -46,6 +46,32 @@ pub fn record(conn: &mut Connection, version: &str, checksum: &str) {
     let _ = with_conn!(conn, c => i.execute(c));
 }
 
+/// Record (`Some`) or forget (`None`) the checksums of the migrations a run just ran up or
+/// down, in one transaction. Best effort, as [`record`].
+pub fn record_all(conn: &mut Connection, sums: &[(String, Option<String>)]) {
+    if sums.is_empty() {
+        return;
+    }
+    let own = super::own_tables(conn.backend());
+    if conn.batch_execute(own.checksums_create).is_err() {
+        return;
+    }
+    let began = conn.batch_execute("BEGIN").is_ok();
+    for (version, sum) in sums {
+        let d = diesel::sql_query(own.checksums_delete).bind::<Text, _>(version);
+        let _ = with_conn!(conn, c => d.execute(c));
+        if let Some(sum) = sum {
+            let i = diesel::sql_query(own.checksums_insert)
+                .bind::<Text, _>(version)
+                .bind::<Text, _>(sum);
+            let _ = with_conn!(conn, c => i.execute(c));
+        }
+    }
+    if began {
+        let _ = conn.batch_execute("COMMIT");
+    }
+}
+
 /// Forget the checksum of a migration that was just reverted.
 pub fn forget(conn: &mut Connection, version: &str) {
     let own = super::own_tables(conn.backend());

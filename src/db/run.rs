@@ -278,6 +278,9 @@ pub fn run_steps(
         statement: None,
     });
     let mut outcome = RunOutcome::default();
+    // Checksums of what ran, written together after the loop (one commit, not two per
+    // migration): a run cut short by a kill leaves its migrations unverified, never wrong.
+    let mut sums: Vec<(String, Option<String>)> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let m = step.migration;
         let text = match step.direction {
@@ -301,10 +304,10 @@ pub fn run_steps(
                 // The migration really ran now: an earlier mark of it no longer describes it,
                 // and an earlier partial run is no longer a reason to stop.
                 super::marks::forget(conn, &m.version);
-                match step.direction {
-                    Direction::Up => super::checksums::record(conn, &m.version, &m.checksum()),
-                    Direction::Down => super::checksums::forget(conn, &m.version),
-                }
+                sums.push((
+                    m.version.clone(),
+                    matches!(step.direction, Direction::Up).then(|| m.checksum()),
+                ));
                 let _ = conn.clear_partial(&m.version, step.direction);
                 progress.event(Event::Ran {
                     dir_name: &m.dir_name,
@@ -410,5 +413,6 @@ pub fn run_steps(
             }
         }
     }
+    super::checksums::record_all(conn, &sums);
     outcome
 }
