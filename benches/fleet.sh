@@ -74,7 +74,9 @@ make_workspace() { # $1 = backend
   echo "$ws"
 }
 
-fresh_targets() { # $1 = backend, $2 = run id; prints the targets file
+# Writes the targets file of fresh databases and sets TARGETS_FILE. Not called in `$(…)`: the
+# databases it creates must be recorded in this shell, so that cleanup drops them.
+fresh_targets() { # $1 = backend, $2 = run id
   local file="$WORK/targets-$1-$2.txt"
   : > "$file"
   for i in $(seq 1 "$TARGETS"); do
@@ -87,7 +89,7 @@ fresh_targets() { # $1 = backend, $2 = run id; prints the targets file
         echo "$PG_SERVER/$db" >> "$file" ;;
     esac
   done
-  echo "$file"
+  TARGETS_FILE="$file"
 }
 
 now_ms() { date +%s%3N; }
@@ -99,11 +101,11 @@ for backend in $BENCH_BACKENDS; do
   ws="$(make_workspace "$backend")"
   fleet_times=(); loop_times=()
   for run in $(seq 1 "$RUNS"); do
-    file="$(fresh_targets "$backend" "f$run")"
+    fresh_targets "$backend" "f$run"; file="$TARGETS_FILE"
     t0=$(now_ms)
     (cd "$ws" && "$BIN" migrate apply -q --targets "$file" --jobs "$JOBS" >/dev/null)
     fleet_times+=($(( $(now_ms) - t0 )))
-    file="$(fresh_targets "$backend" "l$run")"
+    fresh_targets "$backend" "l$run"; file="$TARGETS_FILE"
     t0=$(now_ms)
     while read -r url; do
       (cd "$ws" && "$BIN" migrate apply -q --database-url "$url" >/dev/null)
