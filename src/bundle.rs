@@ -29,7 +29,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A bundle that cannot be written or used.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("cannot read the bundle `{}`: {source}", path.display())]
+    #[error("cannot read the bundle `{}`: {source}\nhelp: check the path given to --bundle (relative to the current folder); nothing was run", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -46,7 +46,7 @@ pub enum BundleError {
     Checksum { path: PathBuf, what: String },
     #[error("set `{set}` has no known backend, so it cannot be bundled\nhelp: set `backend` in its configuration")]
     UnknownBackend { set: String },
-    #[error("cannot write the bundle `{}`: {source}", path.display())]
+    #[error("cannot write the bundle `{}`: {source}\nhelp: check that the folder of --out exists and is writable; no bundle was written", path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -100,18 +100,7 @@ impl<'de> Deserialize<'de> for Backend {
 
 /// The checksum of one migration's files: line endings never change it.
 pub fn migration_checksum(up: &str, down: Option<&str>, metadata: Option<&str>) -> String {
-    let mut h = Sha256::new();
-    for part in [Some(up), down, metadata] {
-        match part {
-            Some(text) => {
-                h.update(b"1");
-                h.update(text.replace("\r\n", "\n").as_bytes());
-            }
-            None => h.update(b"0"),
-        }
-        h.update([0u8]);
-    }
-    format!("sha256:{:x}", h.finalize())
+    crate::migration::checksum_of(&[Some(up), down, metadata])
 }
 
 impl Bundle {

@@ -46,20 +46,12 @@ impl Migration {
     /// `sha256:` of what running the migration depends on: up.sql, down.sql and whether it
     /// runs in a transaction. Line endings never change it.
     pub fn checksum(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [Some(self.up_sql.as_str()), self.down_sql.as_deref()] {
-            match part {
-                Some(text) => {
-                    h.update(b"1");
-                    h.update(text.replace("\r\n", "\n").as_bytes());
-                }
-                None => h.update(b"0"),
-            }
-            h.update([0u8]);
-        }
-        h.update(if self.run_in_transaction { b"t" } else { b"f" });
-        format!("sha256:{:x}", h.finalize())
+        let transaction = if self.run_in_transaction { "t" } else { "f" };
+        checksum_of(&[
+            Some(self.up_sql.as_str()),
+            self.down_sql.as_deref(),
+            Some(transaction),
+        ])
     }
 
     pub fn up_path(&self) -> PathBuf {
@@ -229,6 +221,24 @@ fn read_text(path: &Path, set: &str) -> Result<String, Box<Diagnostic>> {
 struct MetadataToml {
     #[serde(default)]
     run_in_transaction: bool,
+}
+
+/// `sha256:` of a sequence of texts, each present or not, with line endings normalised to
+/// `\n`: moving text from one part to the next, or dropping a part, changes it.
+pub fn checksum_of(parts: &[Option<&str>]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        match part {
+            Some(text) => {
+                h.update(b"1");
+                h.update(text.replace("\r\n", "\n").as_bytes());
+            }
+            None => h.update(b"0"),
+        }
+        h.update([0u8]);
+    }
+    format!("sha256:{:x}", h.finalize())
 }
 
 /// diesel's reading of a metadata.toml's text: `run_in_transaction`, `false` when the key is

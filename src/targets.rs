@@ -53,12 +53,12 @@ impl Target {
 /// A target list that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetsError {
-    #[error("cannot read the targets file `{}`: {source}", path.display())]
+    #[error("cannot read the targets file `{}`: {source}\nhelp: check the path given to --targets (relative to the current folder); nothing was migrated", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot run the targets command `{command}`: {source}")]
+    #[error("cannot run the targets command `{command}`: {source}\nhelp: it runs with `sh -c`, so `sh` must be on PATH; nothing was migrated")]
     Spawn {
         command: String,
         source: std::io::Error,

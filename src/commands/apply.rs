@@ -408,14 +408,7 @@ fn run_fleet(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    let [ctx] = resolved.sets.as_slice() else {
-        return Err(crate::settings::SelectionError::OneSetOnly {
-            command: "apply --targets",
-            names: resolved.names(),
-        }
-        .into());
-    };
-    let targets = fleet.targets.read()?;
+    let (ctx, targets) = super::fleet_set(resolved, fleet, "apply --targets")?;
     let quiet = Printer::sink();
     let failed = |t: &FleetTarget| matches!(t.outcome, "failed" | "unreachable");
     let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| {

@@ -604,14 +604,7 @@ fn run_fleet(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    let [ctx] = resolved.sets.as_slice() else {
-        return Err(crate::settings::SelectionError::OneSetOnly {
-            command: "check --targets",
-            names: resolved.names(),
-        }
-        .into());
-    };
-    let targets = fleet.targets.read()?;
+    let (ctx, targets) = super::fleet_set(resolved, fleet, "check --targets")?;
     let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| match live_for(
         resolved,
         one,
@@ -631,14 +624,7 @@ fn run_fleet(
             error: Some(e.to_string()),
         },
     };
-    let results = super::for_each_target(ctx, &targets, fleet.jobs, &work, &|_| false, &|so_far| {
-        let done = so_far.iter().flatten().count();
-        printer.progress(&format!(
-            "{}: {done}/{} targets read",
-            ctx.name(),
-            targets.len()
-        ));
-    });
+    let results = super::read_each_target(ctx, &targets, fleet.jobs, &work, printer);
     let targets: Vec<FleetCheckTarget> = results.into_iter().flatten().collect();
     let total = Counts::of(targets.iter().flat_map(|t| &t.findings));
     let unreachable = targets.iter().filter(|t| t.error.is_some()).count();

@@ -289,6 +289,41 @@ pub(crate) fn applied_checksums(
     (changed, unverified)
 }
 
+/// The one selected set of a fleet command and its targets, or why there are none.
+pub(crate) fn fleet_set<'r>(
+    resolved: &'r Resolved,
+    fleet: &crate::targets::Fleet,
+    command: &'static str,
+) -> anyhow::Result<(&'r SetContext, Vec<crate::targets::Target>)> {
+    let [ctx] = resolved.sets.as_slice() else {
+        return Err(crate::settings::SelectionError::OneSetOnly {
+            command,
+            names: resolved.names(),
+        }
+        .into());
+    };
+    Ok((ctx, fleet.targets.read()?))
+}
+
+/// [`for_each_target`] for a command that only reads: every target is read, and the progress
+/// line counts them.
+pub(crate) fn read_each_target<T: Send>(
+    ctx: &SetContext,
+    targets: &[crate::targets::Target],
+    jobs: usize,
+    work: &(dyn Fn(&SetContext, &crate::targets::Target) -> T + Sync),
+    printer: &Printer,
+) -> Vec<Option<T>> {
+    for_each_target(ctx, targets, jobs, work, &|_| false, &|so_far| {
+        let done = so_far.iter().flatten().count();
+        printer.progress(&format!(
+            "{}: {done}/{} targets read",
+            ctx.name(),
+            targets.len()
+        ));
+    })
+}
+
 /// Work through a fleet: `work` runs on each target (as the set works on it, see
 /// [`target_context`]), `jobs` at a time, and `progress` hears about each finished one with
 /// every result so far. Once `stop` says so, no new target is started. The results are in the

@@ -142,14 +142,7 @@ fn fleet_status(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    let [ctx] = resolved.sets.as_slice() else {
-        return Err(crate::settings::SelectionError::OneSetOnly {
-            command: "status --targets",
-            names: resolved.names(),
-        }
-        .into());
-    };
-    let targets = fleet.targets.read()?;
+    let (ctx, targets) = super::fleet_set(resolved, fleet, "status --targets")?;
     let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| match status_of(
         resolved, one,
     ) {
@@ -170,14 +163,7 @@ fn fleet_status(
             error: Some(e.to_string()),
         },
     };
-    let results = super::for_each_target(ctx, &targets, fleet.jobs, &work, &|_| false, &|so_far| {
-        let done = so_far.iter().flatten().count();
-        printer.progress(&format!(
-            "{}: {done}/{} targets read",
-            ctx.name(),
-            targets.len()
-        ));
-    });
+    let results = super::read_each_target(ctx, &targets, fleet.jobs, &work, printer);
     let targets: Vec<FleetStatusTarget> = results.into_iter().flatten().collect();
     let unreachable = targets.iter().filter(|t| t.error.is_some()).count();
     let behind = targets

@@ -26,28 +26,9 @@ struct Row {
     checksum: String,
 }
 
-/// Record the checksum of a migration that just ran up. Best effort: a role that may not
-/// create or write the table loses only the later comparison, never the migration.
-pub fn record(conn: &mut Connection, version: &str, checksum: &str) {
-    let own = super::own_tables(conn.backend());
-    let (create, delete, insert) = (
-        own.checksums_create,
-        own.checksums_delete,
-        own.checksums_insert,
-    );
-    if conn.batch_execute(create).is_err() {
-        return;
-    }
-    let d = diesel::sql_query(delete).bind::<Text, _>(version);
-    let _ = with_conn!(conn, c => d.execute(c));
-    let i = diesel::sql_query(insert)
-        .bind::<Text, _>(version)
-        .bind::<Text, _>(checksum);
-    let _ = with_conn!(conn, c => i.execute(c));
-}
-
 /// Record (`Some`) or forget (`None`) the checksums of the migrations a run just ran up or
-/// down, in one transaction. Best effort, as [`record`].
+/// down, in one transaction. Best effort: a role that may not create or write the table loses
+/// only the later comparison, never the migration.
 pub fn record_all(conn: &mut Connection, sums: &[(String, Option<String>)]) {
     if sums.is_empty() {
         return;

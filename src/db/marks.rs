@@ -124,17 +124,19 @@ pub fn mark(
     Ok(mark)
 }
 
-/// Forget the marks of `version`: it has just really run (up or down), so a mark no longer
-/// describes how the database got where it is. Best effort: without the table (or the right
+/// Forget the marks of `versions`: they have just really run (up or down), so a mark no longer
+/// describes how the database got where it is (`status` also shows a mark only while it
+/// agrees with the versions table, so a run cut short before this is never misreported). Best effort: without the table (or the right
 /// to change it) there is nothing to forget.
-pub fn forget(conn: &mut Connection, version: &str) {
+pub fn forget<S: AsRef<str>>(conn: &mut Connection, versions: &[S]) {
     let own = super::own_tables(conn.backend());
-    if conn.count(own.marks_exists).unwrap_or(0) == 0 {
+    if versions.is_empty() || conn.count(own.marks_exists).unwrap_or(0) == 0 {
         return;
     }
-    let delete = own.marks_delete;
-    let q = diesel::sql_query(delete).bind::<Text, _>(version);
-    let _ = with_conn!(conn, c => q.execute(c));
+    for version in versions {
+        let q = diesel::sql_query(own.marks_delete).bind::<Text, _>(version.as_ref());
+        let _ = with_conn!(conn, c => q.execute(c));
+    }
 }
 
 /// The marks recorded in the database, oldest first; none when the table does not exist (it

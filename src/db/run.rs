@@ -301,9 +301,8 @@ pub fn run_steps(
         interrupt::step(None, result.is_ok());
         match result {
             Ok(took) => {
-                // The migration really ran now: an earlier mark of it no longer describes it,
-                // and an earlier partial run is no longer a reason to stop.
-                super::marks::forget(conn, &m.version);
+                // The migration really ran now: an earlier partial run is no longer a reason
+                // to stop (an earlier mark and checksum are replaced after the loop).
                 sums.push((
                     m.version.clone(),
                     matches!(step.direction, Direction::Up).then(|| m.checksum()),
@@ -413,6 +412,9 @@ pub fn run_steps(
             }
         }
     }
+    // What ran really ran: marks of it no longer describe it.
+    let ran: Vec<&str> = sums.iter().map(|(v, _)| v.as_str()).collect();
+    super::marks::forget(conn, &ran);
     super::checksums::record_all(conn, &sums);
     outcome
 }
