@@ -171,7 +171,6 @@ fn mysql_databases_with_a_long_shared_prefix_do_not_share_a_lock() {
 /// A leftover-looking scratch database (prefix and a timestamp from 2001) on `server`, with
 /// the admin connection that created it.
 fn old_scratch_database(server: Server) -> Option<(Connection, String, String)> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = server.url()?;
     let admin_url = match server {
         Server::Postgres => format!("{base}/postgres"),
@@ -183,17 +182,23 @@ fn old_scratch_database(server: Server) -> Option<(Connection, String, String)> 
         ConnectOptions::default(),
     )
     .unwrap();
-    let name = format!(
-        "{}1000000000_{}_9{}",
-        cargo_migrate::db::scratch::PREFIX,
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    );
+    let name = old_scratch_name();
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
     let url = format!("{base}/{name}");
     Some((admin, name, url))
+}
+
+/// A fresh name that looks like a leftover scratch database (a timestamp from 2001).
+fn old_scratch_name() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "{}1000000000_{}_9{}",
+        cargo_migrate::db::scratch::PREFIX,
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
 }
 
 fn database_exists(admin: &mut Connection, name: &str) -> bool {
@@ -252,19 +257,28 @@ fn postgres_cleanup_keeps_a_scratch_database_with_a_session() {
 #[test]
 fn mysql_cleanup_keeps_a_scratch_database_whose_owner_holds_its_lock() {
     use cargo_migrate::db::{mysql, scratch::clean_stale};
-    let Some((mut admin, name, _)) = old_scratch_database(Server::Mysql) else {
+    let Some(base) = Server::Mysql.url() else {
         return;
     };
-    let mut owner = Connection::establish(
-        &DatabaseUrl::new(Server::Mysql.url().unwrap()),
-        cargo_migrate::backend::Backend::Mysql,
-        ConnectOptions::default(),
-    )
-    .unwrap();
+    let connect = || {
+        Connection::establish(
+            &DatabaseUrl::new(&base),
+            cargo_migrate::backend::Backend::Mysql,
+            ConnectOptions::default(),
+        )
+        .unwrap()
+    };
+    let (mut admin, mut owner) = (connect(), connect());
+    let name = old_scratch_name();
+    // As the tool does, the owner takes the lock before the database exists: other tests'
+    // checks clean stale scratch databases too, and must never see this one unlocked.
     let Connection::Mysql(c) = &mut owner else {
         unreachable!()
     };
     mysql::hold_scratch_lock(c, &name).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let dropped = clean_stale(&mut admin);
     assert!(!dropped.contains(&name), "{dropped:?}");
     assert!(
@@ -272,7 +286,15 @@ fn mysql_cleanup_keeps_a_scratch_database_whose_owner_holds_its_lock() {
         "a live scratch database was dropped"
     );
     drop(owner);
-    let dropped = clean_stale(&mut admin);
-    assert!(dropped.contains(&name), "{dropped:?}");
-    assert!(!database_exists(&mut admin, &name));
+    // Once its owner is gone it is a leftover: the server releases the lock when it has ended
+    // the session, which may take a moment, and another test's cleanup may drop it first.
+    let start = Instant::now();
+    while database_exists(&mut admin, &name) && start.elapsed() < Duration::from_secs(10) {
+        clean_stale(&mut admin);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !database_exists(&mut admin, &name),
+        "an abandoned scratch database stays"
+    );
 }
