@@ -13,12 +13,96 @@ use crate::catalog::Catalog;
 use crate::db::introspect::IntrospectError;
 use crate::db::run::{refuse_empty, Step};
 use crate::db::scratch::ScratchDb;
+use crate::db::states::StateStore;
 use crate::db::{Connection, DbError};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::failure::{FailureContext, MigrationFailure};
 use crate::migration::{Direction, Migration};
 use crate::schema::{render, RenderedSection};
 use crate::settings::{Resolved, SetContext};
+use sha2::{Digest, Sha256};
+
+/// The state a finished replay keeps once its database has been read: `Some(k)`, the state of
+/// its first `k` migrations (all of them).
+#[must_use]
+struct Keep(Option<usize>);
+
+impl Keep {
+    fn finish(self, scratch: ScratchDb) {
+        if let Some(k) = self.0 {
+            scratch.keep_as_state(k);
+        }
+    }
+}
+
+fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `cache clean` removed of the saved replay states (see [`crate::db::states`]).
+#[derive(Debug, Default)]
+pub struct StatesCleaned {
+    /// SQLite state files deleted, and their bytes.
+    pub files: usize,
+    /// Bytes of those files.
+    pub bytes: u64,
+    /// Databases dropped on scratch servers.
+    pub databases: usize,
+    /// Servers that could not be reached, as `set: error` lines.
+    pub unreachable: Vec<String>,
+}
+
+/// Delete every saved replay state of the workspace's sets: the SQLite files under
+/// `target/`, and the state databases on each set's scratch server.
+pub fn clean_states(resolved: &Resolved) -> std::io::Result<StatesCleaned> {
+    let ws = &resolved.workspace;
+    let mut out = StatesCleaned::default();
+    let dir = crate::db::states::states_dir(&ws.target_dir);
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                if meta.is_file() {
+                    out.bytes += meta.len();
+                    out.files += 1;
+                    std::fs::remove_file(entry.path())?;
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut servers: Vec<(Backend, crate::database_url::DatabaseUrl, Vec<String>)> = Vec::new();
+    for ctx in &resolved.sets {
+        let Some(backend) = ctx.backend() else {
+            continue;
+        };
+        let Some(server) = resolved.scratch_server(ctx, backend) else {
+            continue;
+        };
+        let tag = StateStore::new(&ws.target_dir, &ws.root, ctx.name()).set_tag;
+        match servers
+            .iter_mut()
+            .find(|(b, u, _)| *b == backend && u.expose() == server.expose())
+        {
+            Some((_, _, tags)) => tags.push(tag),
+            None => servers.push((backend, server, vec![tag])),
+        }
+    }
+    for (backend, server, tags) in servers {
+        match crate::db::scratch::drop_states(backend, &server, &tags) {
+            Ok(n) => out.databases += n,
+            Err(e) => out.unreachable.push(e.to_string()),
+        }
+    }
+    Ok(out)
+}
 
 /// Which part of the history to render.
 #[derive(Debug, Clone, Copy)]
@@ -195,13 +279,14 @@ impl<'a> SetHistory<'a> {
                 return Ok(hit);
             }
         }
-        let mut scratch = self.replay(upto)?;
+        let (mut scratch, keep) = self.replay_resuming(&migrations, use_cache)?;
         let mut out = self.render_live(&mut scratch.conn)?;
         let server = scratch.conn.server_version();
         for section in &mut out {
             section.replayed_on.clone_from(&server);
         }
         cache.put(&entry, &key, &out);
+        keep.finish(scratch);
         Ok(out)
     }
 
@@ -234,7 +319,7 @@ impl<'a> SetHistory<'a> {
                 return Ok((sections, catalog));
             }
         }
-        let mut scratch = self.replay(upto)?;
+        let (mut scratch, keep) = self.replay_resuming(&migrations, use_cache)?;
         let mut sections = Vec::new();
         if with_sections {
             sections = self.render_live(&mut scratch.conn)?;
@@ -246,6 +331,7 @@ impl<'a> SetHistory<'a> {
         }
         let catalog = scratch.conn.catalog()?;
         cache.put_catalog(&entry, &catalog_key, &catalog);
+        keep.finish(scratch);
         Ok((sections, catalog))
     }
 
@@ -270,18 +356,97 @@ impl<'a> SetHistory<'a> {
         self.refuse_empty(&list)?;
         let server = self.resolved.scratch_server(self.ctx, self.backend);
         let mut scratch = ScratchDb::create(self.backend, server.as_ref(), &self.ctx.set.init_sql)?;
-        let total = list.len();
-        let report = |n: usize| {
-            if let Some(p) = self.progress {
-                p(n, total);
-            }
-        };
-        if let Err((failure, m)) = scratch.replay_reporting(list, &report) {
-            let m = m.clone();
-            let server = scratch.conn.server_version();
-            return Err(HistoryError::Replay(Box::new((*failure, m, server))));
-        }
+        self.replay_on(&mut scratch, &list, 0, None)?;
         Ok(scratch)
+    }
+
+    /// Replay `list`, with `use_states` from the saved state of its longest unchanged prefix
+    /// (see [`crate::db::states`]), saving the state without the newest migration on the way
+    /// when there is none. The [`Keep`] keeps the finished database as the state of the whole
+    /// list once the caller has read it.
+    fn replay_resuming(
+        &self,
+        list: &[&Migration],
+        use_states: bool,
+    ) -> Result<(ScratchDb, Keep), HistoryError> {
+        if !use_states || list.is_empty() {
+            return Ok((self.replay_list(list.iter().copied())?, Keep(None)));
+        }
+        self.refuse_empty(list)?;
+        let server = self.resolved.scratch_server(self.ctx, self.backend);
+        let ws = &self.resolved.workspace;
+        let store = StateStore::new(&ws.target_dir, &ws.root, self.ctx.name());
+        let keys = self.prefix_keys(list);
+        let (mut scratch, skip) = ScratchDb::create_resuming(
+            self.backend,
+            server.as_ref(),
+            &self.ctx.set.init_sql,
+            store,
+            &keys,
+        )?;
+        let n = list.len();
+        let before_newest = (skip < n - 1).then_some(n - 1);
+        self.replay_on(&mut scratch, list, skip, before_newest)?;
+        Ok((scratch, Keep((skip < n).then_some(n))))
+    }
+
+    /// Replay `list[skip..]` on `scratch` (which holds `list[..skip]`), saving the state of
+    /// the first `save_at` migrations when it is reached.
+    fn replay_on(
+        &self,
+        scratch: &mut ScratchDb,
+        list: &[&Migration],
+        skip: usize,
+        save_at: Option<usize>,
+    ) -> Result<(), HistoryError> {
+        let total = list.len();
+        let split = save_at.unwrap_or(total).clamp(skip, total);
+        let run = |scratch: &mut ScratchDb, from: usize, to: usize| {
+            let report = |n: usize| {
+                if let Some(p) = self.progress {
+                    p(from + n, total);
+                }
+            };
+            if let Err((failure, m)) =
+                scratch.replay_reporting(list[from..to].iter().copied(), &report)
+            {
+                let m = m.clone();
+                let server = scratch.conn.server_version();
+                return Err(HistoryError::Replay(Box::new((*failure, m, server))));
+            }
+            Ok(())
+        };
+        run(scratch, skip, split)?;
+        if let Some(k) = save_at {
+            scratch.save_state(k)?;
+        }
+        run(scratch, split, total)
+    }
+
+    /// The key of each prefix of `list` (`keys[k]`: its first `k` migrations), chained so
+    /// that each covers everything the replayed database of that prefix depends on: the
+    /// tool's version, the backend, the set's init-sql and each migration's folder name,
+    /// up.sql and transaction setting.
+    fn prefix_keys(&self, list: &[&Migration]) -> Vec<String> {
+        let mut keys = Vec::with_capacity(list.len() + 1);
+        let mut h = Sha256::new();
+        field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+        field(&mut h, self.backend.as_str().as_bytes());
+        for statement in &self.ctx.set.init_sql.statements {
+            field(&mut h, statement.as_bytes());
+        }
+        let mut last = hex(&h.finalize());
+        keys.push(last.clone());
+        for m in list {
+            let mut h = Sha256::new();
+            field(&mut h, last.as_bytes());
+            field(&mut h, m.dir_name.as_bytes());
+            field(&mut h, m.up_sql.as_bytes());
+            field(&mut h, &[u8::from(m.run_in_transaction)]);
+            last = hex(&h.finalize());
+            keys.push(last.clone());
+        }
+        keys
     }
 
     /// Refuse, as `apply` does before anything runs, migrations whose up.sql holds no

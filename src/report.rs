@@ -50,12 +50,29 @@ pub struct CacheCleanReport {
     pub files: usize,
     /// Bytes freed.
     pub bytes: u64,
+    /// Saved replay states dropped on scratch servers (databases).
+    pub state_databases: usize,
+    /// Scratch servers whose saved states could not be dropped, with the error.
+    pub unreachable: Vec<String>,
 }
 
 impl Render for CacheCleanReport {
     fn human(&self, p: &Human<'_>) {
+        for error in &self.unreachable {
+            p.warn(format!(
+                "saved replay states stay on a scratch server: {error}\nhelp: run `cargo migrate cache clean` again when the server is up"
+            ));
+        }
+        let states = if self.state_databases > 0 {
+            format!(
+                " and {} from scratch servers",
+                crate::output::count(self.state_databases, "saved replay state")
+            )
+        } else {
+            String::new()
+        };
         p.result(format!(
-            "deleted {} ({} bytes) from {}",
+            "deleted {} ({} bytes) from {}{states}",
             crate::output::count(self.files, "cached file"),
             self.bytes,
             self.dir.display()

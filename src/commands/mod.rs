@@ -203,18 +203,27 @@ pub fn execute(
         Request::Bundle(out) => bundle::run(&resolved, out, printer),
         Request::CacheClean => {
             let cache = crate::cache::SchemaCache::new(&resolved.workspace.target_dir);
-            let (files, bytes) = cache.clean().map_err(|e| {
+            let cannot = |e: std::io::Error, dir: &std::path::Path| {
                 anyhow::anyhow!(
                     "cannot delete the cache in `{}`: {e}\nhelp: delete the folder by hand; nothing in it is needed",
-                    cache.dir().display()
+                    dir.display()
+                )
+            };
+            let (files, bytes) = cache.clean().map_err(|e| cannot(e, cache.dir()))?;
+            let states = crate::history::clean_states(&resolved).map_err(|e| {
+                cannot(
+                    e,
+                    &crate::db::states::states_dir(&resolved.workspace.target_dir),
                 )
             })?;
             printer.report(&crate::report::CacheCleanReport {
                 command: "cache clean",
                 ok: true,
                 dir: cache.dir().to_path_buf(),
-                files,
-                bytes,
+                files: files + states.files,
+                bytes: bytes + states.bytes,
+                state_databases: states.databases,
+                unreachable: states.unreachable,
             });
             Ok(Outcome::Success)
         }

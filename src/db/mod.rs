@@ -62,6 +62,7 @@ pub mod postgres;
 pub mod run;
 pub mod scratch;
 pub mod sqlite;
+pub mod states;
 
 use std::path::PathBuf;
 use std::time::Duration;

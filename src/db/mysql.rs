@@ -188,6 +188,8 @@ pub const SCRATCH: ScratchServer = ScratchServer {
     list: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata WHERE schema_name LIKE 'cargo\\_migrate\\_scratch\\_%'",
     create: |name| format!("CREATE DATABASE {}", quote(name)),
     drop: |name| vec![format!("DROP DATABASE IF EXISTS {}", quote(name))],
+    // No way to copy a database: every replay is a full one.
+    states: None,
 };
 
 /// The named lock that marks the scratch database `name` as in use.

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
-use super::scratch::ScratchServer;
+use super::scratch::{ScratchServer, StateSql};
 use super::{lock, one_line, DbError, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES};
 use crate::database_url::DatabaseUrl;
 use crate::generate::HistoryFacts;
@@ -216,6 +216,18 @@ pub const SCRATCH: ScratchServer = ScratchServer {
             format!("DROP DATABASE IF EXISTS {}", quote(name)),
         ]
     },
+    states: Some(StateSql {
+        list: "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'cargo\\_migrate\\_state\\_%'",
+        copy: |name, template| {
+            format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote(name),
+                quote(template)
+            )
+        },
+        rename: |from, to| format!("ALTER DATABASE {} RENAME TO {}", quote(from), quote(to)),
+        drop: |name| format!("DROP DATABASE IF EXISTS {}", quote(name)),
+    }),
 };
 
 /// Drop the leftover scratch database `name` if no session is connected to it. The plain

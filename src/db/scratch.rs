@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use diesel::RunQueryDsl;
 
 use super::harness;
+use super::states::StateStore;
 use super::{mysql, one_line, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
 use crate::config::InitSql;
@@ -47,6 +48,21 @@ pub struct ScratchServer {
     pub create: fn(&str) -> String,
     /// `DROP DATABASE` statements to try in turn for a name.
     pub drop: fn(&str) -> Vec<String>,
+    /// How saved states of a history's prefix are kept (see [`super::states`]); `None`: the
+    /// server cannot copy a database, and every replay is a full one.
+    pub states: Option<StateSql>,
+}
+
+/// The SQL of saved states on a server that can copy a database.
+pub struct StateSql {
+    /// A query listing databases with [`super::states::PREFIX`], as rows of `name`.
+    pub list: &'static str,
+    /// Create database `.0` as a copy of `.1` (nobody may be connected to `.1`).
+    pub copy: fn(&str, &str) -> String,
+    /// Rename database `.0` to `.1` (nobody may be connected to `.0`).
+    pub rename: fn(&str, &str) -> String,
+    /// Drop a state, failing rather than ending a session that uses it.
+    pub drop: fn(&str) -> String,
 }
 
 /// The server backends' scratch handling (`None`: SQLite, which replays in memory).
@@ -67,6 +83,14 @@ pub struct ScratchDb {
     /// The connection that created the database, kept to drop it without reconnecting.
     admin: Option<Connection>,
     backend: Backend,
+    /// The URL of the scratch database and the init-sql its connection ran (to reconnect).
+    url: Option<DatabaseUrl>,
+    init_sql: InitSql,
+    /// Where this replay's states are kept and the name key of each prefix (`keys[k]`: the
+    /// first `k` migrations), when it may start from one and keep its own.
+    states: Option<(StateStore, Vec<String>)>,
+    /// A SQLite scratch database copied from a state: its temporary file.
+    temp_file: Option<std::path::PathBuf>,
 }
 
 /// A name is one of ours and old: `cargo_migrate_scratch_<secs>_...` with `secs` more than
@@ -139,21 +163,75 @@ impl ScratchDb {
         server: Option<&DatabaseUrl>,
         init_sql: &InitSql,
     ) -> Result<ScratchDb, DbError> {
+        Self::create_with(backend, server, init_sql, None).map(|(s, _)| s)
+    }
+
+    /// [`create`](Self::create), starting from the saved state of the longest prefix of the
+    /// history whose key is in `history_keys` (`history_keys[k]`: the first `k` migrations),
+    /// and able to keep states of its own ([`save_state`](Self::save_state),
+    /// [`keep_as_state`](Self::keep_as_state)). Returns how many migrations the database
+    /// already holds (0 when no state was found or copying one failed).
+    pub fn create_resuming(
+        backend: Backend,
+        server: Option<&DatabaseUrl>,
+        init_sql: &InitSql,
+        store: StateStore,
+        history_keys: &[String],
+    ) -> Result<(ScratchDb, usize), DbError> {
+        Self::create_with(backend, server, init_sql, Some((store, history_keys)))
+    }
+
+    fn create_with(
+        backend: Backend,
+        server: Option<&DatabaseUrl>,
+        init_sql: &InitSql,
+        resume: Option<(StateStore, &[String])>,
+    ) -> Result<(ScratchDb, usize), DbError> {
         let Some(kind) = server_of(backend) else {
-            let conn = Connection::establish_for_set(
-                &DatabaseUrl::new(":memory:"),
-                backend,
-                ConnectOptions::default(),
-                init_sql,
-                || {},
-            )
-            .map_err(|e| on_scratch(e, "the in-memory scratch database"))?;
-            return Ok(ScratchDb {
-                conn,
+            let states = resume.map(|(store, history)| {
+                let keys: Vec<String> = history
+                    .iter()
+                    .map(|k| StateStore::name_key(k, ""))
+                    .collect();
+                (store, keys)
+            });
+            let mut from = None;
+            if let Some((store, keys)) = &states {
+                from = (1..keys.len())
+                    .rev()
+                    .find(|k| store.file(&keys[*k]).is_file())
+                    .and_then(|k| copy_state_file(store, &keys[k]).map(|temp| (k, temp)));
+            }
+            let (skip, temp_file) = match from {
+                Some((k, temp)) => (k, Some(temp)),
+                None => (0, None),
+            };
+            let url = match &temp_file {
+                Some(temp) => DatabaseUrl::new(temp.to_string_lossy().into_owned()),
+                None => DatabaseUrl::new(":memory:"),
+            };
+            let mut scratch = ScratchDb {
+                conn: Connection::establish_for_set(
+                    &url,
+                    backend,
+                    ConnectOptions::default(),
+                    init_sql,
+                    || {},
+                )
+                .map_err(|e| on_scratch(e, "the in-memory scratch database"))?,
                 owned: None,
                 admin: None,
                 backend,
-            });
+                url: None,
+                init_sql: init_sql.clone(),
+                states,
+                temp_file,
+            };
+            if scratch.temp_file.is_some() {
+                // A throwaway copy: no need to wait for the disk after each migration.
+                let _ = scratch.conn.batch_execute("PRAGMA synchronous = OFF");
+            }
+            return Ok((scratch, skip));
         };
         let server = server.ok_or(DbError::NoScratchServer {
             backend,
@@ -169,6 +247,17 @@ impl ScratchDb {
             .ok_or_else(|| unusable("it is not a URL"))?;
         let mut admin_conn = Connection::establish(&admin, backend, ConnectOptions::default())?;
         clean_stale(&mut admin_conn);
+        let states = match (resume, &kind.states) {
+            (Some((store, history)), Some(sql)) => {
+                let version = admin_conn.server_version().unwrap_or_default();
+                let keys: Vec<String> = history
+                    .iter()
+                    .map(|k| StateStore::name_key(k, &version))
+                    .collect();
+                Some((store, keys, sql))
+            }
+            _ => None,
+        };
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -185,11 +274,27 @@ impl ScratchDb {
                 DbError::query(format!("locking the scratch database {name}"), &admin, &e)
             })?;
         }
-        admin_conn
-            .batch_execute(&(kind.create)(&name))
-            .map_err(|e| {
-                DbError::query(format!("creating the scratch database {name}"), &admin, &e)
-            })?;
+        // From the longest saved prefix when there is one; a copy that fails (the state went
+        // meanwhile) is a full replay instead.
+        let mut skip = 0;
+        if let Some((store, keys, sql)) = &states {
+            let names = list_names(&mut admin_conn, sql.list);
+            if let Some((k, template)) = store.find(&names, keys) {
+                if admin_conn
+                    .batch_execute(&(sql.copy)(&name, template))
+                    .is_ok()
+                {
+                    skip = k;
+                }
+            }
+        }
+        if skip == 0 {
+            admin_conn
+                .batch_execute(&(kind.create)(&name))
+                .map_err(|e| {
+                    DbError::query(format!("creating the scratch database {name}"), &admin, &e)
+                })?;
+        }
         if let Ok(mut live) = LIVE.lock() {
             live.push((admin.clone(), backend, name.clone()));
         }
@@ -203,6 +308,10 @@ impl ScratchDb {
             owned: Some((admin.clone(), name.clone())),
             admin: None,
             backend,
+            url: Some(url.clone()),
+            init_sql: init_sql.clone(),
+            states: states.map(|(store, keys, _)| (store, keys)),
+            temp_file: None,
         };
         let conn = Connection::establish_for_set(
             &url,
@@ -213,7 +322,78 @@ impl ScratchDb {
         )
         .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
-        Ok(scratch)
+        Ok((scratch, skip))
+    }
+
+    /// Keep what the database holds now, the first `k` migrations of the history, as a saved
+    /// state, and go on with the same database. On PostgreSQL the copy needs the database
+    /// without sessions: this one's session is closed for it and opened again (with the
+    /// set's init-sql). A state that cannot be saved is simply not saved.
+    pub fn save_state(&mut self, k: usize) -> Result<(), DbError> {
+        let Some((store, keys)) = &self.states else {
+            return Ok(());
+        };
+        let Some(key) = keys.get(k).cloned() else {
+            return Ok(());
+        };
+        let store = store.clone();
+        let Some(sql) = server_of(self.backend).and_then(|s| s.states.as_ref()) else {
+            save_state_file(&mut self.conn, &store, &key);
+            return Ok(());
+        };
+        let (Some(admin), Some((_, name)), Some(url)) =
+            (self.admin.take(), self.owned.clone(), self.url.clone())
+        else {
+            return Ok(());
+        };
+        drop(std::mem::replace(&mut self.conn, admin));
+        let _ = self
+            .conn
+            .batch_execute(&(sql.copy)(&store.database_name(&key), &name));
+        evict(&mut self.conn, &store, sql);
+        let conn = Connection::establish_for_set(
+            &url,
+            self.backend,
+            ConnectOptions::default(),
+            &self.init_sql,
+            || {},
+        )
+        .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
+        self.admin = Some(std::mem::replace(&mut self.conn, conn));
+        Ok(())
+    }
+
+    /// Keep the database, which holds the first `k` migrations of the history, as a saved
+    /// state instead of dropping it (PostgreSQL: renamed; SQLite: written to a file).
+    pub fn keep_as_state(mut self, k: usize) {
+        let Some((store, keys)) = self.states.take() else {
+            return;
+        };
+        let Some(key) = keys.get(k) else {
+            return;
+        };
+        let Some(sql) = server_of(self.backend).and_then(|s| s.states.as_ref()) else {
+            save_state_file(&mut self.conn, &store, key);
+            return;
+        };
+        let (Some(admin), Some((_, name))) = (self.admin.take(), self.owned.clone()) else {
+            return;
+        };
+        drop(std::mem::replace(&mut self.conn, admin));
+        let renamed = self
+            .conn
+            .batch_execute(&(sql.rename)(&name, &store.database_name(key)))
+            .is_ok();
+        // Not kept: dropped as usual, over the admin connection (or, failing that, by Drop).
+        let gone = renamed
+            || server_of(self.backend).is_some_and(|kind| drop_on(&mut self.conn, kind, &name));
+        if gone {
+            self.owned = None;
+            if let Ok(mut live) = LIVE.lock() {
+                live.retain(|(_, _, n)| *n != name);
+            }
+        }
+        evict(&mut self.conn, &store, sql);
     }
 
     /// Run `migrations` in order exactly as `apply` runs them, stopping at the first failure:
@@ -278,6 +458,86 @@ impl ScratchDb {
     }
 }
 
+/// Drop every saved state of the sets whose tags are `tags` on the server of `server` (a URL
+/// whose database part is ignored): `cache clean`. Returns how many were dropped.
+pub fn drop_states(
+    backend: Backend,
+    server: &DatabaseUrl,
+    tags: &[String],
+) -> Result<usize, DbError> {
+    let Some((kind, sql)) = server_of(backend).and_then(|k| k.states.as_ref().map(|s| (k, s)))
+    else {
+        return Ok(0);
+    };
+    #[allow(deprecated)]
+    let admin = server
+        .with_database(kind.admin_database)
+        .ok_or_else(|| DbError::ScratchUrl {
+            url: server.clone(),
+            reason: "it is not a URL".to_string(),
+        })?;
+    let mut conn = Connection::establish(&admin, backend, ConnectOptions::default())?;
+    let mut dropped = 0;
+    for name in list_names(&mut conn, sql.list) {
+        let ours = tags
+            .iter()
+            .any(|t| super::states::is_state(&name) && name.contains(&format!("_{t}_")));
+        if ours && conn.batch_execute(&(sql.drop)(&name)).is_ok() {
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
+}
+
+/// The names a listing query returns (none when it fails).
+fn list_names(conn: &mut Connection, sql: &str) -> Vec<String> {
+    let q = diesel::sql_query(sql);
+    let rows: Vec<NameRow> = with_conn!(conn, c => q.load(c)).unwrap_or_default();
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+/// Drop the states [`StateStore::evictable`] names; one in use (being copied) stays.
+fn evict(admin: &mut Connection, store: &StateStore, sql: &StateSql) {
+    let names = list_names(admin, sql.list);
+    for name in store.evictable(&names, SystemTime::now()) {
+        if super::states::is_state(&name) {
+            let _ = admin.batch_execute(&(sql.drop)(&name));
+        }
+    }
+}
+
+/// Copy the SQLite state of `key` to a new temporary file beside it, for one replay.
+fn copy_state_file(store: &StateStore, key: &str) -> Option<std::path::PathBuf> {
+    let temp = store.dir.join(format!(
+        "replay-{}-{}.sqlite",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::copy(store.file(key), &temp).ok()?;
+    Some(temp)
+}
+
+/// Write the SQLite database of `conn` to the state file of `key` (a temporary file renamed
+/// into place, so a reader never sees half of one), then drop the set's old states.
+fn save_state_file(conn: &mut Connection, store: &StateStore, key: &str) {
+    if std::fs::create_dir_all(&store.dir).is_err() {
+        return;
+    }
+    let target = store.file(key);
+    let temp = target.with_extension(format!("{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let literal = temp.to_string_lossy().replace('\'', "''");
+    if conn
+        .batch_execute(&format!("VACUUM INTO '{literal}'"))
+        .is_ok()
+        && std::fs::rename(&temp, &target).is_ok()
+    {
+        store.evict_files();
+    } else {
+        let _ = std::fs::remove_file(&temp);
+    }
+}
+
 /// An init-sql failure on a scratch database says so, rather than showing its URL.
 fn on_scratch(err: DbError, which: &str) -> DbError {
     match err {
@@ -311,6 +571,9 @@ fn drop_database(admin: &DatabaseUrl, backend: Backend, name: &str) {
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
+        if let Some(temp) = self.temp_file.take() {
+            let _ = std::fs::remove_file(temp);
+        }
         let Some((admin_url, name)) = self.owned.take() else {
             return;
         };

@@ -20,6 +20,7 @@ mod docs;
 mod fleet;
 mod folders;
 mod generate;
+mod incremental;
 mod init;
 mod init_sql;
 mod layouts;

@@ -1,0 +1,286 @@
+//! Incremental replay: a replay starts from the saved state of the history's longest
+//! unchanged prefix, and its result is always the full replay's.
+
+use crate::common::{fixtures_dir, CliTest, Server, TestDb};
+use cargo_migrate::backend::Backend;
+use cargo_migrate::database_url::DatabaseUrl;
+use cargo_migrate::db::{ConnectOptions, Connection};
+
+const PROBE: &str = "\nCREATE TABLE cm_probe_incremental (id INTEGER PRIMARY KEY);\n";
+
+/// The scratch servers this machine has, as `--scratch-url` arguments.
+fn scratch_args() -> Vec<String> {
+    let mut args = Vec::new();
+    for server in [Server::Postgres, Server::Mysql] {
+        if let Some(url) = server.url() {
+            args.push("--scratch-url".to_string());
+            args.push(url);
+        }
+    }
+    args
+}
+
+fn run(t: &CliTest, args: &[&str], extra: &[String]) -> crate::common::Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(extra.iter().map(String::as_str));
+    t.run(&all)
+}
+
+/// `schema` JSON without what differs between two runs of the same replay.
+fn schema_json(t: &CliTest, set: &str, no_cache: bool, extra: &[String]) -> (i32, String) {
+    let mut args = vec!["schema", "-p", set, "--format", "json"];
+    if no_cache {
+        args.push("--no-cache");
+    }
+    let r = run(t, &args, extra);
+    (r.code, t.clean(&r.stdout))
+}
+
+/// A fresh live database for `backend` (`None`: its server is not here), with its URL.
+fn live_database(t: &CliTest, backend: Backend, n: usize) -> Option<(Option<TestDb>, String)> {
+    match backend {
+        Backend::Sqlite => Some((
+            None,
+            t.path(&format!("live-{n}.sqlite3")).display().to_string(),
+        )),
+        Backend::Postgres => TestDb::create(Server::Postgres, "inc").map(|d| {
+            let url = d.url.clone();
+            (Some(d), url)
+        }),
+        Backend::Mysql => TestDb::create(Server::Mysql, "inc").map(|d| {
+            let url = d.url.clone();
+            (Some(d), url)
+        }),
+    }
+}
+
+#[test]
+fn on_every_fixture_an_incremental_replay_renders_what_a_full_one_does() {
+    let extra = scratch_args();
+    let mut compared = 0;
+    let mut fixtures: Vec<_> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    fixtures.sort();
+    for fixture in fixtures {
+        let t = CliTest::fixture(&fixture);
+        let listed = t.run(&["list", "--format", "json"]);
+        if listed.code != 0 {
+            continue;
+        }
+        let doc = listed.json();
+        for (n, set) in doc["sets"].as_array().unwrap().iter().enumerate() {
+            let name = set["name"].as_str().unwrap();
+            let Some(backend) = set["backend"]
+                .as_str()
+                .and_then(|b| b.parse::<Backend>().ok())
+            else {
+                continue;
+            };
+            let Some(newest) = set["migrations"].as_array().unwrap().last() else {
+                continue;
+            };
+            if backend != Backend::Sqlite && extra.is_empty() {
+                continue;
+            }
+            let what = format!("{fixture}/{name}");
+            // A cold replay (it saves the states of the history and of the history without
+            // its newest migration), then the newest migration is edited.
+            let cold = schema_json(&t, name, false, &extra);
+            let up = t.path(&format!(
+                "{}/{}/up.sql",
+                set["migrations_dir"].as_str().unwrap(),
+                newest["dir_name"].as_str().unwrap()
+            ));
+            let Ok(text) = std::fs::read_to_string(&up) else {
+                continue;
+            };
+            std::fs::write(&up, format!("{text}{PROBE}")).unwrap();
+            // The catalog: the database `apply` builds from the edited history against the
+            // catalog of an incremental replay.
+            if cold.0 == 0 {
+                let Some((_db, url)) = live_database(&t, backend, n) else {
+                    continue;
+                };
+                let applied = run(&t, &["apply", "-p", name, "--database-url", &url], &extra);
+                if applied.code == 0 {
+                    let diff = run(
+                        &t,
+                        &[
+                            "diff",
+                            "-p",
+                            name,
+                            "--database-url",
+                            &url,
+                            "--format",
+                            "json",
+                        ],
+                        &extra,
+                    );
+                    assert_eq!(diff.code, 0, "{what}: {}", diff.all());
+                    let differences = &diff.json()["differences"];
+                    assert!(
+                        differences.as_array().is_none_or(|d| d.is_empty()),
+                        "{what}: {differences}"
+                    );
+                }
+            }
+            // The rendered schema.
+            let incremental = schema_json(&t, name, false, &extra);
+            let full = schema_json(&t, name, true, &extra);
+            assert_eq!(incremental, full, "{what}");
+            if full.0 == 0 {
+                assert!(
+                    full.1.contains("cm_probe_incremental"),
+                    "{what}: {}",
+                    full.1
+                );
+            }
+            compared += 1;
+        }
+        // The states these runs saved go with the workspace.
+        run(&t, &["cache", "clean"], &extra).assert_success();
+    }
+    assert!(compared >= 10, "only {compared} sets compared");
+}
+
+/// A workspace of one set with four migrations on `backend`.
+fn four_migrations(backend: Backend) -> CliTest {
+    let t = CliTest::package();
+    let cargo = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!(
+            "{cargo}\n[package.metadata.migrate]\nbackend = \"{}\"\n",
+            backend.as_str()
+        ),
+    );
+    for i in 1..=4 {
+        t.migration(
+            &format!("2024-01-0{i}-000000_m{i}"),
+            &format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY);\n"),
+            None,
+        );
+    }
+    t
+}
+
+/// Add a table named `cm_tampered` to every saved state of the workspace at `t` (on
+/// PostgreSQL: every state database on the server whose name carries the set's tag).
+fn tamper_with_states(t: &CliTest, backend: Backend, server: Option<&str>) -> usize {
+    let mut n = 0;
+    let root = t.path("");
+    let root = root.canonicalize().unwrap_or(root);
+    let store = cargo_migrate::db::states::StateStore::new(&t.path("target"), &root, "app");
+    match backend {
+        Backend::Sqlite => {
+            let Ok(entries) = std::fs::read_dir(&store.dir) else {
+                return 0;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let mut conn = Connection::establish(
+                    &DatabaseUrl::new(path.display().to_string()),
+                    Backend::Sqlite,
+                    ConnectOptions::default(),
+                )
+                .unwrap();
+                conn.batch_execute("CREATE TABLE cm_tampered (id INTEGER PRIMARY KEY)")
+                    .unwrap();
+                n += 1;
+            }
+        }
+        _ => {
+            let server = server.unwrap();
+            let mut admin = Connection::establish(
+                &DatabaseUrl::new(format!("{server}/postgres")),
+                backend,
+                ConnectOptions::default(),
+            )
+            .unwrap();
+            for name in list_states(&mut admin, &store.set_tag) {
+                let mut conn = Connection::establish(
+                    &DatabaseUrl::new(format!("{server}/{name}")),
+                    backend,
+                    ConnectOptions::default(),
+                )
+                .unwrap();
+                conn.batch_execute("CREATE TABLE cm_tampered (id INTEGER PRIMARY KEY)")
+                    .unwrap();
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn list_states(admin: &mut Connection, tag: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let Connection::Postgres(c) = admin else {
+        unreachable!()
+    };
+    use diesel::RunQueryDsl;
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'cargo\\_migrate\\_state\\_%\\_{tag}\\_%'"
+    ))
+    .load(c)
+    .unwrap();
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+/// The saved states are really used when only the newest migration changed, and never when an
+/// older one did; `cache clean` removes them and `--no-cache` ignores them.
+fn states_are_used_only_for_an_unchanged_prefix(backend: Backend, server: Option<String>) {
+    let t = four_migrations(backend);
+    let mut extra = Vec::new();
+    if let Some(server) = &server {
+        extra = vec!["--scratch-url".to_string(), server.clone()];
+    }
+    let schema = |args: &[&str]| {
+        let r = run(&t, &[&["schema"], args].concat(), &extra);
+        r.assert_success();
+        r.stdout
+    };
+    schema(&[]);
+    assert!(tamper_with_states(&t, backend, server.as_deref()) >= 2);
+    // Only the newest migration changed: the replay starts from the (tampered) saved state.
+    t.migration(
+        "2024-01-04-000000_m4",
+        "CREATE TABLE t4 (id INTEGER PRIMARY KEY, v INTEGER);\n",
+        None,
+    );
+    let resumed = schema(&[]);
+    assert!(resumed.contains("cm_tampered"), "{resumed}");
+    assert!(!schema(&["--no-cache"]).contains("cm_tampered"));
+    // An older migration changed: no saved prefix matches, so the replay is a full one.
+    t.migration(
+        "2024-01-02-000000_m2",
+        "CREATE TABLE t2 (id INTEGER PRIMARY KEY, w INTEGER);\n",
+        None,
+    );
+    let full = schema(&[]);
+    assert!(!full.contains("cm_tampered"), "{full}");
+    assert!(full.contains("w -> Nullable<"), "{full}");
+    // `cache clean` removes every state (files and databases).
+    let cleaned = run(&t, &["cache", "clean", "--format", "json"], &extra);
+    cleaned.assert_success();
+    assert_eq!(tamper_with_states(&t, backend, server.as_deref()), 0);
+}
+
+#[test]
+fn sqlite_states_are_used_only_for_an_unchanged_prefix() {
+    states_are_used_only_for_an_unchanged_prefix(Backend::Sqlite, None);
+}
+
+#[test]
+fn postgres_states_are_used_only_for_an_unchanged_prefix() {
+    let Some(server) = Server::Postgres.url() else {
+        return;
+    };
+    states_are_used_only_for_an_unchanged_prefix(Backend::Postgres, Some(server));
+}
