@@ -18,7 +18,8 @@
 //!   database of a finished replay becomes a state by a rename.
 //! - MySQL/MariaDB have no way to copy a database: every replay is a full one.
 //!
-//! Bounds: at most [`PER_SET`] states per set (the newest kept), none older than [`MAX_AGE`];
+//! Bounds: [`PER_SET`] states per set and [`PER_SERVER`] per server (a save drops a surplus of
+//! as many again, the oldest first), none older than [`MAX_AGE`];
 //! `cargo migrate cache clean` removes them all, and `--no-cache` neither reads nor writes
 //! them. Only names of this exact shape are ever dropped.
 
@@ -30,10 +31,11 @@ use sha2::{Digest, Sha256};
 /// The prefix of every saved state's database name.
 pub const PREFIX: &str = "cargo_migrate_state_";
 
-/// States kept per set; older ones are dropped when a new one is saved.
+/// States kept per set: once a set has twice as many, a save drops all but the newest.
 pub const PER_SET: usize = 3;
 
-/// States kept on one server, of every set and workspace; the oldest beyond go first.
+/// States kept on one server, of every set and workspace: once there are [`PER_SET`] more, a
+/// save drops the oldest.
 pub const PER_SERVER: usize = 32;
 
 /// States older than this are dropped when any state is saved.
@@ -118,11 +120,17 @@ impl StateStore {
         let newest_first =
             |a: &(u64, &String), b: &(u64, &String)| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1));
         ours.sort_by(newest_first);
-        out.extend(ours.iter().skip(PER_SET).map(|(_, n)| (*n).clone()));
+        // Dropping a database takes a while: a surplus is dropped only once it is large, so
+        // most saves drop nothing.
+        if ours.len() >= 2 * PER_SET {
+            out.extend(ours.iter().skip(PER_SET).map(|(_, n)| (*n).clone()));
+        }
         // What stays of this set counts against the server's bound first.
         theirs.sort_by(newest_first);
         let room = PER_SERVER.saturating_sub(ours.len().min(PER_SET));
-        out.extend(theirs.iter().skip(room).map(|(_, n)| (*n).clone()));
+        if theirs.len() >= room + PER_SET {
+            out.extend(theirs.iter().skip(room).map(|(_, n)| (*n).clone()));
+        }
         out
     }
 
@@ -254,25 +262,28 @@ mod tests {
         let at = |store: &StateStore, secs: u64| {
             format!("{PREFIX}{secs}_{}_{}", store.set_tag, "0".repeat(KEY_LEN))
         };
-        let names = vec![
-            at(&s, 1_999_999_990),
-            at(&s, 1_999_999_991),
-            at(&s, 1_999_999_992),
-            at(&s, 1_999_999_993),
-            at(&other, 1_999_999_000),
-            at(&other, 1_000_000_000),
-        ];
+        let mut names = vec![at(&other, 1_999_999_000), at(&other, 1_000_000_000)];
+        for secs in 1_999_999_990..1_999_999_995 {
+            names.push(at(&s, secs));
+        }
+        // Five of this set: only the one too old goes.
+        assert_eq!(s.evictable(&names, now), vec![names[1].clone()]);
+        // Six: the set is brought back to the newest PER_SET.
+        names.push(at(&s, 1_999_999_995));
         let evict = s.evictable(&names, now);
-        assert_eq!(evict, vec![names[5].clone(), names[0].clone()]);
+        assert_eq!(
+            evict,
+            [&names[1], &names[4], &names[3], &names[2]].map(|n| n.clone())
+        );
         // However many sets there are, a server keeps at most PER_SERVER states.
-        let many: Vec<String> = (0..PER_SERVER as u64 + 5)
+        let many: Vec<String> = (0..(PER_SERVER + PER_SET) as u64)
             .map(|i| {
                 let store = StateStore::new(Path::new("/t"), Path::new("/w"), &format!("s{i}"));
                 at(&store, 1_999_999_000 + i)
             })
             .collect();
         let evict = s.evictable(&many, now);
-        assert_eq!(evict.len(), 5);
-        assert!(evict.contains(&many[0]) && !evict.contains(&many[PER_SERVER + 4]));
+        assert_eq!(evict.len(), PER_SET);
+        assert!(evict.contains(&many[0]) && !evict.contains(&many[PER_SERVER]));
     }
 }
