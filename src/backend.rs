@@ -115,6 +115,110 @@ impl FromStr for Backend {
     }
 }
 
+/// How a backend's URLs name a server and a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlRules {
+    /// The URL is a file path (or a `file:` URI, or `:memory:`).
+    File,
+    /// `scheme://user:password@host:port/database?params`.
+    Server {
+        /// The port when the URL names none.
+        default_port: u16,
+        /// Whether query parameters follow libpq: `dbname=` and `host=` override the path
+        /// and the host.
+        libpq_params: bool,
+    },
+}
+
+/// Backend facts URL resolution asks about.
+impl Backend {
+    /// How this backend's URLs name a server and a database.
+    pub fn url_rules(self) -> UrlRules {
+        match self {
+            Backend::Sqlite => UrlRules::File,
+            Backend::Postgres => UrlRules::Server {
+                default_port: 5432,
+                libpq_params: true,
+            },
+            Backend::Mysql => UrlRules::Server {
+                default_port: 3306,
+                libpq_params: false,
+            },
+        }
+    }
+}
+
+/// The SQL parser dialects statements can be read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parser {
+    /// PostgreSQL's.
+    Postgres,
+    /// MySQL's (and MariaDB's).
+    Mysql,
+    /// SQLite's.
+    Sqlite,
+}
+
+/// The lexical rules of a backend that decide where a quote or comment ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Lexicon {
+    /// The SQL parser dialect the lint reads the backend's statements with.
+    pub parser: Parser,
+    /// `#` starts a line comment (MySQL).
+    pub hash_comments: bool,
+    /// Block comments nest (PostgreSQL).
+    pub nested_block_comments: bool,
+    /// `$tag$ … $tag$` strings (PostgreSQL).
+    pub dollar_quotes: bool,
+    /// `"…"` is a string literal rather than an identifier (MySQL).
+    pub double_quoted_strings: bool,
+    /// `` `…` `` quotes an identifier (MySQL, SQLite).
+    pub backtick_identifiers: bool,
+    /// `[…]` quotes an identifier (SQLite).
+    pub bracket_identifiers: bool,
+    /// A backslash escapes the next character inside strings (MySQL).
+    pub backslash_escapes: bool,
+}
+
+/// Backend facts statement splitting and the lint's parser ask about.
+impl Backend {
+    /// How statements of this backend are lexed and parsed.
+    pub fn lexicon(self) -> Lexicon {
+        match self {
+            Backend::Postgres => Lexicon {
+                parser: Parser::Postgres,
+                hash_comments: false,
+                nested_block_comments: true,
+                dollar_quotes: true,
+                double_quoted_strings: false,
+                backtick_identifiers: false,
+                bracket_identifiers: false,
+                backslash_escapes: false,
+            },
+            Backend::Mysql => Lexicon {
+                parser: Parser::Mysql,
+                hash_comments: true,
+                nested_block_comments: false,
+                dollar_quotes: false,
+                double_quoted_strings: true,
+                backtick_identifiers: true,
+                bracket_identifiers: false,
+                backslash_escapes: true,
+            },
+            Backend::Sqlite => Lexicon {
+                parser: Parser::Sqlite,
+                hash_comments: false,
+                nested_block_comments: false,
+                dollar_quotes: false,
+                double_quoted_strings: false,
+                backtick_identifiers: true,
+                bracket_identifiers: true,
+                backslash_escapes: false,
+            },
+        }
+    }
+}
+
 /// Backend facts the lint rules ask about, as exhaustive matches so a new backend variant
 /// makes the compiler point at each one.
 impl Backend {
@@ -300,10 +404,7 @@ impl Backend {
     /// Whether the database is a file named by a path (SQLite): a relative path in a URL read
     /// from the environment or `.env` is relative to the set's folder.
     pub fn is_file_database(self) -> bool {
-        match self {
-            Backend::Sqlite => true,
-            Backend::Postgres | Backend::Mysql => false,
-        }
+        self.url_rules() == UrlRules::File
     }
 
     /// The server a CI job starts for this backend (`None` for a file database).

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, UrlRules};
 
 /// A database URL as configured, with a redacted `Display`.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -56,8 +56,10 @@ impl DatabaseUrl {
     /// accepts no database parameter).
     pub fn database_name(&self) -> Option<String> {
         let parsed = url::Url::parse(&self.raw).ok()?;
-        match self.backend()? {
-            Backend::Postgres => {
+        match self.backend()?.url_rules() {
+            UrlRules::Server {
+                libpq_params: true, ..
+            } => {
                 let params = libpq_params(parsed.query());
                 let param = |key: &str| {
                     params
@@ -75,12 +77,15 @@ impl DatabaseUrl {
                         .filter(|n| !n.is_empty()),
                 }
             }
-            Backend::Mysql => parsed
+            UrlRules::Server {
+                libpq_params: false,
+                ..
+            } => parsed
                 .path_segments()
                 .and_then(|mut s| s.next())
                 .map(percent_decode)
                 .filter(|n| !n.is_empty()),
-            Backend::Sqlite => None,
+            UrlRules::File => None,
         }
     }
 
@@ -89,15 +94,19 @@ impl DatabaseUrl {
     /// [`database_name`](Self::database_name); for SQLite the real path of the file. Two URLs
     /// with the same identity reach the same database.
     pub fn identity(&self) -> String {
-        match self.backend() {
+        let Some(backend) = self.backend() else {
+            return format!("raw:{}", self.raw);
+        };
+        match backend.url_rules() {
             // libpq also takes the host from a `host=` parameter; MySQL clients do not.
-            Some(backend @ Backend::Postgres) => self.server_identity(backend, 5432, true),
-            Some(backend @ Backend::Mysql) => self.server_identity(backend, 3306, false),
-            Some(Backend::Sqlite) => match sqlite_path(&self.raw) {
-                Some(path) => format!("sqlite:{}", canonical_path(&path).display()),
-                None => format!("sqlite-memory:{}", self.raw),
+            UrlRules::Server {
+                default_port,
+                libpq_params,
+            } => self.server_identity(backend, default_port, libpq_params),
+            UrlRules::File => match sqlite_path(&self.raw) {
+                Some(path) => format!("{backend}:{}", canonical_path(&path).display()),
+                None => format!("{backend}-memory:{}", self.raw),
             },
-            None => format!("raw:{}", self.raw),
         }
     }
 

@@ -25,7 +25,7 @@ use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Parser};
 
 /// A 1-based line and character column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -88,10 +88,10 @@ pub fn dialect(backend: Backend) -> &'static dyn Dialect {
     static PG: PostgreSqlDialect = PostgreSqlDialect {};
     static MY: MySqlDialect = MySqlDialect {};
     static LITE: SQLiteDialect = SQLiteDialect {};
-    match backend {
-        Backend::Postgres => &PG,
-        Backend::Mysql => &MY,
-        Backend::Sqlite => &LITE,
+    match backend.lexicon().parser {
+        Parser::Postgres => &PG,
+        Parser::Mysql => &MY,
+        Parser::Sqlite => &LITE,
     }
 }
 
@@ -373,60 +373,10 @@ fn tokenizer_error(
     SplitError { message, pos }
 }
 
-/// The lexical rules of a backend that decide where a quote or comment ends.
-struct Lexicon {
-    /// `#` starts a line comment (MySQL).
-    hash_comments: bool,
-    /// Block comments nest (PostgreSQL).
-    nested_block_comments: bool,
-    /// `$tag$ … $tag$` strings (PostgreSQL).
-    dollar_quotes: bool,
-    /// `"…"` is a string literal rather than an identifier (MySQL).
-    double_quoted_strings: bool,
-    /// `` `…` `` quotes an identifier (MySQL, SQLite).
-    backtick_identifiers: bool,
-    /// `[…]` quotes an identifier (SQLite).
-    bracket_identifiers: bool,
-    /// A backslash escapes the next character inside strings (MySQL).
-    backslash_escapes: bool,
-}
-
-fn lexicon(backend: Backend) -> Lexicon {
-    match backend {
-        Backend::Postgres => Lexicon {
-            hash_comments: false,
-            nested_block_comments: true,
-            dollar_quotes: true,
-            double_quoted_strings: false,
-            backtick_identifiers: false,
-            bracket_identifiers: false,
-            backslash_escapes: false,
-        },
-        Backend::Mysql => Lexicon {
-            hash_comments: true,
-            nested_block_comments: false,
-            dollar_quotes: false,
-            double_quoted_strings: true,
-            backtick_identifiers: true,
-            bracket_identifiers: false,
-            backslash_escapes: true,
-        },
-        Backend::Sqlite => Lexicon {
-            hash_comments: false,
-            nested_block_comments: false,
-            dollar_quotes: false,
-            double_quoted_strings: false,
-            backtick_identifiers: true,
-            bracket_identifiers: true,
-            backslash_escapes: false,
-        },
-    }
-}
-
 /// Scan the text the way SQL lexes quotes to find the construct that never closes. Used only
 /// to locate a tokenizer error precisely; statement splitting itself never uses this.
 fn find_unterminated(text: &str, backend: Backend) -> Option<(&'static str, Pos)> {
-    let lex = lexicon(backend);
+    let lex = backend.lexicon();
     let chars: Vec<char> = text.chars().collect();
     let (mut line, mut col) = (1usize, 1usize);
     let mut i = 0;
