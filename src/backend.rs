@@ -219,6 +219,159 @@ impl Backend {
     }
 }
 
+/// Where a backend's custom SQL types live, as schema.rs declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomTypeHome {
+    /// None: every column has a built-in type (SQLite).
+    None,
+    /// Database-wide named types (PostgreSQL's `CREATE TYPE`): one declaration per type.
+    Named,
+    /// Per-column types (MySQL's `ENUM(…)`): one declaration per column.
+    PerColumn,
+}
+
+/// Backend facts parsing and rendering schema.rs ask about: diesel's SQL types.
+impl Backend {
+    /// The canonical name of a built-in diesel SQL type on this backend: the lower-case SQL
+    /// base type a column of it has after a replay, or `None` when diesel has no such type
+    /// here. Aliases collapse: `Integer` and `Int4` are both `integer`, `Text` and `Varchar`
+    /// stay apart on PostgreSQL and MySQL (they are different column types there) but are
+    /// both `text` on SQLite.
+    pub fn diesel_type(self, rust_name: &str) -> Option<&'static str> {
+        let common = match rust_name {
+            "Bool" => Some("boolean"),
+            "SmallInt" | "Smallint" | "Int2" => Some("smallint"),
+            "Integer" | "Int4" => Some("integer"),
+            "BigInt" | "Bigint" | "Int8" => Some("bigint"),
+            "Text" => Some("text"),
+            "Date" => Some("date"),
+            "Time" => Some("time"),
+            "Timestamp" => Some("timestamp"),
+            _ => None,
+        };
+        match self {
+            Backend::Sqlite => common.or(match rust_name {
+                "Binary" | "Blob" => Some("blob"),
+                "Float" | "Float4" => Some("float"),
+                "Double" | "Float8" | "Numeric" | "Decimal" => Some("double"),
+                "Varchar" | "VarChar" | "Char" => Some("text"),
+                _ => None,
+            }),
+            Backend::Postgres => common.or(match rust_name {
+                "Float" | "Float4" => Some("real"),
+                "Double" | "Float8" => Some("double precision"),
+                "Numeric" | "Decimal" => Some("numeric"),
+                "Varchar" | "VarChar" => Some("varchar"),
+                "Char" | "Bpchar" => Some("char"),
+                "Binary" | "Bytea" => Some("bytea"),
+                "Timestamptz" => Some("timestamptz"),
+                "Interval" => Some("interval"),
+                "Json" => Some("json"),
+                "Jsonb" => Some("jsonb"),
+                "Uuid" => Some("uuid"),
+                "Inet" => Some("inet"),
+                "Cidr" => Some("cidr"),
+                "MacAddr" | "Macaddr" => Some("macaddr"),
+                "MacAddr8" | "Macaddr8" => Some("macaddr8"),
+                "Money" => Some("money"),
+                "Oid" => Some("oid"),
+                "Citext" => Some("citext"),
+                "Int4range" => Some("int4range"),
+                "Int8range" => Some("int8range"),
+                "Daterange" => Some("daterange"),
+                "Numrange" => Some("numrange"),
+                "Tsrange" => Some("tsrange"),
+                "Tstzrange" => Some("tstzrange"),
+                _ => None,
+            }),
+            Backend::Mysql => common.or(match rust_name {
+                "TinyInt" | "Tinyint" => Some("tinyint"),
+                "Float" | "Float4" => Some("float"),
+                "Double" | "Float8" => Some("double"),
+                "Numeric" | "Decimal" => Some("decimal"),
+                "Varchar" | "VarChar" => Some("varchar"),
+                "Char" => Some("char"),
+                "Tinytext" => Some("tinytext"),
+                "Mediumtext" => Some("mediumtext"),
+                "Longtext" => Some("longtext"),
+                "Binary" => Some("binary"),
+                "Varbinary" => Some("varbinary"),
+                "Blob" => Some("blob"),
+                "Tinyblob" => Some("tinyblob"),
+                "Mediumblob" => Some("mediumblob"),
+                "Longblob" => Some("longblob"),
+                "Datetime" => Some("datetime"),
+                "Json" => Some("json"),
+                "Bit" => Some("bit"),
+                _ => None,
+            }),
+        }
+    }
+
+    /// The diesel SQL type names that exist only on this backend (beside those every backend
+    /// knows), which schema.rs uses without declaring them.
+    pub fn diesel_only_type_names(self) -> &'static [&'static str] {
+        match self {
+            Backend::Postgres => &[
+                "Cidr",
+                "Citext",
+                "Inet",
+                "Jsonb",
+                "MacAddr",
+                "MacAddr8",
+                "Money",
+                "Oid",
+                "Range",
+                "Timestamptz",
+                "Uuid",
+                "Json",
+                "PgLsn",
+                "Record",
+                "Interval",
+                "Int4range",
+                "Int8range",
+                "Daterange",
+                "Numrange",
+                "Tsrange",
+                "Tstzrange",
+                "Int4multirange",
+                "Int8multirange",
+                "Datemultirange",
+                "Nummultirange",
+                "Tsmultirange",
+                "Tstzmultirange",
+                "SmallSerial",
+                "BigSerial",
+                "Serial",
+                "Bytea",
+                "Bpchar",
+                "Macaddr",
+                "Macaddr8",
+            ],
+            Backend::Mysql => &["TinyInt", "Tinyint", "Datetime", "Json"],
+            Backend::Sqlite => &[],
+        }
+    }
+
+    /// Where this backend's custom SQL types live.
+    pub fn custom_types(self) -> CustomTypeHome {
+        match self {
+            Backend::Sqlite => CustomTypeHome::None,
+            Backend::Postgres => CustomTypeHome::Named,
+            Backend::Mysql => CustomTypeHome::PerColumn,
+        }
+    }
+
+    /// The help for a column type diesel does not know on this backend.
+    pub fn diesel_types_hint(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite's diesel types are Bool, SmallInt, Integer, BigInt, Float, Double, Text, Binary, Date, Time and Timestamp",
+            Backend::Postgres => "use a diesel PostgreSQL type (Int4, Int8, Text, Varchar, Bool, Timestamptz, Jsonb, Uuid, …) or declare the type in `pub mod sql_types`",
+            Backend::Mysql => "use a diesel MySQL type (Integer, Bigint, Varchar, Text, Bool, Datetime, …) or declare the type in `pub mod sql_types`",
+        }
+    }
+}
+
 /// Backend facts the lint rules ask about, as exhaustive matches so a new backend variant
 /// makes the compiler point at each one.
 impl Backend {

@@ -22,7 +22,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CustomTypeHome};
 use crate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
 
 /// Why a schema file could not be read into the model.
@@ -504,74 +504,7 @@ fn sql_type(s: &syn::ItemStruct, file: &Path) -> Result<ParsedSqlType, ParseErro
 /// Aliases collapse: `Integer` and `Int4` are both `integer`, `Text` and `Varchar` stay apart on
 /// PostgreSQL and MySQL (they are different column types there) but are both `text` on SQLite.
 pub fn builtin_type(backend: Backend, rust_name: &str) -> Option<&'static str> {
-    let common = match rust_name {
-        "Bool" => Some("boolean"),
-        "SmallInt" | "Smallint" | "Int2" => Some("smallint"),
-        "Integer" | "Int4" => Some("integer"),
-        "BigInt" | "Bigint" | "Int8" => Some("bigint"),
-        "Text" => Some("text"),
-        "Date" => Some("date"),
-        "Time" => Some("time"),
-        "Timestamp" => Some("timestamp"),
-        _ => None,
-    };
-    match backend {
-        Backend::Sqlite => common.or(match rust_name {
-            "Binary" | "Blob" => Some("blob"),
-            "Float" | "Float4" => Some("float"),
-            "Double" | "Float8" | "Numeric" | "Decimal" => Some("double"),
-            "Varchar" | "VarChar" | "Char" => Some("text"),
-            _ => None,
-        }),
-        Backend::Postgres => common.or(match rust_name {
-            "Float" | "Float4" => Some("real"),
-            "Double" | "Float8" => Some("double precision"),
-            "Numeric" | "Decimal" => Some("numeric"),
-            "Varchar" | "VarChar" => Some("varchar"),
-            "Char" | "Bpchar" => Some("char"),
-            "Binary" | "Bytea" => Some("bytea"),
-            "Timestamptz" => Some("timestamptz"),
-            "Interval" => Some("interval"),
-            "Json" => Some("json"),
-            "Jsonb" => Some("jsonb"),
-            "Uuid" => Some("uuid"),
-            "Inet" => Some("inet"),
-            "Cidr" => Some("cidr"),
-            "MacAddr" | "Macaddr" => Some("macaddr"),
-            "MacAddr8" | "Macaddr8" => Some("macaddr8"),
-            "Money" => Some("money"),
-            "Oid" => Some("oid"),
-            "Citext" => Some("citext"),
-            "Int4range" => Some("int4range"),
-            "Int8range" => Some("int8range"),
-            "Daterange" => Some("daterange"),
-            "Numrange" => Some("numrange"),
-            "Tsrange" => Some("tsrange"),
-            "Tstzrange" => Some("tstzrange"),
-            _ => None,
-        }),
-        Backend::Mysql => common.or(match rust_name {
-            "TinyInt" | "Tinyint" => Some("tinyint"),
-            "Float" | "Float4" => Some("float"),
-            "Double" | "Float8" => Some("double"),
-            "Numeric" | "Decimal" => Some("decimal"),
-            "Varchar" | "VarChar" => Some("varchar"),
-            "Char" => Some("char"),
-            "Tinytext" => Some("tinytext"),
-            "Mediumtext" => Some("mediumtext"),
-            "Longtext" => Some("longtext"),
-            "Binary" => Some("binary"),
-            "Varbinary" => Some("varbinary"),
-            "Blob" => Some("blob"),
-            "Tinyblob" => Some("tinyblob"),
-            "Mediumblob" => Some("mediumblob"),
-            "Longblob" => Some("longblob"),
-            "Datetime" => Some("datetime"),
-            "Json" => Some("json"),
-            "Bit" => Some("bit"),
-            _ => None,
-        }),
-    }
+    backend.diesel_type(rust_name)
 }
 
 impl ParsedSchema {
@@ -766,8 +699,8 @@ impl ParsedSchema {
             ));
         }
         if let Some(d) = declared {
-            match backend {
-                Backend::Postgres => {
+            match backend.custom_types() {
+                CustomTypeHome::Named => {
                     let sql_name = d.postgres_name.clone().ok_or_else(|| {
                         self.err(
                             d.loc,
@@ -787,7 +720,7 @@ impl ParsedSchema {
                         rust_name: d.rust_name.clone(),
                     });
                 }
-                Backend::Mysql => {
+                CustomTypeHome::PerColumn => {
                     let name = d.mysql_name.clone().ok_or_else(|| {
                         self.err(
                             d.loc,
@@ -801,7 +734,7 @@ impl ParsedSchema {
                     })?;
                     ty.sql_name = name.to_lowercase();
                 }
-                Backend::Sqlite => {
+                CustomTypeHome::None => {
                     return Err(self.err(
                         d.loc,
                         ParseErrorKind::UnknownType,
@@ -824,11 +757,7 @@ impl ParsedSchema {
                 t.loc,
                 ParseErrorKind::UnknownType,
                 format!("column `{}` has the type `{}`, which diesel does not know on {backend} and `sql_types` does not declare", c.rust_name, t.written),
-                match backend {
-                    Backend::Sqlite => "SQLite's diesel types are Bool, SmallInt, Integer, BigInt, Float, Double, Text, Binary, Date, Time and Timestamp",
-                    Backend::Postgres => "use a diesel PostgreSQL type (Int4, Int8, Text, Varchar, Bool, Timestamptz, Jsonb, Uuid, …) or declare the type in `pub mod sql_types`",
-                    Backend::Mysql => "use a diesel MySQL type (Integer, Bigint, Varchar, Text, Bool, Datetime, …) or declare the type in `pub mod sql_types`",
-                },
+                backend.diesel_types_hint(),
             )),
         }
     }

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use heck::ToUpperCamelCase;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CustomTypeHome};
 use crate::schema::format::{FormatConfig, Layout};
 use crate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table, TableName};
 use crate::schema::options::{AllowTablesConfig, DocConfig, PrintSchemaOptions};
@@ -124,46 +124,7 @@ fn builtin_types(backend: Backend) -> HashSet<&'static str> {
     ]
     .into_iter()
     .collect();
-    match backend {
-        Backend::Postgres => set.extend([
-            "Cidr",
-            "Citext",
-            "Inet",
-            "Jsonb",
-            "MacAddr",
-            "MacAddr8",
-            "Money",
-            "Oid",
-            "Range",
-            "Timestamptz",
-            "Uuid",
-            "Json",
-            "PgLsn",
-            "Record",
-            "Interval",
-            "Int4range",
-            "Int8range",
-            "Daterange",
-            "Numrange",
-            "Tsrange",
-            "Tstzrange",
-            "Int4multirange",
-            "Int8multirange",
-            "Datemultirange",
-            "Nummultirange",
-            "Tsmultirange",
-            "Tstzmultirange",
-            "SmallSerial",
-            "BigSerial",
-            "Serial",
-            "Bytea",
-            "Bpchar",
-            "Macaddr",
-            "Macaddr8",
-        ]),
-        Backend::Mysql => set.extend(["TinyInt", "Tinyint", "Datetime", "Json"]),
-        Backend::Sqlite => {}
-    }
+    set.extend(backend.diesel_only_type_names());
     set
 }
 
@@ -189,16 +150,16 @@ fn custom_types(
                 per_column.push(None);
                 continue;
             }
-            let ty = match backend {
-                Backend::Sqlite => {
+            let ty = match backend.custom_types() {
+                CustomTypeHome::None => {
                     return Err(RenderError::UnsupportedSqliteType {
                         table: t.name.sql_name.clone(),
                         column: c.sql_name.clone(),
                         sql_type: c.ty.sql_name.clone(),
                     })
                 }
-                Backend::Postgres => c.ty.clone(),
-                Backend::Mysql => ColumnType {
+                CustomTypeHome::Named => c.ty.clone(),
+                CustomTypeHome::PerColumn => ColumnType {
                     rust_name: format!("{} {} {}", t.name.rust_name, c.rust_name, c.ty.rust_name)
                         .to_upper_camel_case(),
                     ..c.ty.clone()
