@@ -501,6 +501,19 @@ impl Backend {
         }
     }
 
+    /// What running a file of no statement does, for the refusal before it runs: `comments`
+    /// when it holds comments, `recorded` what diesel would then record.
+    pub fn statementless_outcome(self, comments: bool, recorded: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("SQLite runs nothing, so {recorded}"),
+            Backend::Mysql if comments => {
+                format!("MySQL and MariaDB accept a query of only comments, so {recorded}")
+            }
+            Backend::Mysql => "MySQL and MariaDB reject it (\"Query was empty\")".to_string(),
+            Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")".to_string(),
+        }
+    }
+
     /// What running a down.sql of no statement does.
     pub fn runs_statementless_down_sql(self) -> &'static str {
         match self {

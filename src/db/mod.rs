@@ -106,8 +106,8 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
-/// The SQL of the tool's own tables (`__cargo_migrate_marks`, `__cargo_migrate_checksums`)
-/// and of listing databases, in one backend's dialect: each backend file defines one
+/// The SQL of the tool's own tables (`__cargo_migrate_marks`, `__cargo_migrate_checksums`),
+/// of listing databases and tables, and the scratch server, in one backend's dialect: each backend file defines one
 /// (`OWN_TABLES`), so what a backend says is in its own file.
 pub struct OwnTables {
     /// `n`: whether the marks table exists (without creating it).
@@ -132,6 +132,10 @@ pub struct OwnTables {
     pub checksums_select: &'static str,
     /// Column `name`: every database of the server (empty for a file database).
     pub databases: &'static str,
+    /// Column `name`: every table of the connection's current schema.
+    pub table_names: &'static str,
+    /// How scratch databases are created and dropped (`None`: the history replays in memory).
+    pub scratch: Option<&'static scratch::ScratchServer>,
     /// A name as a quoted identifier.
     pub quote: fn(&str) -> String,
 }

@@ -306,4 +306,6 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
     databases: "SELECT datname::text AS name FROM pg_database",
     quote,
+    table_names: "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()",
+    scratch: Some(&SCRATCH),
 };

@@ -125,14 +125,7 @@ pub fn refuse_empty(set: &str, backend: Backend, steps: &[Step<'_>]) -> Vec<Diag
                 "diesel would record the migration as reverted while its changes stay"
             }
         };
-        let outcome = match backend {
-            Backend::Sqlite => format!("SQLite runs nothing, so {recorded}"),
-            Backend::Mysql if comments => {
-                format!("MySQL and MariaDB accept a query of only comments, so {recorded}")
-            }
-            Backend::Mysql => "MySQL and MariaDB reject it (\"Query was empty\")".to_string(),
-            Backend::Postgres => "PostgreSQL rejects it (\"Received an empty query\")".to_string(),
-        };
+        let outcome = backend.statementless_outcome(comments, recorded);
         let file_name = step.direction.file_name();
         let message = format!(
             "{}: {file_name} holds no statement (it is blank or only comments): {outcome}; cargo migrate refuses to run it",
@@ -203,17 +196,7 @@ impl Connection {
 /// ended diesel's transaction itself left behind. `None` when they cannot be read.
 fn table_names(conn: &mut Connection) -> Option<BTreeSet<String>> {
     use diesel::RunQueryDsl;
-    let sql = match conn.backend() {
-        Backend::Sqlite => {
-            "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        }
-        Backend::Postgres => {
-            "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()"
-        }
-        Backend::Mysql => {
-            "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
-        }
-    };
+    let sql = super::own_tables(conn.backend()).table_names;
     let q = diesel::sql_query(sql);
     let rows: Vec<TableRow> = with_conn!(conn, c => q.load(c)).ok()?;
     Some(

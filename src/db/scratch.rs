@@ -67,11 +67,7 @@ pub struct StateSql {
 
 /// The server backends' scratch handling (`None`: SQLite, which replays in memory).
 pub(crate) fn server_of(backend: Backend) -> Option<&'static ScratchServer> {
-    match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(&postgres::SCRATCH),
-        Backend::Mysql => Some(&mysql::SCRATCH),
-    }
+    super::own_tables(backend).scratch
 }
 
 /// A database to replay history in.

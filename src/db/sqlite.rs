@@ -151,6 +151,8 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
     databases: "",
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
+    table_names: "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    scratch: None,
 };
 
 #[cfg(test)]
