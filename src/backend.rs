@@ -440,6 +440,41 @@ impl Backend {
         }
     }
 
+    /// The character that quotes an identifier (doubled inside it).
+    pub fn identifier_quote(self) -> char {
+        match self {
+            Backend::Mysql => '`',
+            Backend::Sqlite | Backend::Postgres => '"',
+        }
+    }
+
+    /// Whether keys are dropped by kind (`DROP PRIMARY KEY`, `DROP FOREIGN KEY name`: MySQL)
+    /// rather than as named constraints (`DROP CONSTRAINT name`).
+    pub fn drops_keys_by_kind(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether a constraint can be added `NOT VALID` and validated later (PostgreSQL), so
+    /// that adding one on a large table need not check every row under a lock.
+    pub fn has_not_valid_constraints(self) -> bool {
+        match self {
+            Backend::Postgres => true,
+            Backend::Mysql | Backend::Sqlite => false,
+        }
+    }
+
+    /// Whether most table changes are made by rebuilding the table (SQLite: create the new
+    /// table, copy the rows, drop the old one, rename).
+    pub fn rebuilds_tables_to_alter(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres | Backend::Mysql => false,
+        }
+    }
+
     /// Whether `VARCHAR` needs a length (MySQL).
     pub fn varchar_needs_length(self) -> bool {
         match self {

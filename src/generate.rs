@@ -31,7 +31,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CustomTypeHome};
 use crate::schema::model::{Column, ColumnType, ForeignKey, Schema, Table};
 use crate::schema::parse::{builtin_type, CustomType};
 
@@ -147,10 +147,9 @@ pub fn plan(
 
 /// Quote an identifier for `backend`.
 pub fn quote(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::Mysql => format!("`{}`", name.replace('`', "``")),
-        Backend::Sqlite | Backend::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    let q = backend.identifier_quote();
+    let doubled: String = [q, q].iter().collect();
+    format!("{q}{}{q}", name.replace(q, &doubled))
 }
 
 fn qualified(backend: Backend, t: &Table) -> String {
@@ -185,12 +184,12 @@ pub fn sql_type(backend: Backend, ty: &ColumnType) -> String {
         }
         Some(b @ ("varchar" | "char" | "binary" | "varbinary" | "bit")) => len(&b.to_uppercase()),
         Some(b) => b.to_uppercase(),
-        None => match backend {
-            Backend::Postgres => match &ty.schema {
+        None => match backend.custom_types() {
+            CustomTypeHome::Named => match &ty.schema {
                 Some(s) => format!("{}.{}", quote(backend, s), quote(backend, &ty.sql_name)),
                 None => quote(backend, &ty.sql_name),
             },
-            Backend::Sqlite | Backend::Mysql => len(&ty.sql_name.to_uppercase()),
+            CustomTypeHome::None | CustomTypeHome::PerColumn => len(&ty.sql_name.to_uppercase()),
         },
     };
     let base = if ty.is_unsigned {
@@ -427,11 +426,10 @@ impl Planner<'_> {
 
     fn drop_fk_sql(&self, fk: &ForeignKey, name: &str) -> String {
         let child = self.table_sql_name(&fk.child_table);
-        match self.backend {
-            Backend::Mysql => format!("ALTER TABLE {child} DROP FOREIGN KEY {};\n", self.q(name)),
-            Backend::Postgres | Backend::Sqlite => {
-                format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name))
-            }
+        if self.backend.drops_keys_by_kind() {
+            format!("ALTER TABLE {child} DROP FOREIGN KEY {};\n", self.q(name))
+        } else {
+            format!("ALTER TABLE {child} DROP CONSTRAINT {};\n", self.q(name))
         }
     }
 
@@ -486,15 +484,19 @@ impl Planner<'_> {
                 continue;
             }
             let name = fk_name(fk);
-            let up = match self.backend {
-                Backend::Postgres => format!(
+            let up = if self.backend.has_not_valid_constraints() {
+                format!(
                     "-- cargo-migrate: allow(constraint-without-not-valid): schema.rs adds `joinable!({} -> {} ({}))`; this checks existing rows under a lock (on a large table, add it NOT VALID and validate in a later migration)\n{};\n",
                     fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
-                ),
-                Backend::Mysql | Backend::Sqlite => format!(
+                )
+            } else {
+                format!(
                     "-- schema.rs adds `joinable!({} -> {} ({}))`.\n{};\n",
-                    fk.child_table.rust_name, fk.parent_table.rust_name, fk.foreign_key_columns_rust[0], self.add_fk_sql(fk, &name)
-                ),
+                    fk.child_table.rust_name,
+                    fk.parent_table.rust_name,
+                    fk.foreign_key_columns_rust[0],
+                    self.add_fk_sql(fk, &name)
+                )
             };
             let down = self.drop_fk_sql(fk, &name);
             self.push(up, down);
@@ -809,8 +811,8 @@ impl Planner<'_> {
             self.changes.push(format!("change foreign keys of {tname}"));
         }
         let rename_todo = self.column_rename_todo(old, &dropped, &added);
-        match b {
-            Backend::Sqlite => self.alter_sqlite(
+        if b.rebuilds_tables_to_alter() {
+            self.alter_sqlite(
                 old,
                 new,
                 &dropped,
@@ -818,8 +820,9 @@ impl Planner<'_> {
                 &changed,
                 pk_changed || fks_changed,
                 rename_todo,
-            ),
-            Backend::Postgres | Backend::Mysql => self.alter_server(
+            )
+        } else {
+            self.alter_server(
                 old,
                 new,
                 &dropped,
@@ -827,7 +830,7 @@ impl Planner<'_> {
                 &changed,
                 pk_changed,
                 rename_todo,
-            ),
+            )
         }
     }
 
@@ -976,14 +979,19 @@ impl Planner<'_> {
             .map(|c| self.q(c))
             .collect::<Vec<_>>()
             .join(", ");
-        match self.backend {
-            Backend::Mysql => (
+        if self.backend.drops_keys_by_kind() {
+            (
                 format!("-- The primary key changes from ({}) to ({}).\nALTER TABLE {t} DROP PRIMARY KEY;\n", old.primary_key_sql.join(", "), new.primary_key_sql.join(", ")),
                 format!("ALTER TABLE {t} ADD PRIMARY KEY ({cols});\n"),
-            ),
-            Backend::Postgres | Backend::Sqlite => {
-                let name = self.facts.primary_key_names.get(&old.name.sql_name).cloned().unwrap_or_else(|| format!("{}_pkey", old.name.sql_name));
-                (
+            )
+        } else {
+            let name = self
+                .facts
+                .primary_key_names
+                .get(&old.name.sql_name)
+                .cloned()
+                .unwrap_or_else(|| format!("{}_pkey", old.name.sql_name));
+            (
                     format!(
                         "-- The primary key changes from ({}) to ({}); foreign keys that reference the old key must be\n-- dropped first.\nALTER TABLE {t} DROP CONSTRAINT {};\n",
                         old.primary_key_sql.join(", "),
@@ -995,7 +1003,6 @@ impl Planner<'_> {
                         self.q(&format!("{}_pkey", old.name.sql_name))
                     ),
                 )
-            }
         }
     }
 
@@ -1019,61 +1026,58 @@ impl Planner<'_> {
                 format!("column `{tname}.{}` changes type from {} to {}: values that do not fit fail the migration or are truncated", n.sql_name, sql_type(b, &o.ty), sql_type(b, &n.ty)),
             );
         }
-        match b {
-            Backend::Mysql => {
-                let mut allow = Vec::new();
-                if type_changes {
-                    allow.push("change-column-type");
-                }
-                if to_not_null {
-                    allow.push("set-not-null");
-                }
-                out.push_str(&format!(
+        if b.redefines_columns_with_modify() {
+            let mut allow = Vec::new();
+            if type_changes {
+                allow.push("change-column-type");
+            }
+            if to_not_null {
+                allow.push("set-not-null");
+            }
+            out.push_str(&format!(
                     "-- `{tname}.{}`: {} -> {}. MODIFY restates the whole column: re-add any DEFAULT, AUTO_INCREMENT or COMMENT\n-- the old definition had.\n",
                     n.sql_name,
                     format!("{}{}", sql_type(b, &o.ty), not_null(&o.ty)).trim(),
                     format!("{}{}", sql_type(b, &n.ty), not_null(&n.ty)).trim()
                 ));
-                if is_up && !allow.is_empty() {
-                    out.push_str(&format!("-- cargo-migrate: allow({}): schema.rs declares `{tname}.{}` as {}; MODIFY rebuilds the table under a lock\n", allow.join(", "), n.sql_name, format!("{}{}", sql_type(b, &n.ty), not_null(&n.ty)).trim()));
+            if is_up && !allow.is_empty() {
+                out.push_str(&format!("-- cargo-migrate: allow({}): schema.rs declares `{tname}.{}` as {}; MODIFY rebuilds the table under a lock\n", allow.join(", "), n.sql_name, format!("{}{}", sql_type(b, &n.ty), not_null(&n.ty)).trim()));
+            }
+            out.push_str(&format!(
+                "ALTER TABLE {t} MODIFY COLUMN {};\n",
+                column_def(b, n)
+            ));
+        } else {
+            if type_changes {
+                if is_up && !pg_relaxes_varchar(&o.ty, &n.ty) {
+                    out.push_str(&format!("-- cargo-migrate: allow(change-column-type): schema.rs declares `{tname}.{}` as {} (was {}); the USING cast keeps the data (the table is rewritten under a lock)\n", n.sql_name, sql_type(b, &n.ty), sql_type(b, &o.ty)));
                 }
+                let target = sql_type(b, &n.ty);
+                let custom_or_array = builtin_type(b, &n.ty.rust_name).is_none()
+                    || builtin_type(b, &o.ty.rust_name).is_none();
+                let using = if custom_or_array && !n.ty.is_array {
+                    format!("{col}::text::{target}")
+                } else {
+                    format!("{col}::{target}")
+                };
                 out.push_str(&format!(
-                    "ALTER TABLE {t} MODIFY COLUMN {};\n",
-                    column_def(b, n)
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {target} USING {using};\n"
                 ));
             }
-            Backend::Postgres | Backend::Sqlite => {
-                if type_changes {
-                    if is_up && !pg_relaxes_varchar(&o.ty, &n.ty) {
-                        out.push_str(&format!("-- cargo-migrate: allow(change-column-type): schema.rs declares `{tname}.{}` as {} (was {}); the USING cast keeps the data (the table is rewritten under a lock)\n", n.sql_name, sql_type(b, &n.ty), sql_type(b, &o.ty)));
-                    }
-                    let target = sql_type(b, &n.ty);
-                    let custom_or_array = builtin_type(b, &n.ty.rust_name).is_none()
-                        || builtin_type(b, &o.ty.rust_name).is_none();
-                    let using = if custom_or_array && !n.ty.is_array {
-                        format!("{col}::text::{target}")
-                    } else {
-                        format!("{col}::{target}")
-                    };
+            if o.ty.is_nullable != n.ty.is_nullable {
+                if n.ty.is_nullable {
                     out.push_str(&format!(
-                        "ALTER TABLE {t} ALTER COLUMN {col} TYPE {target} USING {using};\n"
+                        "ALTER TABLE {t} ALTER COLUMN {col} DROP NOT NULL;\n"
                     ));
-                }
-                if o.ty.is_nullable != n.ty.is_nullable {
-                    if n.ty.is_nullable {
-                        out.push_str(&format!(
-                            "ALTER TABLE {t} ALTER COLUMN {col} DROP NOT NULL;\n"
-                        ));
+                } else {
+                    if is_up {
+                        out.push_str(&format!("-- cargo-migrate: allow(set-not-null): schema.rs declares `{tname}.{}` NOT NULL; this fails while rows hold NULL (fill them first)\n", n.sql_name));
                     } else {
-                        if is_up {
-                            out.push_str(&format!("-- cargo-migrate: allow(set-not-null): schema.rs declares `{tname}.{}` NOT NULL; this fails while rows hold NULL (fill them first)\n", n.sql_name));
-                        } else {
-                            out.push_str("-- This fails while rows hold NULL.\n");
-                        }
-                        out.push_str(&format!(
-                            "ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;\n"
-                        ));
+                        out.push_str("-- This fails while rows hold NULL.\n");
                     }
+                    out.push_str(&format!(
+                        "ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;\n"
+                    ));
                 }
             }
         }
