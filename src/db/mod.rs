@@ -35,18 +35,16 @@
 //!
 //! Every `match` over [`Backend`](crate::backend::Backend) is exhaustive, so a new variant
 //! makes the compiler name each place to fill in; nothing falls through to another backend's
-//! path. Measured by adding a dummy variant (2026-12-04, `cargo check` with a `Dummy` variant
-//! in `backend.rs`): besides `backend.rs` (the facts lint, generate, URL resolution and `init`
-//! ask about, one method each), the compiler points at 3 files in this folder (`mod.rs`: the
-//! connection and the per-backend tables such as [`OwnTables`]; `run.rs`; `scratch.rs`) and
-//! at 5 outside it, each for what only that file knows: `database_url.rs` (URL schemes and
-//! default ports), `sql.rs` (the sqlparser dialect and the lexical rules, in one `Lexicon`),
-//! `schema/parse.rs` and `schema/render.rs` (diesel's type names) and `generate.rs` (the SQL
-//! dialect of generated migrations). The new backend's own files are a `db/<backend>.rs`
-//! (lock, versions table, scratch server, `OWN_TABLES`), `db/introspect/<backend>.rs` and
-//! `db/catalog/<backend>.rs`; its `Connection` variant adds arms in `lock.rs` and
-//! `scratch.rs`. No code outside these compares a backend with `==`, so nothing a new
-//! variant misses can fall through silently.
+//! path. What a backend *is* outside this folder (URL rules, the lexicon its statements are
+//! split with, diesel's SQL types on it, the facts the lint and `generate` ask about) is in
+//! `backend.rs`, one method per fact; what it *does* with a connection is in its own file here.
+//! Measured by adding a dummy variant to `Backend` (2026-12-04, `cargo check --lib`): the
+//! compiler points at `backend.rs` and this file only. A fourth backend therefore touches 6
+//! source files: `backend.rs`; this file (its `Connection` variant, `with_conn!` and the
+//! dispatch to its files, including [`own_tables`]); `lock.rs` (the variant of a held lock);
+//! and three new ones, `db/<backend>.rs` (connect, lock, versions table, session kill,
+//! scratch server, `OWN_TABLES`), `db/introspect/<backend>.rs` and `db/catalog/<backend>.rs`.
+//! (Its driver is a dependency in `Cargo.toml`.) No code compares a backend with `==`.
 
 pub mod catalog;
 pub mod checksums;

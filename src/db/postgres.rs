@@ -216,6 +216,15 @@ pub const SCRATCH: ScratchServer = ScratchServer {
             format!("DROP DATABASE IF EXISTS {}", quote(name)),
         ]
     },
+    // Only ever called with a connection of this backend.
+    drop_if_abandoned: |conn, name| {
+        let super::Connection::Postgres(c) = conn else {
+            return false;
+        };
+        drop_if_abandoned(c, name)
+    },
+    // A session connected to the database is what marks it as in use.
+    mark_in_use: |_, _| Ok(()),
     states: Some(StateSql {
         list: "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'cargo\\_migrate\\_state\\_%'",
         copy: |name, template| {

@@ -18,7 +18,7 @@ use diesel::RunQueryDsl;
 
 use super::harness;
 use super::states::StateStore;
-use super::{mysql, one_line, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
+use super::{one_line, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
 use crate::config::InitSql;
 use crate::database_url::DatabaseUrl;
@@ -48,6 +48,11 @@ pub struct ScratchServer {
     pub create: fn(&str) -> String,
     /// `DROP DATABASE` statements to try in turn for a name.
     pub drop: fn(&str) -> Vec<String>,
+    /// Drop the leftover scratch database named so if the server shows no run uses it.
+    pub drop_if_abandoned: fn(&mut Connection, &str) -> bool,
+    /// Mark a new scratch database as in use for as long as this (admin) session lives,
+    /// before it is created.
+    pub mark_in_use: fn(&mut Connection, &str) -> diesel::QueryResult<()>,
     /// How saved states of a history's prefix are kept (see [`super::states`]); `None`: the
     /// server cannot copy a database, and every replay is a full one.
     pub states: Option<StateSql>,
@@ -137,12 +142,7 @@ pub fn clean_stale(admin: &mut Connection) -> Vec<String> {
         if !is_stale(&row.name, now) {
             continue;
         }
-        let gone = match admin {
-            Connection::Postgres(c) => postgres::drop_if_abandoned(c, &row.name),
-            Connection::Mysql(c) => mysql::drop_if_abandoned(c, &row.name),
-            Connection::Sqlite(_) => false,
-        };
-        if gone {
+        if (server.drop_if_abandoned)(admin, &row.name) {
             dropped.push(row.name);
         }
     }
@@ -265,11 +265,9 @@ impl ScratchDb {
         );
         // On MySQL/MariaDB the admin session holds a named lock for the database's whole life,
         // which tells other runs' cleanup that the database is in use.
-        if let Connection::Mysql(c) = &mut admin_conn {
-            mysql::hold_scratch_lock(c, &name).map_err(|e| {
-                DbError::query(format!("locking the scratch database {name}"), &admin, &e)
-            })?;
-        }
+        (kind.mark_in_use)(&mut admin_conn, &name).map_err(|e| {
+            DbError::query(format!("locking the scratch database {name}"), &admin, &e)
+        })?;
         // From the longest saved prefix when there is one; a copy that fails (the state went
         // meanwhile) is a full replay instead.
         let mut skip = 0;
