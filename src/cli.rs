@@ -1,5 +1,5 @@
 //! Command-line definitions (clap) and their translation into plain settings
-//! ([`crate::settings::Request`], [`GlobalOptions`]). Nothing else in the crate sees clap.
+//! ([`crate::commands::Request`], [`GlobalOptions`]). Nothing else in the crate sees clap.
 //!
 //! cargo runs `cargo-migrate migrate <args>` for `cargo migrate <args>`; running the binary
 //! directly as `cargo-migrate <args>` works too.

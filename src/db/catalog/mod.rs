@@ -3,7 +3,7 @@
 //! Each reader runs a fixed handful of bulk queries (one per kind of object, whatever the
 //! number of tables). PostgreSQL and MySQL/MariaDB queries return rows of the same shape:
 //! the object's kind id, its qualified name, its compared attributes as a JSON object and the
-//! SQL derived for it as another; [`assemble`] turns them into objects. Left out everywhere:
+//! SQL derived for it as another; `assemble` turns them into objects. Left out everywhere:
 //! diesel's `__diesel_schema_migrations`, the tool's own `__cargo_migrate*` tables, system
 //! schemas and (PostgreSQL) whatever belongs to an extension.
 
