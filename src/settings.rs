@@ -1,6 +1,6 @@
 //! Resolved settings: flags, Cargo metadata and the environment turned into plain values.
 //!
-//! The command line stops at `cli.rs`, which builds a [`Request`] (what to run, with plain
+//! The command line stops at `cli.rs`, which builds a [`Request`](crate::commands::Request) (what to run, with plain
 //! options) and [`GlobalOptions`]. Here the workspace is discovered, the selection (`-p`,
 //! `--exclude`) applied, every selected set's migrations folder loaded, and each set's
 //! database URL found: `--database-url`, else the variable its `database-url-env` names, else

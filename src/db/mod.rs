@@ -33,7 +33,7 @@
 //!
 //! # Adding a backend
 //!
-//! Every `match` over [`Backend`](crate::backend::Backend) is exhaustive, so a new variant
+//! Every `match` over [`Backend`] is exhaustive, so a new variant
 //! makes the compiler name each place to fill in; nothing falls through to another backend's
 //! path. What a backend *is* outside this folder (URL rules, the lexicon its statements are
 //! split with, diesel's SQL types on it, the facts the lint and `generate` ask about) is in

@@ -12,7 +12,7 @@
 //! [`LintConfig`] (`deny` gives errors, `warn` warnings, `allow` drops them), and
 //! `lint-after`, which keeps older migrations out of the report while still replaying them.
 //!
-//! The rules live one per file under [`rules`]; [`rules()`] lists them.
+//! The rules live one per file under [`rules`](mod@rules); [`rules()`] lists them.
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! The only writer to the terminal.
 //!
-//! Commands hand the [`Printer`] what happened (an [`Event`] while they run, a [`Report`] at the
+//! Commands hand the [`Printer`] what happened (an [`Event`] while they run, a report ([`Render`]) at the
 //! end) and it decides where that goes: human text on stdout (errors and warnings on stderr),
 //! colored when colors are on, or with `--format json` nothing but one JSON document on stdout.
 //! Everything a person reads is rendered in [`human`]; colors live only there.

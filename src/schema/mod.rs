@@ -3,8 +3,8 @@
 //! - [`model`]: tables, columns, types and foreign keys of an introspected schema, and diesel's
 //!   naming rules.
 //! - [`options`]: the `[print_schema]` sections of `diesel.toml`.
-//! - [`render`]: model + options -> the exact text `diesel print-schema` produces.
-//! - [`format`]: the rustfmt settings and layout rules that text follows.
+//! - [`render`](mod@render): model + options -> the exact text `diesel print-schema` produces.
+//! - [`format`](mod@format): the rustfmt settings and layout rules that text follows.
 //! - [`patch`]: applying a `patch_file` to the text.
 //!
 //! Reading a live database into the model lives in `db::introspect`.
