@@ -190,6 +190,20 @@ fn old_scratch_database(server: Server) -> Option<(Connection, String, String)> 
     Some((admin, name, url))
 }
 
+/// The abandoned scratch database `name` goes within a few seconds: dropped by the cleanup
+/// (this test's or another's).
+fn assert_cleaned_up(admin: &mut Connection, name: &str) {
+    let start = Instant::now();
+    while database_exists(admin, name) && start.elapsed() < Duration::from_secs(10) {
+        cargo_migrate::db::scratch::clean_stale(admin);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !database_exists(admin, name),
+        "an abandoned scratch database stays"
+    );
+}
+
 /// A fresh name that looks like a leftover scratch database (a timestamp from 2001).
 fn old_scratch_name() -> String {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -243,15 +257,7 @@ fn postgres_cleanup_keeps_a_scratch_database_with_a_session() {
     );
     drop(user);
     // Once nobody uses it, it is a leftover (the server may take a moment to end the session).
-    let start = Instant::now();
-    while database_exists(&mut admin, &name) && start.elapsed() < Duration::from_secs(10) {
-        clean_stale(&mut admin);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        !database_exists(&mut admin, &name),
-        "an abandoned scratch database stays"
-    );
+    assert_cleaned_up(&mut admin, &name);
 }
 
 #[test]
@@ -288,13 +294,5 @@ fn mysql_cleanup_keeps_a_scratch_database_whose_owner_holds_its_lock() {
     drop(owner);
     // Once its owner is gone it is a leftover: the server releases the lock when it has ended
     // the session, which may take a moment, and another test's cleanup may drop it first.
-    let start = Instant::now();
-    while database_exists(&mut admin, &name) && start.elapsed() < Duration::from_secs(10) {
-        clean_stale(&mut admin);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        !database_exists(&mut admin, &name),
-        "an abandoned scratch database stays"
-    );
+    assert_cleaned_up(&mut admin, &name);
 }
