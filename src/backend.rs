@@ -410,6 +410,14 @@ impl Backend {
         }
     }
 
+    /// Whether DDL commits the open transaction before it runs (MySQL, MariaDB).
+    pub fn ddl_commits_implicitly(self) -> bool {
+        match self {
+            Backend::Mysql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
     /// Whether a column can be redefined whole with `ALTER TABLE … MODIFY COLUMN` (MySQL),
     /// which restates its type and nullability together.
     pub fn redefines_columns_with_modify(self) -> bool {

@@ -651,7 +651,8 @@ mod tests {
         f.line = Some(3);
         f.recorded = Some(false);
         f.partial_recorded = Some(true);
-        f.commit_outcome = crate::lint::implicit_commit::after_failure(up, true, 3, true);
+        f.commit_outcome =
+            crate::lint::implicit_commit::after_failure(up, Backend::Mysql, true, 3, true);
         let help = help_of(&f);
         assert!(help.contains("committed, and in the database now: statement 1 (line 1) `UPDATE acct SET balance = balance + 100`, statement 2 (line 2) `CREATE TABLE b (id INT PRIMARY KEY)`"), "{help}");
         assert!(

@@ -188,7 +188,9 @@ fn record_partial(p: &Progress, report: &mut InterruptedReport) {
     else {
         return;
     };
-    let Some(outcome) = crate::lint::implicit_commit::after_failure(text, *in_tx, n, true) else {
+    let Some(outcome) =
+        crate::lint::implicit_commit::after_failure(text, *backend, *in_tx, n, true)
+    else {
         return;
     };
     report.stopped_at = outcome.failed.clone();

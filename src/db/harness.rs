@@ -145,7 +145,7 @@ impl Error for FileFailed {}
 
 impl<'a> Runnable<'a> {
     fn new(migration: &'a Migration, conn: &Connection) -> Self {
-        let by_statement = conn.runs_statement_by_statement();
+        let by_statement = conn.runs_statement_by_statement(migration.run_in_transaction);
         let backend = conn.backend();
         Runnable {
             migration,

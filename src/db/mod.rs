@@ -22,7 +22,7 @@
 //! - `session_id` / `end_session`: how the interrupt handler ends a running migration;
 //! - `admin_url`, `create_database`, `drop_database`, `SCRATCH_DATABASES`: scratch databases
 //!   (see [`scratch`]);
-//! - `RUNS_STATEMENT_BY_STATEMENT` and `may_be_partial`: whether a migration file runs one
+//! - `runs_statement_by_statement` and `may_be_partial`: whether a migration file runs one
 //!   statement at a time (so a failure can name its statement), and what of a failed migration
 //!   may have stayed committed;
 //! - `history_facts`: the catalog facts `generate --diff-schema` needs beyond the schema model.
@@ -134,6 +134,9 @@ pub struct OwnTables {
     pub table_names: &'static str,
     /// How scratch databases are created and dropped (`None`: the history replays in memory).
     pub scratch: Option<&'static scratch::ScratchServer>,
+    /// The records of partially applied migrations (`None`: a failed migration always rolls
+    /// back whole), see [`partial`].
+    pub partial: Option<partial::PartialSql>,
     /// A name as a quoted identifier.
     pub quote: fn(&str) -> String,
 }
@@ -750,12 +753,13 @@ impl Connection {
         }
     }
 
-    /// Whether a migration file on this connection runs statement by statement.
-    pub fn runs_statement_by_statement(&self) -> bool {
+    /// Whether a migration file on this connection runs statement by statement, given
+    /// whether diesel runs it in a transaction.
+    pub fn runs_statement_by_statement(&self, run_in_transaction: bool) -> bool {
         match self {
-            Connection::Sqlite(_) => sqlite::RUNS_STATEMENT_BY_STATEMENT,
-            Connection::Postgres(_) => postgres::RUNS_STATEMENT_BY_STATEMENT,
-            Connection::Mysql(_) => mysql::RUNS_STATEMENT_BY_STATEMENT,
+            Connection::Sqlite(_) => sqlite::runs_statement_by_statement(run_in_transaction),
+            Connection::Postgres(_) => postgres::runs_statement_by_statement(run_in_transaction),
+            Connection::Mysql(_) => mysql::runs_statement_by_statement(run_in_transaction),
         }
     }
 }

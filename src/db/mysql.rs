@@ -112,7 +112,9 @@ pub fn versions_grant(conn: &mut MysqlConnection) -> diesel::QueryResult<(String
 
 /// DDL commits implicitly: files run one statement at a time so a failure can name its
 /// statement.
-pub const RUNS_STATEMENT_BY_STATEMENT: bool = true;
+pub fn runs_statement_by_statement(_run_in_transaction: bool) -> bool {
+    true
+}
 
 /// This session's id.
 pub const SESSION_ID: &str = "SELECT CAST(CONNECTION_ID() AS SIGNED) AS n";
@@ -285,6 +287,13 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     quote,
     table_names: "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()",
     scratch: Some(&SCRATCH),
+    partial: Some(super::partial::PartialSql {
+        exists: "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_partial'",
+        create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_partial (version VARCHAR(255) NOT NULL, direction VARCHAR(4) NOT NULL, set_name VARCHAR(255) NOT NULL, sql_sha256 CHAR(64) NOT NULL, committed_statements VARCHAR(2048) NOT NULL, recorded_at DATETIME NOT NULL, PRIMARY KEY (version, direction))",
+        replace: "REPLACE INTO __cargo_migrate_partial (version, direction, set_name, sql_sha256, committed_statements, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+        select: "SELECT CAST(version AS CHAR) AS version, CAST(direction AS CHAR) AS direction, CAST(set_name AS CHAR) AS set_name, CAST(sql_sha256 AS CHAR) AS sql_sha256, CAST(committed_statements AS CHAR) AS committed_statements, CAST(DATE_FORMAT(recorded_at, '%Y-%m-%d %H:%i:%s') AS CHAR) AS recorded_at FROM __cargo_migrate_partial ORDER BY version",
+        delete: "DELETE FROM __cargo_migrate_partial WHERE version = ? AND direction = ?",
+    }),
 };
 
 #[cfg(test)]

@@ -10,32 +10,36 @@
 //! is unchanged, and `status` shows the migration as partially applied or reverted. The record
 //! goes away when the file later runs in full.
 //!
-//! Only MySQL/MariaDB ever create the table: SQLite and PostgreSQL roll a failed migration
-//! back as a whole.
+//! SQLite does the same for a migration without diesel's transaction
+//! (`run_in_transaction = false`): its statements run one at a time, each committing on its
+//! own. PostgreSQL never creates the table: it rolls a failed migration back as a whole (a
+//! file without a transaction runs as one implicit transaction there).
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use sha2::{Digest, Sha256};
 
 use super::{with_conn, Connection, DbError};
-use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::migration::Direction;
 
 /// The table's name.
 pub const TABLE: &str = "__cargo_migrate_partial";
 
-const CREATE: &str = "CREATE TABLE IF NOT EXISTS __cargo_migrate_partial (\
-     version VARCHAR(255) NOT NULL, \
-     direction VARCHAR(4) NOT NULL, \
-     set_name VARCHAR(255) NOT NULL, \
-     sql_sha256 CHAR(64) NOT NULL, \
-     committed_statements VARCHAR(2048) NOT NULL, \
-     recorded_at DATETIME NOT NULL, \
-     PRIMARY KEY (version, direction))";
-
-const EXISTS: &str = "SELECT COUNT(*) AS n FROM information_schema.tables \
-     WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_partial'";
+/// The SQL of the records in one backend's dialect (see [`super::OwnTables`]).
+pub struct PartialSql {
+    /// `n`: whether the table exists.
+    pub exists: &'static str,
+    pub create: &'static str,
+    /// Binds version, direction, set_name, sql_sha256, committed_statements, recorded_at
+    /// (`YYYY-MM-DD HH:MM:SS`, UTC); replaces the record of the same file.
+    pub replace: &'static str,
+    /// Columns version, direction, set_name, sql_sha256, committed_statements and
+    /// recorded_at (`YYYY-MM-DD HH:MM:SS`), as text, by version.
+    pub select: &'static str,
+    /// Binds version, direction.
+    pub delete: &'static str,
+}
 
 /// One migration known to be partially applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,13 +96,21 @@ struct CountRow {
 }
 
 impl Connection {
+    /// The SQL of the records, where this backend can leave a migration partially applied.
+    fn partial_sql(&self) -> Option<&'static PartialSql> {
+        super::own_tables(self.backend()).partial.as_ref()
+    }
+
     /// Whether this backend can leave a migration partially applied (and so keeps records).
     fn keeps_partial_records(&self) -> bool {
-        self.backend() == Backend::Mysql
+        self.partial_sql().is_some()
     }
 
     fn has_partial_table(&mut self) -> diesel::QueryResult<bool> {
-        let q = diesel::sql_query(EXISTS);
+        let Some(sql) = self.partial_sql() else {
+            return Ok(false);
+        };
+        let q = diesel::sql_query(sql.exists);
         let rows: Vec<CountRow> = with_conn!(self, c => q.load(c))?;
         Ok(rows.first().is_some_and(|r| r.n > 0))
     }
@@ -116,13 +128,10 @@ impl Connection {
         {
             return Ok(Vec::new());
         }
-        let q = diesel::sql_query(
-            "SELECT CAST(version AS CHAR) AS version, CAST(direction AS CHAR) AS direction, \
-             CAST(set_name AS CHAR) AS set_name, CAST(sql_sha256 AS CHAR) AS sql_sha256, \
-             CAST(committed_statements AS CHAR) AS committed_statements, \
-             CAST(DATE_FORMAT(recorded_at, '%Y-%m-%d %H:%i:%s') AS CHAR) AS recorded_at \
-             FROM __cargo_migrate_partial ORDER BY version",
-        );
+        let Some(sql) = self.partial_sql() else {
+            return Ok(Vec::new());
+        };
+        let q = diesel::sql_query(sql.select);
         let rows: Vec<RecordRow> =
             with_conn!(self, c => q.load(c)).map_err(|e| DbError::query(what, url, &e))?;
         Ok(rows
@@ -157,25 +166,25 @@ impl Connection {
         hash: &str,
         committed: &[usize],
     ) -> diesel::QueryResult<()> {
-        if !self.keeps_partial_records() {
+        let Some(sql) = self.partial_sql() else {
             return Ok(());
-        }
-        self.batch_execute(CREATE)?;
+        };
+        self.batch_execute(sql.create)?;
         let list = committed
             .iter()
             .map(usize::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let q = diesel::sql_query(
-            "REPLACE INTO __cargo_migrate_partial \
-             (version, direction, set_name, sql_sha256, committed_statements, recorded_at) \
-             VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())",
-        )
-        .bind::<Text, _>(version)
-        .bind::<Text, _>(direction_name(direction))
-        .bind::<Text, _>(set)
-        .bind::<Text, _>(hash)
-        .bind::<Text, _>(list);
+        let (year, month, day, h, m, sec) =
+            crate::migration::utc_parts(std::time::SystemTime::now());
+        let now = format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{sec:02}");
+        let q = diesel::sql_query(sql.replace)
+            .bind::<Text, _>(version)
+            .bind::<Text, _>(direction_name(direction))
+            .bind::<Text, _>(set)
+            .bind::<Text, _>(hash)
+            .bind::<Text, _>(list)
+            .bind::<Text, _>(now);
         with_conn!(self, c => q.execute(c)).map(|_| ())
     }
 
@@ -186,14 +195,15 @@ impl Connection {
         version: &str,
         direction: Direction,
     ) -> diesel::QueryResult<()> {
-        if !self.keeps_partial_records() || !self.has_partial_table()? {
+        let Some(sql) = self.partial_sql() else {
+            return Ok(());
+        };
+        if !self.has_partial_table()? {
             return Ok(());
         }
-        let q = diesel::sql_query(
-            "DELETE FROM __cargo_migrate_partial WHERE version = ? AND direction = ?",
-        )
-        .bind::<Text, _>(version)
-        .bind::<Text, _>(direction_name(direction));
+        let q = diesel::sql_query(sql.delete)
+            .bind::<Text, _>(version)
+            .bind::<Text, _>(direction_name(direction));
         with_conn!(self, c => q.execute(c)).map(|_| ())
     }
 }

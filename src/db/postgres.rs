@@ -140,7 +140,9 @@ fn quote_ident(role: &str) -> String {
 }
 
 /// A migration file runs as one batch: DDL is transactional.
-pub const RUNS_STATEMENT_BY_STATEMENT: bool = false;
+pub fn runs_statement_by_statement(_run_in_transaction: bool) -> bool {
+    false
+}
 
 /// This session's id.
 pub const SESSION_ID: &str = "SELECT pg_backend_pid()::bigint AS n";
@@ -317,4 +319,5 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     quote,
     table_names: "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()",
     scratch: Some(&SCRATCH),
+    partial: None,
 };

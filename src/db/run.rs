@@ -244,7 +244,10 @@ pub fn run_steps(
             .collect(),
         running: None,
         done: 0,
-        texts: if conn.runs_statement_by_statement() {
+        texts: if steps
+            .iter()
+            .any(|s| conn.runs_statement_by_statement(s.migration.run_in_transaction))
+        {
             steps
                 .iter()
                 .map(|s| {
@@ -276,9 +279,10 @@ pub fn run_steps(
             .flatten();
         // What a failure may leave behind is read from the database, not assumed: its tables
         // before the migration runs, where statements can stay committed.
-        let tables_before = (ends.is_some() || conn.runs_statement_by_statement())
-            .then(|| table_names(conn))
-            .flatten();
+        let tables_before = (ends.is_some()
+            || conn.runs_statement_by_statement(m.run_in_transaction))
+        .then(|| table_names(conn))
+        .flatten();
         interrupt::step(Some(i), false);
         let result = harness::run(conn, m, step.direction, url);
         interrupt::step(None, result.is_ok());
@@ -333,12 +337,19 @@ pub fn run_steps(
                         .ok()
                         .map(|versions| versions.contains(&m.version))
                 };
-                if let (true, Some(n)) = (conn.runs_statement_by_statement(), failure.statement) {
+                if let (true, Some(n)) = (
+                    conn.runs_statement_by_statement(m.run_in_transaction),
+                    failure.statement,
+                ) {
                     // A statement the server could not parse never ran, so it committed nothing.
                     let ran = cause != crate::cause::Cause::Syntax;
-                    if let Some(outcome) =
-                        implicit_commit::after_failure(text, m.run_in_transaction, n, ran)
-                    {
+                    if let Some(outcome) = implicit_commit::after_failure(
+                        text,
+                        conn.backend(),
+                        m.run_in_transaction,
+                        n,
+                        ran,
+                    ) {
                         let mut not = outcome.rolled_back.clone();
                         not.extend(outcome.failed.iter().cloned());
                         not.extend(outcome.not_run.iter().cloned());

@@ -19,8 +19,12 @@ use crate::generate::HistoryFacts;
 /// Counts diesel's versions table.
 pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'";
 
-/// A migration file runs as one batch: the whole migration is one transaction.
-pub const RUNS_STATEMENT_BY_STATEMENT: bool = false;
+/// A migration in diesel's transaction runs as one batch (it rolls back whole); one without
+/// runs statement by statement, since each statement commits on its own and a failure must
+/// say which ones did.
+pub fn runs_statement_by_statement(run_in_transaction: bool) -> bool {
+    !run_in_transaction
+}
 
 /// A migration in diesel's transaction rolls back completely; without one, SQLite runs the
 /// file's statements one by one in autocommit, so earlier ones stay.
@@ -153,6 +157,13 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
     table_names: "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     scratch: None,
+    partial: Some(super::partial::PartialSql {
+        exists: "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_partial'",
+        create: "CREATE TABLE IF NOT EXISTS __cargo_migrate_partial (version TEXT NOT NULL, direction TEXT NOT NULL, set_name TEXT NOT NULL, sql_sha256 TEXT NOT NULL, committed_statements TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (version, direction))",
+        replace: "INSERT OR REPLACE INTO __cargo_migrate_partial (version, direction, set_name, sql_sha256, committed_statements, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+        select: "SELECT version, direction, set_name, sql_sha256, committed_statements, recorded_at FROM __cargo_migrate_partial ORDER BY version",
+        delete: "DELETE FROM __cargo_migrate_partial WHERE version = ? AND direction = ?",
+    }),
 };
 
 #[cfg(test)]

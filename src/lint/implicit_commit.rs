@@ -195,7 +195,8 @@ pub fn tables_changed(text: &str, backend: Backend, numbers: &[usize]) -> Vec<(S
     out
 }
 
-/// For a MySQL/MariaDB file `text` run statement by statement that failed at statement
+/// For a file `text` run statement by statement (MySQL/MariaDB always, SQLite without
+/// diesel's transaction) that failed at statement
 /// `failed` (1-based): which of the statements before it are committed and which were rolled
 /// back. `run_in_transaction` is whether diesel opened a transaction around the file;
 /// `failed_statement_ran` is whether the server started running the failing statement (not
@@ -203,11 +204,12 @@ pub fn tables_changed(text: &str, backend: Backend, numbers: &[usize]) -> Vec<(S
 /// even when it then fails. `None` when the file cannot be split.
 pub fn after_failure(
     text: &str,
+    backend: Backend,
     run_in_transaction: bool,
     failed: usize,
     failed_statement_ran: bool,
 ) -> Option<CommitOutcome> {
-    let split = crate::sql::split(text, Backend::Mysql).ok()?;
+    let split = crate::sql::split(text, backend).ok()?;
     let refs = |k: usize| {
         let stmt = &split.statements[k];
         StatementRef {
@@ -222,8 +224,12 @@ pub fn after_failure(
     let mut open: Vec<usize> = Vec::new();
     let last = failed.min(split.statements.len());
     for k in 0..last {
-        let facts = crate::lint::model::facts(&split, &split.statements[k], Backend::Mysql);
-        let e = effect(&split, k, &facts);
+        let facts = crate::lint::model::facts(&split, &split.statements[k], backend);
+        let e = match effect(&split, k, &facts) {
+            // Where DDL is transactional (SQLite), it is a change like any other.
+            TxEffect::Commits if !backend.ddl_commits_implicitly() => TxEffect::DataChange,
+            e => e,
+        };
         let is_failing = k + 1 == failed;
         match e {
             TxEffect::Commits | TxEffect::Begins | TxEffect::Commit => {
@@ -280,7 +286,7 @@ mod tests {
     #[test]
     fn dml_before_ddl_is_committed_by_it() {
         let text = "UPDATE acct SET balance = balance + 100;\nCREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n";
-        let out = after_failure(text, true, 3, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, true, 3, true).unwrap();
         assert_eq!(numbers(&out.committed), [1, 2]);
         assert!(out.rolled_back.is_empty());
         assert_eq!(out.committed[0].line, 1);
@@ -291,7 +297,7 @@ mod tests {
         assert_eq!(out.committed[1].text, "CREATE TABLE b (id INT PRIMARY KEY)");
         assert_eq!(out.failed.map(|s| s.statement), Some(3));
         assert!(out.not_run.is_empty());
-        let out = after_failure(text, true, 2, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, true, 2, true).unwrap();
         assert_eq!(numbers(&out.committed), [1]);
         assert_eq!(numbers(&out.not_run), [3]);
     }
@@ -301,15 +307,15 @@ mod tests {
         // After the CREATE the session is in autocommit mode: the INSERT commits at once.
         let text =
             "CREATE TABLE b (id INT);\nINSERT INTO b VALUES (1);\nINSERT INTO nope VALUES (1);";
-        let out = after_failure(text, true, 3, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, true, 3, true).unwrap();
         assert_eq!(numbers(&out.committed), [1, 2]);
         // No DDL: diesel's transaction covers everything.
         let text = "UPDATE a SET n = 1;\nINSERT INTO nope VALUES (1);";
-        let out = after_failure(text, true, 2, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, true, 2, true).unwrap();
         assert!(out.committed.is_empty());
         assert_eq!(numbers(&out.rolled_back), [1]);
         // Without diesel's transaction each data change commits on its own.
-        let out = after_failure(text, false, 2, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, false, 2, true).unwrap();
         assert_eq!(numbers(&out.committed), [1]);
     }
 
@@ -317,11 +323,15 @@ mod tests {
     fn a_failing_ddl_statement_commits_what_came_before_unless_it_never_ran() {
         let text = "UPDATE a SET n = 1;\nCREATE TABLE a (id INT);";
         assert_eq!(
-            numbers(&after_failure(text, true, 2, true).unwrap().committed),
+            numbers(
+                &after_failure(text, Backend::Mysql, true, 2, true)
+                    .unwrap()
+                    .committed
+            ),
             [1]
         );
         // A statement the server could not parse never ran, so it committed nothing.
-        let out = after_failure(text, true, 2, false).unwrap();
+        let out = after_failure(text, Backend::Mysql, true, 2, false).unwrap();
         assert!(out.committed.is_empty());
         assert_eq!(numbers(&out.rolled_back), [1]);
     }
@@ -329,7 +339,7 @@ mod tests {
     #[test]
     fn explicit_transaction_control() {
         let text = "START TRANSACTION;\nUPDATE a SET n = 1;\nROLLBACK;\nUPDATE a SET n = 2;\nCOMMIT;\nINSERT INTO nope VALUES (1);";
-        let out = after_failure(text, false, 6, true).unwrap();
+        let out = after_failure(text, Backend::Mysql, false, 6, true).unwrap();
         assert_eq!(numbers(&out.committed), [4]);
         assert_eq!(numbers(&out.rolled_back), [2]);
     }

@@ -277,6 +277,82 @@ fn whole_rollback_backends_keep_no_partial_records() {
     check(&t, &mut conn);
 }
 
+#[test]
+fn sqlite_migration_without_a_transaction_records_what_stayed_committed() {
+    let t = CliTest::package();
+    let path = t.path("app.db");
+    let t = t.env("DATABASE_URL", path.display().to_string());
+    t.migration(
+        ACCT,
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance INT NOT NULL);\nINSERT INTO acct VALUES (1, 0);\n",
+        None,
+    );
+    // Without diesel's transaction each statement commits on its own.
+    t.migration(CREDIT, CREDIT_UP, Some("DROP TABLE b;\n"));
+    t.write(
+        &format!("migrations/{CREDIT}/metadata.toml"),
+        "run_in_transaction = false\n",
+    );
+    let run = t.run(&["apply", "--format", "json"]);
+    run.assert_code(1);
+    let json = run.json();
+    let failure = &json["sets"][0]["failure"];
+    assert_eq!(failure["statement"], 3, "{failure}");
+    let committed: Vec<_> = failure["committed_statements"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{failure}"))
+        .iter()
+        .map(|s| s["statement"].clone())
+        .collect();
+    assert_eq!(committed, [1, 2], "{failure}");
+    assert_eq!(failure["partial_recorded"], true, "{failure}");
+    let url = DatabaseUrl::new(path.display().to_string());
+    let mut conn = Connection::establish(&url, Backend::Sqlite, Default::default()).unwrap();
+    assert_eq!(
+        conn.count("SELECT balance AS n FROM acct WHERE id = 1")
+            .unwrap(),
+        100
+    );
+    assert_eq!(
+        tables(&mut conn),
+        ["__diesel_schema_migrations", "acct", "b"]
+    );
+    assert_eq!(applied(&mut conn), ["20240101000000"]);
+    // A retry is refused before it runs: the UPDATE is not run a second time.
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("refusing to apply: 1 migration is partially applied"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        conn.count("SELECT balance AS n FROM acct WHERE id = 1")
+            .unwrap(),
+        100,
+        "the refused retry credited again"
+    );
+    let status = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["sets"][0]["partially_applied"][0]["committed_statements"],
+        serde_json::json!([1, 2]),
+        "{status}"
+    );
+    // What did not run, run now: the record goes.
+    t.write(
+        &format!("migrations/{CREDIT}/up.sql"),
+        "CREATE TABLE nope (id INT PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n",
+    );
+    t.run(&["apply"]).assert_success();
+    assert_eq!(applied(&mut conn), ["20240101000000", "20240102000000"]);
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM __cargo_migrate_partial")
+            .unwrap(),
+        0
+    );
+}
+
 const LONG: &str = "202401010000001234567890123456789012345678901234567";
 
 #[test]
