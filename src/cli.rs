@@ -53,6 +53,9 @@ pub enum FormatArg {
     Json,
     Github,
     Sarif,
+    // `generate` only: the migration's format, as diesel's `migration generate --format sql`
+    // (SQL files are the only kind); the report is human text.
+    Sql,
 }
 
 #[derive(Debug, Args)]
@@ -80,7 +83,8 @@ pub struct GlobalArgs {
     )]
     pub color: ColorArg,
     /// Output format; `json` prints one document on stdout (see docs/json.md), `github` adds
-    /// annotations for GitHub Actions, `sarif` prints a SARIF log for code scanning
+    /// annotations for GitHub Actions, `sarif` prints a SARIF log for code scanning (`generate`
+    /// also takes diesel's `sql`)
     #[arg(
         long,
         global = true,
@@ -471,6 +475,14 @@ where
         args.insert(1, OsString::from("migrate"));
     }
     let CargoCli::Migrate(parsed) = CargoCli::try_parse_from(args)?;
+    if matches!(parsed.global.format, FormatArg::Sql)
+        && !matches!(parsed.command, Command::Generate { .. })
+    {
+        return Err(clap::Error::raw(
+            clap::error::ErrorKind::InvalidValue,
+            "`--format sql` is the format of the migration `generate` writes (as diesel's); a report is `human`, `json`, `github` or `sarif`\n",
+        ));
+    }
     Ok(parsed)
 }
 
@@ -482,7 +494,7 @@ impl GlobalArgs {
             exclude: self.exclude.clone(),
             database_url: self.database_url.clone(),
             format: match self.format {
-                FormatArg::Human => Format::Human,
+                FormatArg::Human | FormatArg::Sql => Format::Human,
                 FormatArg::Json => Format::Json,
                 FormatArg::Github => Format::Github,
                 FormatArg::Sarif => Format::Sarif,

@@ -796,3 +796,32 @@ fn generate_with_a_given_version_and_no_down() {
         .collect();
     assert_eq!(names.len(), 4, "{names:?}");
 }
+
+#[test]
+fn generate_accepts_diesels_format_sql_and_reports_refuse_it() {
+    let t = CliTest::fixture("single-sqlite");
+    let run = t.run(&[
+        "generate",
+        "add_tags",
+        "--version",
+        "2024-06-01-120000",
+        "--format",
+        "sql",
+    ]);
+    run.assert_success();
+    let dir = t.path("migrations/2024-06-01-120000_add_tags");
+    assert!(dir.join("up.sql").is_file() && dir.join("down.sql").is_file());
+    // The report is human text, not a document.
+    assert!(serde_json::from_str::<serde_json::Value>(&run.stdout).is_err());
+    for args in [&["list", "--format", "sql"][..], &["check", "--format", "sql"]] {
+        let refused = t.run(args);
+        refused.assert_code(2);
+        assert!(
+            refused
+                .stderr
+                .contains("`--format sql` is the format of the migration `generate` writes"),
+            "{}",
+            refused.stderr
+        );
+    }
+}
