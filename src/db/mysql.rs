@@ -190,6 +190,7 @@ pub const SCRATCH: ScratchServer = ScratchServer {
     list: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata WHERE schema_name LIKE 'cargo\\_migrate\\_scratch\\_%'",
     create: |name| format!("CREATE DATABASE {}", quote(name)),
     drop: |name| vec![format!("DROP DATABASE IF EXISTS {}", quote(name))],
+    replay_session: "",
     // Both only ever called with a connection of this backend.
     drop_if_abandoned: |conn, name| {
         let super::Connection::Mysql(c) = conn else {

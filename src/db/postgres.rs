@@ -218,6 +218,8 @@ pub const SCRATCH: ScratchServer = ScratchServer {
             format!("DROP DATABASE IF EXISTS {}", quote(name)),
         ]
     },
+    // Durability is for databases that are kept; a commit need not wait for the WAL flush.
+    replay_session: "SET synchronous_commit = off",
     // Only ever called with a connection of this backend.
     drop_if_abandoned: |conn, name| {
         let super::Connection::Postgres(c) = conn else {

@@ -48,6 +48,9 @@ pub struct ScratchServer {
     pub create: fn(&str) -> String,
     /// `DROP DATABASE` statements to try in turn for a name.
     pub drop: fn(&str) -> Vec<String>,
+    /// Settings for the session a history replays in: the database is thrown away, so it
+    /// need not wait for the disk (`""`: none). Nothing here changes what a statement does.
+    pub replay_session: &'static str,
     /// Drop the leftover scratch database named so if the server shows no run uses it.
     pub drop_if_abandoned: fn(&mut Connection, &str) -> bool,
     /// Mark a new scratch database as in use for as long as this (admin) session lives,
@@ -316,6 +319,7 @@ impl ScratchDb {
         )
         .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
+        scratch.tune_session(kind);
         Ok((scratch, skip))
     }
 
@@ -354,6 +358,9 @@ impl ScratchDb {
         )
         .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
         self.admin = Some(std::mem::replace(&mut self.conn, conn));
+        if let Some(kind) = server_of(self.backend) {
+            self.tune_session(kind);
+        }
         Ok(())
     }
 
@@ -444,6 +451,13 @@ impl ScratchDb {
             after(n);
         }
         Ok(n)
+    }
+
+    /// Apply the server's replay session settings (a setting the server refuses is left out).
+    fn tune_session(&mut self, kind: &ScratchServer) {
+        if !kind.replay_session.is_empty() {
+            let _ = self.conn.batch_execute(kind.replay_session);
+        }
     }
 
     /// The scratch database's name (PostgreSQL and MySQL).

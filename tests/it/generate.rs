@@ -813,7 +813,10 @@ fn generate_accepts_diesels_format_sql_and_reports_refuse_it() {
     assert!(dir.join("up.sql").is_file() && dir.join("down.sql").is_file());
     // The report is human text, not a document.
     assert!(serde_json::from_str::<serde_json::Value>(&run.stdout).is_err());
-    for args in [&["list", "--format", "sql"][..], &["check", "--format", "sql"]] {
+    for args in [
+        &["list", "--format", "sql"][..],
+        &["check", "--format", "sql"],
+    ] {
         let refused = t.run(args);
         refused.assert_code(2);
         assert!(
