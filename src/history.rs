@@ -369,7 +369,7 @@ impl<'a> SetHistory<'a> {
         list: &[&Migration],
         use_states: bool,
     ) -> Result<(ScratchDb, Keep), HistoryError> {
-        if !use_states || list.is_empty() {
+        if !use_states || list.is_empty() || !self.init_sql_is_session_only() {
             return Ok((self.replay_list(list.iter().copied())?, Keep(None)));
         }
         self.refuse_empty(list)?;
@@ -388,6 +388,20 @@ impl<'a> SetHistory<'a> {
         let before_newest = (skip < n - 1).then_some(n - 1);
         self.replay_on(&mut scratch, list, skip, before_newest)?;
         Ok((scratch, Keep((skip < n).then_some(n))))
+    }
+
+    /// Whether every statement of the set's init-sql only sets the session (`SET …`): a copy
+    /// of a saved state has had it run once already, and a replay that resumes runs it again
+    /// (and the one that saves a state on the way opens a second session), which is the same
+    /// only for settings. Any other init-sql (`CREATE SCHEMA`, an `INSERT`) means full replays.
+    fn init_sql_is_session_only(&self) -> bool {
+        self.ctx.set.init_sql.statements.iter().all(|batch| {
+            batch
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .all(|s| s.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("set ")))
+        })
     }
 
     /// Replay `list[skip..]` on `scratch` (which holds `list[..skip]`), saving the state of

@@ -209,15 +209,31 @@ impl ScratchDb {
                 Some(temp) => DatabaseUrl::new(temp.to_string_lossy().into_owned()),
                 None => DatabaseUrl::new(":memory:"),
             };
-            let mut scratch = ScratchDb {
-                conn: Connection::establish_for_set(
-                    &url,
+            let memory = DatabaseUrl::new(":memory:");
+            let connect = |url: &DatabaseUrl| {
+                Connection::establish_for_set(
+                    url,
                     backend,
                     ConnectOptions::default(),
                     init_sql,
                     || {},
                 )
-                .map_err(|e| on_scratch(e, "the in-memory scratch database"))?,
+            };
+            let (conn, skip, temp_file) = match connect(&url) {
+                Ok(conn) => (conn, skip, temp_file),
+                // The init-sql may not run twice on a copy of a state: replay in full.
+                Err(_) if skip > 0 => {
+                    if let Some(temp) = &temp_file {
+                        let _ = std::fs::remove_file(temp);
+                    }
+                    let conn = connect(&memory)
+                        .map_err(|e| on_scratch(e, "the in-memory scratch database"))?;
+                    (conn, 0, None)
+                }
+                Err(e) => return Err(on_scratch(e, "the in-memory scratch database")),
+            };
+            let mut scratch = ScratchDb {
+                conn,
                 owned: None,
                 admin: None,
                 backend,
@@ -310,14 +326,28 @@ impl ScratchDb {
             states: states.map(|(store, keys, _)| (store, keys)),
             temp_file: None,
         };
-        let conn = Connection::establish_for_set(
-            &url,
-            backend,
-            ConnectOptions::default(),
-            init_sql,
-            || {},
-        )
-        .map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?;
+        let connect = || {
+            Connection::establish_for_set(&url, backend, ConnectOptions::default(), init_sql, || {})
+        };
+        let conn = match connect() {
+            Ok(conn) => conn,
+            // The set's init-sql may not run twice (a `CREATE SCHEMA` without `IF NOT
+            // EXISTS`): on a copy of a state it already ran, so start again from an empty
+            // database, as a full replay does.
+            Err(_) if skip > 0 => {
+                skip = 0;
+                let recreated = drop_on(&mut scratch.conn, kind, &name)
+                    && scratch.conn.batch_execute(&(kind.create)(&name)).is_ok();
+                if !recreated {
+                    return Err(DbError::ScratchUrl {
+                        url: server.clone(),
+                        reason: format!("the scratch database {name} could not be made again"),
+                    });
+                }
+                connect().map_err(|e| on_scratch(e, &format!("the scratch database {name}")))?
+            }
+            Err(e) => return Err(on_scratch(e, &format!("the scratch database {name}"))),
+        };
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
         scratch.tune_session(kind);
         Ok((scratch, skip))

@@ -284,3 +284,43 @@ fn postgres_states_are_used_only_for_an_unchanged_prefix() {
     };
     states_are_used_only_for_an_unchanged_prefix(Backend::Postgres, Some(server));
 }
+
+/// An init-sql that may not run twice (it creates something without `IF NOT EXISTS`) already
+/// ran on a saved state: such a replay starts from an empty database instead, and is right.
+fn init_sql_that_runs_once(backend: Backend, server: Option<String>) {
+    let t = four_migrations(backend);
+    let cargo = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{cargo}init-sql = \"CREATE TABLE cm_init_once (id INTEGER PRIMARY KEY)\"\n"),
+    );
+    let extra: Vec<String> = server
+        .iter()
+        .flat_map(|s| ["--scratch-url".to_string(), s.clone()])
+        .collect();
+    run(&t, &["schema"], &extra).assert_success();
+    t.migration(
+        "2024-01-04-000000_m4",
+        "CREATE TABLE t4 (id INTEGER PRIMARY KEY, v INTEGER);\n",
+        None,
+    );
+    let incremental = run(&t, &["schema"], &extra);
+    incremental.assert_success();
+    let full = run(&t, &["schema", "--no-cache"], &extra);
+    assert_eq!(incremental.stdout, full.stdout);
+    assert!(full.stdout.contains("v -> Nullable<"), "{}", full.stdout);
+    run(&t, &["cache", "clean"], &extra).assert_success();
+}
+
+#[test]
+fn sqlite_init_sql_that_runs_once_falls_back_to_a_full_replay() {
+    init_sql_that_runs_once(Backend::Sqlite, None);
+}
+
+#[test]
+fn postgres_init_sql_that_runs_once_falls_back_to_a_full_replay() {
+    let Some(server) = Server::Postgres.url() else {
+        return;
+    };
+    init_sql_that_runs_once(Backend::Postgres, Some(server));
+}
