@@ -324,3 +324,36 @@ fn postgres_init_sql_that_runs_once_falls_back_to_a_full_replay() {
     };
     init_sql_that_runs_once(Backend::Postgres, Some(server));
 }
+
+#[test]
+fn concurrent_replays_share_saved_states_safely() {
+    let Some(server) = Server::Postgres.url() else {
+        return;
+    };
+    let t = four_migrations(Backend::Postgres);
+    let extra = vec!["--scratch-url".to_string(), server];
+    run(&t, &["schema"], &extra).assert_success();
+    t.migration(
+        "2024-01-04-000000_m4",
+        "CREATE TABLE t4 (id INTEGER PRIMARY KEY, v INTEGER);\n",
+        None,
+    );
+    let full = run(&t, &["schema", "--no-cache"], &extra);
+    full.assert_success();
+    // Four at once, each with its own (empty) cache folder, so each misses the rendered-schema
+    // cache and starts from the same saved state on the server.
+    let runs: Vec<_> = (0..4)
+        .map(|k| {
+            let dir = t.path(&format!("cache-{k}"));
+            let mut cmd = t.command(&["schema"]);
+            cmd.args(&extra).env("CARGO_TARGET_DIR", &dir);
+            cmd.stdout(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), full.stdout);
+    }
+    run(&t, &["cache", "clean"], &extra).assert_success();
+}
