@@ -198,8 +198,8 @@ impl ScratchDb {
             if let Some((store, keys)) = &states {
                 from = (1..keys.len())
                     .rev()
-                    .find(|k| store.file(&keys[*k]).is_file())
-                    .and_then(|k| copy_state_file(store, &keys[k]).map(|temp| (k, temp)));
+                    .find(|k| store.file(*k, &keys[*k]).is_file())
+                    .and_then(|k| copy_state_file(store, k, &keys[k]).map(|temp| (k, temp)));
             }
             let (skip, temp_file) = match from {
                 Some((k, temp)) => (k, Some(temp)),
@@ -366,7 +366,7 @@ impl ScratchDb {
         };
         let store = store.clone();
         let Some(sql) = server_of(self.backend).and_then(|s| s.states.as_ref()) else {
-            save_state_file(&mut self.conn, &store, &key);
+            save_state_file(&mut self.conn, &store, k, &key);
             return Ok(());
         };
         let (Some(admin), Some((_, name)), Some(url)) =
@@ -375,10 +375,10 @@ impl ScratchDb {
             return Ok(());
         };
         drop(std::mem::replace(&mut self.conn, admin));
-        let _ = self
-            .conn
-            .batch_execute(&(sql.copy)(&store.database_name(&key), &name));
-        evict(&mut self.conn, &store, sql);
+        let state = store.database_name(k, &key);
+        if self.conn.batch_execute(&(sql.copy)(&state, &name)).is_ok() {
+            evict(&mut self.conn, &store, sql, &state);
+        }
         let conn = Connection::establish_for_set(
             &url,
             self.backend,
@@ -404,16 +404,17 @@ impl ScratchDb {
             return;
         };
         let Some(sql) = server_of(self.backend).and_then(|s| s.states.as_ref()) else {
-            save_state_file(&mut self.conn, &store, key);
+            save_state_file(&mut self.conn, &store, k, key);
             return;
         };
         let (Some(admin), Some((_, name))) = (self.admin.take(), self.owned.clone()) else {
             return;
         };
         drop(std::mem::replace(&mut self.conn, admin));
+        let state = store.database_name(k, key);
         let renamed = self
             .conn
-            .batch_execute(&(sql.rename)(&name, &store.database_name(key)))
+            .batch_execute(&(sql.rename)(&name, &state))
             .is_ok();
         // Not kept: dropped as usual, over the admin connection (or, failing that, by Drop).
         let gone = renamed
@@ -424,7 +425,9 @@ impl ScratchDb {
                 live.retain(|(_, _, n)| *n != name);
             }
         }
-        evict(&mut self.conn, &store, sql);
+        if renamed {
+            evict(&mut self.conn, &store, sql, &state);
+        }
     }
 
     /// Run `migrations` in order exactly as `apply` runs them, stopping at the first failure:
@@ -535,9 +538,9 @@ fn list_names(conn: &mut Connection, sql: &str) -> Vec<String> {
 }
 
 /// Drop the states [`StateStore::evictable`] names; one in use (being copied) stays.
-fn evict(admin: &mut Connection, store: &StateStore, sql: &StateSql) {
+fn evict(admin: &mut Connection, store: &StateStore, sql: &StateSql, saved: &str) {
     let names = list_names(admin, sql.list);
-    for name in store.evictable(&names, SystemTime::now()) {
+    for name in store.evictable(&names, SystemTime::now(), saved) {
         if super::states::is_state(&name) {
             let _ = admin.batch_execute(&(sql.drop)(&name));
         }
@@ -545,23 +548,23 @@ fn evict(admin: &mut Connection, store: &StateStore, sql: &StateSql) {
 }
 
 /// Copy the SQLite state of `key` to a new temporary file beside it, for one replay.
-fn copy_state_file(store: &StateStore, key: &str) -> Option<std::path::PathBuf> {
+fn copy_state_file(store: &StateStore, len: usize, key: &str) -> Option<std::path::PathBuf> {
     let temp = store.dir.join(format!(
         "replay-{}-{}.sqlite",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
-    std::fs::copy(store.file(key), &temp).ok()?;
+    std::fs::copy(store.file(len, key), &temp).ok()?;
     Some(temp)
 }
 
 /// Write the SQLite database of `conn` to the state file of `key` (a temporary file renamed
 /// into place, so a reader never sees half of one), then drop the set's old states.
-fn save_state_file(conn: &mut Connection, store: &StateStore, key: &str) {
+fn save_state_file(conn: &mut Connection, store: &StateStore, len: usize, key: &str) {
     if std::fs::create_dir_all(&store.dir).is_err() {
         return;
     }
-    let target = store.file(key);
+    let target = store.file(len, key);
     let temp = target.with_extension(format!("{}.tmp", std::process::id()));
     let _ = std::fs::remove_file(&temp);
     let literal = temp.to_string_lossy().replace('\'', "''");
@@ -570,7 +573,7 @@ fn save_state_file(conn: &mut Connection, store: &StateStore, key: &str) {
         .is_ok()
         && std::fs::rename(&temp, &target).is_ok()
     {
-        store.evict_files();
+        store.evict_files(&target);
     } else {
         let _ = std::fs::remove_file(&temp);
     }

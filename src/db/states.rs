@@ -10,16 +10,17 @@
 //! tool version never finds one, and the replay is a full one.
 //!
 //! Where states live:
-//! - SQLite: files `target/cargo-migrate/states/<set tag>_<key>.sqlite` (written with
+//! - SQLite: files `target/cargo-migrate/states/<set tag>_<length>_<key>.sqlite` (written with
 //!   `VACUUM INTO`); a replay copies one to a temporary file beside it and opens that.
-//! - PostgreSQL: databases named `cargo_migrate_state_<unix seconds>_<set tag>_<key>` on the
+//! - PostgreSQL: databases named `cargo_migrate_state_<unix seconds>_<set tag>_<length>_<key>` on the
 //!   scratch server; a replay creates its scratch database with `CREATE DATABASE … TEMPLATE`
 //!   of one (nothing ever connects to a state, which a template needs), and the scratch
 //!   database of a finished replay becomes a state by a rename.
 //! - MySQL/MariaDB have no way to copy a database: every replay is a full one.
 //!
-//! Bounds: [`PER_SET`] states per set and [`PER_SERVER`] per server (a save drops a surplus of
-//! as many again, the oldest first), none older than [`MAX_AGE`];
+//! Bounds: a save drops the set's other states of the same length (the newest migration as it
+//! was before an edit); beyond that [`PER_SET`] states per set and [`PER_SERVER`] per server
+//! (a save drops a surplus of as many again, the oldest first), none older than [`MAX_AGE`];
 //! `cargo migrate cache clean` removes them all, and `--no-cache` neither reads nor writes
 //! them. Only names of this exact shape are ever dropped.
 
@@ -42,7 +43,7 @@ pub const PER_SERVER: usize = 32;
 pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Hex digits of a key in a state's name.
-const KEY_LEN: usize = 20;
+const KEY_LEN: usize = 16;
 
 /// Where one set's states are kept and how its names are told apart from other sets'.
 #[derive(Debug, Clone)]
@@ -76,14 +77,15 @@ impl StateStore {
         hex(&h.finalize())[..KEY_LEN].to_string()
     }
 
-    /// A new database name for a state of `name_key`.
-    pub fn database_name(&self, name_key: &str) -> String {
-        format!("{PREFIX}{}_{}_{name_key}", now_secs(), self.set_tag)
+    /// A new database name for the state of the first `len` migrations, keyed `name_key`.
+    pub fn database_name(&self, len: usize, name_key: &str) -> String {
+        format!("{PREFIX}{}_{}_{len}_{name_key}", now_secs(), self.set_tag)
     }
 
-    /// The file of a SQLite state of `name_key`.
-    pub fn file(&self, name_key: &str) -> PathBuf {
-        self.dir.join(format!("{}_{name_key}.sqlite", self.set_tag))
+    /// The file of the SQLite state of the first `len` migrations, keyed `name_key`.
+    pub fn file(&self, len: usize, name_key: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}_{len}_{name_key}.sqlite", self.set_tag))
     }
 
     /// Of `names` (databases on a server), the one holding the longest prefix of `keys`
@@ -92,19 +94,29 @@ impl StateStore {
         (1..keys.len()).rev().find_map(|k| {
             names
                 .iter()
-                .find(|n| parse(n).is_some_and(|s| s.tag == self.set_tag && s.key == keys[k]))
+                .find(|n| {
+                    parse(n)
+                        .is_some_and(|s| s.tag == self.set_tag && s.len == k && s.key == keys[k])
+                })
                 .map(|n| (k, n.as_str()))
         })
     }
 
-    /// Of `names`, the states to drop after a save: this set's beyond the newest
-    /// [`PER_SET`], any set's older than [`MAX_AGE`], and the oldest beyond [`PER_SERVER`].
-    pub fn evictable(&self, names: &[String], now: SystemTime) -> Vec<String> {
+    /// Of `names`, the states to drop after `saved` was saved: this set's others of the same
+    /// length (the history's newest migration as it was before an edit: superseded), this
+    /// set's beyond the newest [`PER_SET`], any set's older than [`MAX_AGE`], and the oldest
+    /// beyond [`PER_SERVER`].
+    pub fn evictable(&self, names: &[String], now: SystemTime, saved: &str) -> Vec<String> {
         let mut ours: Vec<(u64, &String)> = Vec::new();
         let mut theirs: Vec<(u64, &String)> = Vec::new();
         let mut out = Vec::new();
+        let saved_len = parse(saved).map(|s| s.len);
         for name in names {
             let Some(state) = parse(name) else { continue };
+            if state.tag == self.set_tag && Some(state.len) == saved_len && name != saved {
+                out.push(name.clone());
+                continue;
+            }
             let old = UNIX_EPOCH
                 .checked_add(Duration::from_secs(state.secs))
                 .and_then(|t| now.duration_since(t).ok())
@@ -134,9 +146,20 @@ impl StateStore {
         out
     }
 
-    /// Drop this set's SQLite state files beyond the newest [`PER_SET`] and any older than
-    /// [`MAX_AGE`] (by modification time).
-    pub fn evict_files(&self) {
+    /// After the file `saved` was written: drop this set's other SQLite state files of the
+    /// same length, those beyond the newest [`PER_SET`] and any older than [`MAX_AGE`] (by
+    /// modification time).
+    pub fn evict_files(&self, saved: &Path) {
+        let length_of = |name: &str| {
+            name.strip_prefix(&format!("{}_", self.set_tag))
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|n| n.parse::<usize>().ok())
+        };
+        let saved_name = saved
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let saved_len = length_of(&saved_name);
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
@@ -153,7 +176,9 @@ impl StateStore {
             let age = now.duration_since(modified).unwrap_or_default();
             // A replay's own copy is deleted when it ends; one left by a crash goes in an hour.
             let leftover = name.starts_with("replay-") && age > Duration::from_secs(60 * 60);
-            if leftover || age > MAX_AGE {
+            let sibling =
+                name != saved_name && saved_len.is_some() && length_of(&name) == saved_len;
+            if leftover || sibling || age > MAX_AGE {
                 let _ = std::fs::remove_file(entry.path());
             } else if name.starts_with(&format!("{}_", self.set_tag)) {
                 ours.push((modified, entry.path()));
@@ -176,6 +201,7 @@ pub fn states_dir(target_dir: &Path) -> PathBuf {
 struct Parsed<'a> {
     secs: u64,
     tag: &'a str,
+    len: usize,
     key: &'a str,
 }
 
@@ -183,14 +209,21 @@ struct Parsed<'a> {
 fn parse(name: &str) -> Option<Parsed<'_>> {
     let rest = name.strip_prefix(PREFIX)?;
     let mut parts = rest.split('_');
-    let (secs, tag, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let (secs, tag, len, key) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let hex_of = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if parts.next().is_some() || !hex_of(tag, 8) || !hex_of(key, KEY_LEN) {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some()
+        || !digits(secs)
+        || !digits(len)
+        || !hex_of(tag, 8)
+        || !hex_of(key, KEY_LEN)
+    {
         return None;
     }
     Some(Parsed {
         secs: secs.parse().ok()?,
         tag,
+        len: len.parse().ok()?,
         key,
     })
 }
@@ -223,14 +256,16 @@ mod tests {
     fn names_parse_back_and_nothing_else_does() {
         let s = store();
         let key = StateStore::name_key("abc", "15.4");
-        let name = s.database_name(&key);
+        let name = s.database_name(999_999, &key);
         assert!(name.len() <= 63, "{name}");
+        let name = s.database_name(12, &key);
         let parsed = parse(&name).unwrap();
         assert_eq!((parsed.tag, parsed.key), (s.set_tag.as_str(), key.as_str()));
         for other in [
             "production",
             "cargo_migrate_scratch_1_2_3",
             "cargo_migrate_state_1_2_3",
+            &format!("cargo_migrate_state_1_{}_x_{key}", s.set_tag),
             &format!("{name}_x"),
             &format!("x{name}"),
         ] {
@@ -245,13 +280,15 @@ mod tests {
             .map(|k| StateStore::name_key(&k.to_string(), "v"))
             .collect();
         let names = vec![
-            s.database_name(&keys[2]),
-            s.database_name(&keys[3]),
-            StateStore::new(Path::new("/t"), Path::new("/w"), "other").database_name(&keys[4]),
+            s.database_name(2, &keys[2]),
+            s.database_name(3, &keys[3]),
+            StateStore::new(Path::new("/t"), Path::new("/w"), "other").database_name(4, &keys[4]),
+            // A key at another length is not that prefix.
+            s.database_name(4, &keys[3]),
         ];
         assert_eq!(s.find(&names, &keys), Some((3, names[1].as_str())));
         // The empty prefix is never a state.
-        assert_eq!(s.find(&[s.database_name(&keys[0])], &keys), None);
+        assert_eq!(s.find(&[s.database_name(0, &keys[0])], &keys), None);
     }
 
     #[test]
@@ -259,18 +296,26 @@ mod tests {
         let s = store();
         let other = StateStore::new(Path::new("/t"), Path::new("/w"), "other");
         let now = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        // Each at its own length (the number of migrations it holds): no siblings.
         let at = |store: &StateStore, secs: u64| {
-            format!("{PREFIX}{secs}_{}_{}", store.set_tag, "0".repeat(KEY_LEN))
+            format!(
+                "{PREFIX}{secs}_{}_{}_{}",
+                store.set_tag,
+                secs % 1000,
+                "0".repeat(KEY_LEN)
+            )
         };
         let mut names = vec![at(&other, 1_999_999_000), at(&other, 1_000_000_000)];
         for secs in 1_999_999_990..1_999_999_995 {
             names.push(at(&s, secs));
         }
+        let newest = names.last().unwrap().clone();
         // Five of this set: only the one too old goes.
-        assert_eq!(s.evictable(&names, now), vec![names[1].clone()]);
+        assert_eq!(s.evictable(&names, now, &newest), vec![names[1].clone()]);
         // Six: the set is brought back to the newest PER_SET.
         names.push(at(&s, 1_999_999_995));
-        let evict = s.evictable(&names, now);
+        let newest = names.last().unwrap().clone();
+        let evict = s.evictable(&names, now, &newest);
         assert_eq!(
             evict,
             [&names[1], &names[4], &names[3], &names[2]].map(|n| n.clone())
@@ -282,8 +327,21 @@ mod tests {
                 at(&store, 1_999_999_000 + i)
             })
             .collect();
-        let evict = s.evictable(&many, now);
+        let evict = s.evictable(&many, now, &at(&s, 1_999_999_999));
         assert_eq!(evict.len(), PER_SET);
         assert!(evict.contains(&many[0]) && !evict.contains(&many[PER_SERVER]));
+    }
+
+    #[test]
+    fn a_save_drops_the_states_it_supersedes_and_keeps_the_shorter_ones() {
+        let s = store();
+        let now = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let key = |k: &str| StateStore::name_key(k, "v");
+        // The history without its newest migration (9), and two edits of the newest (10).
+        let before_newest = format!("{PREFIX}1999999000_{}_9_{}", s.set_tag, key("a"));
+        let first_edit = format!("{PREFIX}1999999001_{}_10_{}", s.set_tag, key("b"));
+        let second_edit = format!("{PREFIX}1999999002_{}_10_{}", s.set_tag, key("c"));
+        let names = vec![before_newest, first_edit.clone(), second_edit.clone()];
+        assert_eq!(s.evictable(&names, now, &second_edit), vec![first_edit]);
     }
 }
