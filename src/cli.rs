@@ -377,8 +377,12 @@ pub struct FleetArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "targets_cmd")]
     targets: Option<PathBuf>,
     /// Like --targets, with the list printed by this shell command (a tenant registry query)
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "fleet")]
     targets_cmd: Option<String>,
+    /// Like --targets, with the targets the set's `targets-query` lists (read only, on the
+    /// database in its `targets-url-env`)
+    #[arg(long, conflicts_with = "targets")]
+    fleet: bool,
     /// How many targets to work on at once, each under its own lock
     #[arg(long, value_name = "N", default_value_t = 4)]
     jobs: usize,
@@ -392,10 +396,11 @@ pub struct FleetArgs {
 
 impl FleetArgs {
     fn fleet(&self) -> Option<crate::targets::Fleet> {
-        let targets = match (&self.targets, &self.targets_cmd) {
-            (Some(file), _) => crate::targets::TargetList::File(file.clone()),
-            (None, Some(cmd)) => crate::targets::TargetList::Command(cmd.clone()),
-            (None, None) => return None,
+        let targets = match (&self.targets, &self.targets_cmd, self.fleet) {
+            (Some(file), _, _) => Some(crate::targets::TargetList::File(file.clone())),
+            (None, Some(cmd), _) => Some(crate::targets::TargetList::Command(cmd.clone())),
+            (None, None, true) => None,
+            (None, None, false) => return None,
         };
         Some(crate::targets::Fleet {
             targets,

@@ -59,6 +59,7 @@ pub mod marks;
 pub mod mysql;
 pub mod partial;
 pub mod postgres;
+pub mod rows;
 pub mod run;
 pub mod scratch;
 pub mod sqlite;

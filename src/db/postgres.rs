@@ -295,3 +295,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     databases: "SELECT datname::text AS name FROM pg_database",
     quote,
 };
+
+/// What makes a connection read only before a configured query runs, and what ends that
+/// (`targets-query`): a read-only transaction, rolled back.
+pub const READ_ONLY: (&str, &str) = ("BEGIN TRANSACTION READ ONLY", "ROLLBACK");
