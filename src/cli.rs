@@ -303,6 +303,8 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Revert and re-apply the newest migrations (tests their down.sql)
     Redo {
@@ -372,7 +374,7 @@ pub enum DatabaseCommand {
 /// Working through a fleet of databases with one set.
 #[derive(Debug, Args)]
 pub struct FleetArgs {
-    /// Apply the one selected set to every database listed in FILE (one URL per line, `#`
+    /// Work with the one selected set on every database listed in FILE (one URL per line, `#`
     /// comments) instead of its own URL
     #[arg(long, value_name = "FILE", conflicts_with = "targets_cmd")]
     targets: Option<PathBuf>,
@@ -674,7 +676,9 @@ impl Command {
                 dry_run,
                 write_schema,
                 lock_timeout,
+                fleet,
             } => Request::Revert(RevertOptions {
+                fleet: fleet.fleet(),
                 write_schema: *write_schema,
                 target: if *all {
                     RevertTarget::All
@@ -703,6 +707,7 @@ impl Command {
                 dry_run: *dry_run,
                 redo: true,
                 lock_timeout: Duration::from_secs(*lock_timeout),
+                fleet: None,
             }),
         }
     }

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod check;
 pub mod database;
 pub mod diff;
+pub mod fleet;
 pub mod generate;
 pub mod init;
 pub mod list;

@@ -655,3 +655,130 @@ fn mysql_control_database_lists_the_fleet() {
     assert!(run.stderr.contains("READ ONLY"), "{}", run.stderr);
     assert_eq!(conn.count("SELECT COUNT(*) AS n FROM tenants").unwrap(), 2);
 }
+
+#[test]
+fn revert_on_every_target_reports_each_one() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 5);
+    let f = file.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    // A dry run says what would go, and changes nothing.
+    let doc = t
+        .run(&["revert", "--targets", f, "--dry-run", "--format", "json"])
+        .json();
+    assert_eq!(doc["command"], "revert");
+    assert_eq!(doc["summary"]["reverted"], 5, "{doc}");
+    assert_eq!(
+        doc["targets"][0]["reverted"][0],
+        "2024-05-02-000000_add_due_date"
+    );
+    let run = t.run(&["revert", "--targets", f, "--jobs", "2"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "todo: 5 targets, 0 with nothing to revert, 5 reverted, 0 failed, 0 unreachable"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("tenant_0.db reverted (2024-05-02-000000_add_due_date)"),
+        "{}",
+        run.stdout
+    );
+    let st = t
+        .run(&["status", "--targets", f, "--format", "json"])
+        .json();
+    assert_eq!(st["behind"], 5, "{st}");
+    // One tenant lost its table by hand: its down.sql fails, the others are reverted, and a
+    // missing database is unreachable.
+    sqlite(&t.path("tenant_2.db"))
+        .batch_execute("DROP TABLE todos")
+        .unwrap();
+    let mut list = std::fs::read_to_string(&file).unwrap();
+    list.push_str(&format!("{}\n", t.path("nowhere/tenant_x.db").display()));
+    std::fs::write(&file, list).unwrap();
+    let run = t.run(&["revert", "--targets", f, "--all", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["reverted"], 4, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 1, "{doc}");
+    assert_eq!(doc["summary"]["unreachable"], 1, "{doc}");
+    assert_eq!(
+        doc["targets"][2]["failure"]["migration"],
+        "2024-05-01-000000_create_todos"
+    );
+    // Again: only the failed one has something left to revert.
+    let doc = t
+        .run(&["revert", "--targets", f, "--all", "--format", "json"])
+        .json();
+    assert_eq!(doc["summary"]["current"], 4, "{doc}");
+    // --fail-fast with one job leaves the rest alone.
+    t.run(&["apply", "--targets", f]);
+    let doc = t
+        .run(&[
+            "revert",
+            "--targets",
+            f,
+            "--jobs",
+            "1",
+            "--fail-fast",
+            "-n",
+            "2",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(doc["summary"]["reverted"], 2, "{doc}");
+    assert_eq!(doc["summary"]["not_started"], 3, "{doc}");
+}
+
+#[test]
+fn postgres_fleet_reverts_twice_at_once_without_reverting_anything_twice() {
+    let dbs: Vec<TestDb> = (0..4)
+        .filter_map(|_| TestDb::create(Server::Postgres, "revert"))
+        .collect();
+    if dbs.is_empty() {
+        return;
+    }
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    t.migration(
+        "2024-01-02-000000_create_log",
+        "CREATE TABLE log (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE log;\n"),
+    );
+    let list: String = dbs.iter().map(|d| format!("{}\n", d.url)).collect();
+    t.write("targets.txt", &list);
+    let f = t.path("targets.txt");
+    let f = f.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = t.command(&["revert", "--targets", f, "--jobs", "2"]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    for r in runs {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Each run reverted the newest migration left on each target, one after the other.
+    for db in &dbs {
+        assert_eq!(
+            db.connect()
+                .count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
+                .unwrap(),
+            0
+        );
+    }
+}
