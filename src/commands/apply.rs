@@ -121,7 +121,7 @@ fn preflight(
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
         if let Some(conn) = conn.as_mut() {
-            check_database(ctx, conn, &url, &todo, &crate::events::Silent)?;
+            check_database(ctx, conn, &url, &todo, None, &crate::events::Silent)?;
         }
         let steps: Vec<Step> = todo
             .iter()
@@ -136,17 +136,25 @@ fn preflight(
 }
 
 /// What the database says about a plan before it runs: versions longer than its versions
-/// table holds, and migrations it records as partially applied.
+/// table holds, and migrations it records as partially applied. `table_exists`: whether the
+/// versions table exists, when the caller has just looked. An empty plan asks nothing.
 fn check_database(
     ctx: &SetContext,
     conn: &mut Connection,
     url: &DatabaseUrl,
     todo: &[&Migration],
+    table_exists: Option<bool>,
     progress: &dyn Progress,
 ) -> Result<(), SetError> {
+    if todo.is_empty() {
+        return Ok(());
+    }
     let in_set = |e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin());
-    let exists = conn.has_migrations_table().unwrap_or(false);
-    let limit = conn.version_limit(url).map_err(in_set)?;
+    let exists = match table_exists {
+        Some(known) => known,
+        None => conn.has_migrations_table().unwrap_or(false),
+    };
+    let limit = conn.version_limit_known(url, exists).map_err(in_set)?;
     refuse_long_versions(ctx, todo, limit, exists)?;
     let records = conn.partial_records(url).map_err(in_set)?;
     super::refuse_partial(ctx, conn, todo, Direction::Up, &records, progress)
@@ -278,10 +286,11 @@ fn apply_set(
         // permission error, not a history to act on.
         conn.prepare_versions_table(&url, &[Privilege::Select, Privilege::Insert])
             .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
-        let state = read_state(resolved, ctx, Some(conn), &url)?;
+        // The table exists now and this role may read and write it: no second look-up.
+        let state = super::read_checked_state(resolved, ctx, conn, &url, true)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
-        check_database(ctx, conn, &url, &todo, printer)?;
+        check_database(ctx, conn, &url, &todo, Some(true), printer)?;
         warn_out_of_order(ctx, &state, &todo, printer);
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Up));

@@ -800,6 +800,26 @@ pub(crate) fn read_state(
     Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
 }
 
+/// [`read_state`] on a connection whose versions table was just looked up for this role
+/// (`table_exists`, by [`Connection::versions_table`] or, when it was created,
+/// [`Connection::prepare_versions_table`]): the versions are read without a second look-up.
+pub(crate) fn read_checked_state(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    table_exists: bool,
+) -> Result<DatabaseState, SetError> {
+    let siblings = resolved.sibling_versions(ctx);
+    let recorded = if table_exists {
+        conn.recorded_versions(url)
+            .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?
+    } else {
+        Vec::new()
+    };
+    Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
+}
+
 /// Migrations of a plan recorded as partially run in `direction` (statements of that file
 /// stayed committed when it failed, on MySQL/MariaDB) are refused while the file is the one
 /// that ran: running it again would repeat the committed statements. An edited file runs,

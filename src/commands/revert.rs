@@ -157,9 +157,10 @@ fn revert_set(
         } else {
             &[Privilege::Select, Privilege::Delete]
         };
-        conn.versions_table(&url, needs)
+        let exists = conn
+            .versions_table(&url, needs)
             .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
-        let state = read_state(resolved, ctx, Some(conn), &url)?;
+        let state = super::read_checked_state(resolved, ctx, conn, &url, exists)?;
         let todo = state
             .revert_plan(&ctx.folder, &siblings, target)
             .map_err(|e| SetError::new(set, e))?;
