@@ -307,6 +307,7 @@ impl Bundle {
                     table: "the bundle",
                 },
                 write_schema: false,
+                targets_query: None,
             });
         }
         let ws = Workspace {

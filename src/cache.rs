@@ -202,6 +202,7 @@ mod tests {
             schema_check: None,
             init_sql: Default::default(),
             write_schema: false,
+            targets_query: None,
         }
     }
 

@@ -307,6 +307,8 @@ pub enum Command {
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Revert and re-apply the newest migrations (tests their down.sql)
     Redo {
@@ -376,13 +378,17 @@ pub enum DatabaseCommand {
 /// Working through a fleet of databases with one set.
 #[derive(Debug, Args)]
 pub struct FleetArgs {
-    /// Apply the one selected set to every database listed in FILE (one URL per line, `#`
+    /// Work with the one selected set on every database listed in FILE (one URL per line, `#`
     /// comments) instead of its own URL
     #[arg(long, value_name = "FILE", conflicts_with = "targets_cmd")]
     targets: Option<PathBuf>,
     /// Like --targets, with the list printed by this shell command (a tenant registry query)
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "fleet")]
     targets_cmd: Option<String>,
+    /// Like --targets, with the targets the set's `targets-query` lists (read only, on the
+    /// database in its `targets-url-env`)
+    #[arg(long, conflicts_with = "targets")]
+    fleet: bool,
     /// How many targets to work on at once, each under its own lock
     #[arg(long, value_name = "N", default_value_t = 4)]
     jobs: usize,
@@ -396,10 +402,11 @@ pub struct FleetArgs {
 
 impl FleetArgs {
     fn fleet(&self) -> Option<crate::targets::Fleet> {
-        let targets = match (&self.targets, &self.targets_cmd) {
-            (Some(file), _) => crate::targets::TargetList::File(file.clone()),
-            (None, Some(cmd)) => crate::targets::TargetList::Command(cmd.clone()),
-            (None, None) => return None,
+        let targets = match (&self.targets, &self.targets_cmd, self.fleet) {
+            (Some(file), _, _) => Some(crate::targets::TargetList::File(file.clone())),
+            (None, Some(cmd), _) => Some(crate::targets::TargetList::Command(cmd.clone())),
+            (None, None, true) => None,
+            (None, None, false) => return None,
         };
         Some(crate::targets::Fleet {
             targets,
@@ -681,7 +688,9 @@ impl Command {
                 dry_run,
                 write_schema,
                 lock_timeout,
+                fleet,
             } => Request::Revert(RevertOptions {
+                fleet: fleet.fleet(),
                 write_schema: *write_schema,
                 target: if *all {
                     RevertTarget::All
@@ -710,6 +719,7 @@ impl Command {
                 dry_run: *dry_run,
                 redo: true,
                 lock_timeout: Duration::from_secs(*lock_timeout),
+                fleet: None,
             }),
         }
     }

@@ -191,6 +191,21 @@ set_keys! {
     write_schema: Option<bool>,
     /// `KIND:PATTERN`s of catalog objects live drift leaves out (see `catalog::IgnorePattern`).
     drift_ignore: Option<Vec<String>>,
+    /// A query on a control database listing the set's fleet (`--fleet`): one row per target,
+    /// its URL, and optionally a schema name (see [`crate::targets`]).
+    targets_query: Option<String>,
+    /// The environment variable that holds the URL of the database `targets-query` reads.
+    targets_url_env: Option<String>,
+}
+
+/// A set's fleet as configured: `targets-query`, run on the database whose URL is in the
+/// variable `targets-url-env`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetsQuery {
+    /// `targets-query`.
+    pub query: String,
+    /// `targets-url-env`.
+    pub url_env: String,
 }
 
 /// `schema-check`: how `check` compares a schema file with the history's schema.
@@ -387,7 +402,40 @@ impl Validate for SetTable {
         })
         .or_else(|| self.database_url_env.as_deref().and_then(url_env_problem))
         .or_else(|| init_sql_problem(self.init_sql.as_ref()))
+        .or_else(|| targets_problem(self.targets_query.as_deref(), self.targets_url_env.as_deref()))
     }
+}
+
+const TARGETS_HELP: &str = "write both keys, e.g. `targets-url-env = \"CONTROL_DATABASE_URL\"` and `targets-query = \"SELECT url FROM tenants WHERE active\"` (see docs/configuration.md), or neither";
+
+/// `targets-query` and `targets-url-env` come together: the query needs a database to run on,
+/// and the variable names nothing without a query.
+fn targets_problem(query: Option<&str>, env: Option<&str>) -> Option<Unusable> {
+    let (key, message) = match (query, env) {
+        (None, None) => return None,
+        (Some(_), None) => (
+            "targets-query",
+            "`targets-query` is set without `targets-url-env`, so there is no database to run it on".to_string(),
+        ),
+        (None, Some(_)) => (
+            "targets-url-env",
+            "`targets-url-env` is set without `targets-query`, so nothing is read from that database".to_string(),
+        ),
+        (Some(q), Some(_)) if q.trim().is_empty() => (
+            "targets-query",
+            "`targets-query` is empty, so it lists no target".to_string(),
+        ),
+        (Some(_), Some(e)) if e.trim().is_empty() || e.contains(['=', '\0']) || e != e.trim() => (
+            "targets-url-env",
+            format!("`targets-url-env = {e:?}` cannot be the name of an environment variable (it is empty, or contains `=`, NUL or surrounding spaces)"),
+        ),
+        (Some(_), Some(_)) => return None,
+    };
+    Some(Unusable {
+        key,
+        message,
+        help: TARGETS_HELP,
+    })
 }
 
 fn sets_unusable(sets: Option<&[SetTable]>) -> Option<Unusable> {

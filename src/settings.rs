@@ -142,12 +142,14 @@ fn url_of_set(
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UrlError {
     /// No URL anywhere.
-    #[error("no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url")]
+    #[error("no database URL: ${var} is not set\nhelp: set {var} in the environment or in {dotenv} (or the workspace's .env), or pass --database-url{fleet}")]
     Missing {
         /// The variable looked for.
         var: String,
         /// The member's `.env` file.
         dotenv: String,
+        /// For a set with a `targets-query`: how to work on its fleet instead.
+        fleet: &'static str,
     },
     /// The URL found is of another backend than the set's folder or file name gives.
     #[error("no database URL for this {backend} set: the URL from {origin} is a {url_backend} URL, not a {backend} one (the set takes its backend from its folder or file name, so that URL is for a {url_backend} set)\nhelp: select the sets of the URL's backend with -p, or set {var} to a {backend} URL to work on this set (or pass --database-url), or give the set its own variable with `database-url-env` in {table}")]
@@ -264,6 +266,11 @@ impl SetContext {
             return Err(UrlError::Missing {
                 var: self.set.database_url_env.clone(),
                 dotenv: self.set.dir.join(".env").display().to_string(),
+                fleet: if self.set.targets_query.is_some() {
+                    "; to work on the databases its `targets-query` lists, pass --fleet"
+                } else {
+                    ""
+                },
             });
         };
         if crate::database_url::is_keyword_connection_string(url.expose()) {
@@ -424,7 +431,19 @@ pub fn resolve_url(
     flag: Option<&str>,
     env: &dyn Env,
 ) -> Result<Option<(DatabaseUrl, UrlSource)>, UrlError> {
-    let var = &set.database_url_env;
+    url_in_var(set, root, &set.database_url_env, flag, env)
+}
+
+/// The URL in the variable `var` for `set`: the environment, else the member's `.env`, else
+/// the workspace's, as for the set's own URL (`targets-url-env` is looked up this way too).
+pub fn url_in_var(
+    set: &MigrationSet,
+    root: &Path,
+    var: &str,
+    flag: Option<&str>,
+    env: &dyn Env,
+) -> Result<Option<(DatabaseUrl, UrlSource)>, UrlError> {
+    let var = &var.to_string();
     let (value, source) = if let Some(flag) = flag {
         (flag.to_string(), UrlSource::Flag)
     } else if let Some(value) = env

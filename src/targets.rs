@@ -1,6 +1,9 @@
 //! Fleets: the targets of one migration set (a database per tenant, shards, a file per device),
 //! read from `--targets FILE` (one URL per line, `#` comments) or `--targets-cmd "CMD"` (a
-//! command whose output is that list, the usual way to read a tenant registry).
+//! command whose output is that list, the usual way to read a tenant registry), or, with
+//! `--fleet`, from the set's `targets-query` run read only on the database in its
+//! `targets-url-env`: one row per target, a URL and optionally a schema name (a NULL URL is
+//! the set's own database).
 
 use std::path::PathBuf;
 
@@ -18,8 +21,8 @@ pub enum TargetList {
 /// How a command works through a fleet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fleet {
-    /// Where the targets come from.
-    pub targets: TargetList,
+    /// Where the targets come from; `None` (`--fleet`): the set's `targets-query`.
+    pub targets: Option<TargetList>,
     /// How many targets are worked on at once (each under its own lock).
     pub jobs: usize,
     /// Stop starting targets after the first failure.
@@ -69,12 +72,122 @@ pub enum TargetsError {
         status: String,
         stderr: String,
     },
-    #[error("{what} lists no target, so there is nothing to work on\nhelp: list one database URL per line (`#` starts a comment)")]
-    Empty { what: String },
+    #[error("{what} lists no target, so there is nothing to work on\nhelp: {help}")]
+    Empty { what: String, help: &'static str },
     #[error("{origin}: a target line holds one database URL, or a PostgreSQL URL and a schema name, and this one has {words} words\nhelp: write one target per line: `URL` or `postgres://… SCHEMA`")]
     Malformed { origin: String, words: usize },
     #[error("{origin}: a schema name is for a PostgreSQL target (schema per tenant), and this URL is not one\nhelp: list the target's URL alone")]
     SchemaNeedsPostgres { origin: String },
+    #[error("set `{set}` has no `targets-query`, so --fleet has no targets to read\nhelp: add `targets-query` and `targets-url-env` to {table} in `{}` (see docs/configuration.md), or list the targets with --targets FILE or --targets-cmd CMD", manifest.display())]
+    NotConfigured {
+        set: String,
+        manifest: PathBuf,
+        table: String,
+    },
+    #[error("set `{set}`: `targets-url-env = \"{var}\"` in {table} of `{}` names the database `targets-query` runs on, and {reason}; nothing was migrated\nhelp: set {var} to the URL of the database that lists the targets (the tenant registry)", manifest.display())]
+    ControlUrl {
+        set: String,
+        manifest: PathBuf,
+        table: String,
+        var: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Query(Box<QueryFailed>),
+    #[error("{origin}: a row of `targets-query` holds a target's URL, or its URL and a schema name, and this one has {columns} columns; nothing was migrated\nhelp: select one or two text columns, e.g. `SELECT url FROM tenants WHERE active` or `SELECT url, schema_name FROM tenants`")]
+    Columns { origin: String, columns: usize },
+    #[error("{origin}: the URL is NULL (or empty), which stands for the set's own database, and the set has none: {reason}; nothing was migrated\nhelp: give the set its database URL for schema-per-tenant rows (`SELECT NULL, schema_name …`), or select each target's URL")]
+    NoOwnUrl { origin: String, reason: String },
+}
+
+/// A set's `targets-query` that could not be run.
+#[derive(Debug, thiserror::Error)]
+#[error("set `{set}`: cannot read its targets: `targets-query` in {table} of `{}` failed on {url} (${var}): {message}; nothing was migrated\nhelp: {help}", manifest.display())]
+pub struct QueryFailed {
+    pub set: String,
+    pub manifest: PathBuf,
+    pub table: String,
+    pub var: String,
+    /// The control database (password hidden).
+    pub url: String,
+    pub message: String,
+    pub help: String,
+}
+
+/// One row of a set's `targets-query`, as read: its cells as text.
+pub type QueryRow = Vec<Option<String>>;
+
+/// The targets of a set's `targets-query` rows: the first column is a URL (NULL or empty: the
+/// set's own, `own`), the second, when there is one, a schema name (NULL or empty: none).
+/// `origin(n)` names row `n` for messages.
+pub fn from_rows(
+    rows: &[QueryRow],
+    own: Result<&DatabaseUrl, String>,
+    what: &str,
+    origin: &dyn Fn(usize) -> String,
+) -> Result<Vec<Target>, TargetsError> {
+    let blank = |c: Option<&Option<String>>| {
+        c.and_then(|v| v.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut listed = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if !(1..=2).contains(&row.len()) {
+            return Err(TargetsError::Columns {
+                origin: origin(i + 1),
+                columns: row.len(),
+            });
+        }
+        let url = match (blank(row.first()), &own) {
+            (Some(url), _) => DatabaseUrl::new(url),
+            (None, Ok(own)) => (*own).clone(),
+            (None, Err(reason)) => {
+                return Err(TargetsError::NoOwnUrl {
+                    origin: origin(i + 1),
+                    reason: reason.clone(),
+                })
+            }
+        };
+        listed.push((origin(i + 1), url, blank(row.get(1))));
+    }
+    collect(listed, what)
+}
+
+/// The targets listed, in order: a schema only on PostgreSQL, each target once, at least one.
+fn collect(
+    listed: Vec<(String, DatabaseUrl, Option<String>)>,
+    what: &str,
+) -> Result<Vec<Target>, TargetsError> {
+    let mut targets: Vec<Target> = Vec::new();
+    for (origin, url, schema) in listed {
+        if schema.is_some() && url.backend() != Some(crate::backend::Backend::Postgres) {
+            return Err(TargetsError::SchemaNeedsPostgres { origin });
+        }
+        if targets
+            .iter()
+            .any(|t| t.url.identity() == url.identity() && t.schema == schema)
+        {
+            continue;
+        }
+        targets.push(Target {
+            url,
+            schema,
+            origin,
+        });
+    }
+    if targets.is_empty() {
+        return Err(TargetsError::Empty {
+            what: what.to_string(),
+            help: if what.starts_with("`targets-query`") {
+                "check the query's WHERE clause, or run it by hand on the database in `targets-url-env`; it must return one row per target"
+            } else {
+                "list one database URL per line (`#` starts a comment)"
+            },
+        });
+    }
+    Ok(targets)
 }
 
 impl TargetList {
@@ -122,7 +235,7 @@ impl TargetList {
                 )
             }
         };
-        let mut targets: Vec<Target> = Vec::new();
+        let mut listed = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line
                 .split_once('#')
@@ -134,15 +247,7 @@ impl TargetList {
             let words: Vec<&str> = line.split_whitespace().collect();
             let (url, schema) = match words.as_slice() {
                 [url] => (DatabaseUrl::new(*url), None),
-                [url, schema] => {
-                    let url = DatabaseUrl::new(*url);
-                    if url.backend() != Some(crate::backend::Backend::Postgres) {
-                        return Err(TargetsError::SchemaNeedsPostgres {
-                            origin: origin(i + 1),
-                        });
-                    }
-                    (url, Some(schema.to_string()))
-                }
+                [url, schema] => (DatabaseUrl::new(*url), Some(schema.to_string())),
                 _ => {
                     return Err(TargetsError::Malformed {
                         origin: origin(i + 1),
@@ -150,22 +255,9 @@ impl TargetList {
                     })
                 }
             };
-            if targets
-                .iter()
-                .any(|t| t.url.identity() == url.identity() && t.schema == schema)
-            {
-                continue;
-            }
-            targets.push(Target {
-                url,
-                schema,
-                origin: origin(i + 1),
-            });
+            listed.push((origin(i + 1), url, schema));
         }
-        if targets.is_empty() {
-            return Err(TargetsError::Empty { what });
-        }
-        Ok(targets)
+        collect(listed, &what)
     }
 }
 

@@ -128,6 +128,9 @@ pub struct MigrationSet {
     /// database, as `--write-schema` does.
     #[serde(skip)]
     pub write_schema: bool,
+    /// `targets-query` and `targets-url-env`: where `--fleet` reads the set's targets.
+    #[serde(skip)]
+    pub targets_query: Option<crate::config::TargetsQuery>,
 }
 
 impl MigrationSet {
@@ -976,6 +979,12 @@ impl Member {
             init_sql,
             write_schema: c.keys.write_schema.or(cx.ws_write_schema).unwrap_or(false),
             drift_ignore,
+            targets_query: match (c.keys.targets_query, c.keys.targets_url_env) {
+                (Some(query), Some(url_env)) => {
+                    Some(crate::config::TargetsQuery { query, url_env })
+                }
+                _ => None,
+            },
         })
     }
 }

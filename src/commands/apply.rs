@@ -20,7 +20,7 @@ use crate::output::Printer;
 
 use crate::diagnostic::Diagnostic;
 use crate::failure::MigrationFailure;
-use crate::output::{count, Human, Paint, Render};
+use crate::output::{count, Human, Render};
 use crate::report::{ProblemsReport, StepReport};
 use crate::settings::{Resolved, SetContext};
 use crate::state::DatabaseState;
@@ -121,7 +121,7 @@ fn preflight(
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
         if let Some(conn) = conn.as_mut() {
-            check_database(ctx, conn, &url, &todo, &crate::events::Silent)?;
+            check_database(ctx, conn, &url, &todo, None, &crate::events::Silent)?;
         }
         let steps: Vec<Step> = todo
             .iter()
@@ -136,17 +136,25 @@ fn preflight(
 }
 
 /// What the database says about a plan before it runs: versions longer than its versions
-/// table holds, and migrations it records as partially applied.
+/// table holds, and migrations it records as partially applied. `table_exists`: whether the
+/// versions table exists, when the caller has just looked. An empty plan asks nothing.
 fn check_database(
     ctx: &SetContext,
     conn: &mut Connection,
     url: &DatabaseUrl,
     todo: &[&Migration],
+    table_exists: Option<bool>,
     progress: &dyn Progress,
 ) -> Result<(), SetError> {
+    if todo.is_empty() {
+        return Ok(());
+    }
     let in_set = |e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin());
-    let exists = conn.has_migrations_table().unwrap_or(false);
-    let limit = conn.version_limit(url).map_err(in_set)?;
+    let exists = match table_exists {
+        Some(known) => known,
+        None => conn.has_migrations_table().unwrap_or(false),
+    };
+    let limit = conn.version_limit_known(url, exists).map_err(in_set)?;
     refuse_long_versions(ctx, todo, limit, exists)?;
     let records = conn.partial_records(url).map_err(in_set)?;
     super::refuse_partial(ctx, conn, todo, Direction::Up, &records, progress)
@@ -278,10 +286,11 @@ fn apply_set(
         // permission error, not a history to act on.
         conn.prepare_versions_table(&url, &[Privilege::Select, Privilege::Insert])
             .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
-        let state = read_state(resolved, ctx, Some(conn), &url)?;
+        // The table exists now and this role may read and write it: no second look-up.
+        let state = super::read_checked_state(resolved, ctx, conn, &url, true)?;
         let todo = state.pending_upto(&ctx.folder, to);
         refuse_markers(ctx, &todo)?;
-        check_database(ctx, conn, &url, &todo, printer)?;
+        check_database(ctx, conn, &url, &todo, Some(true), printer)?;
         warn_out_of_order(ctx, &state, &todo, printer);
         if todo.is_empty() {
             printer.event(Event::NothingToRun(Direction::Up));
@@ -408,187 +417,37 @@ fn run_fleet(
     fleet: &crate::targets::Fleet,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
+    use super::fleet::{Change, FleetTarget};
     let (ctx, targets) = super::fleet_set(resolved, fleet, "apply --targets")?;
     let quiet = Printer::sink();
-    let failed = |t: &FleetTarget| matches!(t.outcome, "failed" | "unreachable");
-    let work = |one: &crate::settings::SetContext, target: &crate::targets::Target| {
-        let result = match apply_set(resolved, one, opts, to, &quiet) {
-            Ok(set) if !set.refused.is_empty() => FleetTarget {
-                database: target.shown(),
-                origin: target.origin.clone(),
-                outcome: "failed",
-                applied: Vec::new(),
-                failure: None,
-                error: Some(
-                    set.refused
-                        .iter()
-                        .map(|d| d.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-            },
-            Ok(set) => FleetTarget {
-                database: target.shown(),
-                origin: target.origin.clone(),
-                outcome: if set.failure.is_some() {
-                    "failed"
-                } else if set.applied.is_empty() {
-                    "current"
-                } else {
-                    "migrated"
-                },
-                applied: set.applied.iter().map(|s| s.dir_name.clone()).collect(),
-                failure: set.failure,
-                error: None,
-            },
-            Err(e) => FleetTarget {
-                database: target.shown(),
-                origin: target.origin.clone(),
-                outcome: "unreachable",
-                applied: Vec::new(),
-                failure: None,
-                error: Some(e.to_string()),
-            },
-        };
-        printer.line(result.describe());
-        result
+    let work = |one: &SetContext, target: &crate::targets::Target| match apply_set(
+        resolved, one, opts, to, &quiet,
+    ) {
+        Ok(set) if !set.refused.is_empty() => FleetTarget::stopped(
+            target,
+            "failed",
+            set.refused
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Ok(set) => FleetTarget::ran(
+            Change::Apply,
+            target,
+            set.applied.iter().map(|s| s.dir_name.clone()).collect(),
+            set.failure,
+        ),
+        Err(e) => FleetTarget::stopped(target, "unreachable", e.to_string()),
     };
-    let progress = |so_far: &[Option<FleetTarget>]| {
-        let done = so_far.iter().flatten().count();
-        let bad = so_far.iter().flatten().filter(|t| failed(t)).count();
-        printer.progress(&format!(
-            "{}: {done}/{} targets, {bad} failed",
-            ctx.name(),
-            targets.len()
-        ));
-    };
-    // `--canary K`: the first K targets one at a time; any failure there stops the run
-    // before the rest is touched.
-    let canary = fleet.canary.min(targets.len());
-    let mut results =
-        super::for_each_target(ctx, &targets[..canary], 1, &work, &|t| failed(t), &progress);
-    let canary_failed =
-        results.iter().flatten().any(&failed) || results.iter().any(Option::is_none);
-    if canary_failed {
-        results.extend((canary..targets.len()).map(|_| None));
-    } else {
-        results.extend(super::for_each_target(
-            ctx,
-            &targets[canary..],
-            fleet.jobs,
-            &work,
-            &|t| fleet.fail_fast && failed(t),
-            &progress,
-        ));
-    }
-    let not_started = results.iter().filter(|r| r.is_none()).count();
-    let targets: Vec<FleetTarget> = results.into_iter().flatten().collect();
-    let tally = |o: &str| targets.iter().filter(|t| t.outcome == o).count();
-    let summary = FleetSummary {
-        targets: targets.len() + not_started,
-        current: tally("current"),
-        migrated: tally("migrated"),
-        failed: tally("failed"),
-        unreachable: tally("unreachable"),
-        not_started,
-    };
-    let ok = summary.failed == 0 && summary.unreachable == 0 && not_started == 0;
-    printer.report(&FleetReport {
-        command: "apply",
-        ok,
-        set: ctx.name().to_string(),
-        summary,
-        targets,
-    });
-    Ok(if ok {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    })
-}
-
-/// `apply --targets`.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetReport {
-    /// `"apply"`.
-    pub command: &'static str,
-    /// `false` when any target failed, was unreachable or was not started.
-    pub ok: bool,
-    /// The set applied.
-    pub set: String,
-    /// The counts.
-    pub summary: FleetSummary,
-    /// One record per target worked on, in the order listed.
-    pub targets: Vec<FleetTarget>,
-}
-
-/// The counts of a fleet run.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetSummary {
-    pub targets: usize,
-    /// Already at the newest migration.
-    pub current: usize,
-    /// Migrations were applied.
-    pub migrated: usize,
-    /// A migration failed (or was refused).
-    pub failed: usize,
-    /// The database could not be reached (or used).
-    pub unreachable: usize,
-    /// Left alone after a failure under `--fail-fast`.
-    pub not_started: usize,
-}
-
-/// One target of a fleet run.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetTarget {
-    /// The database (password hidden).
-    pub database: String,
-    /// Where it was listed.
-    pub origin: String,
-    /// `current`, `migrated`, `failed` or `unreachable`.
-    pub outcome: &'static str,
-    /// The migrations applied to it by this run.
-    pub applied: Vec<String>,
-    /// The migration that failed, with what stayed committed.
-    pub failure: Option<MigrationFailure>,
-    /// Why it could not be worked on.
-    pub error: Option<String>,
-}
-
-impl FleetTarget {
-    fn describe(&self) -> String {
-        match self.outcome {
-            "current" => format!("{} {}", self.database, "current".dim()),
-            "migrated" => format!(
-                "{} {} {}",
-                self.database,
-                "migrated".good(),
-                format!("({})", self.applied.join(", ")).dim()
-            ),
-            _ => {
-                let why = match (&self.failure, &self.error) {
-                    (Some(f), _) => format!("{} failed: {}", f.migration, f.message),
-                    (None, Some(e)) => e.lines().next().unwrap_or_default().to_string(),
-                    (None, None) => String::new(),
-                };
-                format!("{} {} {why}", self.database, self.outcome.bad())
-            }
-        }
-    }
-}
-
-impl Render for FleetReport {
-    fn human(&self, p: &Human<'_>) {
-        let s = &self.summary;
-        let mut line = format!(
-            "{}: {} targets, {} current, {} migrated, {} failed, {} unreachable",
-            self.set, s.targets, s.current, s.migrated, s.failed, s.unreachable
-        );
-        if s.not_started > 0 {
-            line.push_str(&format!(", {} not started (--fail-fast)", s.not_started));
-        }
-        p.result(line);
-    }
+    Ok(super::fleet::change_each_target(
+        Change::Apply,
+        ctx,
+        &targets,
+        fleet,
+        &work,
+        printer,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod check;
 pub mod database;
 pub mod diff;
+pub mod fleet;
 pub mod generate;
 pub mod init;
 pub mod list;
@@ -311,7 +312,83 @@ pub(crate) fn fleet_set<'r>(
         }
         .into());
     };
-    Ok((ctx, fleet.targets.read()?))
+    let targets = match &fleet.targets {
+        Some(list) => list.read()?,
+        None => configured_targets(resolved, ctx)?,
+    };
+    Ok((ctx, targets))
+}
+
+/// The targets a set's `targets-query` lists (`--fleet`), read on the database whose URL is
+/// in its `targets-url-env`, read only.
+fn configured_targets(
+    resolved: &Resolved,
+    ctx: &SetContext,
+) -> Result<Vec<crate::targets::Target>, crate::targets::TargetsError> {
+    use crate::targets::TargetsError;
+    let set = &ctx.set;
+    let Some(configured) = &set.targets_query else {
+        return Err(TargetsError::NotConfigured {
+            set: set.name.clone(),
+            manifest: set.manifest_path.clone(),
+            table: set.config_table(),
+        });
+    };
+    let var = &configured.url_env;
+    let control_error = |reason: String| TargetsError::ControlUrl {
+        set: set.name.clone(),
+        manifest: set.manifest_path.clone(),
+        table: set.config_table(),
+        var: var.clone(),
+        reason,
+    };
+    let env = crate::settings::ProcessEnv;
+    let (url, _) = crate::settings::url_in_var(set, &resolved.workspace.root, var, None, &env)
+        .map_err(|e| control_error(e.to_string().lines().next().unwrap_or_default().to_string()))?
+        .ok_or_else(|| {
+            control_error(format!(
+                "${var} is not set (in the environment, {} or the workspace's .env)",
+                set.dir.join(".env").display()
+            ))
+        })?;
+    let Some(backend) = url.backend() else {
+        return Err(control_error(format!(
+            "its value {url} is not a database URL this tool speaks"
+        )));
+    };
+    let query_error = |message: String, help: String| {
+        TargetsError::Query(Box::new(crate::targets::QueryFailed {
+            set: set.name.clone(),
+            manifest: set.manifest_path.clone(),
+            table: set.config_table(),
+            var: var.clone(),
+            url: url.to_string(),
+            message,
+            help,
+        }))
+    };
+    let rows = crate::db::rows::read_only(&url, backend, &configured.query).map_err(|e| match e {
+        crate::db::rows::RowsError::Connect(e) => query_error(
+            e.to_string(),
+            format!("check that the database is running and that {var} holds its URL"),
+        ),
+        crate::db::rows::RowsError::Query { message } => query_error(
+            message,
+            "run the query by hand on that database: it runs in a read-only transaction and returns one row per target, its URL (text), and optionally a schema name".to_string(),
+        ),
+    })?;
+    let rows: Vec<crate::targets::QueryRow> = rows.into_iter().map(|r| r.0).collect();
+    let own = ctx
+        .require_url()
+        .map(|(u, _)| u)
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string());
+    let name = set.name.clone();
+    crate::targets::from_rows(
+        &rows,
+        own.as_ref().map_err(String::clone),
+        &format!("`targets-query` of set `{name}`"),
+        &|n| format!("row {n} of targets-query of set `{name}`"),
+    )
 }
 
 /// [`for_each_target`] for a command that only reads: every target is read, and the progress
@@ -729,6 +806,26 @@ pub(crate) fn read_state(
     let recorded = conn
         .applied_versions(url)
         .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?;
+    Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
+}
+
+/// [`read_state`] on a connection whose versions table was just looked up for this role
+/// (`table_exists`, by [`Connection::versions_table`] or, when it was created,
+/// [`Connection::prepare_versions_table`]): the versions are read without a second look-up.
+pub(crate) fn read_checked_state(
+    resolved: &Resolved,
+    ctx: &SetContext,
+    conn: &mut Connection,
+    url: &DatabaseUrl,
+    table_exists: bool,
+) -> Result<DatabaseState, SetError> {
+    let siblings = resolved.sibling_versions(ctx);
+    let recorded = if table_exists {
+        conn.recorded_versions(url)
+            .map_err(|e| SetError::new(ctx.name(), e).with_origin(ctx.url_origin()))?
+    } else {
+        Vec::new()
+    };
     Ok(DatabaseState::new(&ctx.folder, recorded, &siblings, true))
 }
 

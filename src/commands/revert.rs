@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::failure::MigrationFailure;
 use crate::output::{count, Human, Render};
 use crate::report::{ProblemsReport, StepReport};
-use crate::settings::Resolved;
+use crate::settings::{Resolved, SetContext};
 pub use crate::state::RevertTarget;
 use serde::Serialize;
 use std::time::Duration;
@@ -35,6 +35,9 @@ pub struct RevertOptions {
     pub lock_timeout: Duration,
     /// `--write-schema`: rewrite the set's schema file from the migrated database.
     pub write_schema: bool,
+    /// `revert --targets` / `--targets-cmd` / `--fleet`: revert the one selected set on each
+    /// of these databases.
+    pub fleet: Option<crate::targets::Fleet>,
 }
 
 /// Refuse the run (exit 2): files that hold no statement, and nothing was run.
@@ -48,58 +51,84 @@ fn refuse(command: &'static str, problems: Vec<Diagnostic>, printer: &Printer) -
     Outcome::Unusable
 }
 
-/// `revert` and `redo`.
-pub fn run(
+/// What reverting one set's database did, or in a dry run would do.
+#[derive(Debug, Default)]
+struct Reverted {
+    /// Dry run: the versions that would be reverted.
+    versions: Vec<String>,
+    /// What ran, in order.
+    steps: Vec<StepReport>,
+    /// The file that failed.
+    failure: Option<MigrationFailure>,
+    /// Files that hold no statement: nothing ran.
+    refused: Vec<Diagnostic>,
+}
+
+/// Why a set's database was not reverted.
+enum Stopped {
+    /// It could not be opened.
+    Unreachable(SetError),
+    /// Opened, and refused before anything ran (the plan, a privilege, the lock).
+    Refused(SetError),
+}
+
+impl From<Stopped> for SetError {
+    fn from(s: Stopped) -> SetError {
+        match s {
+            Stopped::Unreachable(e) | Stopped::Refused(e) => e,
+        }
+    }
+}
+
+/// Revert (or redo) `target` on one set's database, under its migration lock; in a dry run,
+/// say what would run.
+fn revert_set(
     resolved: &Resolved,
+    ctx: &SetContext,
     opts: &RevertOptions,
+    target: &RevertTarget,
     printer: &Printer,
-) -> anyhow::Result<Outcome> {
+) -> Result<Reverted, Stopped> {
     let kind = if opts.redo {
         RunKind::Redo
     } else {
         RunKind::Revert
     };
-    let command = kind.command();
-    if let Some(outcome) = stop_on_problems(resolved, printer, command) {
-        return Ok(outcome);
-    }
-    let ctx = resolved.one_set(command)?;
-    resolved.require_urls()?;
-    let target = match &opts.target {
-        RevertTarget::To(v) => RevertTarget::To(resolved.target_version("--to", v)?),
-        other => other.clone(),
-    };
     let set = ctx.name();
-    let (url, _) = ctx.require_url()?;
+    let (url, _) = ctx.require_url().map_err(Stopped::Unreachable)?;
     printer.event(Event::SetStarted {
         set,
         database: &url,
     });
-    let mut conn = match open(ctx, ConnectOptions::default(), printer)? {
-        (Opened::Connected(conn), _) => conn,
-        (Opened::Missing(path), _) => {
-            return Err(SetError::new(
+    let mut conn = match open(ctx, ConnectOptions::default(), printer) {
+        Ok((Opened::Connected(conn), _)) => conn,
+        Ok((Opened::Missing(path), _)) => {
+            return Err(Stopped::Unreachable(SetError::new(
                 set,
                 format!(
                     "the SQLite database `{}` does not exist, so nothing is applied to revert",
                     path.display()
                 ),
-            )
-            .into())
+            )))
         }
+        Err(e) => return Err(Stopped::Unreachable(e)),
     };
     let siblings = resolved.sibling_versions(ctx);
+    let refused = Stopped::Refused;
 
     if opts.dry_run {
-        let state = read_state(resolved, ctx, Some(&mut conn), &url)?;
+        let state = read_state(resolved, ctx, Some(&mut conn), &url).map_err(refused)?;
         let todo = state
-            .revert_plan(&ctx.folder, &siblings, &target)
-            .map_err(|e| SetError::new(set, e))?;
+            .revert_plan(&ctx.folder, &siblings, target)
+            .map_err(|e| refused(SetError::new(set, e)))?;
         let steps = plan_steps(&todo, opts.redo);
-        super::refuse_markers(set, kind, &steps)?;
-        let refused = run::refuse_empty(set, conn.backend(), &steps);
-        if !refused.is_empty() {
-            return Ok(refuse(command, refused, printer));
+        super::refuse_markers(set, kind, &steps).map_err(refused)?;
+        let empty = run::refuse_empty(set, conn.backend(), &steps);
+        if !empty.is_empty() {
+            return Ok(Reverted {
+                refused: empty,
+                ..Default::default()
+            });
         }
         for m in &todo {
             printer.event(Event::WouldRun {
@@ -115,17 +144,10 @@ pub fn run(
                 });
             }
         }
-        printer.report(&RevertReport {
-            command,
-            ok: true,
-            dry_run: true,
-            set: set.to_string(),
-            versions: Some(todo.iter().map(|m| m.version.clone()).collect()),
-            steps: None,
-            failure: None,
-            schema_files: Vec::new(),
+        return Ok(Reverted {
+            versions: todo.iter().map(|m| m.version.clone()).collect(),
+            ..Default::default()
         });
-        return Ok(Outcome::Success);
     }
 
     let outcome = run::locked(&mut conn, &url, opts.lock_timeout, printer, |conn| {
@@ -135,11 +157,12 @@ pub fn run(
         } else {
             &[Privilege::Select, Privilege::Delete]
         };
-        conn.versions_table(&url, needs)
+        let exists = conn
+            .versions_table(&url, needs)
             .map_err(|e| SetError::new(set, e).with_origin(ctx.url_origin()))?;
-        let state = read_state(resolved, ctx, Some(conn), &url)?;
+        let state = super::read_checked_state(resolved, ctx, conn, &url, exists)?;
         let todo = state
-            .revert_plan(&ctx.folder, &siblings, &target)
+            .revert_plan(&ctx.folder, &siblings, target)
             .map_err(|e| SetError::new(set, e))?;
         // A down.sql that stopped part way before is not run again unchanged (MySQL).
         let records = conn
@@ -161,12 +184,69 @@ pub fn run(
             printer,
         ))
     })
-    .map_err(|e: DbError| SetError::new(set, e))??;
-    if !outcome.refused.is_empty() {
-        return Ok(refuse(command, outcome.refused, printer));
-    }
+    .map_err(|e: DbError| refused(SetError::new(set, e)))?
+    .map_err(refused)?;
+    Ok(Reverted {
+        versions: Vec::new(),
+        steps: outcome
+            .done
+            .iter()
+            .map(|d| StepReport {
+                version: d.version.clone(),
+                dir_name: d.dir_name.clone(),
+                direction: Some(d.direction),
+                duration_ms: d.took.as_secs_f64() * 1000.0,
+            })
+            .collect(),
+        failure: outcome.failed.map(|f| f.failure),
+        refused: outcome.refused,
+    })
+}
 
-    let ok = outcome.failed.is_none();
+/// `revert` and `redo`.
+pub fn run(
+    resolved: &Resolved,
+    opts: &RevertOptions,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    let kind = if opts.redo {
+        RunKind::Redo
+    } else {
+        RunKind::Revert
+    };
+    let command = kind.command();
+    if let Some(outcome) = stop_on_problems(resolved, printer, command) {
+        return Ok(outcome);
+    }
+    let target = match &opts.target {
+        RevertTarget::To(v) => RevertTarget::To(resolved.target_version("--to", v)?),
+        other => other.clone(),
+    };
+    // A fleet's URLs are its targets: the set's own URL is not needed.
+    if let Some(fleet) = &opts.fleet {
+        return run_fleet(resolved, opts, &target, fleet, printer);
+    }
+    let ctx = resolved.one_set(command)?;
+    resolved.require_urls()?;
+    let set = ctx.name();
+    let reverted = revert_set(resolved, ctx, opts, &target, printer).map_err(SetError::from)?;
+    if !reverted.refused.is_empty() {
+        return Ok(refuse(command, reverted.refused, printer));
+    }
+    if opts.dry_run {
+        printer.report(&RevertReport {
+            command,
+            ok: true,
+            dry_run: true,
+            set: set.to_string(),
+            versions: Some(reverted.versions),
+            steps: None,
+            failure: None,
+            schema_files: Vec::new(),
+        });
+        return Ok(Outcome::Success);
+    }
+    let ok = reverted.failure.is_none();
     let mut schema_files = Vec::new();
     // Only when asked: after a revert the schema file is expected to differ until the
     // migrations are applied again, so saying so would be noise.
@@ -183,25 +263,75 @@ pub fn run(
         dry_run: false,
         set: set.to_string(),
         versions: None,
-        steps: Some(
-            outcome
-                .done
-                .iter()
-                .map(|d| StepReport {
-                    version: d.version.clone(),
-                    dir_name: d.dir_name.clone(),
-                    direction: Some(d.direction),
-                    duration_ms: d.took.as_secs_f64() * 1000.0,
-                })
-                .collect(),
-        ),
-        failure: Some(outcome.failed.map(|f| f.failure)),
+        steps: Some(reverted.steps),
+        failure: Some(reverted.failure),
     });
     Ok(if ok {
         Outcome::Success
     } else {
         Outcome::Failure
     })
+}
+
+/// `revert --targets`: the one selected set reverted on every target, `fleet.jobs` at a time,
+/// each under its own migration lock, exactly as a single `revert` runs it (`-n N`, `--to`,
+/// `--all` count on each target). Failures do not stop the other targets unless
+/// `--fail-fast` is given; any failure is exit 1.
+fn run_fleet(
+    resolved: &Resolved,
+    opts: &RevertOptions,
+    target: &RevertTarget,
+    fleet: &crate::targets::Fleet,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    use super::fleet::{Change, FleetTarget};
+    let (ctx, targets) = super::fleet_set(resolved, fleet, "revert --targets")?;
+    let quiet = Printer::sink();
+    let work = |one: &SetContext, listed: &crate::targets::Target| match revert_set(
+        resolved, one, opts, target, &quiet,
+    ) {
+        Ok(r) if !r.refused.is_empty() => FleetTarget::stopped(
+            listed,
+            "failed",
+            r.refused
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        // A dry run reports what would be reverted as if it were.
+        Ok(r) if opts.dry_run => {
+            FleetTarget::ran(Change::Revert, listed, versions_of(one, &r.versions), None)
+        }
+        Ok(r) => FleetTarget::ran(
+            Change::Revert,
+            listed,
+            r.steps.iter().map(|s| s.dir_name.clone()).collect(),
+            r.failure,
+        ),
+        Err(Stopped::Unreachable(e)) => FleetTarget::stopped(listed, "unreachable", e.to_string()),
+        Err(Stopped::Refused(e)) => FleetTarget::stopped(listed, "failed", e.to_string()),
+    };
+    Ok(super::fleet::change_each_target(
+        Change::Revert,
+        ctx,
+        &targets,
+        fleet,
+        &work,
+        printer,
+    ))
+}
+
+/// The folder names of `versions` in the set.
+fn versions_of(ctx: &SetContext, versions: &[String]) -> Vec<String> {
+    versions
+        .iter()
+        .map(|v| {
+            ctx.folder
+                .find(v)
+                .map_or_else(|| v.clone(), |m| m.dir_name.clone())
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

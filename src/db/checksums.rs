@@ -34,6 +34,19 @@ pub fn record_all(conn: &mut Connection, sums: &[(String, Option<String>)]) {
         return;
     }
     let own = super::own_tables(conn.backend());
+    // Versions are letters and digits and checksums `sha256:` and hex, so they are written
+    // inline and the whole record, the table created first if need be, is one batch: one
+    // round trip however many migrations ran. A table that cannot be created stops the batch
+    // before the transaction begins.
+    if let Some(batch) = inline_batch(sums) {
+        if conn
+            .batch_execute(&format!("{};\n{batch}", own.checksums_create))
+            .is_err()
+        {
+            let _ = conn.batch_execute("ROLLBACK");
+        }
+        return;
+    }
     if conn.batch_execute(own.checksums_create).is_err() {
         return;
     }
@@ -51,6 +64,40 @@ pub fn record_all(conn: &mut Connection, sums: &[(String, Option<String>)]) {
     if began {
         let _ = conn.batch_execute("COMMIT");
     }
+}
+
+/// The SQL of [`record_all`] as one transaction in one batch (the same on every backend), or
+/// `None` when a value holds anything but letters, digits, `:`, `_` and `-` (then each row is
+/// bound instead).
+fn inline_batch(sums: &[(String, Option<String>)]) -> Option<String> {
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-'))
+    };
+    if !sums
+        .iter()
+        .all(|(v, sum)| plain(v) && sum.as_deref().is_none_or(plain))
+    {
+        return None;
+    }
+    let versions: Vec<String> = sums.iter().map(|(v, _)| format!("'{v}'")).collect();
+    let rows: Vec<String> = sums
+        .iter()
+        .filter_map(|(v, sum)| sum.as_ref().map(|s| format!("('{v}', '{s}')")))
+        .collect();
+    let mut batch = format!(
+        "BEGIN;\nDELETE FROM __cargo_migrate_checksums WHERE version IN ({});\n",
+        versions.join(", ")
+    );
+    if !rows.is_empty() {
+        batch.push_str(&format!(
+            "INSERT INTO __cargo_migrate_checksums (version, checksum) VALUES {};\n",
+            rows.join(", ")
+        ));
+    }
+    batch.push_str("COMMIT;");
+    Some(batch)
 }
 
 /// Forget the checksum of a migration that was just reverted.
@@ -81,4 +128,52 @@ pub fn read(conn: &mut Connection, url: &DatabaseUrl) -> Result<BTreeMap<String,
     let q = diesel::sql_query(select);
     let rows: Vec<Row> = with_conn!(conn, c => q.load(c)).map_err(fail)?;
     Ok(rows.into_iter().map(|r| (r.version, r.checksum)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_batch_for_plain_values_and_bound_rows_otherwise() {
+        let sums = vec![
+            (
+                "20240101000000".to_string(),
+                Some("sha256:ab12".to_string()),
+            ),
+            ("20240102000000".to_string(), None),
+        ];
+        let batch = inline_batch(&sums).unwrap();
+        assert!(batch.contains("WHERE version IN ('20240101000000', '20240102000000')"));
+        assert!(batch.contains("VALUES ('20240101000000', 'sha256:ab12');"));
+        assert!(batch.starts_with("BEGIN;") && batch.ends_with("COMMIT;"));
+        let forget_only = inline_batch(&sums[1..]).unwrap();
+        assert!(!forget_only.contains("INSERT"));
+        assert!(inline_batch(&[("1'; DROP TABLE x; --".to_string(), None)]).is_none());
+    }
+
+    #[test]
+    fn sqlite_records_and_forgets_in_one_go() {
+        let mut conn = Connection::establish(
+            &DatabaseUrl::new(":memory:"),
+            crate::backend::Backend::Sqlite,
+            Default::default(),
+        )
+        .unwrap();
+        let url = DatabaseUrl::new(":memory:");
+        record_all(
+            &mut conn,
+            &[
+                ("1".into(), Some("sha256:aa".into())),
+                ("2".into(), Some("sha256:bb".into())),
+            ],
+        );
+        record_all(
+            &mut conn,
+            &[("2".into(), Some("sha256:cc".into())), ("1".into(), None)],
+        );
+        let read = read(&mut conn, &url).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read["2"], "sha256:cc");
+    }
 }

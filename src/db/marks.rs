@@ -133,6 +133,20 @@ pub fn forget<S: AsRef<str>>(conn: &mut Connection, versions: &[S]) {
     if versions.is_empty() || conn.count(own.marks_exists).unwrap_or(0) == 0 {
         return;
     }
+    // Versions are letters and digits: one statement for all of them.
+    let plain: Vec<&str> = versions
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    if plain.len() == versions.len() {
+        let list: Vec<String> = plain.iter().map(|v| format!("'{v}'")).collect();
+        let _ = conn.batch_execute(&format!(
+            "DELETE FROM __cargo_migrate_marks WHERE version IN ({})",
+            list.join(", ")
+        ));
+        return;
+    }
     for version in versions {
         let q = diesel::sql_query(own.marks_delete).bind::<Text, _>(version.as_ref());
         let _ = with_conn!(conn, c => q.execute(c));

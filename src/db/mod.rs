@@ -57,6 +57,7 @@ pub mod marks;
 pub mod mysql;
 pub mod partial;
 pub mod postgres;
+pub mod rows;
 pub mod run;
 pub mod scratch;
 pub mod sqlite;
@@ -609,6 +610,13 @@ impl Connection {
         if !self.versions_table(url, &[Privilege::Select])? {
             return Ok(Vec::new());
         }
+        self.recorded_versions(url)
+    }
+
+    /// The versions recorded as applied, ascending, from a versions table the caller has just
+    /// found (with [`Connection::versions_table`] or [`Connection::prepare_versions_table`])
+    /// to exist and to be readable by this role: one query, no second look-up.
+    pub fn recorded_versions(&mut self, url: &DatabaseUrl) -> Result<Vec<String>, DbError> {
         let q = diesel::sql_query(
             "SELECT version AS version FROM __diesel_schema_migrations ORDER BY version",
         );
@@ -627,10 +635,33 @@ impl Connection {
             Backend::Postgres => postgres::VERSION_COLUMN_LENGTH,
             Backend::Mysql => mysql::VERSION_COLUMN_LENGTH,
         };
-        if !self
+        let exists = self
             .has_migrations_table()
-            .map_err(|e| DbError::query("looking up __diesel_schema_migrations", url, &e))?
-        {
+            .map_err(|e| DbError::query("looking up __diesel_schema_migrations", url, &e))?;
+        self.version_limit_of(url, sql, exists)
+    }
+
+    /// [`Connection::version_limit`] when the caller knows whether the versions table exists.
+    pub fn version_limit_known(
+        &mut self,
+        url: &DatabaseUrl,
+        exists: bool,
+    ) -> Result<Option<usize>, DbError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => return Ok(None),
+            Backend::Postgres => postgres::VERSION_COLUMN_LENGTH,
+            Backend::Mysql => mysql::VERSION_COLUMN_LENGTH,
+        };
+        self.version_limit_of(url, sql, exists)
+    }
+
+    fn version_limit_of(
+        &mut self,
+        url: &DatabaseUrl,
+        sql: &str,
+        exists: bool,
+    ) -> Result<Option<usize>, DbError> {
+        if !exists {
             return Ok(Some(DIESEL_VERSION_LENGTH));
         }
         let q = diesel::sql_query(sql);

@@ -297,6 +297,10 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     }),
 };
 
+/// What makes a connection read only before a configured query runs, and what ends that
+/// (`targets-query`): a read-only transaction, rolled back.
+pub const READ_ONLY: (&str, &str) = ("START TRANSACTION READ ONLY", "ROLLBACK");
+
 #[cfg(test)]
 mod tests {
     use super::*;

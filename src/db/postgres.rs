@@ -323,3 +323,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     scratch: Some(&SCRATCH),
     partial: None,
 };
+
+/// What makes a connection read only before a configured query runs, and what ends that
+/// (`targets-query`): a read-only transaction, rolled back.
+pub const READ_ONLY: (&str, &str) = ("BEGIN TRANSACTION READ ONLY", "ROLLBACK");

@@ -227,6 +227,10 @@ pub fn run_steps(
             ..RunOutcome::default()
         };
     }
+    // Nothing to run: nothing to tell the interrupt handler, no marks or checksums to touch.
+    if steps.is_empty() {
+        return RunOutcome::default();
+    }
     let session = conn
         .session_id()
         .map(|id| (url.clone(), conn.backend(), id));

@@ -166,6 +166,10 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     }),
 };
 
+/// What makes a connection read only before a configured query runs, and what ends that
+/// (`targets-query`): SQLite refuses every write on a `query_only` connection.
+pub const READ_ONLY: (&str, &str) = ("PRAGMA query_only = ON", "");
+
 #[cfg(test)]
 mod tests {
     use super::*;

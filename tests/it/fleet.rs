@@ -371,3 +371,414 @@ fn a_failing_canary_leaves_the_rest_alone() {
     assert_eq!(doc["summary"]["migrated"], 5, "{doc}");
     assert_eq!(doc["summary"]["current"], 1, "{doc}");
 }
+
+/// A package whose set reads its fleet with `targets-query` on the database in `CONTROL_URL`.
+fn configured_fleet(query: &str) -> CliTest {
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    t.migration(
+        "2024-01-02-000000_create_posts",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE posts;\n"),
+    );
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[package.metadata.migrate]\ntargets-url-env = \"CONTROL_URL\"\ntargets-query = {query:?}\n"
+        ),
+    );
+    t
+}
+
+fn sqlite(path: &std::path::Path) -> cargo_migrate::db::Connection {
+    cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(path.display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions {
+            create_sqlite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn sqlite_control_file_lists_the_fleet() {
+    let t = configured_fleet("SELECT url FROM tenants WHERE active = 1 ORDER BY url");
+    let control = t.path("control.db");
+    let mut conn = sqlite(&control);
+    conn.batch_execute("CREATE TABLE tenants (url TEXT NOT NULL, active INTEGER NOT NULL)")
+        .unwrap();
+    for (name, active) in [("a", 1), ("b", 1), ("c", 0), ("d", 1)] {
+        conn.batch_execute(&format!(
+            "INSERT INTO tenants VALUES ('{}', {active})",
+            t.path(&format!("tenant_{name}.db")).display()
+        ))
+        .unwrap();
+    }
+    drop(conn);
+    // Without the variable: the set, the file and the key are named.
+    let run = t.run(&["apply", "--fleet"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("set `app`")
+            && run.stderr.contains("targets-url-env = \"CONTROL_URL\"")
+            && run.stderr.contains("Cargo.toml")
+            && run.stderr.contains("$CONTROL_URL is not set"),
+        "{}",
+        run.stderr
+    );
+    // Relative to the package, as the set's own SQLite URL would be.
+    let t = t.env("CONTROL_URL", "control.db");
+    let doc = t.run(&["apply", "--fleet", "--format", "json"]).json();
+    assert_eq!(doc["summary"]["targets"], 3, "{doc}");
+    assert_eq!(doc["summary"]["migrated"], 3, "{doc}");
+    assert!(doc["targets"][0]["origin"]
+        .as_str()
+        .unwrap()
+        .contains("row 1 of targets-query of set `app`"));
+    assert!(!t.path("tenant_c.db").exists());
+    let run = t.run(&["status", "--fleet"]);
+    run.assert_success();
+    assert!(run.stdout.contains("3 targets current"), "{}", run.stdout);
+    t.run(&["check", "--fleet"]).assert_success();
+    // A plain apply without a URL says how to reach the fleet.
+    let run = t.run(&["apply"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("pass --fleet"), "{}", run.stderr);
+    // --fleet and a target list do not go together.
+    t.run(&["apply", "--fleet", "--targets", "x.txt"])
+        .assert_code(2);
+}
+
+#[test]
+fn the_targets_query_cannot_write_and_its_errors_say_where() {
+    let t = configured_fleet("DELETE FROM tenants RETURNING url").env("CONTROL_URL", "control.db");
+    let mut conn = sqlite(&t.path("control.db"));
+    conn.batch_execute("CREATE TABLE tenants (url TEXT); INSERT INTO tenants VALUES ('x.db')")
+        .unwrap();
+    drop(conn);
+    let run = t.run(&["apply", "--fleet"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("`targets-query` in [package.metadata.migrate]")
+            && run.stderr.contains("readonly"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        sqlite(&t.path("control.db"))
+            .count("SELECT COUNT(*) AS n FROM tenants")
+            .unwrap(),
+        1
+    );
+    // Three columns, and no row at all.
+    for (query, said) in [
+        (
+            "SELECT url, url, url FROM tenants",
+            "this one has 3 columns",
+        ),
+        ("SELECT url FROM tenants WHERE 0", "lists no target"),
+    ] {
+        let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+        let (head, _) = manifest.split_once("targets-query").unwrap();
+        t.write("Cargo.toml", &format!("{head}targets-query = {query:?}\n"));
+        let run = t.run(&["apply", "--fleet"]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(said), "{query}: {}", run.stderr);
+    }
+    // One key without the other is refused when the configuration is read.
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    let (head, _) = manifest.split_once("targets-url-env").unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{head}targets-query = \"SELECT 1\"\n"),
+    );
+    let run = t.run(&["list"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("Cargo.toml")
+            && run
+                .stderr
+                .contains("([package.metadata.migrate] targets-query)")
+            && run.stderr.contains("without `targets-url-env`"),
+        "{}",
+        run.stderr
+    );
+    // No targets-query at all.
+    t.write("Cargo.toml", head);
+    let run = t.run(&["status", "--fleet"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("has no `targets-query`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn postgres_control_database_lists_databases_and_schemas() {
+    let Some(control) = TestDb::create(Server::Postgres, "control") else {
+        return;
+    };
+    let tenants: Vec<TestDb> = (0..3)
+        .filter_map(|_| TestDb::create(Server::Postgres, "tenant"))
+        .collect();
+    let mut conn = control.connect();
+    conn.batch_execute(
+        "CREATE TABLE tenants (url TEXT, schema_name TEXT, active BOOLEAN NOT NULL);
+         CREATE SCHEMA tenant_x; CREATE SCHEMA tenant_y;
+         INSERT INTO tenants VALUES (NULL, 'tenant_x', true), (NULL, 'tenant_y', true), (NULL, 'tenant_z', false);",
+    )
+    .unwrap();
+    for (i, db) in tenants.iter().enumerate() {
+        conn.batch_execute(&format!(
+            "INSERT INTO tenants VALUES ('{}', NULL, {})",
+            db.url,
+            i != 2
+        ))
+        .unwrap();
+    }
+    let t = configured_fleet(
+        "SELECT url, schema_name FROM tenants WHERE active ORDER BY url NULLS FIRST, schema_name",
+    )
+    // A password that the server does not need (trust) and no message may show.
+    .env(
+        "CONTROL_URL",
+        control.url.replacen("postgres@", "postgres:s3cret@", 1),
+    )
+    .env("DATABASE_URL", control.url.clone());
+    let doc = t.run(&["apply", "--fleet", "--format", "json"]).json();
+    assert_eq!(doc["summary"]["targets"], 4, "{doc}");
+    assert_eq!(doc["summary"]["migrated"], 4, "{doc}");
+    assert!(doc["targets"][0]["database"]
+        .as_str()
+        .unwrap()
+        .ends_with("schema tenant_x"));
+    let mut check = control.connect();
+    for schema in ["tenant_x", "tenant_y"] {
+        assert_eq!(
+            check
+                .count(&format!(
+                    "SELECT COUNT(*)::bigint AS n FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = 'posts'"
+                ))
+                .unwrap(),
+            1
+        );
+    }
+    assert_eq!(
+        tenants[2]
+            .connect()
+            .count("SELECT COUNT(*)::bigint AS n FROM information_schema.tables WHERE table_name = 'users'")
+            .unwrap(),
+        0,
+        "an inactive tenant was migrated"
+    );
+    // The query runs in a read-only transaction.
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    let (head, _) = manifest.split_once("targets-query").unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{head}targets-query = \"UPDATE tenants SET active = true RETURNING url\"\n"),
+    );
+    let run = t.run(&["apply", "--fleet"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("read-only transaction") && !run.all().contains("s3cret"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        check
+            .count("SELECT COUNT(*)::bigint AS n FROM tenants WHERE active")
+            .unwrap(),
+        4
+    );
+    // A control database that is not there: named, without its password.
+    let t = t.env(
+        "CONTROL_URL",
+        format!(
+            "{}_missing",
+            control.url.replacen("postgres@", "postgres:s3cret@", 1)
+        ),
+    );
+    let run = t.run(&["status", "--fleet"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("_missing") && !run.all().contains("s3cret"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn mysql_control_database_lists_the_fleet() {
+    let Some(control) = TestDb::create(Server::Mysql, "control") else {
+        return;
+    };
+    let tenants: Vec<TestDb> = (0..2)
+        .filter_map(|_| TestDb::create(Server::Mysql, "tenant"))
+        .collect();
+    let mut conn = control.connect();
+    conn.batch_execute("CREATE TABLE tenants (url VARCHAR(255) NOT NULL)")
+        .unwrap();
+    for db in &tenants {
+        conn.batch_execute(&format!("INSERT INTO tenants VALUES ('{}')", db.url))
+            .unwrap();
+    }
+    let t = configured_fleet("SELECT url FROM tenants ORDER BY url")
+        .env("CONTROL_URL", control.url.clone());
+    let doc = t.run(&["apply", "--fleet", "--format", "json"]).json();
+    assert_eq!(doc["summary"]["migrated"], 2, "{doc}");
+    for db in &tenants {
+        assert_eq!(
+            db.connect()
+                .count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
+                .unwrap(),
+            2
+        );
+    }
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    let (head, _) = manifest.split_once("targets-query").unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{head}targets-query = \"DELETE FROM tenants RETURNING url\"\n"),
+    );
+    let run = t.run(&["apply", "--fleet"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("READ ONLY"), "{}", run.stderr);
+    assert_eq!(conn.count("SELECT COUNT(*) AS n FROM tenants").unwrap(), 2);
+}
+
+#[test]
+fn revert_on_every_target_reports_each_one() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 5);
+    let f = file.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    // A dry run says what would go, and changes nothing.
+    let doc = t
+        .run(&["revert", "--targets", f, "--dry-run", "--format", "json"])
+        .json();
+    assert_eq!(doc["command"], "revert");
+    assert_eq!(doc["summary"]["reverted"], 5, "{doc}");
+    assert_eq!(
+        doc["targets"][0]["reverted"][0],
+        "2024-05-02-000000_add_due_date"
+    );
+    let run = t.run(&["revert", "--targets", f, "--jobs", "2"]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "todo: 5 targets, 0 with nothing to revert, 5 reverted, 0 failed, 0 unreachable"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("tenant_0.db reverted (2024-05-02-000000_add_due_date)"),
+        "{}",
+        run.stdout
+    );
+    let st = t
+        .run(&["status", "--targets", f, "--format", "json"])
+        .json();
+    assert_eq!(st["behind"], 5, "{st}");
+    // One tenant lost its table by hand: its down.sql fails, the others are reverted, and a
+    // missing database is unreachable.
+    sqlite(&t.path("tenant_2.db"))
+        .batch_execute("DROP TABLE todos")
+        .unwrap();
+    let mut list = std::fs::read_to_string(&file).unwrap();
+    list.push_str(&format!("{}\n", t.path("nowhere/tenant_x.db").display()));
+    std::fs::write(&file, list).unwrap();
+    let run = t.run(&["revert", "--targets", f, "--all", "--format", "json"]);
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["reverted"], 4, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 1, "{doc}");
+    assert_eq!(doc["summary"]["unreachable"], 1, "{doc}");
+    assert_eq!(
+        doc["targets"][2]["failure"]["migration"],
+        "2024-05-01-000000_create_todos"
+    );
+    // Again: only the failed one has something left to revert.
+    let doc = t
+        .run(&["revert", "--targets", f, "--all", "--format", "json"])
+        .json();
+    assert_eq!(doc["summary"]["current"], 4, "{doc}");
+    // --fail-fast with one job leaves the rest alone.
+    t.run(&["apply", "--targets", f]);
+    let doc = t
+        .run(&[
+            "revert",
+            "--targets",
+            f,
+            "--jobs",
+            "1",
+            "--fail-fast",
+            "-n",
+            "2",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(doc["summary"]["reverted"], 2, "{doc}");
+    assert_eq!(doc["summary"]["not_started"], 3, "{doc}");
+}
+
+#[test]
+fn postgres_fleet_reverts_twice_at_once_without_reverting_anything_twice() {
+    let dbs: Vec<TestDb> = (0..4)
+        .filter_map(|_| TestDb::create(Server::Postgres, "revert"))
+        .collect();
+    if dbs.is_empty() {
+        return;
+    }
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    t.migration(
+        "2024-01-02-000000_create_log",
+        "CREATE TABLE log (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE log;\n"),
+    );
+    let list: String = dbs.iter().map(|d| format!("{}\n", d.url)).collect();
+    t.write("targets.txt", &list);
+    let f = t.path("targets.txt");
+    let f = f.to_str().unwrap();
+    t.run(&["apply", "--targets", f]).assert_success();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = t.command(&["revert", "--targets", f, "--jobs", "2"]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    for r in runs {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Each run reverted the newest migration left on each target, one after the other.
+    for db in &dbs {
+        assert_eq!(
+            db.connect()
+                .count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
+                .unwrap(),
+            0
+        );
+    }
+}
