@@ -565,8 +565,13 @@ fn save_state_file(conn: &mut Connection, store: &StateStore, len: usize, key: &
         return;
     }
     let target = store.file(len, key);
-    let temp = target.with_extension(format!("{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&temp);
+    // A name of this write alone: threads of one run (a fleet check) save states at once,
+    // and one must never rename another's half-written file into place.
+    let temp = target.with_extension(format!(
+        "{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
     let literal = temp.to_string_lossy().replace('\'', "''");
     if conn
         .batch_execute(&format!("VACUUM INTO '{literal}'"))
@@ -667,6 +672,44 @@ mod tests {
             "cargo_migrate_scratch_18446744073709551615_1_0",
             now
         ));
+    }
+
+    #[test]
+    fn threads_saving_one_sqlite_state_at_once_leave_a_whole_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::new(tmp.path(), tmp.path(), "app");
+        let key = StateStore::name_key("k", "");
+        for _ in 0..10 {
+            std::thread::scope(|scope| {
+                for _ in 0..6 {
+                    scope.spawn(|| {
+                        let mut s =
+                            ScratchDb::create(Backend::Sqlite, None, &InitSql::none()).unwrap();
+                        let rows: String = (0..500).map(|i| format!("({i}),")).collect();
+                        s.conn
+                            .batch_execute(&format!(
+                                "CREATE TABLE t (id INTEGER); INSERT INTO t VALUES {}",
+                                rows.trim_end_matches(',')
+                            ))
+                            .unwrap();
+                        save_state_file(&mut s.conn, &store, 1, &key);
+                    });
+                }
+            });
+            let path = store.file(1, &key);
+            let mut conn = Connection::establish(
+                &DatabaseUrl::new(path.display().to_string()),
+                Backend::Sqlite,
+                ConnectOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(conn.count("SELECT COUNT(*) AS n FROM t").unwrap(), 500);
+        }
+        let left: Vec<_> = std::fs::read_dir(&store.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
     }
 
     #[test]

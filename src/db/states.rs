@@ -167,15 +167,21 @@ impl StateStore {
         let mut ours = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".sqlite") {
+            let half_written = name.ends_with(".tmp");
+            if !name.ends_with(".sqlite") && !half_written {
                 continue;
             }
             let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
                 continue;
             };
             let age = now.duration_since(modified).unwrap_or_default();
-            // A replay's own copy is deleted when it ends; one left by a crash goes in an hour.
-            let leftover = name.starts_with("replay-") && age > Duration::from_secs(60 * 60);
+            // A replay's own copy, and a state being written, are gone when the run ends; one
+            // left by a crash goes in an hour.
+            let leftover =
+                (half_written || name.starts_with("replay-")) && age > Duration::from_secs(60 * 60);
+            if half_written && !leftover {
+                continue;
+            }
             let sibling =
                 name != saved_name && saved_len.is_some() && length_of(&name) == saved_len;
             if leftover || sibling || age > MAX_AGE {
