@@ -48,11 +48,14 @@
 //! `scratch.rs`. No code outside these compares a backend with `==`, so nothing a new
 //! variant misses can fall through silently.
 
+#[cfg(feature = "cli")]
 pub mod catalog;
 pub mod checksums;
 pub mod engine;
 pub mod harness;
+#[cfg(feature = "cli")]
 pub mod introspect;
+#[cfg(feature = "cli")]
 pub mod lifecycle;
 pub mod lock;
 pub mod marks;
@@ -60,6 +63,7 @@ pub mod mysql;
 pub mod partial;
 pub mod postgres;
 pub mod run;
+#[cfg(feature = "cli")]
 pub mod scratch;
 pub mod sqlite;
 
@@ -73,9 +77,11 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncMysqlConnection;
 
 use crate::backend::Backend;
-use crate::config::InitSql;
 use crate::database_url::{redact_text, DatabaseUrl};
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
+use crate::init_sql::InitSql;
+#[cfg(feature = "cli")]
 use crate::schema::{PrintSchemaOptions, Schema};
 
 pub use crate::database_url::{resolve_sqlite_url, sqlite_path};
@@ -705,6 +711,7 @@ impl Connection {
         let _ = self.batch_execute(&sql);
     }
 
+    #[cfg(feature = "cli")]
     /// Read a schema into the model, as `diesel print-schema` would with `opts`.
     pub fn introspect(
         &mut self,
@@ -717,6 +724,7 @@ impl Connection {
         }
     }
 
+    #[cfg(feature = "cli")]
     /// Read the whole catalog (every object a migration can create), for drift beyond what
     /// `table!` shows.
     pub fn catalog(&mut self) -> Result<crate::catalog::Catalog, catalog::CatalogError> {
@@ -727,6 +735,7 @@ impl Connection {
         }
     }
 
+    #[cfg(feature = "cli")]
     /// What `generate --diff-schema` needs to know about a replayed history beyond the model.
     pub fn history_facts(&mut self, url: &DatabaseUrl) -> Result<HistoryFacts, DbError> {
         let facts = match self {

@@ -11,11 +11,13 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
+#[cfg(feature = "cli")]
 use super::scratch::ScratchServer;
 use super::{
     lock, one_line, DbError, MysqlConnection, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES,
 };
 use crate::database_url::DatabaseUrl;
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
 
 /// Statements that need one privilege on the versions table and change nothing. MySQL and
@@ -181,6 +183,7 @@ pub(crate) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+#[cfg(feature = "cli")]
 /// Scratch databases on a MySQL/MariaDB server.
 pub const SCRATCH: ScratchServer = ScratchServer {
     scheme: "mysql",
@@ -225,6 +228,7 @@ pub fn drop_if_abandoned(conn: &mut MysqlConnection, name: &str) -> bool {
     dropped
 }
 
+#[cfg(feature = "cli")]
 #[derive(QueryableByName)]
 struct ForeignKeyRow {
     #[diesel(sql_type = Text)]
@@ -235,6 +239,7 @@ struct ForeignKeyRow {
     column: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 /// The names of foreign keys, so generated SQL drops the constraints the history created.
 pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryFacts> {
     let mut facts = HistoryFacts::default();

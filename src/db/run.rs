@@ -232,7 +232,7 @@ pub fn run_steps(
     conn: &mut Connection,
     url: &DatabaseUrl,
     set: &str,
-    init_sql: &crate::config::InitSql,
+    init_sql: &crate::init_sql::InitSql,
     kind: RunKind,
     steps: &[Step<'_>],
     progress: &dyn Progress,

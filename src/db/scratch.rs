@@ -19,9 +19,9 @@ use diesel::RunQueryDsl;
 use super::harness;
 use super::{mysql, one_line, postgres, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
-use crate::config::InitSql;
 use crate::database_url::DatabaseUrl;
 use crate::failure::MigrationFailure;
+use crate::init_sql::InitSql;
 use crate::migration::{Direction, Migration};
 
 /// The prefix of every scratch database's name.

@@ -9,11 +9,16 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Nullable, Text};
-use diesel::{Connection as _, QueryableByName, RunQueryDsl};
+use diesel::Connection as _;
+#[cfg(feature = "cli")]
+use diesel::{
+    sql_types::{Nullable, Text},
+    QueryableByName, RunQueryDsl,
+};
 
 use super::{one_line, ConnectOptions, DbError};
 use crate::database_url::{canonical_path, sqlite_open_target, sqlite_path, DatabaseUrl};
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
 
 /// Counts diesel's versions table.
@@ -105,6 +110,7 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
     }
 }
 
+#[cfg(feature = "cli")]
 #[derive(QueryableByName)]
 struct ObjectRow {
     #[diesel(sql_type = Text)]
@@ -115,6 +121,7 @@ struct ObjectRow {
     sql: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 /// The `CREATE` statements of every table and of the objects on it (indexes, triggers), which
 /// a table rebuild must recreate.
 pub fn history_facts(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<HistoryFacts> {
