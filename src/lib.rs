@@ -72,6 +72,7 @@ pub mod git;
 pub mod history;
 pub mod init_sql;
 pub mod interrupt;
+#[cfg(feature = "statements")]
 pub mod lint;
 pub mod migration;
 #[cfg(feature = "cli")]
@@ -84,6 +85,7 @@ pub mod report;
 pub mod schema;
 #[cfg(feature = "cli")]
 pub mod settings;
+#[cfg(feature = "statements")]
 pub mod sql;
 #[cfg(feature = "cli")]
 pub mod state;
