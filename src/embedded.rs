@@ -100,6 +100,16 @@ pub enum Error {
         /// What failed.
         source: Box<DbError>,
     },
+    /// Another process held the migration lock for longer than [`Migrator::lock_timeout`].
+    #[error("set `{set}`: gave up after {seconds} s waiting for the migration lock on {url}: another instance of the application, or a `cargo migrate` command, is still migrating it; nothing was applied\nhelp: start again when it is done, or give Migrator::lock_timeout a longer wait")]
+    LockTimeout {
+        /// The set.
+        set: String,
+        /// The database.
+        url: DatabaseUrl,
+        /// How long it waited.
+        seconds: u64,
+    },
     /// The database has applied migrations the bundle does not have.
     #[error("refusing to migrate {url} (set `{set}`): it has applied migrations this bundle does not have: {}; nothing was applied\nhelp: a newer build of the application (or another tool) migrated this database; run that build, or a bundle that has these migrations", versions.join(", "))]
     UnknownVersions {
@@ -263,7 +273,7 @@ impl<'b> Migrator<'b> {
     }
 
     /// How long to wait for another process (another instance, a `cargo migrate apply`) that
-    /// holds the migration lock before giving up with [`DbError::LockTimeout`].
+    /// holds the migration lock before giving up with [`Error::LockTimeout`].
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
@@ -326,7 +336,14 @@ impl<'b> Migrator<'b> {
         run::locked(&mut conn, &url, self.lock_timeout, &logger, |conn| {
             self.run_locked(conn, &url, &init_sql, &logger)
         })
-        .map_err(db)?
+        .map_err(|e| match e {
+            DbError::LockTimeout { url, seconds } => Error::LockTimeout {
+                set: set.to_string(),
+                url,
+                seconds,
+            },
+            other => db(other),
+        })?
     }
 
     fn run_locked(

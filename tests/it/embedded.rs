@@ -304,3 +304,49 @@ fn the_example_bundle_is_the_fixture_bundled() {
         "examples/embedded_app.bundle.json is not fixtures/embedded-app bundled: run `cargo migrate bundle --out ../../examples/embedded_app.bundle.json` in fixtures/embedded-app"
     );
 }
+
+#[test]
+fn a_held_lock_is_waited_for_until_the_timeout_and_nothing_runs() {
+    let Some(db) = TestDb::create(Server::Postgres, "embed_lock") else {
+        return;
+    };
+    let bundle = bundle_of(
+        "postgres",
+        &[(
+            "2024-01-01-000000_create_events",
+            "CREATE TABLE events (id INTEGER PRIMARY KEY);",
+        )],
+    );
+    // Another process's apply, as far as the lock goes: the same lock, held meanwhile.
+    let url = DatabaseUrl::new(&db.url);
+    let mut holder = db.connect();
+    let lock = cargo_migrate::db::lock::MigrationLock::acquire(
+        &mut holder,
+        &url,
+        std::time::Duration::from_secs(5),
+        || {},
+    )
+    .unwrap();
+    let err = Migrator::new(&bundle, "app")
+        .unwrap()
+        .lock_timeout(std::time::Duration::from_secs(1))
+        .run(&db.url)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::LockTimeout { seconds: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("gave up after 1 s waiting for the migration lock"),
+        "{err}"
+    );
+    let mut c = db.connect();
+    assert!(!c.has_migrations_table().unwrap());
+    assert!(c.table_names().unwrap().iter().all(|t| t != "events"));
+    // Released, the next start applies it.
+    lock.release(&mut holder);
+    let report = Migrator::new(&bundle, "app").unwrap().run(&db.url).unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(versions(&mut c, &db.url), ["20240101000000"]);
+}
