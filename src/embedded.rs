@@ -31,7 +31,10 @@
 //! Each migration is logged through the `log` crate (target `cargo_migrate`).
 //!
 //! Build the library with `default-features = false` for this: the command line, the linter,
-//! schema rendering and the workspace reader are then left out.
+//! schema rendering and the workspace reader are then left out. On MySQL/MariaDB add the
+//! `statements` feature, so that files run statement by statement as `cargo migrate apply`
+//! runs them there (a failure then names its statement and records what stayed committed);
+//! without it each file runs as one batch, as diesel runs it. docs/embedded.md has the rest.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -391,6 +394,11 @@ impl<'b> Migrator<'b> {
                 Some(_) => {}
                 None => unverified.push(m.dir_name.clone()),
             }
+        }
+        if !unverified.is_empty() {
+            log::warn!(target: "cargo_migrate",
+                "set `{set}`: {} applied migration(s) have no recorded checksum (applied by diesel_cli, or before checksums were recorded), so they could not be compared with the bundle: {}",
+                unverified.len(), unverified.join(", "));
         }
         if !changed.is_empty() {
             return Err(Error::ChecksumMismatch {

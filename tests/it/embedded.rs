@@ -350,3 +350,43 @@ fn a_held_lock_is_waited_for_until_the_timeout_and_nothing_runs() {
     assert_eq!(report.applied.len(), 1);
     assert_eq!(versions(&mut c, &db.url), ["20240101000000"]);
 }
+
+#[test]
+fn a_migration_applied_without_a_checksum_is_reported_unverified_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("app.db").to_str().unwrap().to_string();
+    std::fs::write(&url, "").unwrap();
+    // As diesel_cli leaves it: the first migration ran and is recorded, with no checksum.
+    let mut c = sqlite(&url);
+    c.batch_execute("CREATE TABLE events (id INTEGER PRIMARY KEY);")
+        .unwrap();
+    c.ensure_migrations_table().unwrap();
+    c.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000')")
+        .unwrap();
+    let bundle = bundle_of(
+        "sqlite",
+        &[
+            (
+                "2024-01-01-000000_create_events",
+                "CREATE TABLE events (id INTEGER PRIMARY KEY);",
+            ),
+            (
+                "2024-01-02-000000_create_users",
+                "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+            ),
+        ],
+    );
+    let report = Migrator::new(&bundle, "app").unwrap().run(&url).unwrap();
+    assert_eq!(report.unverified, ["2024-01-01-000000_create_events"]);
+    assert_eq!(report.already_applied, 1);
+    let names: Vec<&str> = report.applied.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["2024-01-02-000000_create_users"]);
+    assert_eq!(versions(&mut c, &url), ["20240101000000", "20240102000000"]);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT COUNT(*) AS n FROM __cargo_migrate_checksums WHERE version = '20240102000000'"
+        ),
+        1
+    );
+}
