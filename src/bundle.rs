@@ -9,6 +9,7 @@
 //! runs exactly as in a workspace; a bundle whose checksums do not match is refused. The format
 //! is described in docs/deploy.md.
 
+#[cfg(feature = "cli")]
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -16,9 +17,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
-use crate::config::InitSql;
-use crate::migration::{Migration, MigrationFolder};
+#[cfg(feature = "cli")]
+use crate::init_sql::InitSql;
+use crate::migration::Migration;
+#[cfg(feature = "cli")]
+use crate::migration::MigrationFolder;
+#[cfg(feature = "cli")]
 use crate::settings::Resolved;
+#[cfg(feature = "cli")]
 use crate::workspace::{FoundBy, MigrationSet, Workspace};
 
 /// The format's name, in every bundle.
@@ -91,6 +97,34 @@ pub struct BundledMigration {
     pub checksum: String,
 }
 
+impl BundledSet {
+    /// The set's migrations, as if read from folders under `shown` (which names their files
+    /// in messages: `<shown>/<folder>/up.sql`).
+    pub fn migrations_at(&self, shown: &Path) -> Vec<Migration> {
+        self.migrations
+            .iter()
+            .map(|m| Migration {
+                version: m.version.clone(),
+                name: m
+                    .dir_name
+                    .split_once('_')
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_default(),
+                dir_name: m.dir_name.clone(),
+                dir: shown.join(&m.dir_name),
+                up_sql: m.up_sql.clone(),
+                down_sql: m.down_sql.clone(),
+                run_in_transaction: m
+                    .metadata
+                    .as_deref()
+                    .map(crate::migration::run_in_transaction_of)
+                    .unwrap_or(true),
+                has_metadata: m.metadata.is_some(),
+            })
+            .collect()
+    }
+}
+
 impl<'de> Deserialize<'de> for Backend {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -104,6 +138,7 @@ pub fn migration_checksum(up: &str, down: Option<&str>, metadata: Option<&str>) 
 }
 
 impl Bundle {
+    #[cfg(feature = "cli")]
     /// A bundle of the selected sets of a workspace.
     pub fn of(resolved: &Resolved) -> Result<Bundle, BundleError> {
         let mut sets = Vec::new();
@@ -189,12 +224,17 @@ impl Bundle {
             path: path.to_path_buf(),
             source,
         })?;
+        Bundle::parse(&text, path)
+    }
+
+    /// Parse a bundle's text and verify every checksum; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Bundle, BundleError> {
         let invalid = |message: String| BundleError::Invalid {
             path: path.to_path_buf(),
             message,
         };
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON ({e})")))?;
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON ({e})")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(invalid(format!("it has no `\"format\": \"{FORMAT}\"`")));
         }
@@ -238,6 +278,7 @@ impl Bundle {
         Ok(bundle)
     }
 
+    #[cfg(feature = "cli")]
     /// The bundle as a workspace rooted at `root` (the current folder: `.env` is read there),
     /// with each set's migrations as folders read from the bundle. A migration's files are
     /// shown as `<bundle>/<set>/<folder>/up.sql`.
@@ -250,28 +291,7 @@ impl Bundle {
         let mut folders = BTreeMap::new();
         for s in &self.sets {
             let shown = bundle_path.join(&s.name);
-            let migrations = s
-                .migrations
-                .iter()
-                .map(|m| Migration {
-                    version: m.version.clone(),
-                    name: m
-                        .dir_name
-                        .split_once('_')
-                        .map(|(_, n)| n.to_string())
-                        .unwrap_or_default(),
-                    dir_name: m.dir_name.clone(),
-                    dir: shown.join(&m.dir_name),
-                    up_sql: m.up_sql.clone(),
-                    down_sql: m.down_sql.clone(),
-                    run_in_transaction: m
-                        .metadata
-                        .as_deref()
-                        .map(crate::migration::run_in_transaction_of)
-                        .unwrap_or(true),
-                    has_metadata: m.metadata.is_some(),
-                })
-                .collect();
+            let migrations = s.migrations_at(&shown);
             folders.insert(
                 s.name.clone(),
                 MigrationFolder {

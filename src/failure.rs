@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::cause::Cause;
 use crate::diagnostic::{Diagnostic, Problem};
-use crate::lint::implicit_commit::{CommitOutcome, StatementRef};
+#[cfg(feature = "statements")]
 use crate::lint::model::{Action, TxKind};
 use crate::migration::{Direction, Migration};
 
@@ -127,9 +127,36 @@ pub struct TransactionEnd {
     pub line: usize,
 }
 
+/// One statement of a file, as a report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRef {
+    /// Its number in the file (1-based).
+    pub statement: usize,
+    /// The line it starts on.
+    pub line: usize,
+    /// Its text on one line, shortened.
+    pub text: String,
+}
+
+/// What of a MySQL file that failed at one statement stayed committed (see
+/// `lint::implicit_commit::after_failure`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CommitOutcome {
+    /// Statements that ran and are committed: implicitly committing statements, and every
+    /// statement that ran before one of them or in autocommit mode after it.
+    pub committed: Vec<StatementRef>,
+    /// Statements that ran but were rolled back with diesel's transaction (or by a `ROLLBACK`).
+    pub rolled_back: Vec<StatementRef>,
+    /// The statement that failed.
+    pub failed: Option<StatementRef>,
+    /// The statements after it, which never ran.
+    pub not_run: Vec<StatementRef>,
+}
+
 /// The first statement of `text` that ends the transaction diesel opened around it: `COMMIT`
 /// (or `END`) and `ROLLBACK` everywhere, `BEGIN` on MySQL (which commits implicitly). A `BEGIN`
 /// on SQLite fails and one on PostgreSQL is ignored, so neither ends it.
+#[cfg(feature = "statements")]
 pub fn ends_transaction(text: &str, backend: Backend) -> Option<TransactionEnd> {
     let split = crate::sql::split(text, backend).ok()?;
     split.statements.iter().find_map(|stmt| {
@@ -149,6 +176,12 @@ pub fn ends_transaction(text: &str, backend: Backend) -> Option<TransactionEnd> 
             line: stmt.start.line,
         })
     })
+}
+
+/// Without the `statements` feature the file's statements are not read: `None`.
+#[cfg(not(feature = "statements"))]
+pub fn ends_transaction(_text: &str, _backend: Backend) -> Option<TransactionEnd> {
+    None
 }
 
 impl MigrationFailure {
@@ -555,7 +588,7 @@ impl MigrationFailure {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "statements"))]
 mod tests {
     use super::*;
 

@@ -16,12 +16,17 @@
 //! the handler then just exits with 130.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+#[cfg(feature = "cli")]
+use std::sync::OnceLock;
 
 use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
+#[cfg(feature = "cli")]
 use crate::db::{ConnectOptions, Connection};
+#[cfg(feature = "cli")]
 use crate::output::Printer;
+#[cfg(feature = "cli")]
 use crate::report::InterruptedReport;
 
 /// What is running right now.
@@ -41,7 +46,7 @@ pub struct Progress {
     pub target: Option<(DatabaseUrl, Backend)>,
     /// The set's `init-sql`, run on the connection that reads the target back (a
     /// `search_path` decides which versions table it reads).
-    pub init_sql: crate::config::InitSql,
+    pub init_sql: crate::init_sql::InitSql,
     /// Per step: its version, and whether it applies (`true`) or reverts it.
     pub effects: Vec<(String, bool)>,
     /// The step running now.
@@ -60,6 +65,7 @@ static PROGRESS: Mutex<Option<Progress>> = Mutex::new(None);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+#[cfg(feature = "cli")]
 static PRINTER: OnceLock<&'static Printer> = OnceLock::new();
 
 /// Whether a signal arrived. Ending the running session makes the running migration fail; the
@@ -78,6 +84,7 @@ pub fn yield_to_handler() {
     }
 }
 
+#[cfg(feature = "cli")]
 /// Install the handler once per process, reporting through `printer`. Errors (another
 /// handler) are ignored: the default behaviour, ending the process, still leaves the database
 /// consistent.
@@ -123,12 +130,14 @@ pub fn clear() {
     }
 }
 
+#[cfg(feature = "cli")]
 fn end_session(url: &DatabaseUrl, backend: Backend, id: i64) {
     if let Ok(mut conn) = Connection::establish(url, backend, ConnectOptions::default()) {
         conn.end_session(id);
     }
 }
 
+#[cfg(feature = "cli")]
 /// Whether step `i` of `p` is in effect in the database (applied: its version recorded;
 /// reverted: its version gone), read over a new connection; `None` when it cannot be read.
 fn finished_in_database(p: &Progress, i: usize) -> Option<bool> {
@@ -141,6 +150,7 @@ fn finished_in_database(p: &Progress, i: usize) -> Option<bool> {
     Some(applied.contains(version) == *up)
 }
 
+#[cfg(feature = "cli")]
 fn on_signal() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     crate::db::scratch::drop_all_live();
@@ -165,6 +175,7 @@ fn on_signal() {
     std::process::exit(130);
 }
 
+#[cfg(feature = "cli")]
 /// The running step may have committed just before its session ended: what the report says
 /// about it is read from the database, not assumed.
 fn settle(p: &mut Progress) {
@@ -176,6 +187,7 @@ fn settle(p: &mut Progress) {
     }
 }
 
+#[cfg(feature = "cli")]
 /// The running step was stopped at a known statement of a file whose statements can stay
 /// committed (MySQL/MariaDB): say which did, and record them so that `apply` does not run
 /// them a second time.
@@ -220,6 +232,7 @@ fn record_partial(p: &Progress, report: &mut InterruptedReport) {
     report.version = Some(version.clone());
 }
 
+#[cfg(feature = "cli")]
 fn report_of(p: &Progress) -> InterruptedReport {
     let after = p.running.map(|i| i + 1).unwrap_or(p.done);
     InterruptedReport {

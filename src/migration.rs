@@ -82,6 +82,7 @@ impl MigrationFolder {
         self.migrations.iter().find(|m| m.version == version)
     }
 
+    #[cfg(feature = "cli")]
     /// Lint every migration of the folder, oldest first, as set `set` on `backend`.
     pub fn lint(
         &self,
@@ -92,6 +93,7 @@ impl MigrationFolder {
         self.lint_counted(set, backend, config).findings
     }
 
+    #[cfg(feature = "cli")]
     /// [`Self::lint`], also counting the findings inline allow comments silenced.
     pub fn lint_counted(
         &self,
@@ -583,6 +585,7 @@ pub enum NewMigrationError {
     },
 }
 
+#[cfg(feature = "cli")]
 /// The name as diesel would accept it: lowercase snake_case of letters, digits and `_`.
 pub fn check_name(name: &str) -> Result<(), NewMigrationError> {
     use heck::ToSnakeCase;

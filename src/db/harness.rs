@@ -36,6 +36,7 @@ pub struct SqlFailed {
 
 /// One statement of a file, for backends where statements run one at a time.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "statements"), allow(dead_code))]
 struct Piece {
     sql: String,
     line: usize,
@@ -47,6 +48,13 @@ struct Piece {
 /// transaction the harness opened, so the effect is that of one batch). Files with compound
 /// bodies (triggers, procedures, functions, events) and files the tokenizer cannot read run
 /// as one batch, exactly as diesel runs them.
+/// Without the `statements` feature every file runs as one batch.
+#[cfg(not(feature = "statements"))]
+fn pieces(_text: &str, _by_statement: bool, _backend: Backend) -> Option<Vec<Piece>> {
+    None
+}
+
+#[cfg(feature = "statements")]
 fn pieces(text: &str, by_statement: bool, backend: Backend) -> Option<Vec<Piece>> {
     if !by_statement {
         return None;

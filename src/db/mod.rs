@@ -46,11 +46,14 @@
 //! scratch server, `OWN_TABLES`), `db/introspect/<backend>.rs` and `db/catalog/<backend>.rs`.
 //! (Its driver is a dependency in `Cargo.toml`.) No code compares a backend with `==`.
 
+#[cfg(feature = "cli")]
 pub mod catalog;
 pub mod checksums;
 pub mod engine;
 pub mod harness;
+#[cfg(feature = "cli")]
 pub mod introspect;
+#[cfg(feature = "cli")]
 pub mod lifecycle;
 pub mod lock;
 pub mod marks;
@@ -59,6 +62,7 @@ pub mod partial;
 pub mod postgres;
 pub mod rows;
 pub mod run;
+#[cfg(feature = "cli")]
 pub mod scratch;
 pub mod sqlite;
 pub mod states;
@@ -73,9 +77,11 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncMysqlConnection;
 
 use crate::backend::Backend;
-use crate::config::InitSql;
 use crate::database_url::{redact_text, DatabaseUrl};
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
+use crate::init_sql::InitSql;
+#[cfg(feature = "cli")]
 use crate::schema::{PrintSchemaOptions, Schema};
 
 pub use crate::database_url::{resolve_sqlite_url, sqlite_path};
@@ -134,6 +140,7 @@ pub struct OwnTables {
     /// Column `name`: every table of the connection's current schema.
     pub table_names: &'static str,
     /// How scratch databases are created and dropped (`None`: the history replays in memory).
+    #[cfg(feature = "cli")]
     pub scratch: Option<&'static scratch::ScratchServer>,
     /// The records of partially applied migrations (`None`: a failed migration always rolls
     /// back whole), see [`partial`].
@@ -742,6 +749,7 @@ impl Connection {
         let _ = self.batch_execute(&sql);
     }
 
+    #[cfg(feature = "cli")]
     /// Read a schema into the model, as `diesel print-schema` would with `opts`.
     pub fn introspect(
         &mut self,
@@ -754,6 +762,7 @@ impl Connection {
         }
     }
 
+    #[cfg(feature = "cli")]
     /// Read the whole catalog (every object a migration can create), for drift beyond what
     /// `table!` shows.
     pub fn catalog(&mut self) -> Result<crate::catalog::Catalog, catalog::CatalogError> {
@@ -764,6 +773,7 @@ impl Connection {
         }
     }
 
+    #[cfg(feature = "cli")]
     /// What `generate --diff-schema` needs to know about a replayed history beyond the model.
     pub fn history_facts(&mut self, url: &DatabaseUrl) -> Result<HistoryFacts, DbError> {
         let facts = match self {

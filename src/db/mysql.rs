@@ -11,11 +11,13 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
+#[cfg(feature = "cli")]
 use super::scratch::ScratchServer;
 use super::{
     lock, one_line, DbError, MysqlConnection, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES,
 };
 use crate::database_url::DatabaseUrl;
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
 
 /// Statements that need one privilege on the versions table and change nothing. MySQL and
@@ -183,6 +185,7 @@ pub(crate) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+#[cfg(feature = "cli")]
 /// Scratch databases on a MySQL/MariaDB server.
 pub const SCRATCH: ScratchServer = ScratchServer {
     scheme: "mysql",
@@ -243,6 +246,7 @@ pub fn drop_if_abandoned(conn: &mut MysqlConnection, name: &str) -> bool {
     dropped
 }
 
+#[cfg(feature = "cli")]
 #[derive(QueryableByName)]
 struct ForeignKeyRow {
     #[diesel(sql_type = Text)]
@@ -253,6 +257,7 @@ struct ForeignKeyRow {
     column: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 /// The names of foreign keys, so generated SQL drops the constraints the history created.
 pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryFacts> {
     let mut facts = HistoryFacts::default();
@@ -287,6 +292,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     databases: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata",
     quote,
     table_names: "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()",
+    #[cfg(feature = "cli")]
     scratch: Some(&SCRATCH),
     partial: Some(super::partial::PartialSql {
         exists: "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '__cargo_migrate_partial'",

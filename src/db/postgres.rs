@@ -9,9 +9,11 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
+#[cfg(feature = "cli")]
 use super::scratch::{ScratchServer, StateSql};
 use super::{lock, one_line, DbError, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES};
 use crate::database_url::DatabaseUrl;
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
 
 /// Whether diesel's versions table is found the way diesel finds it (unqualified, through the
@@ -204,6 +206,7 @@ pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+#[cfg(feature = "cli")]
 /// Scratch databases on a PostgreSQL server.
 pub const SCRATCH: ScratchServer = ScratchServer {
     scheme: "postgres",
@@ -259,6 +262,7 @@ pub fn drop_if_abandoned(conn: &mut diesel::PgConnection, name: &str) -> bool {
     }
 }
 
+#[cfg(feature = "cli")]
 #[derive(QueryableByName)]
 struct FactRow {
     #[diesel(sql_type = Text)]
@@ -269,6 +273,7 @@ struct FactRow {
     c: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 /// Existing type names and the names of primary and foreign keys, so generated SQL refers to
 /// the constraints the history really created.
 pub fn history_facts(conn: &mut diesel::PgConnection) -> diesel::QueryResult<HistoryFacts> {
@@ -320,6 +325,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     databases: "SELECT datname::text AS name FROM pg_database",
     quote,
     table_names: "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()",
+    #[cfg(feature = "cli")]
     scratch: Some(&SCRATCH),
     partial: None,
 };

@@ -19,8 +19,8 @@ use crate::events::{Event, Progress};
 use crate::failure::ends_transaction;
 use crate::failure::{FailureContext, MigrationFailure, TablesLeft};
 use crate::interrupt;
-use crate::lint::implicit_commit;
-use crate::lint::rules::{empty_down_sql, empty_up_sql};
+#[cfg(feature = "statements")]
+use crate::lint::implicit_commit::after_failure;
 use crate::migration::{Direction, Migration};
 
 /// Which command runs.
@@ -94,10 +94,85 @@ pub struct RunOutcome {
     pub refused: Vec<Diagnostic>,
 }
 
+/// The lint rule (and finding code) of an up.sql that holds no statement.
+pub const EMPTY_UP_SQL: &str = "empty-up-sql";
+/// The lint rule (and finding code) of a down.sql that holds no statement.
+pub const EMPTY_DOWN_SQL: &str = "empty-down-sql";
+
+/// Without the `statements` feature no file runs statement by statement, so no failure names
+/// a statement and there is nothing to read.
+#[cfg(not(feature = "statements"))]
+fn after_failure(
+    _text: &str,
+    _backend: Backend,
+    _run_in_transaction: bool,
+    _failed: usize,
+    _failed_statement_ran: bool,
+) -> Option<crate::failure::CommitOutcome> {
+    None
+}
+
 /// Whether `text` holds no statement for `backend`: blank, or only comments and `;`. A file
 /// the tokenizer cannot read holds something; the database decides about it.
+#[cfg(feature = "statements")]
 pub fn holds_no_statement(text: &str, backend: Backend) -> bool {
     crate::sql::split(text, backend).is_ok_and(|split| split.statements.is_empty())
+}
+
+/// Whether `text` holds no statement for `backend`, without the tokenizer (the `statements`
+/// feature): only whitespace, `;` and comments.
+#[cfg(not(feature = "statements"))]
+pub fn holds_no_statement(text: &str, backend: Backend) -> bool {
+    only_comments(text, backend)
+}
+
+/// Whether `text` is only whitespace, `;` and comments: `-- …` (on MySQL/MariaDB only with
+/// whitespace after the dashes, as the server reads it), `# …` on MySQL/MariaDB, and `/* … */`
+/// (nested on PostgreSQL). Anything else, and a comment that is never closed, is something the
+/// database decides about.
+#[cfg(any(test, not(feature = "statements")))]
+fn only_comments(text: &str, backend: Backend) -> bool {
+    let b = text.as_bytes();
+    let line_end = |from: usize| {
+        b[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |n| from + n + 1)
+    };
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let next = b.get(i + 1).copied();
+        if c.is_ascii_whitespace() || c == b';' {
+            i += 1;
+        } else if (c == b'-'
+            && next == Some(b'-')
+            && (backend != Backend::Mysql || b.get(i + 2).is_some_and(|c| c.is_ascii_whitespace())))
+            || (c == b'#' && backend == Backend::Mysql)
+        {
+            i = line_end(i);
+        } else if c == b'/' && next == Some(b'*') {
+            let nested = backend == Backend::Postgres;
+            let mut depth = 1;
+            i += 2;
+            while depth > 0 {
+                match (b.get(i), b.get(i + 1)) {
+                    (Some(b'*'), Some(b'/')) => {
+                        depth -= 1;
+                        i += 2;
+                    }
+                    (Some(b'/'), Some(b'*')) if nested => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    (Some(_), _) => i += 1,
+                    (None, _) => return false,
+                }
+            }
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// One finding for every file of the plan that holds no statement. Diesel would run such a
@@ -133,11 +208,11 @@ pub fn refuse_empty(set: &str, backend: Backend, steps: &[Step<'_>]) -> Vec<Diag
         );
         let (rule, help) = match step.direction {
             Direction::Up => (
-                empty_up_sql::ID,
+                EMPTY_UP_SQL,
                 "write the migration's SQL in up.sql, or delete the folder if the migration is not needed (a migration that deliberately does nothing can say so in a comment above `SELECT 1;`)",
             ),
             Direction::Down => (
-                empty_down_sql::ID,
+                EMPTY_DOWN_SQL,
                 "write the SQL that undoes up.sql in down.sql; a migration that cannot be undone can say so with a statement that fails, with a comment saying why",
             ),
         };
@@ -215,7 +290,7 @@ pub fn run_steps(
     conn: &mut Connection,
     url: &DatabaseUrl,
     set: &str,
-    init_sql: &crate::config::InitSql,
+    init_sql: &crate::init_sql::InitSql,
     kind: RunKind,
     steps: &[Step<'_>],
     progress: &dyn Progress,
@@ -347,13 +422,9 @@ pub fn run_steps(
                 ) {
                     // A statement the server could not parse never ran, so it committed nothing.
                     let ran = cause != crate::cause::Cause::Syntax;
-                    if let Some(outcome) = implicit_commit::after_failure(
-                        text,
-                        conn.backend(),
-                        m.run_in_transaction,
-                        n,
-                        ran,
-                    ) {
+                    if let Some(outcome) =
+                        after_failure(text, conn.backend(), m.run_in_transaction, n, ran)
+                    {
                         let mut not = outcome.rolled_back.clone();
                         not.extend(outcome.failed.iter().cloned());
                         not.extend(outcome.not_run.iter().cloned());
@@ -415,4 +486,39 @@ pub fn run_steps(
     super::marks::forget(conn, &ran);
     super::checksums::record_all(conn, &sums);
     outcome
+}
+
+#[cfg(all(test, feature = "statements"))]
+mod tests {
+    use super::*;
+
+    /// The comment rules used without the tokenizer give the tokenizer's answer.
+    #[test]
+    fn only_comments_agrees_with_the_tokenizer() {
+        let texts = [
+            "",
+            "  \n\t;;\n",
+            "-- nothing yet\n",
+            "-- nothing\n;\n/* later */\n",
+            "/* outer /* inner */ still a comment */",
+            "/* never closed",
+            "# a MySQL comment\n",
+            "--no space\n",
+            "SELECT 1;",
+            "-- a comment\nCREATE TABLE t (id INT);",
+            "/* a */ SELECT 1 /* b */;",
+            ";-- x\n; # y",
+            "--",
+            "-- é\n",
+        ];
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+            for text in texts {
+                assert_eq!(
+                    only_comments(text, backend),
+                    holds_no_statement(text, backend),
+                    "{backend:?}: {text:?}"
+                );
+            }
+        }
+    }
 }

@@ -20,9 +20,9 @@ use super::harness;
 use super::states::StateStore;
 use super::{one_line, with_conn, ConnectOptions, Connection, DbError, NameRow};
 use crate::backend::Backend;
-use crate::config::InitSql;
 use crate::database_url::DatabaseUrl;
 use crate::failure::MigrationFailure;
+use crate::init_sql::InitSql;
 use crate::migration::{Direction, Migration};
 
 /// The prefix of every scratch database's name.

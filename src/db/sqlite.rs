@@ -9,11 +9,16 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Nullable, Text};
-use diesel::{Connection as _, QueryableByName, RunQueryDsl};
+use diesel::Connection as _;
+#[cfg(feature = "cli")]
+use diesel::{
+    sql_types::{Nullable, Text},
+    QueryableByName, RunQueryDsl,
+};
 
 use super::{one_line, ConnectOptions, DbError};
 use crate::database_url::{canonical_path, sqlite_open_target, sqlite_path, DatabaseUrl};
+#[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
 
 /// Counts diesel's versions table.
@@ -109,6 +114,7 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
     }
 }
 
+#[cfg(feature = "cli")]
 #[derive(QueryableByName)]
 struct ObjectRow {
     #[diesel(sql_type = Text)]
@@ -119,6 +125,7 @@ struct ObjectRow {
     sql: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 /// The `CREATE` statements of every table and of the objects on it (indexes, triggers), which
 /// a table rebuild must recreate.
 pub fn history_facts(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<HistoryFacts> {
@@ -156,6 +163,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     databases: "",
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
     table_names: "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    #[cfg(feature = "cli")]
     scratch: None,
     partial: Some(super::partial::PartialSql {
         exists: "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__cargo_migrate_partial'",

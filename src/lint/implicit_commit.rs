@@ -6,10 +6,10 @@
 //! migration runs) and by the failure report of `apply`/`revert` (which says, after a failure,
 //! exactly which statements stayed committed). Pure: it reads the file, not the database.
 
-use serde::Serialize;
 use sqlparser::tokenizer::Token;
 
 use crate::backend::Backend;
+pub use crate::failure::{CommitOutcome, StatementRef};
 use crate::lint::model::{Action, Facts};
 use crate::sql::SplitFile;
 
@@ -112,31 +112,6 @@ pub fn label(split: &SplitFile<'_>, index: usize) -> String {
         .position(|w| KINDS.contains(&w.as_str()))
         .map_or(1, |i| i + 1);
     w[..end.min(w.len())].join(" ").to_ascii_uppercase()
-}
-
-/// One statement of a file, as a report names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatementRef {
-    /// Its number in the file (1-based).
-    pub statement: usize,
-    /// The line it starts on.
-    pub line: usize,
-    /// Its text on one line, shortened.
-    pub text: String,
-}
-
-/// What of a MySQL file that failed at one statement stayed committed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CommitOutcome {
-    /// Statements that ran and are committed: implicitly committing statements, and every
-    /// statement that ran before one of them or in autocommit mode after it.
-    pub committed: Vec<StatementRef>,
-    /// Statements that ran but were rolled back with diesel's transaction (or by a `ROLLBACK`).
-    pub rolled_back: Vec<StatementRef>,
-    /// The statement that failed.
-    pub failed: Option<StatementRef>,
-    /// The statements after it, which never ran.
-    pub not_run: Vec<StatementRef>,
 }
 
 /// A statement's text on one line, at most 80 characters.

@@ -17,6 +17,7 @@ mod cli;
 mod databases;
 mod dev_databases;
 mod docs;
+mod embedded;
 mod fleet;
 mod folders;
 mod generate;

@@ -12,7 +12,7 @@ use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
 
-pub const ID: &str = "empty-down-sql";
+pub const ID: &str = crate::db::run::EMPTY_DOWN_SQL;
 
 pub struct EmptyDownSql;
 

@@ -22,7 +22,7 @@ use crate::lint::config::Level;
 
 use super::{FileKind, FileState, Finding, MigrationCx, Rule, RuleInfo, ALL_BACKENDS};
 
-pub const ID: &str = "empty-up-sql";
+pub const ID: &str = crate::db::run::EMPTY_UP_SQL;
 
 pub struct EmptyUpSql;
 
