@@ -139,6 +139,9 @@ pub struct OwnTables {
     pub databases: &'static str,
     /// Column `name`: every table of the connection's current schema.
     pub table_names: &'static str,
+    /// What makes a connection read only before a configured query runs (`targets-query`),
+    /// and what ends that (`""`: nothing).
+    pub read_only: (&'static str, &'static str),
     /// How scratch databases are created and dropped (`None`: the history replays in memory).
     #[cfg(feature = "cli")]
     pub scratch: Option<&'static scratch::ScratchServer>,

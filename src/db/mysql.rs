@@ -291,6 +291,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     checksums_select: "SELECT CAST(version AS CHAR) AS version, CAST(checksum AS CHAR) AS checksum FROM __cargo_migrate_checksums",
     databases: "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata",
     quote,
+    read_only: READ_ONLY,
     table_names: "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables WHERE table_schema = DATABASE()",
     #[cfg(feature = "cli")]
     scratch: Some(&SCRATCH),

@@ -324,6 +324,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
     databases: "SELECT datname::text AS name FROM pg_database",
     quote,
+    read_only: READ_ONLY,
     table_names: "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()",
     #[cfg(feature = "cli")]
     scratch: Some(&SCRATCH),

@@ -50,11 +50,7 @@ pub fn read_only(
         wait: None,
     };
     let mut conn = Connection::establish(url, backend, opts).map_err(RowsError::Connect)?;
-    let (begin, end) = match backend {
-        Backend::Sqlite => super::sqlite::READ_ONLY,
-        Backend::Postgres => super::postgres::READ_ONLY,
-        Backend::Mysql => super::mysql::READ_ONLY,
-    };
+    let (begin, end) = super::own_tables(backend).read_only;
     let failed = |e: diesel::result::Error| RowsError::Query {
         message: one_line(&e.to_string(), url),
     };

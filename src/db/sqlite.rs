@@ -162,6 +162,7 @@ pub const OWN_TABLES: super::OwnTables = super::OwnTables {
     checksums_select: "SELECT version, checksum FROM __cargo_migrate_checksums",
     databases: "",
     quote: |name| format!("\"{}\"", name.replace('"', "\"\"")),
+    read_only: READ_ONLY,
     table_names: "SELECT name AS name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     #[cfg(feature = "cli")]
     scratch: None,
