@@ -132,6 +132,15 @@ pub enum UrlRules {
 
 /// Backend facts URL resolution asks about.
 impl Backend {
+    /// What a URL of this backend looks like, for help texts.
+    pub fn example_url(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "a file path such as `app.db`",
+            Backend::Postgres => "postgres://user@host/database",
+            Backend::Mysql => "mysql://user@host/database",
+        }
+    }
+
     /// How this backend's URLs name a server and a database.
     pub fn url_rules(self) -> UrlRules {
         match self {
@@ -166,6 +175,8 @@ pub struct Lexicon {
     pub parser: Parser,
     /// `#` starts a line comment (MySQL).
     pub hash_comments: bool,
+    /// `--` starts a comment only when followed by white space (MySQL).
+    pub dash_comment_needs_space: bool,
     /// Block comments nest (PostgreSQL).
     pub nested_block_comments: bool,
     /// `$tag$ … $tag$` strings (PostgreSQL).
@@ -187,6 +198,7 @@ impl Backend {
         match self {
             Backend::Postgres => Lexicon {
                 parser: Parser::Postgres,
+                dash_comment_needs_space: false,
                 hash_comments: false,
                 nested_block_comments: true,
                 dollar_quotes: true,
@@ -197,6 +209,7 @@ impl Backend {
             },
             Backend::Mysql => Lexicon {
                 parser: Parser::Mysql,
+                dash_comment_needs_space: true,
                 hash_comments: true,
                 nested_block_comments: false,
                 dollar_quotes: false,
@@ -207,6 +220,7 @@ impl Backend {
             },
             Backend::Sqlite => Lexicon {
                 parser: Parser::Sqlite,
+                dash_comment_needs_space: false,
                 hash_comments: false,
                 nested_block_comments: false,
                 dollar_quotes: false,
@@ -415,6 +429,16 @@ impl Backend {
         match self {
             Backend::Mysql => true,
             Backend::Postgres | Backend::Sqlite => false,
+        }
+    }
+
+    /// How `TRUNCATE` locks the table, for the lint's message (`""`: nothing to add).
+    pub fn truncate_lock(self) -> &'static str {
+        match self {
+            Backend::Postgres => {
+                ", under an ACCESS EXCLUSIVE lock that blocks every read and write of it"
+            }
+            Backend::Mysql | Backend::Sqlite => "",
         }
     }
 

@@ -306,14 +306,10 @@ impl<'b> Migrator<'b> {
                 set: set.to_string(),
                 expected: backend,
                 url,
-                example: match backend {
-                    Backend::Sqlite => "a file path such as `app.db`",
-                    Backend::Postgres => "postgres://user@host/database",
-                    Backend::Mysql => "mysql://user@host/database",
-                },
+                example: backend.example_url(),
             });
         }
-        if backend == Backend::Sqlite {
+        if backend.is_file_database() {
             if let Ok(here) = std::env::current_dir() {
                 url = crate::database_url::resolve_sqlite_url(&url, &here);
             }

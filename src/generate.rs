@@ -230,8 +230,11 @@ fn style_allows<'c>(
     table: &str,
     columns: impl IntoIterator<Item = &'c Column>,
 ) -> String {
-    use crate::lint::rules::{prefer_text_over_char, prefer_timestamptz};
-    if backend != Backend::Postgres {
+    use crate::lint::rules::{prefer_text_over_char, prefer_timestamptz, Rule};
+    let applies = |rule: &dyn Rule| rule.info().backends.contains(&backend);
+    if !applies(&prefer_timestamptz::PreferTimestamptz)
+        && !applies(&prefer_text_over_char::PreferTextOverChar)
+    {
         return String::new();
     }
     let mut out = String::new();
@@ -256,7 +259,12 @@ fn style_allows<'c>(
 /// did not create (what `lock-timeout-missing` asks for); empty otherwise.
 fn lock_timeout_preamble(backend: Backend, up: &str) -> &'static str {
     use crate::lint::model::{altered_table, facts, Action};
-    if backend != Backend::Postgres {
+    use crate::lint::rules::{lock_timeout_missing, Rule};
+    if !lock_timeout_missing::LockTimeoutMissing
+        .info()
+        .backends
+        .contains(&backend)
+    {
         return "";
     }
     let Ok(file) = crate::sql::split(up, backend) else {

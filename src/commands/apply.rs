@@ -9,7 +9,6 @@ use super::{
     open, prepare_databases, read_state, schema_after_migrating, schema_file_line,
     stop_on_problems, DatabaseChange, Opened, Outcome, Prepare, SchemaFileUpdate,
 };
-use crate::backend::Backend;
 use crate::database_url::DatabaseUrl;
 use crate::db::run::{self, RunKind, Step};
 use crate::db::{ConnectOptions, Connection, Privilege, DIESEL_VERSION_LENGTH};
@@ -86,9 +85,9 @@ fn preflight(
     for ctx in &resolved.sets {
         let (_, backend) = ctx.require_url()?;
         // What only the database can tell: a version longer than its versions table holds,
-        // and (MySQL/MariaDB) migrations recorded as partially applied.
-        let ask_database = backend == Backend::Mysql
-            || (backend != Backend::Sqlite
+        // and migrations recorded as partially applied (where a failure can leave part of one).
+        let ask_database = crate::db::own_tables(backend).partial.is_some()
+            || (!backend.is_file_database()
                 && ctx
                     .folder
                     .migrations

@@ -133,6 +133,7 @@ pub fn holds_no_statement(text: &str, backend: Backend) -> bool {
 #[cfg(any(test, not(feature = "statements")))]
 fn only_comments(text: &str, backend: Backend) -> bool {
     let b = text.as_bytes();
+    let lex = backend.lexicon();
     let line_end = |from: usize| {
         b[from..]
             .iter()
@@ -146,12 +147,13 @@ fn only_comments(text: &str, backend: Backend) -> bool {
             i += 1;
         } else if (c == b'-'
             && next == Some(b'-')
-            && (backend != Backend::Mysql || b.get(i + 2).is_some_and(|c| c.is_ascii_whitespace())))
-            || (c == b'#' && backend == Backend::Mysql)
+            && (!lex.dash_comment_needs_space
+                || b.get(i + 2).is_some_and(|c| c.is_ascii_whitespace())))
+            || (c == b'#' && lex.hash_comments)
         {
             i = line_end(i);
         } else if c == b'/' && next == Some(b'*') {
-            let nested = backend == Backend::Postgres;
+            let nested = lex.nested_block_comments;
             let mut depth = 1;
             i += 2;
             while depth > 0 {

@@ -10,7 +10,6 @@
 //! Safe pattern: keep deleting data out of schema migrations; when the table really must be
 //! emptied as part of a release, say why with an allow comment.
 
-use crate::backend::Backend;
 use crate::lint::config::Level;
 use crate::lint::model::Action;
 
@@ -41,11 +40,7 @@ impl Rule for TruncateTable {
             if !cx.is_existing_table(table) {
                 continue;
             }
-            let lock = if cx.backend() == Backend::Postgres {
-                ", under an ACCESS EXCLUSIVE lock that blocks every read and write of it"
-            } else {
-                ""
-            };
+            let lock = cx.backend().truncate_lock();
             let cascade = if *cascade {
                 "; CASCADE also empties every table with a foreign key to it"
             } else {
