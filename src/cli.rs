@@ -395,7 +395,7 @@ pub struct FleetArgs {
     /// Stop starting targets after the first failure (default: go on and report)
     #[arg(long)]
     fail_fast: bool,
-    /// Migrate the first K targets one at a time first; if any fails, leave the rest alone
+    /// Work on the first K targets one at a time first; if any fails, leave the rest alone
     #[arg(long, value_name = "K", default_value_t = 0)]
     canary: usize,
 }

@@ -65,6 +65,7 @@ pub mod run;
 #[cfg(feature = "cli")]
 pub mod scratch;
 pub mod sqlite;
+#[cfg(feature = "cli")]
 pub mod states;
 
 use std::path::PathBuf;
