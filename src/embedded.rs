@@ -14,7 +14,7 @@
 //!     let url = std::env::var("DATABASE_URL")?;
 //!     let report = Migrator::new(&bundle, "shop")?.run(&url)?;
 //!     for m in &report.applied {
-//!         println!("applied {} in {:?}", m.name, m.took);
+//!         log::info!("applied {} in {:?}", m.name, m.took);
 //!     }
 //!     Ok(())
 //! }

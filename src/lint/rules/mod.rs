@@ -366,7 +366,7 @@ pub struct StmtCx<'a> {
     pub created: &'a Created,
 }
 
-impl StmtCx<'_> {
+impl<'a> StmtCx<'a> {
     pub fn backend(&self) -> Backend {
         self.file.backend
     }
@@ -414,11 +414,39 @@ impl StmtCx<'_> {
             .map(|i| super::model::token_pos(sig[i + 1]))
     }
 
+    /// The columns this statement gives a type (`CREATE TABLE`, `ADD COLUMN`,
+    /// `ALTER COLUMN … TYPE`), with their name, their type and where to point at: the type
+    /// where it can be found, else the action.
+    pub fn typed_columns(&self) -> Vec<TypedColumn<'a>> {
+        let mut out = Vec::new();
+        for act in &self.facts.actions {
+            match &act.action {
+                Action::CreateTable { columns, .. } => out.extend(columns.iter().map(|c| {
+                    let at = self.column_type_at(&c.name).or(act.at);
+                    (c.name.as_str(), c.ty.as_str(), at)
+                })),
+                Action::AddColumn { column, .. } => out.push((
+                    column.name.as_str(),
+                    column.ty.as_str(),
+                    self.column_type_at(&column.name).or(act.at),
+                )),
+                Action::AlterColumnType { column, ty, .. } => {
+                    out.push((column.as_str(), ty.as_str(), act.at));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Statements of this file before this one, with their facts.
     pub fn earlier(&self) -> impl Iterator<Item = (usize, &Facts)> + '_ {
         self.file.facts.iter().enumerate().take(self.index)
     }
 }
+
+/// A column a statement gives a type: its name, its type, and where to point at.
+pub type TypedColumn<'a> = (&'a str, &'a str, Option<(Pos, usize)>);
 
 /// A file read to its end.
 pub struct EndCx<'a> {

@@ -14,7 +14,7 @@
 //! is fixed.
 
 use crate::lint::config::Level;
-use crate::lint::model::{type_key, Action};
+use crate::lint::model::type_key;
 
 use super::{Finding, Rule, RuleInfo, StmtCx, POSTGRES};
 
@@ -41,33 +41,19 @@ impl Rule for PreferTextOverChar {
     }
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
-        for act in &cx.facts.actions {
-            let columns: Vec<(&String, &String)> = match &act.action {
-                Action::CreateTable { columns, .. } => {
-                    columns.iter().map(|c| (&c.name, &c.ty)).collect()
-                }
-                Action::AddColumn { column, .. } => vec![(&column.name, &column.ty)],
-                Action::AlterColumnType { column, ty, .. } => vec![(column, ty)],
-                _ => continue,
-            };
-            for (name, ty) in columns {
-                if !is_char(ty) {
-                    continue;
-                }
-                let at = match &act.action {
-                    Action::AlterColumnType { .. } => act.at,
-                    _ => cx.column_type_at(name).or(act.at),
-                };
-                out.push(cx.finding(
-                    ID,
-                    at,
-                    format!(
-                        "column `{name}` is {}: values are padded with spaces to its length",
-                        ty.to_uppercase()
-                    ),
-                    "use TEXT or VARCHAR(n); for a fixed length, add `CHECK (char_length(col) = n)`",
-                ));
+        for (name, ty, at) in cx.typed_columns() {
+            if !is_char(ty) {
+                continue;
             }
+            out.push(cx.finding(
+                ID,
+                at,
+                format!(
+                    "column `{name}` is {}: values are padded with spaces to its length",
+                    ty.to_uppercase()
+                ),
+                "use TEXT or VARCHAR(n); for a fixed length, add `CHECK (char_length(col) = n)`",
+            ));
         }
     }
 }

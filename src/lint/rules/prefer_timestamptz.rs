@@ -12,7 +12,7 @@
 //! Safe pattern: `TIMESTAMPTZ` (`TIMESTAMP WITH TIME ZONE`).
 
 use crate::lint::config::Level;
-use crate::lint::model::{type_key, Action};
+use crate::lint::model::type_key;
 
 use super::{Finding, Rule, RuleInfo, StmtCx, POSTGRES};
 
@@ -40,34 +40,20 @@ impl Rule for PreferTimestamptz {
     }
 
     fn check_statement(&self, cx: &StmtCx<'_>, out: &mut Vec<Finding>) {
-        for act in &cx.facts.actions {
-            let columns: Vec<(&String, &String)> = match &act.action {
-                Action::CreateTable { columns, .. } => {
-                    columns.iter().map(|c| (&c.name, &c.ty)).collect()
-                }
-                Action::AddColumn { column, .. } => vec![(&column.name, &column.ty)],
-                Action::AlterColumnType { column, ty, .. } => vec![(column, ty)],
-                _ => continue,
-            };
-            for (name, ty) in columns {
-                if !without_time_zone(ty) {
-                    continue;
-                }
-                let at = match &act.action {
-                    Action::AlterColumnType { .. } => act.at,
-                    _ => cx.column_type_at(name).or(act.at),
-                };
-                out.push(cx.finding(
-                    ID,
-                    at,
-                    format!(
-                        "column `{name}` is TIMESTAMP without time zone: it stores a wall-clock \
-                         reading, not an instant"
-                    ),
-                    "use TIMESTAMPTZ, which stores the instant in UTC and converts for each \
-                     client (diesel: `Timestamptz`)",
-                ));
+        for (name, ty, at) in cx.typed_columns() {
+            if !without_time_zone(ty) {
+                continue;
             }
+            out.push(cx.finding(
+                ID,
+                at,
+                format!(
+                    "column `{name}` is TIMESTAMP without time zone: it stores a wall-clock \
+                         reading, not an instant"
+                ),
+                "use TIMESTAMPTZ, which stores the instant in UTC and converts for each \
+                     client (diesel: `Timestamptz`)",
+            ));
         }
     }
 }
