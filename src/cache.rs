@@ -41,35 +41,37 @@ struct Entry {
 /// The cache key of a set's rendered schema.
 pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> String {
     let mut h = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(env!("CARGO_PKG_VERSION").as_bytes());
-    field(backend.as_str().as_bytes());
+    field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    field(&mut h, backend.as_str().as_bytes());
     for m in migrations {
-        field(m.dir_name.as_bytes());
-        field(m.up_sql.as_bytes());
-        field(&[u8::from(m.run_in_transaction)]);
+        field(&mut h, m.dir_name.as_bytes());
+        field(&mut h, m.up_sql.as_bytes());
+        field(&mut h, &[u8::from(m.run_in_transaction)]);
     }
     match &set.diesel_toml {
-        Some(d) => field(fs::read(&d.path).unwrap_or_default().as_slice()),
-        None => field(b"no diesel.toml"),
+        Some(d) => field(&mut h, fs::read(&d.path).unwrap_or_default().as_slice()),
+        None => field(&mut h, b"no diesel.toml"),
     }
     for (name, opts) in &set.print_schema {
-        field(name.as_bytes());
-        field(format!("{:?}", opts.file).as_bytes());
+        field(&mut h, name.as_bytes());
+        field(&mut h, format!("{:?}", opts.file).as_bytes());
         if let Some(patch) = &opts.patch_file {
-            field(fs::read(patch).unwrap_or_default().as_slice());
+            field(&mut h, fs::read(patch).unwrap_or_default().as_slice());
         }
     }
-    field(format!("{:?}", set.format).as_bytes());
+    field(&mut h, format!("{:?}", set.format).as_bytes());
     // init-sql runs on the scratch database before the history (a search_path changes where
     // the tables go).
     for statement in &set.init_sql.statements {
-        field(statement.as_bytes());
+        field(&mut h, statement.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", h.finalize())
+}
+
+/// Feed one length-prefixed field to a hash, so that fields never run into each other.
+pub(crate) fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
 }
 
 /// A set's name as a file name: letters, digits, `-` and `_` kept, anything else `_`.

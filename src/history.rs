@@ -8,6 +8,7 @@
 //! touching a database.
 
 use crate::backend::Backend;
+use crate::cache::field;
 use crate::cache::{self, SchemaCache};
 use crate::catalog::Catalog;
 use crate::db::introspect::IntrospectError;
@@ -33,15 +34,6 @@ impl Keep {
             scratch.keep_as_state(k);
         }
     }
-}
-
-fn field(h: &mut Sha256, bytes: &[u8]) {
-    h.update((bytes.len() as u64).to_le_bytes());
-    h.update(bytes);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What `cache clean` removed of the saved replay states (see [`crate::db::states`]).
@@ -449,7 +441,7 @@ impl<'a> SetHistory<'a> {
         for statement in &self.ctx.set.init_sql.statements {
             field(&mut h, statement.as_bytes());
         }
-        let mut last = hex(&h.finalize());
+        let mut last = format!("{:x}", h.finalize());
         keys.push(last.clone());
         for m in list {
             let mut h = Sha256::new();
@@ -457,7 +449,7 @@ impl<'a> SetHistory<'a> {
             field(&mut h, m.dir_name.as_bytes());
             field(&mut h, m.up_sql.as_bytes());
             field(&mut h, &[u8::from(m.run_in_transaction)]);
-            last = hex(&h.finalize());
+            last = format!("{:x}", h.finalize());
             keys.push(last.clone());
         }
         keys

@@ -67,10 +67,7 @@ fn direction_name(direction: Direction) -> &'static str {
 
 /// SHA-256 (hex) of a migration file's text.
 pub fn sql_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
 #[derive(QueryableByName)]

@@ -520,9 +520,7 @@ pub fn drop_states(
     let mut conn = Connection::establish(&admin, backend, ConnectOptions::default())?;
     let mut dropped = 0;
     for name in list_names(&mut conn, sql.list) {
-        let ours = tags
-            .iter()
-            .any(|t| super::states::is_state(&name) && name.contains(&format!("_{t}_")));
+        let ours = super::states::tag_of(&name).is_some_and(|tag| tags.iter().any(|t| t == tag));
         if ours && conn.batch_execute(&(sql.drop)(&name)).is_ok() {
             dropped += 1;
         }

@@ -61,7 +61,7 @@ impl StateStore {
         h.update(root.to_string_lossy().as_bytes());
         h.update([0]);
         h.update(set.as_bytes());
-        let tag = hex(&h.finalize())[..8].to_string();
+        let tag = format!("{:x}", h.finalize())[..8].to_string();
         StateStore {
             dir: states_dir(target_dir),
             set_tag: tag,
@@ -74,7 +74,7 @@ impl StateStore {
         h.update(history_key.as_bytes());
         h.update([0]);
         h.update(server_version.as_bytes());
-        hex(&h.finalize())[..KEY_LEN].to_string()
+        format!("{:x}", h.finalize())[..KEY_LEN].to_string()
     }
 
     /// A new database name for the state of the first `len` migrations, keyed `name_key`.
@@ -234,6 +234,11 @@ fn parse(name: &str) -> Option<Parsed<'_>> {
     })
 }
 
+/// The set tag of a saved state's database name, or `None` for any other name.
+pub fn tag_of(name: &str) -> Option<&str> {
+    parse(name).map(|s| s.tag)
+}
+
 /// Whether `name` is a saved state's database (so it may be dropped by `cache clean`).
 pub fn is_state(name: &str) -> bool {
     parse(name).is_some()
@@ -244,10 +249,6 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
