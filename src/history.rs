@@ -369,6 +369,27 @@ impl<'a> SetHistory<'a> {
         let ws = &self.resolved.workspace;
         let store = StateStore::new(&ws.target_dir, &ws.root, self.ctx.name());
         let keys = self.prefix_keys(list);
+        let n = list.len();
+        // Only the newest migration is new: replay it on the saved state itself, inside a
+        // transaction that is rolled back, when it behaves there exactly as in a transaction
+        // of its own. Anything the trial cannot vouch for (a failure included) is replayed
+        // on a copy of the state, which also gives the failure its report.
+        if list.last().is_some_and(|m| {
+            m.run_in_transaction && runs_alike_in_a_savepoint(&m.up_sql, self.backend)
+        }) {
+            if let Some((mut trial, k)) = ScratchDb::open_trial(
+                self.backend,
+                server.as_ref(),
+                &self.ctx.set.init_sql,
+                &store,
+                &keys,
+                n,
+            ) {
+                if self.replay_on(&mut trial, list, k, None).is_ok() && trial.end_trial() {
+                    return Ok((trial, Keep(None)));
+                }
+            }
+        }
         let (mut scratch, skip) = ScratchDb::create_resuming(
             self.backend,
             server.as_ref(),
@@ -376,7 +397,6 @@ impl<'a> SetHistory<'a> {
             store,
             &keys,
         )?;
-        let n = list.len();
         let before_newest = (skip < n - 1).then_some(n - 1);
         self.replay_on(&mut scratch, list, skip, before_newest)?;
         Ok((scratch, Keep((skip < n).then_some(n))))
@@ -503,5 +523,82 @@ impl<'a> SetHistory<'a> {
             });
         }
         Ok(out)
+    }
+}
+
+/// Whether a migration run as a savepoint of a longer transaction (a trial on a saved state,
+/// rolled back afterwards) does exactly what it does in a transaction of its own, as far as
+/// the schema read afterwards in the same session can tell. Not so, and so refused: statements
+/// that control the transaction or its settings (`BEGIN`, `COMMIT`, `SAVEPOINT`, `SET LOCAL`,
+/// `SET CONSTRAINTS`, `SET TRANSACTION`, `set_config`), `ON COMMIT` actions of temporary
+/// tables, and a file the tokenizer cannot read.
+fn runs_alike_in_a_savepoint(text: &str, backend: Backend) -> bool {
+    let Ok(split) = crate::sql::split(text, backend) else {
+        return false;
+    };
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains(&"set_config") || words.windows(2).any(|w| w == ["on", "commit"]) {
+        return false;
+    }
+    split.statements.iter().all(|stmt| {
+        let head: Vec<String> = split
+            .significant(stmt)
+            .take(2)
+            .map(|t| t.token.to_string().to_ascii_uppercase())
+            .collect();
+        let first = head.first().map(String::as_str).unwrap_or("");
+        let second = head.get(1).map(String::as_str).unwrap_or("");
+        let controls = matches!(
+            first,
+            "BEGIN"
+                | "START"
+                | "COMMIT"
+                | "END"
+                | "ROLLBACK"
+                | "ABORT"
+                | "SAVEPOINT"
+                | "RELEASE"
+                | "PREPARE"
+                | "DISCARD"
+        ) || (first == "SET"
+            && matches!(second, "LOCAL" | "CONSTRAINTS" | "TRANSACTION" | "SESSION"));
+        !controls
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_alike_in_a_savepoint;
+    use crate::backend::Backend;
+
+    #[test]
+    fn only_migrations_that_leave_the_transaction_alone_run_alike_in_a_savepoint() {
+        let pg = Backend::Postgres;
+        for alike in [
+            "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1);",
+            "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;",
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "SET search_path = public;\nCREATE TABLE t (id INT);",
+            "-- a note: COMMIT is a word here\nCREATE TABLE t (id INT);",
+        ] {
+            assert!(runs_alike_in_a_savepoint(alike, pg), "{alike}");
+        }
+        for unlike in [
+            "CREATE TABLE t (id INT);\nCOMMIT;",
+            "BEGIN;\nCREATE TABLE t (id INT);\nEND;",
+            "SAVEPOINT s;\nCREATE TABLE t (id INT);\nROLLBACK TO s;",
+            "SET LOCAL search_path = other;\nCREATE TABLE t (id INT);",
+            "set constraints all immediate;",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;",
+            "SELECT set_config('search_path', 'other', true);",
+            "CREATE TEMP TABLE x (id INT) ON COMMIT DROP;",
+            "PREPARE TRANSACTION 'x';",
+        ] {
+            assert!(!runs_alike_in_a_savepoint(unlike, pg), "{unlike}");
+        }
     }
 }

@@ -541,6 +541,25 @@ impl Connection {
         }
     }
 
+    /// Open a transaction through diesel's transaction manager, so that what runs inside it
+    /// with diesel's own transactions (a migration through the harness) runs as savepoints.
+    pub fn begin_transaction(&mut self) -> diesel::QueryResult<()> {
+        fn begin<C: diesel::Connection>(c: &mut C) -> diesel::QueryResult<()> {
+            <C::TransactionManager as diesel::connection::TransactionManager<C>>::begin_transaction(
+                c,
+            )
+        }
+        with_conn!(self, c => begin(c))
+    }
+
+    /// Roll back the transaction [`begin_transaction`](Self::begin_transaction) opened.
+    pub fn rollback_transaction(&mut self) -> diesel::QueryResult<()> {
+        fn rollback<C: diesel::Connection>(c: &mut C) -> diesel::QueryResult<()> {
+            <C::TransactionManager as diesel::connection::TransactionManager<C>>::rollback_transaction(c)
+        }
+        with_conn!(self, c => rollback(c))
+    }
+
     /// Run SQL text (one or more statements) as one batch.
     pub fn batch_execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
         with_conn!(self, c => c.batch_execute(sql))

@@ -243,6 +243,8 @@ pub const SCRATCH: ScratchServer = ScratchServer {
         },
         rename: |from, to| format!("ALTER DATABASE {} RENAME TO {}", quote(from), quote(to)),
         drop: |name| format!("DROP DATABASE IF EXISTS {}", quote(name)),
+        // Deferred constraints are checked now, as the migration's own COMMIT would.
+        trial_end: "SET CONSTRAINTS ALL IMMEDIATE",
     }),
 };
 

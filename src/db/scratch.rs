@@ -71,6 +71,9 @@ pub struct StateSql {
     pub rename: fn(&str, &str) -> String,
     /// Drop a state, failing rather than ending a session that uses it.
     pub drop: fn(&str) -> String,
+    /// Run after the last migration of a trial ([`ScratchDb::open_trial`]): the checks that
+    /// migration's own commit would have made (`""`: none).
+    pub trial_end: &'static str,
 }
 
 /// The server backends' scratch handling (`None`: SQLite, which replays in memory).
@@ -95,6 +98,9 @@ pub struct ScratchDb {
     states: Option<(StateStore, Vec<String>)>,
     /// A SQLite scratch database copied from a state: its temporary file.
     temp_file: Option<std::path::PathBuf>,
+    /// A trial on a saved state itself ([`ScratchDb::open_trial`]): everything it does is in
+    /// one transaction, rolled back when it is dropped.
+    trial: bool,
 }
 
 /// A name is one of ours and old: `cargo_migrate_scratch_<secs>_...` with `secs` more than
@@ -241,6 +247,7 @@ impl ScratchDb {
                 init_sql: init_sql.clone(),
                 states,
                 temp_file,
+                trial: false,
             };
             if scratch.temp_file.is_some() {
                 // A throwaway copy: no need to wait for the disk after each migration.
@@ -325,6 +332,7 @@ impl ScratchDb {
             init_sql: init_sql.clone(),
             states: states.map(|(store, keys, _)| (store, keys)),
             temp_file: None,
+            trial: false,
         };
         let connect = || {
             Connection::establish_for_set(&url, backend, ConnectOptions::default(), init_sql, || {})
@@ -351,6 +359,75 @@ impl ScratchDb {
         scratch.admin = Some(std::mem::replace(&mut scratch.conn, conn));
         scratch.tune_session(kind);
         Ok((scratch, skip))
+    }
+
+    /// A trial on the saved state itself, with no copy: when the server keeps states and one
+    /// holds at least the first `n - 1` migrations of the history (`history_keys[k]`: the
+    /// first `k`), a connection to that state (having run the set's `init_sql`) inside a
+    /// transaction that is rolled back when the returned database is dropped, so the state
+    /// keeps exactly what it held. The migrations replayed on it run as savepoints of that
+    /// transaction; the caller makes sure they behave there as in a transaction of their own
+    /// and ends with [`end_trial`](Self::end_trial). Returns how many migrations the state
+    /// holds; `None` when there is no such state or it cannot be opened (the caller replays as
+    /// usual then).
+    pub fn open_trial(
+        backend: Backend,
+        server: Option<&DatabaseUrl>,
+        init_sql: &InitSql,
+        store: &StateStore,
+        history_keys: &[String],
+        n: usize,
+    ) -> Option<(ScratchDb, usize)> {
+        let kind = server_of(backend)?;
+        let sql = kind.states.as_ref()?;
+        let server = server?;
+        #[allow(deprecated)]
+        let admin = server.with_database(kind.admin_database)?;
+        let mut admin_conn =
+            Connection::establish(&admin, backend, ConnectOptions::default()).ok()?;
+        let version = admin_conn.server_version().unwrap_or_default();
+        let keys: Vec<String> = history_keys
+            .iter()
+            .map(|k| StateStore::name_key(k, &version))
+            .collect();
+        let names = list_names(&mut admin_conn, sql.list);
+        let (k, state) = store.find(&names, &keys)?;
+        if k + 1 < n || !super::states::is_state(state) {
+            return None;
+        }
+        drop(admin_conn);
+        #[allow(deprecated)]
+        let url = server.with_database(state)?;
+        let mut conn = Connection::establish_for_set(
+            &url,
+            backend,
+            ConnectOptions::default(),
+            init_sql,
+            || {},
+        )
+        .ok()?;
+        conn.begin_transaction().ok()?;
+        let scratch = ScratchDb {
+            conn,
+            owned: None,
+            admin: None,
+            backend,
+            url: Some(url),
+            init_sql: init_sql.clone(),
+            states: None,
+            temp_file: None,
+            trial: true,
+        };
+        Some((scratch, k))
+    }
+
+    /// The end of a trial's last migration: the checks its commit would have made. `false`
+    /// when they fail (the trial says nothing then; a replay of its own must tell).
+    pub fn end_trial(&mut self) -> bool {
+        let end = server_of(self.backend)
+            .and_then(|kind| kind.states.as_ref())
+            .map_or("", |sql| sql.trial_end);
+        end.is_empty() || self.conn.batch_execute(end).is_ok()
     }
 
     /// Keep what the database holds now, the first `k` migrations of the history, as a saved
@@ -615,6 +692,11 @@ fn drop_database(admin: &DatabaseUrl, backend: Backend, name: &str) {
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
+        if self.trial {
+            // Nothing of a trial stays: the state is as it was.
+            let _ = self.conn.rollback_transaction();
+            return;
+        }
         if let Some(temp) = self.temp_file.take() {
             let _ = std::fs::remove_file(temp);
         }

@@ -357,3 +357,102 @@ fn concurrent_replays_share_saved_states_safely() {
     }
     run(&t, &["cache", "clean"], &extra).assert_success();
 }
+
+/// The tables named `cm_probe%` and the recorded versions of every saved state of the set.
+fn probes_and_versions_of_states(server: &str, tag: &str) -> Vec<(String, i64, i64)> {
+    let mut admin = Connection::establish(
+        &DatabaseUrl::new(format!("{server}/postgres")),
+        Backend::Postgres,
+        ConnectOptions::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for name in list_states(&mut admin, tag) {
+        let Ok(mut conn) = Connection::establish(
+            &DatabaseUrl::new(format!("{server}/{name}")),
+            Backend::Postgres,
+            ConnectOptions::default(),
+        ) else {
+            continue;
+        };
+        let probes = conn
+            .count("SELECT count(*)::bigint AS n FROM pg_class WHERE relname LIKE 'cm\\_probe%'")
+            .unwrap();
+        let versions = conn
+            .count("SELECT count(*)::bigint AS n FROM __diesel_schema_migrations")
+            .unwrap();
+        out.push((name, probes, versions));
+    }
+    out
+}
+
+/// Editing only the newest migration replays it on the saved state itself, in a transaction
+/// that is rolled back: the result is the full replay's every time, and the state keeps
+/// exactly the migrations it held (no table of an edit stays in it).
+#[test]
+fn postgres_edits_of_the_newest_migration_leave_the_saved_state_as_it_was() {
+    let Some(server) = Server::Postgres.url() else {
+        return;
+    };
+    let t = four_migrations(Backend::Postgres);
+    let extra = vec!["--scratch-url".to_string(), server.clone()];
+    run(&t, &["schema"], &extra).assert_success();
+    let root = t.path("");
+    let root = root.canonicalize().unwrap_or(root);
+    let tag = cargo_migrate::db::states::StateStore::new(&t.path("target"), &root, "app").set_tag;
+    for k in 1..=3 {
+        t.migration(
+            "2024-01-04-000000_m4",
+            &format!("CREATE TABLE t4 (id INTEGER PRIMARY KEY);\nCREATE TABLE cm_probe_{k} (id INTEGER PRIMARY KEY);\n"),
+            None,
+        );
+        let resumed = run(&t, &["schema"], &extra);
+        resumed.assert_success();
+        let full = run(&t, &["schema", "--no-cache"], &extra);
+        full.assert_success();
+        assert_eq!(resumed.stdout, full.stdout);
+        assert!(
+            resumed.stdout.contains(&format!("cm_probe_{k} (id)")),
+            "{}",
+            resumed.stdout
+        );
+    }
+    let states = probes_and_versions_of_states(&server, &tag);
+    assert!(!states.is_empty());
+    for (name, probes, versions) in &states {
+        assert_eq!(*probes, 0, "{name} kept a table of an edit");
+        let len: i64 = name.split('_').nth(5).unwrap().parse().unwrap();
+        assert_eq!(*versions, len, "{name} records {versions} versions");
+    }
+    run(&t, &["cache", "clean"], &extra).assert_success();
+}
+
+/// A newest migration whose only fault shows at its commit (a deferred foreign key it breaks)
+/// fails the replay that resumes from a saved state exactly as it fails `apply` and a full
+/// replay: never a schema, never "passed".
+#[test]
+fn postgres_a_newest_migration_that_fails_at_its_commit_fails_the_resumed_replay() {
+    let Some(server) = Server::Postgres.url() else {
+        return;
+    };
+    let t = four_migrations(Backend::Postgres);
+    let extra = vec!["--scratch-url".to_string(), server];
+    run(&t, &["schema"], &extra).assert_success();
+    t.migration(
+        "2024-01-04-000000_m4",
+        "CREATE TABLE t4 (id INTEGER PRIMARY KEY, t1_id INTEGER REFERENCES t1 DEFERRABLE INITIALLY DEFERRED);\n\
+         INSERT INTO t4 VALUES (1, 42);\n",
+        None,
+    );
+    let resumed = run(&t, &["schema"], &extra);
+    let full = run(&t, &["schema", "--no-cache"], &extra);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    assert_eq!(resumed.code, full.code, "{}", resumed.stdout);
+    assert!(resumed.stdout.is_empty(), "{}", resumed.stdout);
+    assert!(
+        resumed.stderr.contains("2024-01-04-000000_m4"),
+        "{}",
+        resumed.stderr
+    );
+    run(&t, &["cache", "clean"], &extra).assert_success();
+}
