@@ -473,10 +473,25 @@ pub fn check_reporting(
     opts: &CheckOptions,
     progress: Progress<'_>,
 ) -> anyhow::Result<Vec<CheckSet>> {
+    // The lint of each set, the sets in parallel (a set's lint reads its history in order).
+    let linted: Vec<(Vec<Diagnostic>, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = resolved
+            .sets
+            .iter()
+            .map(|ctx| scope.spawn(move || lint_for(resolved, ctx)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut reports: Vec<CheckSet> = resolved
         .sets
         .iter()
-        .map(|ctx| (ctx, lint_for(resolved, ctx)))
+        .zip(linted)
         .map(|(ctx, (findings, allowed))| CheckSet {
             set: ctx.name().to_string(),
             findings,
