@@ -182,6 +182,10 @@ pub enum Command {
         /// (e.g. `index:public.tmp_*`, `*:audit.*`); repeatable
         #[arg(long, value_name = "KIND:PATTERN", value_parser = crate::catalog::IgnorePattern::parse)]
         drift_ignore: Vec<crate::catalog::IgnorePattern>,
+        /// Compare owners and granted privileges too (PostgreSQL; an owner is named only when it
+        /// is not the role that owns diesel's versions table)
+        #[arg(long)]
+        drift_privileges: bool,
         #[command(flatten)]
         fleet: FleetArgs,
     },
@@ -245,6 +249,10 @@ pub enum Command {
         /// Record them even when the database's schema differs from the history's
         #[arg(long)]
         force: bool,
+        /// Compare owners and granted privileges too (PostgreSQL; an owner is named only when it
+        /// is not the role that owns diesel's versions table)
+        #[arg(long)]
+        drift_privileges: bool,
         /// Wait this many seconds for another process's migration lock
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
@@ -286,6 +294,10 @@ pub enum Command {
         /// the merge base with the main branch)
         #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
         base: Option<String>,
+        /// Compare owners and granted privileges too (PostgreSQL; an owner is named only when it
+        /// is not the role that owns diesel's versions table)
+        #[arg(long)]
+        drift_privileges: bool,
     },
     /// Revert applied migrations with their down.sql, newest first (one set at a time)
     Revert {
@@ -562,10 +574,12 @@ impl Command {
             Command::Baseline {
                 to,
                 force,
+                drift_privileges,
                 lock_timeout,
             } => Request::Baseline(BaselineOptions {
                 to: to.clone(),
                 force: *force,
+                drift_privileges: *drift_privileges,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
             Command::Diff {
@@ -573,11 +587,13 @@ impl Command {
                 sql,
                 no_cache,
                 base,
+                drift_privileges,
             } => Request::Diff(DiffOptions {
                 to: to.clone(),
                 sql: *sql,
                 no_cache: *no_cache,
                 base: base.clone(),
+                drift_privileges: *drift_privileges,
             }),
             Command::Schema { write, no_cache } => Request::Schema(SchemaOptions {
                 write: *write,
@@ -596,6 +612,7 @@ impl Command {
                 deny,
                 base,
                 drift_ignore,
+                drift_privileges,
                 fleet,
             } => Request::Check(CheckOptions {
                 fleet: fleet.fleet(),
@@ -605,6 +622,7 @@ impl Command {
                 deny_warnings: deny.is_some(),
                 base: base.clone(),
                 drift_ignore: drift_ignore.clone(),
+                drift_privileges: *drift_privileges,
             }),
             Command::Status { exit_code, fleet } => Request::Status(StatusOptions {
                 exit_code: *exit_code,

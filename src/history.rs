@@ -154,7 +154,7 @@ pub enum HistoryError {
 
 /// Bumped whenever a catalog reader changes what it reads, so cached catalogs of an older
 /// reader are never compared with a live database read by a newer one.
-const CATALOG_READER: &str = "catalog-1";
+const CATALOG_READER: &str = "catalog-2";
 
 impl HistoryError {
     /// Whether this is a finding about the migrations (the history does not replay, or

@@ -63,6 +63,9 @@ pub enum Kind {
     Policy,
     /// A MySQL/MariaDB scheduled event.
     Event,
+    /// The owner and the privileges granted on a PostgreSQL table, view, sequence, function,
+    /// procedure or schema (compared only on request: `--drift-privileges`).
+    Privileges,
 }
 
 impl Kind {
@@ -89,6 +92,7 @@ impl Kind {
         Kind::Trigger,
         Kind::Policy,
         Kind::Event,
+        Kind::Privileges,
     ];
 
     /// The stable kebab-case id (in JSON, in `--drift-ignore` patterns, from the readers).
@@ -115,6 +119,7 @@ impl Kind {
             Kind::Trigger => "trigger",
             Kind::Policy => "policy",
             Kind::Event => "event",
+            Kind::Privileges => "privileges",
         }
     }
 
@@ -580,6 +585,19 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Owners and privileges depend on who ran the migrations and on roles that live outside the
+/// database, so live drift leaves them out unless asked (`--drift-privileges`); nothing counts
+/// them as ignored then.
+pub fn leave_out_privileges(diffs: Vec<Difference>, compare: bool) -> Vec<Difference> {
+    if compare {
+        return diffs;
+    }
+    diffs
+        .into_iter()
+        .filter(|d| d.kind != Kind::Privileges)
+        .collect()
 }
 
 /// Split differences into the ones kept and the number ignored by `patterns`.

@@ -27,6 +27,8 @@ pub struct BaselineOptions {
     pub to: String,
     /// Record even when the schema differs.
     pub force: bool,
+    /// `--drift-privileges`: owners and granted privileges must match too.
+    pub drift_privileges: bool,
     /// How long to wait for another process's migration lock.
     pub lock_timeout: Duration,
 }
@@ -111,7 +113,10 @@ pub fn run(
         let live_catalog = conn
             .catalog()
             .map_err(|e| SetError::new(set, DbError::query("reading the catalog", &url, &e)))?;
-        let catalog_drift = crate::catalog::diff(&expected_catalog, &live_catalog);
+        let catalog_drift = crate::catalog::leave_out_privileges(
+            crate::catalog::diff(&expected_catalog, &live_catalog),
+            opts.drift_privileges,
+        );
         let (findings, catalog_diffs) =
             crate::report::catalog_findings(set, &url.to_string(), &catalog_drift);
         let schema_matches = diffs.is_empty() && catalog_drift.is_empty();

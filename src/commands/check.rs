@@ -39,6 +39,8 @@ pub struct CheckOptions {
     /// `--drift-ignore KIND:PATTERN`: catalog differences to leave out (added to each set's
     /// `drift-ignore` configuration).
     pub drift_ignore: Vec<IgnorePattern>,
+    /// `--drift-privileges`: owners and granted privileges are live drift too.
+    pub drift_privileges: bool,
     /// `--targets` / `--targets-cmd`: the live checks of the one selected set on each target.
     pub fleet: Option<crate::targets::Fleet>,
 }
@@ -421,8 +423,11 @@ fn live_for(
         .chain(&opts.drift_ignore)
         .cloned()
         .collect();
-    let (diffs, ignored) =
-        catalog::apply_ignores(catalog::diff(&expected_catalog, &live_catalog), &patterns);
+    let compared = catalog::leave_out_privileges(
+        catalog::diff(&expected_catalog, &live_catalog),
+        opts.drift_privileges,
+    );
+    let (diffs, ignored) = catalog::apply_ignores(compared, &patterns);
     let (findings, drift) = crate::report::catalog_findings(set, &label, &diffs);
     found.findings.extend(findings);
     found.drift.extend(drift);

@@ -32,6 +32,8 @@ pub struct DiffOptions {
     /// `--base REF`: compare with the history at this git revision instead of a database
     /// (`Some("")`: the merge base with the main branch).
     pub base: Option<String>,
+    /// `--drift-privileges`: owners and granted privileges are compared too.
+    pub drift_privileges: bool,
 }
 
 /// `diff`.
@@ -126,9 +128,11 @@ pub fn run(resolved: &Resolved, opts: &DiffOptions, printer: &Printer) -> anyhow
             Vec::new(),
         ),
     };
-    let (differences, ignored) = crate::catalog::apply_ignores(review, &ctx.set.drift_ignore);
+    let compared = |diffs| crate::catalog::leave_out_privileges(diffs, opts.drift_privileges);
+    let (differences, ignored) =
+        crate::catalog::apply_ignores(compared(review), &ctx.set.drift_ignore);
     let sql = if base.is_some() {
-        sql_script(&crate::catalog::apply_ignores(fixes, &ctx.set.drift_ignore).0)
+        sql_script(&crate::catalog::apply_ignores(compared(fixes), &ctx.set.drift_ignore).0)
     } else {
         sql_script(&differences)
     };

@@ -828,3 +828,69 @@ fn sqlite_rebuilt_table_is_drift() {
         run.stdout
     );
 }
+
+/// Owners and granted privileges are compared only on request (`--drift-privileges`): a
+/// database built by the history matches with them too, a hand-made GRANT or REVOKE is drift
+/// then (and only then), and `baseline --drift-privileges` refuses it.
+#[test]
+fn postgres_privileges_are_drift_only_on_request() {
+    let Some(db) = TestDb::create(Server::Postgres, "catalog") else {
+        return;
+    };
+    let t = CliTest::package().env("DATABASE_URL", &db.url);
+    manifest(&t, "postgres");
+    t.migration(
+        "2024-01-01-000000_tables",
+        &format!("{PG_TABLES}GRANT SELECT ON users TO PUBLIC;\n"),
+        Some("DROP TABLE posts; DROP TABLE users; DROP TYPE user_role; DROP DOMAIN positive; DROP SEQUENCE counter;"),
+    );
+    t.migration(
+        "2024-01-02-000000_code",
+        &format!("{PG_CODE}REVOKE EXECUTE ON FUNCTION touch() FROM PUBLIC;\n"),
+        Some("DROP TRIGGER users_touch ON users; DROP FUNCTION touch(); DROP VIEW user_emails;"),
+    );
+    t.run(&["apply"]).assert_success();
+    t.run(&["check", "--drift-privileges"]).assert_success();
+    db.connect()
+        .batch_execute(
+            "REVOKE SELECT ON users FROM PUBLIC; GRANT INSERT ON posts TO PUBLIC;
+             GRANT EXECUTE ON FUNCTION touch() TO PUBLIC;",
+        )
+        .unwrap();
+    // Not asked: not compared, and not counted as ignored either.
+    let plain = t.run(&["check"]);
+    plain.assert_success();
+    assert!(!plain.stdout.contains("ignored"), "{}", plain.stdout);
+    let run = t.run(&["check", "--drift-privileges", "--format", "json"]);
+    run.assert_code(1);
+    let mut found: Vec<(String, String)> = run.json()["sets"][0]["catalog_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        pairs(&[
+            ("privileges", "function public.touch()"),
+            ("privileges", "table public.posts"),
+            ("privileges", "table public.users"),
+        ])
+    );
+    let human = t.run(&["check", "--drift-privileges"]);
+    human.assert_code(1);
+    assert!(human.stdout.contains("PUBLIC: INSERT"), "{}", human.stdout);
+    t.run(&[
+        "baseline",
+        "--to",
+        "2024-01-02-000000",
+        "--drift-privileges",
+    ])
+    .assert_code(1);
+}

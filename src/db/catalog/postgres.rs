@@ -1,5 +1,6 @@
-//! The PostgreSQL catalog: ten bulk queries over `pg_catalog` (schemas, extensions, tables,
-//! columns, constraints, indexes, types, sequences, views, functions, triggers, policies),
+//! The PostgreSQL catalog: bulk queries over `pg_catalog` (schemas, extensions, tables,
+//! columns, constraints, indexes, types, sequences, views, functions, triggers, policies, and
+//! the owners and privileges of tables, views, sequences, routines and schemas),
 //! with definitions from the server's own `pg_get_*def` functions so that two databases built
 //! by the same SQL read the same. Names are `schema.object` (columns, constraints, triggers
 //! and policies `schema.table.name`; functions `schema.name(argument types)`). Objects of
@@ -339,6 +340,45 @@ FROM pg_policy pol
       (SELECT string_agg(rn, ', ' ORDER BY rn) FROM (SELECT CASE WHEN r = 0 THEN 'public' ELSE quote_ident(pg_get_userbyid(r)) END AS rn
                                                      FROM unnest(pol.polroles) AS r) names) AS roles) x
 WHERE {ns} AND {ours} AND {rel_ext}"
+            ),
+        ),
+        (
+            "privileges",
+            format!(
+                r#"
+WITH db AS (SELECT COALESCE(
+    (SELECT c.relowner FROM pg_class c WHERE c.relname = '__diesel_schema_migrations' AND c.relkind = 'r' LIMIT 1),
+    (SELECT datdba FROM pg_database WHERE datname = current_database())) AS migrator),
+objects(label, owner, acl, oid, catalog) AS (
+  SELECT format('%s %s.%s', CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized-view' ELSE 'table' END,
+           n.nspname, c.relname),
+         c.relowner, COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)),
+         c.oid, 'pg_class'::regclass
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {ns} AND {ours}
+  UNION ALL
+  SELECT format('%s %s.%s(%s)', CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname, p.proname,
+           pg_get_function_identity_arguments(p.oid)),
+         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.oid, 'pg_proc'::regclass
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE {ns}
+  UNION ALL
+  SELECT format('schema %s', n.nspname), n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner)), n.oid,
+         'pg_namespace'::regclass
+  FROM pg_namespace n WHERE {ns}
+)
+SELECT 'privileges' AS kind, o.label AS name,
+  json_build_object(
+    'owner', CASE WHEN o.owner <> db.migrator THEN pg_get_userbyid(o.owner) END,
+    'grants', (SELECT string_agg(g.line, '; ' ORDER BY g.line) FROM (
+        SELECT format('%s: %s',
+                 CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = o.owner THEN 'owner' ELSE pg_get_userbyid(a.grantee) END,
+                 string_agg(a.privilege_type || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, ', '
+                            ORDER BY a.privilege_type)) AS line
+        FROM aclexplode(o.acl) a GROUP BY a.grantee) g))::text AS attrs,
+  NULL::text AS sql
+FROM objects o CROSS JOIN db
+WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.catalog AND d.objid = o.oid AND d.deptype = 'e')"#
             ),
         ),
     ]
