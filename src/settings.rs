@@ -560,9 +560,9 @@ pub fn resolve_bundle(
 ) -> anyhow::Result<Resolved> {
     let bundle = crate::bundle::Bundle::read(path)?;
     let root = std::env::current_dir()?;
-    let (ws, mut folders) = bundle.workspace(path, &root);
-    resolve_with(ws, opts, env, &mut |set: &MigrationSet| {
-        folders.remove(&set.name).unwrap_or_default()
+    let (ws, folders) = bundle.workspace(path, &root);
+    resolve_with(ws, opts, env, &|set: &MigrationSet| {
+        folders.get(&set.name).cloned().unwrap_or_default()
     })
 }
 
@@ -572,19 +572,19 @@ pub fn resolve_workspace(
     opts: &GlobalOptions,
     env: &dyn Env,
 ) -> anyhow::Result<Resolved> {
-    resolve_with(ws, opts, env, &mut |set: &MigrationSet| {
+    resolve_with(ws, opts, env, &|set: &MigrationSet| {
         let mut folder = load_folder(&set.name, &set.migrations_dir);
         explain_missing_dir(set, &mut folder);
         folder
     })
 }
 
-/// Select, load each selected set's folder with `load`, and find URLs.
+/// Select, load each selected set's folder with `load` (the sets in parallel), and find URLs.
 fn resolve_with(
     ws: Workspace,
     opts: &GlobalOptions,
     env: &dyn Env,
-    load: &mut dyn FnMut(&MigrationSet) -> MigrationFolder,
+    load: &(dyn Fn(&MigrationSet) -> MigrationFolder + Sync),
 ) -> anyhow::Result<Resolved> {
     if opts
         .database_url
@@ -600,21 +600,36 @@ fn resolve_with(
         }
         .into());
     }
-    let sets: Vec<SetContext> = selected
-        .into_iter()
-        .map(|set| {
-            let (url, other_backend_url) =
-                url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
-                    .map_err(|e| SetError::new(&set.name, e))?;
-            let folder = load(&set);
-            Ok(SetContext {
-                set,
-                folder,
-                url,
-                other_backend_url,
+    let mut found = Vec::with_capacity(selected.len());
+    for set in selected {
+        let (url, other_backend_url) =
+            url_of_set(&set, &ws.root, opts.database_url.as_deref(), env)
+                .map_err(|e| SetError::new(&set.name, e))?;
+        found.push((set, url, other_backend_url));
+    }
+    let folders: Vec<MigrationFolder> = std::thread::scope(|scope| {
+        let handles: Vec<_> = found
+            .iter()
+            .map(|(set, _, _)| scope.spawn(move || load(set)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
+            .collect()
+    });
+    let sets: Vec<SetContext> = found
+        .into_iter()
+        .zip(folders)
+        .map(|((set, url, other_backend_url), folder)| SetContext {
+            set,
+            folder,
+            url,
+            other_backend_url,
         })
-        .collect::<Result<_, SetError>>()?;
+        .collect();
     let selected_keys: BTreeSet<String> = sets.iter().filter_map(database_key).collect();
     let unselected_siblings: Vec<SetContext> = ws
         .sets
