@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
 use crate::catalog::Catalog;
+use crate::diagnostic::{Code, Diagnostic, Location, Problem, Severity};
 use crate::migration::Migration;
 use crate::schema::RenderedSection;
 use crate::workspace::MigrationSet;
@@ -64,6 +65,47 @@ pub fn key(set: &MigrationSet, backend: Backend, migrations: &[&Migration]) -> S
     // the tables go).
     for statement in &set.init_sql.statements {
         field(&mut h, statement.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// The cache key of a set's lint: everything [`crate::lint::lint_set_counted`] reads (the
+/// tool's version, the set's name and backend, its lint configuration, and each migration's
+/// folder, version, files and transaction setting).
+pub fn lint_key(
+    set: &str,
+    backend: Backend,
+    config: &crate::lint::LintConfig,
+    migrations: &[Migration],
+) -> String {
+    let mut h = Sha256::new();
+    field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    field(&mut h, b"lint");
+    field(&mut h, set.as_bytes());
+    field(&mut h, backend.as_str().as_bytes());
+    let mut levels: Vec<String> = config
+        .levels
+        .iter()
+        .map(|(rule, level)| format!("{rule}={level:?}"))
+        .collect();
+    levels.sort();
+    for level in &levels {
+        field(&mut h, level.as_bytes());
+    }
+    field(&mut h, format!("{:?}", config.lint_after).as_bytes());
+    for statement in &config.init_sql {
+        field(&mut h, statement.as_bytes());
+    }
+    for m in migrations {
+        field(&mut h, m.dir.as_os_str().as_encoded_bytes());
+        field(&mut h, m.dir_name.as_bytes());
+        field(&mut h, m.version.as_bytes());
+        field(&mut h, m.up_sql.as_bytes());
+        match &m.down_sql {
+            Some(down) => field(&mut h, down.as_bytes()),
+            None => field(&mut h, b"no down.sql"),
+        }
+        field(&mut h, &[u8::from(m.run_in_transaction)]);
     }
     format!("{:x}", h.finalize())
 }
@@ -162,6 +204,35 @@ impl SchemaCache {
         self.write(&self.path_with(set, "catalog.json"), &entry);
     }
 
+    /// The cached lint of `set` if it was stored under exactly `key` (and every finding's
+    /// rule is still known).
+    pub fn get_lint(&self, set: &str, key: &str) -> Option<crate::lint::LintOutcome> {
+        let text = fs::read_to_string(self.path_with(set, "lint.json")).ok()?;
+        let entry: LintEntry = serde_json::from_str(&text).ok()?;
+        if entry.key != key {
+            return None;
+        }
+        let findings = entry
+            .findings
+            .into_iter()
+            .map(CachedFinding::into_diagnostic)
+            .collect::<Option<Vec<_>>>()?;
+        Some(crate::lint::LintOutcome {
+            findings,
+            allowed: entry.allowed,
+        })
+    }
+
+    /// Store a set's lint (best effort, as [`SchemaCache::put`]).
+    pub fn put_lint(&self, set: &str, key: &str, lint: &crate::lint::LintOutcome) {
+        let entry = LintEntry {
+            key: key.to_string(),
+            allowed: lint.allowed,
+            findings: lint.findings.iter().map(CachedFinding::from).collect(),
+        };
+        self.write(&self.path_with(set, "lint.json"), &entry);
+    }
+
     fn write(&self, path: &Path, entry: &impl serde::Serialize) {
         if fs::create_dir_all(&self.dir).is_err() {
             return;
@@ -173,6 +244,76 @@ impl SchemaCache {
         if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, path).is_err() {
             let _ = fs::remove_file(&tmp);
         }
+    }
+}
+
+/// A set's lint as cached.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LintEntry {
+    key: String,
+    allowed: usize,
+    findings: Vec<CachedFinding>,
+}
+
+/// One finding as cached: its code by id, read back through the rule registry.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedFinding {
+    code: String,
+    severity: String,
+    set: Option<String>,
+    file: Option<PathBuf>,
+    location: Option<(usize, usize)>,
+    source_line: Option<String>,
+    width: usize,
+    message: String,
+    help: Option<String>,
+}
+
+impl From<&Diagnostic> for CachedFinding {
+    fn from(d: &Diagnostic) -> Self {
+        CachedFinding {
+            code: d.code.as_str().to_string(),
+            severity: d.severity.as_str().to_string(),
+            set: d.set.clone(),
+            file: d.file.clone(),
+            location: d.location.map(|l| (l.line, l.column)),
+            source_line: d.source_line.clone(),
+            width: d.width,
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }
+    }
+}
+
+impl CachedFinding {
+    fn into_diagnostic(self) -> Option<Diagnostic> {
+        let code = crate::lint::rules::all()
+            .iter()
+            .map(|r| r.info().id)
+            .find(|id| *id == self.code)
+            .map(Code::Rule)
+            .or_else(|| {
+                Problem::ALL
+                    .iter()
+                    .find(|p| p.id() == self.code)
+                    .map(|p| Code::Problem(*p))
+            })?;
+        let severity = [Severity::Error, Severity::Warning, Severity::Info]
+            .into_iter()
+            .find(|s| s.as_str() == self.severity)?;
+        Some(Diagnostic {
+            code,
+            severity,
+            set: self.set,
+            file: self.file,
+            location: self
+                .location
+                .map(|(line, column)| Location { line, column }),
+            source_line: self.source_line,
+            width: self.width,
+            message: self.message,
+            help: self.help,
+        })
     }
 }
 

@@ -438,7 +438,7 @@ fn live_for(
 
 /// Folder problems, cross-set problems and the lint of one set, and how many findings allow
 /// comments silenced.
-fn lint_for(resolved: &Resolved, ctx: &SetContext) -> (Vec<Diagnostic>, usize) {
+fn lint_for(resolved: &Resolved, ctx: &SetContext, use_cache: bool) -> (Vec<Diagnostic>, usize) {
     let set = ctx.name();
     let mut findings: Vec<Diagnostic> = ctx.folder.problems.clone();
     findings.extend(
@@ -451,7 +451,20 @@ fn lint_for(resolved: &Resolved, ctx: &SetContext) -> (Vec<Diagnostic>, usize) {
     let mut allowed = 0;
     match ctx.backend() {
         Some(backend) => {
-            let lint = ctx.folder.lint_counted(set, backend, &ctx.set.lint);
+            // The lint of an unchanged set is read back from the cache under target/.
+            let cache = crate::cache::SchemaCache::new(&resolved.workspace.target_dir);
+            let key =
+                crate::cache::lint_key(set, backend, &ctx.set.lint, &ctx.folder.migrations);
+            let lint = match use_cache.then(|| cache.get_lint(set, &key)).flatten() {
+                Some(hit) => hit,
+                None => {
+                    let lint = ctx.folder.lint_counted(set, backend, &ctx.set.lint);
+                    if use_cache {
+                        cache.put_lint(set, &key, &lint);
+                    }
+                    lint
+                }
+            };
             findings.extend(lint.findings);
             allowed = lint.allowed;
         }
@@ -483,7 +496,7 @@ pub fn check_reporting(
         let handles: Vec<_> = resolved
             .sets
             .iter()
-            .map(|ctx| scope.spawn(move || lint_for(resolved, ctx)))
+            .map(|ctx| scope.spawn(move || lint_for(resolved, ctx, !opts.no_cache)))
             .collect();
         handles
             .into_iter()

@@ -1390,3 +1390,67 @@ fn replay_progress_only_on_a_terminal() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&quiet.stdout).contains("replaying"));
 }
+
+/// The lint of an unchanged set is read back from the cache: the same findings and output as
+/// a fresh lint, really read from the cache (a tampered entry shows), and never used once a
+/// migration or the lint configuration changes, nor under `--no-cache`.
+#[test]
+fn an_unchanged_sets_lint_comes_from_the_cache_and_only_then() {
+    let t = CliTest::fixture("lint-findings");
+    let fresh = t.run(&["check", "--lint-only", "--format", "json"]);
+    fresh.assert_code(1);
+    let entry = t.path("target/cargo-migrate/schema/billing.lint.json");
+    let cached_text = std::fs::read_to_string(&entry).expect("the lint is cached");
+    let cached = t.run(&["check", "--lint-only", "--format", "json"]);
+    assert_eq!(cached.stdout, fresh.stdout);
+    let human = t.run(&["check", "--lint-only"]);
+    assert_eq!(
+        human.stdout,
+        t.run(&["check", "--lint-only", "--no-cache"]).stdout
+    );
+    // A tampered entry shows: the cache is really read.
+    std::fs::write(
+        &entry,
+        cached_text.replace(
+            "breaks every running query",
+            "CACHED-ENTRY breaks every running query",
+        ),
+    )
+    .unwrap();
+    assert!(t
+        .run(&["check", "--lint-only"])
+        .stdout
+        .contains("CACHED-ENTRY"));
+    assert!(!t
+        .run(&["check", "--lint-only", "--no-cache"])
+        .stdout
+        .contains("CACHED-ENTRY"));
+    // Another lint configuration misses it.
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &manifest.replace("rename-table = \"deny\"", "rename-table = \"warn\""),
+    );
+    let relaxed = t.run(&["check", "--lint-only"]);
+    assert!(
+        !relaxed.stdout.contains("CACHED-ENTRY"),
+        "{}",
+        relaxed.stdout
+    );
+    // So does an edited migration.
+    t.write("Cargo.toml", &manifest);
+    std::fs::write(
+        &entry,
+        cached_text.replace(
+            "breaks every running query",
+            "CACHED-ENTRY breaks every running query",
+        ),
+    )
+    .unwrap();
+    t.write(
+        "migrations/2024-08-04-000000_cleanup/down.sql",
+        "SELECT 2;\n",
+    );
+    let edited = t.run(&["check", "--lint-only"]);
+    assert!(!edited.stdout.contains("CACHED-ENTRY"), "{}", edited.stdout);
+}
