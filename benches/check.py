@@ -154,6 +154,7 @@ def raw_runner(backend, script):
 def main():
     bin_ = binary()
     results = []
+    table = []
     work = tempfile.mkdtemp(prefix="cargo-migrate-check-bench.")
     try:
         for backend in BACKENDS:
@@ -178,6 +179,9 @@ def main():
                 raw_t.append(timed(raw))
             line = (backend, statistics.median(tool_t), statistics.median(raw_t))
             results.append(line)
+            raw_m = line[2]
+            table.append((f"{backend}: raw replay ({N} migrations)", raw_t, raw_m, "1.00"))
+            table.append((f"{backend}: check --no-cache", tool_t, raw_m, "<= 0.80 PostgreSQL, <= 1.00 MariaDB"))
             print(f"cold check, {N} {backend} migrations: tool {line[1]:.3f} s, raw {line[2]:.3f} s, ratio {line[1] / line[2]:.2f} (target <= 1.30)", flush=True)
             if shutil.which("diesel") and backend != "sqlite":
                 server = PG if backend == "postgres" else MY
@@ -186,7 +190,9 @@ def main():
                     subprocess.run(["diesel", "migration", "run", "--locked-schema", "--database-url", f"{server}/{db}",
                                     "--migration-dir", os.path.join(pkg, "migrations"), "--config-file", os.path.join(pkg, "diesel.toml")],
                                    cwd=pkg, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                d = statistics.median([timed(diesel_run) for _ in range(RUNS)])
+                d_t = [timed(diesel_run) for _ in range(RUNS)]
+                d = statistics.median(d_t)
+                table.append((f"{backend}: diesel migration run --locked-schema", d_t, raw_m, ""))
                 print(f"    diesel migration run --locked-schema: {d:.3f} s, ratio to raw {d / line[2]:.2f}", flush=True)
             # Incremental: the newest migration edited before each run (a cache miss), so the
             # replay starts from the saved state of the other N - 1.
@@ -207,6 +213,7 @@ def main():
                 f.write(original)
             target = {"sqlite": 0.05, "postgres": 0.2, "mysql": 0.5}[backend]
             inc = statistics.median(inc_t)
+            table.append((f"{backend}: check, newest migration edited", inc_t, raw_m, f"<= {target:.2f} s"))
             print(f"incremental check (newest of {N} {backend} migrations edited): {inc:.3f} s (min {min(inc_t):.3f}, max {max(inc_t):.3f}), "
                   f"{inc / line[1]:.2f} of the cold check (target <= {target:.2f} s)", flush=True)
             run([bin_, "migrate", "cache", "clean", "--manifest-path", os.path.join(root, "Cargo.toml")], env=env)
@@ -223,7 +230,14 @@ def main():
         run([bin_, "migrate", "schema", "--write", "--manifest-path", os.path.join(root, "Cargo.toml")], env=env)
         check = [bin_, "migrate", "check", "--offline", "--manifest-path", os.path.join(root, "Cargo.toml")]
         run(check, env=env)  # fills the cache
-        warm = statistics.median([timed(lambda: run(check, env=env)) for _ in range(max(RUNS, 5))])
+        warm_t = [timed(lambda: run(check, env=env)) for _ in range(max(RUNS, 5))]
+        warm = statistics.median(warm_t)
+        table.append(("check, nothing changed (4 sets, 1,000 migrations)", warm_t, None, "<= 0.040 s"))
+        print()
+        print(f"{'':58} {'median':>8} {'min':>8} {'max':>8} {'vs raw':>7}  target")
+        for what, times, raw_m, goal in table:
+            ratio = f"{statistics.median(times) / raw_m:7.2f}" if raw_m else f"{'':7}"
+            print(f"{what:58} {statistics.median(times):8.3f} {min(times):8.3f} {max(times):8.3f} {ratio}  {goal}")
         print(f"warm check, 4 sets / 1000 migrations: {warm * 1000:.0f} ms (target < 150 ms)", flush=True)
     finally:
         drop_all()
