@@ -278,6 +278,16 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         lock_timeout: u64,
     },
+    /// Show which applied migrations have a recorded checksum; with --record, record the
+    /// checksums of those applied without one (by diesel_cli, by hand)
+    Checksum {
+        /// Record the current files' checksums of applied migrations that have none
+        #[arg(long)]
+        record: bool,
+        /// Wait this many seconds for another process's migration lock
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        lock_timeout: u64,
+    },
     /// Compare the catalog of a set's database with the catalog its history produces, object by
     /// object (indexes, constraints, types, views, functions, triggers, ...)
     Diff {
@@ -580,6 +590,13 @@ impl Command {
                 to: to.clone(),
                 force: *force,
                 drift_privileges: *drift_privileges,
+                lock_timeout: Duration::from_secs(*lock_timeout),
+            }),
+            Command::Checksum {
+                record,
+                lock_timeout,
+            } => Request::Checksum(crate::commands::ChecksumOptions {
+                record: *record,
                 lock_timeout: Duration::from_secs(*lock_timeout),
             }),
             Command::Diff {

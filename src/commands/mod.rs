@@ -10,6 +10,7 @@ pub mod apply;
 pub mod baseline;
 pub mod bundle;
 pub mod check;
+pub mod checksum;
 pub mod database;
 pub mod diff;
 pub mod fleet;
@@ -39,6 +40,7 @@ use crate::settings::{GlobalOptions, Resolved, SetContext};
 pub use self::apply::ApplyOptions;
 pub use self::baseline::BaselineOptions;
 pub use self::check::CheckOptions;
+pub use self::checksum::ChecksumOptions;
 pub use self::database::{DatabaseAction, DatabaseOptions};
 pub use self::diff::DiffOptions;
 pub use self::generate::GenerateOptions;
@@ -97,6 +99,8 @@ pub enum Request {
     Database(DatabaseOptions),
     /// `mark`.
     Mark(MarkOptions),
+    /// `checksum [--record]`.
+    Checksum(ChecksumOptions),
     Diff(DiffOptions),
     /// `rules`.
     Rules,
@@ -128,6 +132,7 @@ impl Request {
             Request::Generate(_) => "generate",
             Request::Baseline(_) => "baseline",
             Request::Mark(_) => "mark",
+            Request::Checksum(_) => "checksum",
             Request::Database(o) => match o.action {
                 DatabaseAction::Create => "database create",
                 DatabaseAction::Drop => "database drop",
@@ -173,10 +178,11 @@ pub fn execute(
                     | Request::Status(_)
                     | Request::Revert(_)
                     | Request::Mark(_)
+                    | Request::Checksum(_)
                     | Request::Check(_)
             ) {
                 anyhow::bail!(
-                    "`{}` needs a workspace; with --bundle only apply, status, pending, revert, redo, mark and check run\nhelp: run it in the workspace the bundle was made from, without --bundle",
+                    "`{}` needs a workspace; with --bundle only apply, status, pending, revert, redo, mark, checksum and check run\nhelp: run it in the workspace the bundle was made from, without --bundle",
                     request.name()
                 );
             }
@@ -199,6 +205,7 @@ pub fn execute(
         Request::Baseline(o) => baseline::run(&resolved, o, printer),
         Request::Database(o) => database::run(&resolved, o, printer),
         Request::Mark(o) => mark::run(&resolved, o, printer),
+        Request::Checksum(o) => checksum::run(&resolved, o, printer),
         Request::Diff(o) => diff::run(&resolved, o, printer),
         Request::Init => init::run(&resolved, printer),
         Request::Bundle(out) => bundle::run(&resolved, out, printer),

@@ -76,6 +76,48 @@ fn flow(t: &CliTest) {
         doc["sets"][0]["unverified"],
         serde_json::json!(["20240101000000"])
     );
+    // `checksum` lists it and records nothing; `--record` records the files as they are.
+    let listed = t.run(&["checksum", "--format", "json"]);
+    listed.assert_success();
+    let doc = listed.json();
+    assert_eq!(
+        doc["sets"][0]["unverified"],
+        serde_json::json!(["2024-01-01-000000_create_users"])
+    );
+    assert_eq!(doc["sets"][0]["recorded"], serde_json::json!([]));
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(
+        doc["sets"][0]["unverified"],
+        serde_json::json!(["20240101000000"])
+    );
+    let recorded = t.run(&["checksum", "--record", "--format", "json"]);
+    recorded.assert_success();
+    assert_eq!(
+        recorded.json()["sets"][0]["recorded"],
+        serde_json::json!(["2024-01-01-000000_create_users"])
+    );
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert!(doc["sets"][0].get("unverified").is_none(), "{doc}");
+    assert!(
+        doc["sets"][0].get("changed_since_applied").is_none(),
+        "{doc}"
+    );
+    // An edit after that is a change, which `--record` never overwrites.
+    t.write(
+        "migrations/2024-01-01-000000_create_users/up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n",
+    );
+    let changed = t.run(&["checksum", "--record", "--format", "json"]);
+    changed.assert_code(1);
+    assert_eq!(
+        changed.json()["sets"][0]["changed"],
+        serde_json::json!(["2024-01-01-000000_create_users"])
+    );
+    let doc = t.run(&["status", "--format", "json"]).json();
+    assert_eq!(
+        doc["sets"][0]["changed_since_applied"],
+        serde_json::json!(["20240101000000"])
+    );
 }
 
 #[test]
