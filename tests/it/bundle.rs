@@ -248,3 +248,154 @@ fn check_runs_the_live_checks_from_a_bundle() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(format!("{out}{err}").contains("index `hot`"), "{out}{err}");
 }
+
+/// A package whose second migration sleeps while a flag table exists, and every migration
+/// logs itself in `runs`, so that a rerun shows whether anything ran twice.
+fn slow_package(backend: &str, sleep: &str) -> CliTest {
+    let t = CliTest::package();
+    t.write(
+        "Cargo.toml",
+        &format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata.migrate]\nbackend = \"{backend}\"\n\n[workspace]\n"),
+    );
+    t.migration(
+        "2024-01-01-000000_first",
+        "CREATE TABLE runs (name TEXT);\nCREATE TABLE slow_flag (id INTEGER);\nINSERT INTO runs VALUES ('first');\n",
+        Some("DROP TABLE slow_flag;\nDROP TABLE runs;\n"),
+    );
+    t.migration(
+        "2024-01-02-000000_slow",
+        &format!(
+            "CREATE TABLE slow_table (id INTEGER);\nINSERT INTO runs VALUES ('slow');\n{sleep}\n"
+        ),
+        Some("DROP TABLE slow_table;\n"),
+    );
+    t.migration(
+        "2024-01-03-000000_last",
+        "INSERT INTO runs VALUES ('last');\n",
+        Some("DELETE FROM runs WHERE name = 'last';\n"),
+    );
+    t
+}
+
+/// `kill -9` in the middle of a bundle run: the killed migration left nothing and is not
+/// recorded, and the next run from the same bundle finishes the job with each migration run
+/// exactly once.
+fn kill_9_during_a_bundle_run(
+    t: &CliTest,
+    url: &str,
+    connect: &dyn Fn() -> Option<cargo_migrate::db::Connection>,
+) {
+    let bundle = make_bundle(t);
+    let host = tempfile::tempdir().unwrap();
+    let b = bundle.to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--bundle", b, "apply", "--database-url", url])
+        .current_dir(host.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the slow migration runs (its table exists inside its transaction: its row in
+    // `runs` is not visible yet, but the first migration's is).
+    let started = std::time::Instant::now();
+    loop {
+        let seen = connect()
+            .and_then(|mut c| {
+                c.count("SELECT COUNT(*) AS n FROM runs WHERE name = 'first'")
+                    .ok()
+            })
+            .unwrap_or(0);
+        if seen == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the first migration never committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let mut conn = connect().unwrap();
+    assert_eq!(
+        conn.count("SELECT COUNT(*) AS n FROM runs").unwrap(),
+        1,
+        "only the first migration committed"
+    );
+    conn.batch_execute("DROP TABLE slow_flag").unwrap();
+    drop(conn);
+    let (code, out, err) = on_host(
+        host.path(),
+        &[
+            "--bundle",
+            b,
+            "apply",
+            "--database-url",
+            url,
+            "--lock-timeout",
+            "60",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let mut conn = connect().unwrap();
+    for name in ["first", "slow", "last"] {
+        assert_eq!(
+            conn.count(&format!(
+                "SELECT COUNT(*) AS n FROM runs WHERE name = '{name}'"
+            ))
+            .unwrap(),
+            1,
+            "{name} ran more or less than once"
+        );
+    }
+    let (code, out, _) = on_host(
+        host.path(),
+        &[
+            "--bundle",
+            b,
+            "status",
+            "--database-url",
+            url,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["pending"], 0, "{out}");
+}
+
+#[test]
+fn postgres_kill_9_during_a_bundle_run_is_finished_by_the_next() {
+    let Some(db) = TestDb::create(Server::Postgres, "bkill") else {
+        return;
+    };
+    let t = slow_package(
+        "postgres",
+        "SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'slow_flag') THEN 30 ELSE 0 END);",
+    );
+    kill_9_during_a_bundle_run(&t, &db.url, &|| Some(db.connect()));
+}
+
+#[test]
+fn sqlite_kill_9_during_a_bundle_run_is_finished_by_the_next() {
+    let t = slow_package(
+        "sqlite",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'slow_flag') THEN 400000000 ELSE 1 END) INSERT INTO slow_table SELECT x FROM c;",
+    );
+    let url = t.path("killed.db").display().to_string();
+    let u = url.clone();
+    kill_9_during_a_bundle_run(&t, &url, &move || {
+        cargo_migrate::db::Connection::establish(
+            &cargo_migrate::database_url::DatabaseUrl::new(u.clone()),
+            cargo_migrate::backend::Backend::Sqlite,
+            cargo_migrate::db::ConnectOptions::default(),
+        )
+        .ok()
+    });
+}
