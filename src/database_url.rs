@@ -13,14 +13,35 @@ use crate::backend::{Backend, UrlRules};
 /// A database URL as configured, with a redacted `Display`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DatabaseUrl {
-    raw: String,
+    // A boxed str keeps the URL (and every error that holds one) as small as a `String`.
+    raw: Box<str>,
+    /// A label for a connection the application opened itself (see
+    /// [`DatabaseUrl::of_application_connection`]), never connected to.
+    application: bool,
 }
 
 impl DatabaseUrl {
     pub fn new(raw: impl Into<String>) -> Self {
         DatabaseUrl {
-            raw: raw.into().trim().to_string(),
+            raw: raw.into().trim().into(),
+            application: false,
         }
+    }
+
+    /// The URL that names, in messages, a connection an application opened and handed to the
+    /// embedded runner: built from what that session says of itself (no password). Nothing
+    /// ever connects to it: opening it again fails at once, so a lost connection is reported
+    /// as lost and never replaced by one to another database.
+    pub fn of_application_connection(label: impl Into<String>) -> Self {
+        DatabaseUrl {
+            raw: label.into().into_boxed_str(),
+            application: true,
+        }
+    }
+
+    /// Whether this names an application's own connection (which the tool never reopens).
+    pub fn is_application_connection(&self) -> bool {
+        self.application
     }
 
     /// The real URL, with its password: for connecting only, never for output.

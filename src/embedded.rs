@@ -95,6 +95,16 @@ pub enum Error {
         /// An example of a URL that fits.
         example: &'static str,
     },
+    /// [`Migrator::run_with`] was given a connection to another backend than the set's.
+    #[error("set `{set}` is migrated on {expected}, but the connection handed to the runner is a {found} connection; nothing was run\nhelp: pass a {expected} connection, or the set of the bundle that is migrated on {found}")]
+    WrongConnection {
+        /// The set.
+        set: String,
+        /// The set's backend.
+        expected: Backend,
+        /// The connection's backend.
+        found: Backend,
+    },
     /// Connecting, locking or reading the database failed.
     #[error("set `{set}`: {source}")]
     Database {
@@ -318,11 +328,7 @@ impl<'b> Migrator<'b> {
             set: set.to_string(),
             source: Box::new(source),
         };
-        let init_sql = crate::init_sql::InitSql {
-            statements: self.set.init_sql.clone(),
-            manifest: "the embedded bundle".into(),
-            table: "the bundle",
-        };
+        let init_sql = self.init_sql();
         let opts = ConnectOptions {
             create_sqlite: true,
             wait: self.wait,
@@ -331,9 +337,75 @@ impl<'b> Migrator<'b> {
             log::info!(target: "cargo_migrate", "set `{set}`: waiting for {url} to accept connections");
         })
         .map_err(db)?;
+        self.migrate(&mut conn, &url, &init_sql)
+    }
+
+    /// Like [`Migrator::run`], on a connection the application opened itself (its TLS, its
+    /// session settings, a SQLite database in memory that it goes on using), which is handed
+    /// back with the outcome. The connection must be outside any transaction (else nothing
+    /// runs: [`DbError::InTransaction`]), and gets the set's `init-sql` as the runner's own
+    /// connections do; its other settings are the application's. The same lock, checks and
+    /// refusals apply. If the connection is lost during a migration, the runner does not open
+    /// another one: the error says what is known and the database is read again at the next
+    /// start.
+    ///
+    /// ```no_run
+    /// use diesel::Connection;
+    /// use cargo_migrate::embedded::{Bundle, Migrator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bundle = Bundle::from_bytes(include_bytes!("../examples/embedded_app.bundle.json"))?;
+    /// let conn = diesel::SqliteConnection::establish(":memory:")?;
+    /// let (mut conn, report) = Migrator::new(&bundle, "shop")?.run_with(conn);
+    /// report?;
+    /// # let _ = &mut conn;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn run_with<C: AppConnection>(&self, conn: C) -> (C, Result<Report, Error>) {
+        let mut conn = conn.into_connection();
+        let result = self.run_on_application_connection(&mut conn);
+        (C::from_connection(conn), result)
+    }
+
+    fn run_on_application_connection(&self, conn: &mut Connection) -> Result<Report, Error> {
+        let set = self.set.name.as_str();
+        if conn.backend() != self.set.backend {
+            return Err(Error::WrongConnection {
+                set: set.to_string(),
+                expected: self.set.backend,
+                found: conn.backend(),
+            });
+        }
+        let init_sql = self.init_sql();
+        let url = conn
+            .adopt_application_connection(&init_sql)
+            .map_err(|source| Error::Database {
+                set: set.to_string(),
+                source: Box::new(source),
+            })?;
+        self.migrate(conn, &url, &init_sql)
+    }
+
+    fn init_sql(&self) -> crate::init_sql::InitSql {
+        crate::init_sql::InitSql {
+            statements: self.set.init_sql.clone(),
+            manifest: "the embedded bundle".into(),
+            table: "the bundle",
+        }
+    }
+
+    /// The migration lock, and under it [`Migrator::run_locked`].
+    fn migrate(
+        &self,
+        conn: &mut Connection,
+        url: &DatabaseUrl,
+        init_sql: &crate::init_sql::InitSql,
+    ) -> Result<Report, Error> {
+        let set = self.set.name.as_str();
         let logger = Logger { set };
-        run::locked(&mut conn, &url, self.lock_timeout, &logger, |conn| {
-            self.run_locked(conn, &url, &init_sql, &logger)
+        run::locked(conn, url, self.lock_timeout, &logger, |conn| {
+            self.run_locked(conn, url, init_sql, &logger)
         })
         .map_err(|e| match e {
             DbError::LockTimeout { url, seconds } => Error::LockTimeout {
@@ -341,7 +413,10 @@ impl<'b> Migrator<'b> {
                 url,
                 seconds,
             },
-            other => db(other),
+            other => Error::Database {
+                set: set.to_string(),
+                source: Box::new(other),
+            },
         })?
     }
 
@@ -482,6 +557,47 @@ impl<'b> Migrator<'b> {
         })
     }
 }
+
+/// A diesel connection that [`Migrator::run_with`] can migrate: `diesel::PgConnection`,
+/// `diesel::SqliteConnection`, and for MySQL/MariaDB [`MysqlConnection`] (diesel-async's
+/// synchronous wrapper over mysql_async, the client the tool itself uses).
+pub trait AppConnection: sealed::Sealed + Sized {
+    #[doc(hidden)]
+    fn into_connection(self) -> Connection;
+    #[doc(hidden)]
+    fn from_connection(conn: Connection) -> Self;
+}
+
+pub use crate::db::MysqlConnection;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for diesel::PgConnection {}
+    impl Sealed for diesel::SqliteConnection {}
+    impl Sealed for super::MysqlConnection {}
+}
+
+// The runner never replaces an application's connection (opening its label URL fails, see
+// `DatabaseUrl::of_application_connection`), so it comes back as the variant it went in as.
+macro_rules! app_connection {
+    ($ty:ty, $variant:ident) => {
+        impl AppConnection for $ty {
+            fn into_connection(self) -> Connection {
+                Connection::$variant(self)
+            }
+            #[allow(clippy::panic)]
+            fn from_connection(conn: Connection) -> Self {
+                match conn {
+                    Connection::$variant(c) => c,
+                    _ => unreachable!("the runner replaced the application's connection"),
+                }
+            }
+        }
+    };
+}
+app_connection!(diesel::PgConnection, Postgres);
+app_connection!(diesel::SqliteConnection, Sqlite);
+app_connection!(MysqlConnection, Mysql);
 
 /// The runner's events, as log records.
 struct Logger<'a> {

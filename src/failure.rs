@@ -551,7 +551,7 @@ impl MigrationFailure {
         let read = match self.reconnected {
             Some(true) => format!("read again over a new connection: {recorded_now}"),
             Some(false) => format!(
-                "a new connection could not be opened, so what the database records about {m} is not known"
+                "no new connection could be opened (the embedded runner never reopens an application's own connection), so what the database records about {m} is not known"
             ),
             None => recorded_now.to_string(),
         };

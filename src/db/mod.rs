@@ -173,6 +173,18 @@ pub enum DbError {
         /// Its scheme.
         scheme: String,
     },
+    /// An application's connection handed to the runner is inside a transaction.
+    #[error("the application's connection to {url} is inside a transaction; nothing was run\nhelp: migrations run there would commit only with that transaction, so none could be called applied; pass a connection outside any transaction (before `begin_test_transaction`, or a new one)")]
+    InTransaction {
+        /// The connection's label.
+        url: DatabaseUrl,
+    },
+    /// An application's MySQL/MariaDB connection with no default database.
+    #[error("the application's connection to {url} has no database selected; nothing was run\nhelp: connect with the database in the URL (`mysql://user@host/DATABASE`), or run `USE database` on the connection first")]
+    NoDatabaseSelected {
+        /// The connection's label.
+        url: DatabaseUrl,
+    },
     /// The connection could not be opened.
     #[error("cannot connect to {url}: {message}")]
     Connect {
@@ -480,6 +492,46 @@ impl Connection {
         Ok(conn)
     }
 
+    /// Take over a connection an application opened itself, for one set: the URL that names
+    /// it in messages (read from the session: user, server, database; never a password; see
+    /// [`DatabaseUrl::of_application_connection`]), after the checks and the set's `init-sql`
+    /// that every connection of the tool gets. Refused while the connection is inside a
+    /// transaction: migrations run there would commit only with the application's own
+    /// transaction, so "applied" could not be said of them.
+    pub fn adopt_application_connection(
+        &mut self,
+        init_sql: &InitSql,
+    ) -> Result<DatabaseUrl, DbError> {
+        fn depth<C: diesel::Connection>(c: &mut C) -> u32 {
+            use diesel::connection::TransactionManager;
+            C::TransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map_or(1, |d| d.map_or(0, |d| d.get()))
+        }
+        let label = |e: diesel::result::Error| DbError::Query {
+            what: "reading which database the application's connection is on".into(),
+            url: DatabaseUrl::of_application_connection(self_label_fallback()),
+            message: e.to_string(),
+        };
+        let text = match self {
+            Connection::Sqlite(c) => sqlite::session_label(c).map_err(label)?,
+            Connection::Postgres(c) => postgres::session_label(c).map_err(label)?,
+            Connection::Mysql(c) => mysql::session_label(c).map_err(label)?,
+        };
+        let url = DatabaseUrl::of_application_connection(text);
+        if with_conn!(self, c => depth(c)) > 0 {
+            return Err(DbError::InTransaction { url });
+        }
+        if let Connection::Mysql(c) = self {
+            if !mysql::has_current_database(c) {
+                return Err(DbError::NoDatabaseSelected { url });
+            }
+        }
+        self.refuse_distributed_engine(&url)?;
+        self.run_init_sql(&url, init_sql)?;
+        Ok(url)
+    }
+
     /// Refuse a server whose version string names a distributed engine (see [`engine`]).
     fn refuse_distributed_engine(&mut self, url: &DatabaseUrl) -> Result<(), DbError> {
         use diesel::RunQueryDsl;
@@ -525,6 +577,12 @@ impl Connection {
         backend: Backend,
         opts: ConnectOptions,
     ) -> Result<Connection, DbError> {
+        if url.is_application_connection() {
+            return Err(DbError::Connect {
+                url: url.clone(),
+                message: "this is the application's own connection, which only the application can open again".into(),
+            });
+        }
         match backend {
             Backend::Sqlite => sqlite::connect(url, opts).map(Connection::Sqlite),
             Backend::Postgres => postgres::connect(url).map(Connection::Postgres),
@@ -915,6 +973,38 @@ mod tests {
         conn.record_versions(&["2", "1"]).unwrap();
         assert_eq!(conn.applied_versions(&url).unwrap(), ["1", "2"]);
     }
+}
+
+/// What a session says of itself, for [`DatabaseUrl::of_application_connection`].
+#[derive(QueryableByName)]
+pub(crate) struct SessionRow {
+    #[diesel(sql_type = Text)]
+    pub(crate) user: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) host: String,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) port: i64,
+    #[diesel(sql_type = Text)]
+    pub(crate) database: String,
+}
+
+impl SessionRow {
+    /// `scheme://user@host:port/database`, each part percent-encoded where needed.
+    pub(crate) fn label(&self, scheme: &str) -> String {
+        let Ok(mut url) = url::Url::parse(&format!("{scheme}://localhost/")) else {
+            return format!("{scheme}://(application connection)");
+        };
+        let _ = url.set_host(Some(&self.host));
+        let _ = url.set_username(&self.user);
+        let _ = url.set_port(u16::try_from(self.port).ok());
+        url.set_path(&self.database);
+        url.to_string()
+    }
+}
+
+/// The label of an application's connection that could not tell where it is.
+fn self_label_fallback() -> String {
+    "(the application's connection)".into()
 }
 
 /// The server a connection talks to, for reports.

@@ -155,6 +155,30 @@ pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
     })
 }
 
+/// Who and where the session is (user, server host and port, database), to name an
+/// application's own connection in messages.
+pub fn session_label(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
+    let rows: Vec<super::SessionRow> = diesel::sql_query(
+        "SELECT CAST(SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS CHAR) AS user, \
+         CAST(@@hostname AS CHAR) AS host, CAST(@@port AS SIGNED) AS port, \
+         CAST(COALESCE(DATABASE(), '') AS CHAR) AS `database`",
+    )
+    .load(conn)?;
+    Ok(rows
+        .first()
+        .map(|r| r.label("mysql"))
+        .unwrap_or_else(|| "mysql://(application connection)".into()))
+}
+
+/// Whether the session has a default database (the one its versions table is in).
+pub fn has_current_database(conn: &mut MysqlConnection) -> bool {
+    let rows: Vec<NameRow> =
+        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name")
+            .load(conn)
+            .unwrap_or_default();
+    rows.first().is_some_and(|r| !r.name.is_empty())
+}
+
 /// Try to take the migration lock once.
 /// The migration lock's name for the connected database. Lock names are server-wide and
 /// MariaDB keeps only 64 characters of one, so the name carries a hash of the whole database

@@ -188,6 +188,20 @@ pub fn connect(url: &DatabaseUrl) -> Result<diesel::PgConnection, DbError> {
     Ok(conn)
 }
 
+/// Who and where the session is (user, server address and port, database), to name an
+/// application's own connection in messages.
+pub fn session_label(conn: &mut diesel::PgConnection) -> diesel::QueryResult<String> {
+    let rows: Vec<super::SessionRow> = diesel::sql_query(
+        "SELECT current_user::text AS user, COALESCE(host(inet_server_addr()), 'localhost') AS host, \
+         COALESCE(inet_server_port(), 5432)::bigint AS port, current_database()::text AS database",
+    )
+    .load(conn)?;
+    Ok(rows
+        .first()
+        .map(|r| r.label("postgres"))
+        .unwrap_or_else(|| "postgres://(application connection)".into()))
+}
+
 /// Try to take the migration lock once.
 pub fn try_lock(conn: &mut diesel::PgConnection, key: i64) -> diesel::QueryResult<bool> {
     let rows: Vec<LockRow> = diesel::sql_query(format!(

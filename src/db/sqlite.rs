@@ -65,6 +65,21 @@ pub fn connect(
     Ok(conn)
 }
 
+/// The file of the connection's main database (`:memory:` for an in-memory or temporary one),
+/// to name an application's own connection and to find its migration lock file.
+pub fn session_label(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<String> {
+    use diesel::RunQueryDsl;
+    let rows: Vec<super::NameRow> =
+        diesel::sql_query("SELECT file AS name FROM pragma_database_list WHERE name = 'main'")
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|r| r.name)
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| ":memory:".into()))
+}
+
 /// SQLite sessions live in this process; there is nothing to end from outside.
 pub fn session_id() -> Option<i64> {
     None

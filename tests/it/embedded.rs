@@ -390,3 +390,214 @@ fn a_migration_applied_without_a_checksum_is_reported_unverified_not_refused() {
         1
     );
 }
+
+/// Two migrations, the second seeding a row, for the runs on an application's connection.
+const APP_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "2024-01-01-000000_create_events",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, note VARCHAR(40) NOT NULL);",
+    ),
+    (
+        "2024-01-02-000000_seed_events",
+        "INSERT INTO events (id, note) VALUES (1, 'seeded');",
+    ),
+];
+
+#[derive(diesel::QueryableByName)]
+struct N {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn rows<C: diesel::Connection>(conn: &mut C, sql: &str) -> i64
+where
+    diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, N>,
+{
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+}
+
+#[test]
+fn an_in_memory_sqlite_database_of_the_application_is_migrated_on_its_own_connection() {
+    use diesel::Connection as _;
+    let bundle = bundle_of("sqlite", APP_MIGRATIONS);
+    let migrator = Migrator::new(&bundle, "app").unwrap();
+    // An in-memory database exists only on this connection: a runner that opened its own
+    // would migrate another database.
+    let conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+    let (mut conn, report) = migrator.run_with(conn);
+    let report = report.unwrap();
+    assert_eq!(report.applied.len(), 2, "{report:?}");
+    assert_eq!(rows(&mut conn, "SELECT COUNT(*) AS n FROM events"), 1);
+    assert_eq!(
+        rows(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM __diesel_schema_migrations"
+        ),
+        2
+    );
+    let (mut conn, again) = migrator.run_with(conn);
+    let again = again.unwrap();
+    assert!(again.applied.is_empty(), "{again:?}");
+    assert_eq!(again.already_applied, 2);
+    assert_eq!(rows(&mut conn, "SELECT COUNT(*) AS n FROM events"), 1);
+}
+
+#[test]
+fn a_sqlite_file_on_the_applications_connection_takes_the_same_lock_as_apply() {
+    use diesel::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let bundle = bundle_of("sqlite", APP_MIGRATIONS);
+    let url = file.to_str().unwrap().to_string();
+    // Another process holds the migration lock of this file (as `cargo migrate apply` would).
+    let lock = std::fs::File::create(dir.path().join("app.db.cargo-migrate.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let conn = diesel::SqliteConnection::establish(&url).unwrap();
+    let (conn, err) = Migrator::new(&bundle, "app")
+        .unwrap()
+        .lock_timeout(std::time::Duration::from_millis(300))
+        .run_with(conn);
+    match err.unwrap_err() {
+        Error::LockTimeout { url: label, .. } => {
+            assert!(label.to_string().ends_with("app.db"), "{label}");
+        }
+        other => panic!("expected LockTimeout, got {other:?}"),
+    }
+    drop(lock);
+    let (_conn, report) = Migrator::new(&bundle, "app").unwrap().run_with(conn);
+    assert_eq!(report.unwrap().applied.len(), 2);
+    let mut c = sqlite(&url);
+    assert_eq!(versions(&mut c, &url).len(), 2);
+}
+
+#[test]
+fn two_application_connections_at_once_on_postgres_apply_each_migration_once() {
+    use diesel::Connection as _;
+    let Some(db) = TestDb::create(Server::Postgres, "embed_appconn") else {
+        return;
+    };
+    let migrations = race_migrations("SELECT pg_sleep(0.5);");
+    let pairs: Vec<(&str, &str)> = migrations.iter().map(|(d, u)| (*d, u.as_str())).collect();
+    let bundle = Arc::new(bundle_of("postgres", &pairs));
+    let start = Arc::new(Barrier::new(2));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (bundle, start, url) = (bundle.clone(), start.clone(), db.url.clone());
+            std::thread::spawn(move || {
+                let conn = diesel::PgConnection::establish(&url).unwrap();
+                let migrator = Migrator::new(&bundle, "app").unwrap();
+                start.wait();
+                migrator.run_with(conn).1
+            })
+        })
+        .collect();
+    let mut applied: Vec<usize> = runs
+        .into_iter()
+        .map(|r| r.join().unwrap().unwrap().applied.len())
+        .collect();
+    applied.sort();
+    assert_eq!(applied, [0, 3]);
+    let mut c = db.connect();
+    assert_eq!(versions(&mut c, &db.url).len(), 3);
+    assert_eq!(count(&mut c, "SELECT COUNT(*) AS n FROM events"), 1);
+}
+
+#[test]
+fn an_application_connection_inside_a_transaction_or_of_another_backend_runs_nothing() {
+    use diesel::Connection as _;
+    let Some(db) = TestDb::create(Server::Postgres, "embed_appconn_tx") else {
+        return;
+    };
+    let bundle = bundle_of("postgres", APP_MIGRATIONS);
+    let migrator = Migrator::new(&bundle, "app").unwrap();
+    let mut conn = diesel::PgConnection::establish(&db.url).unwrap();
+    conn.begin_test_transaction().unwrap();
+    let (_conn, result) = migrator.run_with(conn);
+    let err = result.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("is inside a transaction; nothing was run"),
+        "{text}"
+    );
+    assert!(text.contains(&db.name), "{text}");
+    let mut c = db.connect();
+    assert!(c.table_names().unwrap().iter().all(|t| t != "events"));
+
+    let sqlite_conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+    let (_c, result) = migrator.run_with(sqlite_conn);
+    assert!(
+        matches!(
+            result,
+            Err(Error::WrongConnection {
+                expected: Backend::Postgres,
+                found: Backend::Sqlite,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_lost_application_connection_is_reported_and_never_replaced() {
+    use diesel::Connection as _;
+    let Some(db) = TestDb::create(Server::Postgres, "embed_appconn_lost") else {
+        return;
+    };
+    let bundle = bundle_of(
+        "postgres",
+        &[
+            APP_MIGRATIONS[0],
+            (
+                "2024-01-02-000000_lose_connection",
+                "CREATE TABLE second (id INT PRIMARY KEY);\nSELECT pg_terminate_backend(pg_backend_pid());",
+            ),
+        ],
+    );
+    let conn = diesel::PgConnection::establish(&db.url).unwrap();
+    let (_conn, result) = Migrator::new(&bundle, "app").unwrap().run_with(conn);
+    match result.unwrap_err() {
+        Error::Failed {
+            migration,
+            applied,
+            message,
+            ..
+        } => {
+            assert_eq!(migration, "2024-01-02-000000_lose_connection");
+            assert_eq!(applied.len(), 1);
+            assert!(
+                message.contains("the connection to the database server was lost")
+                    && message.contains("no new connection could be opened"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    let mut c = db.connect();
+    assert_eq!(versions(&mut c, &db.url), ["20240101000000"]);
+    assert!(c.table_names().unwrap().iter().all(|t| t != "second"));
+}
+
+#[test]
+fn a_mysql_application_connection_is_migrated_and_one_without_a_database_refused() {
+    use cargo_migrate::embedded::MysqlConnection;
+    use diesel::Connection as _;
+    let Some(db) = TestDb::create(Server::Mysql, "embed_appconn") else {
+        return;
+    };
+    let bundle = bundle_of("mysql", APP_MIGRATIONS);
+    let migrator = Migrator::new(&bundle, "app").unwrap();
+    let conn = MysqlConnection::establish(&db.url).unwrap();
+    let (_conn, report) = migrator.run_with(conn);
+    assert_eq!(report.unwrap().applied.len(), 2);
+    let mut c = db.connect();
+    assert_eq!(versions(&mut c, &db.url).len(), 2);
+    assert_eq!(count(&mut c, "SELECT COUNT(*) AS n FROM events"), 1);
+
+    let server = db.url.rsplit_once('/').unwrap().0.to_string();
+    let conn = MysqlConnection::establish(&server).unwrap();
+    let (_conn, result) = migrator.run_with(conn);
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("has no database selected"), "{text}");
+}
