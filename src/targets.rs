@@ -161,14 +161,15 @@ fn collect(
     what: &str,
 ) -> Result<Vec<Target>, TargetsError> {
     let mut targets: Vec<Target> = Vec::new();
+    // Each target's identity once (a SQLite one resolves its path on disk), in a set: a list
+    // of thousands costs as many look-ups, not their square.
+    let mut seen: std::collections::HashSet<(String, Option<String>)> =
+        std::collections::HashSet::new();
     for (origin, url, schema) in listed {
         if schema.is_some() && url.backend() != Some(crate::backend::Backend::Postgres) {
             return Err(TargetsError::SchemaNeedsPostgres { origin });
         }
-        if targets
-            .iter()
-            .any(|t| t.url.identity() == url.identity() && t.schema == schema)
-        {
+        if !seen.insert((url.identity(), schema.clone())) {
             continue;
         }
         targets.push(Target {
