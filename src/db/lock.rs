@@ -35,8 +35,10 @@ enum Held {
     Postgres(i64),
     /// A MySQL/MariaDB lock name.
     Mysql(String),
-    /// For SQLite, the locked file (the lock lasts as long as the handle).
-    File(#[allow(dead_code)] File),
+    /// For SQLite, the locked file (the lock lasts as long as the handle), and whether the
+    /// connection's rollback journal was kept between commits for the run (see
+    /// [`sqlite::persist_journal`]).
+    File(#[allow(dead_code)] File, bool),
 }
 
 /// The first 8 bytes of the SHA-256 of `identity`: stable across runs, processes and hosts.
@@ -142,7 +144,7 @@ impl MigrationLock {
                     waiter.wait()?;
                 }
             }
-            Connection::Sqlite(_) => {
+            Connection::Sqlite(c) => {
                 let Some(path) = sqlite::lock_file_for(url) else {
                     return Ok(MigrationLock {
                         held: Held::Nothing,
@@ -156,9 +158,10 @@ impl MigrationLock {
                 loop {
                     match file.try_lock() {
                         Ok(()) => {
+                            let switched = sqlite::persist_journal(c);
                             return Ok(MigrationLock {
-                                held: Held::File(file),
-                            })
+                                held: Held::File(file, switched),
+                            });
                         }
                         Err(std::fs::TryLockError::WouldBlock) => waiter.wait()?,
                         Err(std::fs::TryLockError::Error(e)) => {
@@ -179,6 +182,11 @@ impl MigrationLock {
         match (conn, self.held) {
             (Connection::Postgres(c), Held::Postgres(key)) => postgres::unlock(c, key),
             (Connection::Mysql(c), Held::Mysql(name)) => mysql::unlock(c, &name),
+            // Back to deleting the journal before another process may take the lock.
+            (Connection::Sqlite(c), Held::File(file, true)) => {
+                sqlite::restore_journal(c);
+                drop(file);
+            }
             (_, held) => drop(held),
         }
     }

@@ -98,6 +98,38 @@ pub fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
     Some(real.with_file_name(name))
 }
 
+/// For the length of a locked run (apply, revert, redo…), keep the rollback journal file
+/// between commits (`journal_mode = PERSIST`: a commit invalidates the journal's header
+/// instead of deleting the file). Each migration still commits durably in its own
+/// transaction, and a run killed half-way is rolled back from the journal by the next
+/// connection as before; what goes is deleting and recreating a file, with the directory
+/// sync, at every commit: on 100 databases of 20 small migrations, 2.2–3.0 s down to 1.5 s.
+/// Only a database in SQLite's default mode, `delete`, is switched: `wal` is stored in the
+/// database file and is the application's choice, as are the others; a rollback journal's
+/// mode is not stored at all, so other connections are unaffected. [`restore_journal`]
+/// switches back at the end of the run, which removes the journal file (after a killed run it
+/// stays, invalidated, until the next commit in `delete` mode removes it). `true` if switched.
+pub fn persist_journal(conn: &mut diesel::SqliteConnection) -> bool {
+    use diesel::RunQueryDsl;
+    let mode = |conn: &mut diesel::SqliteConnection, sql: &str| -> Option<String> {
+        let rows: Vec<super::NameRow> = diesel::sql_query(sql).load(conn).ok()?;
+        rows.into_iter().next().map(|r| r.name.to_ascii_lowercase())
+    };
+    if mode(conn, "SELECT journal_mode AS name FROM pragma_journal_mode").as_deref()
+        != Some("delete")
+    {
+        return false;
+    }
+    conn.batch_execute("PRAGMA journal_mode = PERSIST").is_ok()
+        && mode(conn, "SELECT journal_mode AS name FROM pragma_journal_mode").as_deref()
+            == Some("persist")
+}
+
+/// Undo [`persist_journal`]: back to `delete`, which removes the journal file.
+pub fn restore_journal(conn: &mut diesel::SqliteConnection) {
+    let _ = conn.batch_execute("PRAGMA journal_mode = DELETE");
+}
+
 /// Open (creating it if needed) the lock file at `path`.
 ///
 /// A new lock file gets the database file's permission bits, so every account that may use

@@ -1142,3 +1142,60 @@ fn postgres_sigterm_during_check_drops_the_scratch_database() {
         .collect();
     assert!(left.is_empty(), "scratch databases left behind: {left:?}");
 }
+
+/// The journal mode a migration of a SQLite apply runs under, recorded by the migration itself.
+fn journal_mode_seen_by_a_migration(prepare: &str) -> (String, String, bool) {
+    let t = CliTest::package().env("DATABASE_URL", "app.db");
+    t.migration(
+        "2024-01-01-000000_record_journal_mode",
+        "CREATE TABLE seen AS SELECT journal_mode AS mode FROM pragma_journal_mode;\n",
+        Some("DROP TABLE seen;\n"),
+    );
+    let file = t.path("app.db");
+    let url = DatabaseUrl::new(file.display().to_string());
+    let opts = ConnectOptions {
+        create_sqlite: true,
+        wait: None,
+    };
+    let mut conn =
+        Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, opts).unwrap();
+    conn.batch_execute(prepare).unwrap();
+    drop(conn);
+    t.run(&["apply"]).assert_success();
+    let mut conn =
+        Connection::establish(&url, cargo_migrate::backend::Backend::Sqlite, opts).unwrap();
+    let text = |conn: &mut Connection, sql: &str| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            mode: String,
+        }
+        let q = diesel::sql_query(sql);
+        let rows: Vec<Row> = with_conn!(conn, c => q.load(c)).unwrap();
+        rows.into_iter().next().unwrap().mode
+    };
+    let during = text(&mut conn, "SELECT mode FROM seen");
+    let after = text(
+        &mut conn,
+        "SELECT journal_mode AS mode FROM pragma_journal_mode",
+    );
+    drop(conn);
+    let journal_left = t.path("app.db-journal").exists();
+    (during, after, journal_left)
+}
+
+#[test]
+fn sqlite_apply_keeps_the_journal_of_a_database_in_delete_mode_and_leaves_no_file() {
+    let (during, after, journal_left) = journal_mode_seen_by_a_migration("CREATE TABLE x (a)");
+    assert_eq!(during, "persist");
+    assert_eq!(after, "delete");
+    assert!(!journal_left, "apply left app.db-journal behind");
+}
+
+#[test]
+fn sqlite_apply_leaves_a_wal_database_in_wal_mode() {
+    let (during, after, _) = journal_mode_seen_by_a_migration("PRAGMA journal_mode = WAL");
+    assert_eq!(during, "wal");
+    assert_eq!(after, "wal");
+}
