@@ -81,7 +81,19 @@ pub struct BundledSet {
     pub backend: Backend,
     pub database_url_env: String,
     pub init_sql: Vec<String>,
+    /// The set's `targets-query` and `targets-url-env`, when configured (for `--fleet`):
+    /// written only when set, so a bundle of sets without them has the bytes it always had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets_query: Option<BundledTargetsQuery>,
     pub migrations: Vec<BundledMigration>,
+}
+
+/// Where `--fleet` reads a bundled set's targets: `query`, run read-only on the database whose
+/// URL is in the environment variable `url_env`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundledTargetsQuery {
+    pub query: String,
+    pub url_env: String,
 }
 
 /// One migration of a bundle.
@@ -174,6 +186,10 @@ impl Bundle {
                 backend,
                 database_url_env: ctx.set.database_url_env.clone(),
                 init_sql: ctx.set.init_sql.statements.clone(),
+                targets_query: ctx.set.targets_query.as_ref().map(|t| BundledTargetsQuery {
+                    query: t.query.clone(),
+                    url_env: t.url_env.clone(),
+                }),
                 migrations,
             });
         }
@@ -327,7 +343,13 @@ impl Bundle {
                     table: "the bundle",
                 },
                 write_schema: false,
-                targets_query: None,
+                targets_query: s
+                    .targets_query
+                    .as_ref()
+                    .map(|t| crate::config::TargetsQuery {
+                        query: t.query.clone(),
+                        url_env: t.url_env.clone(),
+                    }),
             });
         }
         let ws = Workspace {

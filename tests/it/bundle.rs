@@ -399,3 +399,64 @@ fn sqlite_kill_9_during_a_bundle_run_is_finished_by_the_next() {
         .ok()
     });
 }
+
+#[test]
+fn a_bundled_sets_targets_query_lists_its_fleet_without_the_workspace() {
+    let t = CliTest::package();
+    t.migration(
+        "2024-01-01-000000_create_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    let manifest = std::fs::read_to_string(t.path("Cargo.toml")).unwrap();
+    t.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[package.metadata.migrate]\nbackend = \"sqlite\"\ntargets-url-env = \"CONTROL_URL\"\ntargets-query = \"SELECT url FROM tenants ORDER BY url\"\n"),
+    );
+    let bundle = make_bundle(&t);
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    assert_eq!(
+        doc["sets"][0]["targets_query"]["url_env"], "CONTROL_URL",
+        "{doc}"
+    );
+
+    let host = tempfile::tempdir().unwrap();
+    let control = host.path().join("control.db");
+    let mut conn = cargo_migrate::db::Connection::establish(
+        &cargo_migrate::database_url::DatabaseUrl::new(control.display().to_string()),
+        cargo_migrate::backend::Backend::Sqlite,
+        cargo_migrate::db::ConnectOptions {
+            create_sqlite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    conn.batch_execute("CREATE TABLE tenants (url TEXT NOT NULL)")
+        .unwrap();
+    for name in ["a", "b"] {
+        conn.batch_execute(&format!(
+            "INSERT INTO tenants VALUES ('{}')",
+            host.path().join(format!("tenant_{name}.db")).display()
+        ))
+        .unwrap();
+    }
+    drop(conn);
+    let b = bundle.to_str().unwrap();
+    let env = [("CONTROL_URL", control.to_str().unwrap())];
+    let (code, out, err) = on_host(
+        host.path(),
+        &["--bundle", b, "apply", "--fleet", "--format", "json"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["summary"]["targets"], 2, "{doc}");
+    assert_eq!(doc["summary"]["migrated"], 2, "{doc}");
+    let (code, out, err) = on_host(host.path(), &["--bundle", b, "status", "--fleet"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 targets current"), "{out}");
+    // Without the variable, the bundled key and the bundle are named.
+    let (code, _, err) = on_host(host.path(), &["--bundle", b, "apply", "--fleet"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("$CONTROL_URL is not set"), "{err}");
+}

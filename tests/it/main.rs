@@ -30,6 +30,7 @@ mod partial;
 mod placeholders;
 mod print_schema;
 mod replay;
+mod restart;
 mod safety;
 mod truth;
 mod url_safety;
