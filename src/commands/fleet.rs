@@ -62,13 +62,14 @@ pub(crate) fn change_each_target(
         printer.line(result.describe(change));
         result
     };
-    let progress = |so_far: &[Option<FleetTarget>]| {
+    let progress = |so_far: &[Option<FleetTarget>], slowest: super::Slowest<'_>| {
         let done = so_far.iter().flatten().count();
         let bad = so_far.iter().flatten().filter(|t| failed(t)).count();
         printer.progress(&format!(
-            "{}: {done}/{} targets, {bad} failed",
+            "{}: {done}/{} targets, {bad} failed{}",
             ctx.name(),
-            targets.len()
+            targets.len(),
+            super::slowest_suffix(slowest)
         ));
     };
     let canary = fleet.canary.min(targets.len());

@@ -407,54 +407,119 @@ pub(crate) fn read_each_target<T: Send>(
     work: &(dyn Fn(&SetContext, &crate::targets::Target) -> T + Sync),
     printer: &Printer,
 ) -> Vec<Option<T>> {
-    for_each_target(ctx, targets, jobs, work, &|_| false, &|so_far| {
+    for_each_target(ctx, targets, jobs, work, &|_| false, &|so_far, slowest| {
         let done = so_far.iter().flatten().count();
         printer.progress(&format!(
-            "{}: {done}/{} targets read",
+            "{}: {done}/{} targets read{}",
             ctx.name(),
-            targets.len()
+            targets.len(),
+            slowest_suffix(slowest)
         ));
     })
 }
 
+/// The target that has been running longest, and for how long: what a progress line names,
+/// so that one slow target among hundreds is seen while it runs.
+pub(crate) type Slowest<'a> = Option<(&'a crate::targets::Target, std::time::Duration)>;
+
+/// `, slowest running: <target> (<seconds> s)` for a progress line, when one has run for a
+/// second or more.
+pub(crate) fn slowest_suffix(slowest: Slowest<'_>) -> String {
+    match slowest {
+        Some((target, took)) if took.as_secs() >= 1 => {
+            format!(
+                "; slowest running: {} ({} s)",
+                target.shown(),
+                took.as_secs()
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 /// Work through a fleet: `work` runs on each target (as the set works on it, see
 /// [`target_context`]), `jobs` at a time, and `progress` hears about each finished one with
-/// every result so far. Once `stop` says so, no new target is started. The results are in the
-/// order the targets were listed; `None` for a target never started.
+/// every result so far and the target running longest, and once a second while targets run.
+/// Once `stop` says so, no new target is started. The results are in the order the targets
+/// were listed; `None` for a target never started.
 pub(crate) fn for_each_target<T: Send>(
     ctx: &SetContext,
     targets: &[crate::targets::Target],
     jobs: usize,
     work: &(dyn Fn(&SetContext, &crate::targets::Target) -> T + Sync),
     stop: &(dyn Fn(&T) -> bool + Sync),
-    progress: &(dyn Fn(&[Option<T>]) + Sync),
+    progress: &(dyn Fn(&[Option<T>], Slowest<'_>) + Sync),
 ) -> Vec<Option<T>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Mutex;
+    use std::sync::{Condvar, Mutex};
+    use std::time::{Duration, Instant};
     let next = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
+    let workers = jobs.clamp(1, 64).min(targets.len());
     let results: Mutex<Vec<Option<T>>> = Mutex::new(
         std::iter::repeat_with(|| None)
             .take(targets.len())
             .collect(),
     );
+    // What each worker is on, since when.
+    let running: Mutex<Vec<Option<(usize, Instant)>>> = Mutex::new(vec![None; workers]);
+    let slowest = || -> Slowest<'_> {
+        let running = running.lock().ok()?;
+        let (i, since) = running.iter().flatten().min_by_key(|(_, since)| *since)?;
+        Some((targets.get(*i)?, since.elapsed()))
+    };
+    let left = Mutex::new(workers);
+    let all_done = Condvar::new();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, 64).min(targets.len()) {
-            scope.spawn(|| loop {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
+        for w in 0..workers {
+            let (next, stopped, results, running, left, all_done) =
+                (&next, &stopped, &results, &running, &left, &all_done);
+            let slowest = &slowest;
+            scope.spawn(move || {
+                loop {
+                    if stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(target) = targets.get(i) else { break };
+                    if let Ok(mut r) = running.lock() {
+                        r[w] = Some((i, Instant::now()));
+                    }
+                    let result = work(&target_context(ctx, target), target);
+                    if let Ok(mut r) = running.lock() {
+                        r[w] = None;
+                    }
+                    if stop(&result) {
+                        stopped.store(true, Ordering::SeqCst);
+                    }
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(result);
+                        progress(&r, slowest());
+                    }
                 }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(target) = targets.get(i) else { break };
-                let result = work(&target_context(ctx, target), target);
-                if stop(&result) {
-                    stopped.store(true, Ordering::SeqCst);
-                }
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(result);
-                    progress(&r);
+                if let Ok(mut n) = left.lock() {
+                    *n -= 1;
+                    all_done.notify_all();
                 }
             });
+        }
+        // Between finished targets, the line still moves: the slowest one's time grows.
+        let mut n = left.lock().ok();
+        while let Some(guard) = n {
+            if *guard == 0 {
+                break;
+            }
+            n = all_done
+                .wait_timeout(guard, Duration::from_secs(1))
+                .ok()
+                .map(|(guard, timeout)| {
+                    if timeout.timed_out() {
+                        if let Ok(r) = results.lock() {
+                            progress(&r, slowest());
+                        }
+                    }
+                    guard
+                });
         }
     });
     results.into_inner().unwrap_or_default()

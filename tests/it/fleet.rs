@@ -782,3 +782,48 @@ fn postgres_fleet_reverts_twice_at_once_without_reverting_anything_twice() {
         );
     }
 }
+
+#[test]
+fn the_progress_line_names_the_target_running_longest_while_it_runs() {
+    let t = CliTest::fixture("single-sqlite");
+    let file = sqlite_targets(&t, 3);
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    // Another process holds tenant 1's migration lock for a while: its target keeps running,
+    // waiting, after the other two are done.
+    let slow = t.path("tenant_1.db");
+    let lock = std::fs::File::create(t.path("tenant_1.db.cargo-migrate.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(3500));
+        drop(lock);
+    });
+    let cmd = format!(
+        "{} migrate apply --targets {} --jobs 2",
+        crate::common::BIN,
+        file.display()
+    );
+    let run = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(t.path(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    release.join().unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    let line = format!(
+        "todo: 2/3 targets, 0 failed; slowest running: {}",
+        slow.display()
+    );
+    assert!(
+        text.contains(&format!("{line} (2 s)")) || text.contains(&format!("{line} (3 s)")),
+        "{text}"
+    );
+    assert!(text.contains("3 migrated"), "{text}");
+}
