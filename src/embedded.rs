@@ -30,8 +30,10 @@
 //! (their files were edited after they ran), and migrations recorded as partially applied.
 //! Each migration is logged through the `log` crate (target `cargo_migrate`).
 //!
-//! Build the library with `default-features = false` for this: the command line, the linter,
-//! schema rendering and the workspace reader are then left out. On MySQL/MariaDB add the
+//! Build the library with `default-features = false` and the features of the backends the
+//! application uses (`sqlite`, `postgres`, `mysql`) for this: the command line, the linter,
+//! schema rendering, the workspace reader and the other backends' drivers are then left out.
+//! On MySQL/MariaDB add the
 //! `statements` feature, so that files run statement by statement as `cargo migrate apply`
 //! runs them there (a failure then names its statement and records what stayed committed);
 //! without it each file runs as one batch, as diesel runs it. docs/embedded.md has the rest.
@@ -568,12 +570,16 @@ pub trait AppConnection: sealed::Sealed + Sized {
     fn from_connection(conn: Connection) -> Self;
 }
 
+#[cfg(feature = "mysql")]
 pub use crate::db::MysqlConnection;
 
 mod sealed {
     pub trait Sealed {}
+    #[cfg(feature = "postgres")]
     impl Sealed for diesel::PgConnection {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for diesel::SqliteConnection {}
+    #[cfg(feature = "mysql")]
     impl Sealed for super::MysqlConnection {}
 }
 
@@ -589,14 +595,18 @@ macro_rules! app_connection {
             fn from_connection(conn: Connection) -> Self {
                 match conn {
                     Connection::$variant(c) => c,
+                    #[allow(unreachable_patterns)]
                     _ => unreachable!("the runner replaced the application's connection"),
                 }
             }
         }
     };
 }
+#[cfg(feature = "postgres")]
 app_connection!(diesel::PgConnection, Postgres);
+#[cfg(feature = "sqlite")]
 app_connection!(diesel::SqliteConnection, Sqlite);
+#[cfg(feature = "mysql")]
 app_connection!(MysqlConnection, Mysql);
 
 /// The runner's events, as log records.

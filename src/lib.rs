@@ -41,6 +41,11 @@
 #![cfg_attr(not(feature = "cli"), allow(rustdoc::broken_intra_doc_links))]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "cargo-migrate needs at least one backend: with `default-features = false`, enable the features of the databases the application uses (`sqlite`, `postgres`, `mysql`)"
+);
+
 pub mod backend;
 pub mod bundle;
 #[cfg(feature = "cli")]

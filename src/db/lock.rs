@@ -11,12 +11,19 @@
 //! identity ([`lock_name`], [`lock_key`]): names that share a long prefix never share a lock,
 //! even where the server truncates lock names (MariaDB keeps 64 characters).
 
+#[cfg(feature = "sqlite")]
 use std::fs::File;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{mysql, postgres, sqlite, Connection, DbError};
+#[cfg(feature = "mysql")]
+use super::mysql;
+#[cfg(feature = "postgres")]
+use super::postgres;
+#[cfg(feature = "sqlite")]
+use super::sqlite;
+use super::{Connection, DbError};
 use crate::database_url::DatabaseUrl;
 
 /// The longest lock name MySQL and MariaDB keep.
@@ -30,14 +37,18 @@ pub struct MigrationLock {
 
 enum Held {
     /// Nothing to hold (an in-memory SQLite database).
+    #[cfg(feature = "sqlite")]
     Nothing,
     /// A PostgreSQL advisory lock key.
+    #[cfg(feature = "postgres")]
     Postgres(i64),
     /// A MySQL/MariaDB lock name.
+    #[cfg(feature = "mysql")]
     Mysql(String),
     /// For SQLite, the locked file (the lock lasts as long as the handle), and whether the
     /// connection's rollback journal was kept between commits for the run (see
     /// [`sqlite::persist_journal`]).
+    #[cfg(feature = "sqlite")]
     File(#[allow(dead_code)] File, bool),
 }
 
@@ -122,6 +133,7 @@ impl MigrationLock {
         let query_err =
             |e: diesel::result::Error| DbError::query("taking the migration lock", url, &e);
         match conn {
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => {
                 let key = postgres::migration_lock_key(c).map_err(query_err)?;
                 loop {
@@ -133,6 +145,7 @@ impl MigrationLock {
                     waiter.wait()?;
                 }
             }
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => {
                 let name = mysql::migration_lock_name(c).map_err(query_err)?;
                 loop {
@@ -144,6 +157,7 @@ impl MigrationLock {
                     waiter.wait()?;
                 }
             }
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => {
                 let Some(path) = sqlite::lock_file_for(url) else {
                     return Ok(MigrationLock {
@@ -180,9 +194,12 @@ impl MigrationLock {
     /// Release the lock. Errors are ignored: the server releases it with the session anyway.
     pub fn release(self, conn: &mut Connection) {
         match (conn, self.held) {
+            #[cfg(feature = "postgres")]
             (Connection::Postgres(c), Held::Postgres(key)) => postgres::unlock(c, key),
+            #[cfg(feature = "mysql")]
             (Connection::Mysql(c), Held::Mysql(name)) => mysql::unlock(c, &name),
             // Back to deleting the journal before another process may take the lock.
+            #[cfg(feature = "sqlite")]
             (Connection::Sqlite(c), Held::File(file, true)) => {
                 sqlite::restore_journal(c);
                 drop(file);

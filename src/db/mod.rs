@@ -46,6 +46,21 @@
 //! scratch server, `OWN_TABLES`), `db/introspect/<backend>.rs` and `db/catalog/<backend>.rs`.
 //! (Its driver is a dependency in `Cargo.toml`.) No code compares a backend with `==`.
 
+// A build with fewer than the three backends (the embedded runner with some of the `sqlite`,
+// `postgres` and `mysql` features) leaves matches with one arm, a catch-all that nothing
+// reaches, or a variable only another backend's arm reads. The full build keeps every lint.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(
+        unreachable_patterns,
+        unreachable_code,
+        irrefutable_let_patterns,
+        unused_variables,
+        unused_imports,
+        clippy::drop_non_drop
+    )
+)]
+
 #[cfg(feature = "cli")]
 pub mod catalog;
 pub mod checksums;
@@ -74,7 +89,9 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
+#[cfg(feature = "mysql")]
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+#[cfg(feature = "mysql")]
 use diesel_async::AsyncMysqlConnection;
 
 use crate::backend::Backend;
@@ -88,15 +105,19 @@ use crate::schema::{PrintSchemaOptions, Schema};
 pub use crate::database_url::{resolve_sqlite_url, sqlite_path};
 
 /// MySQL/MariaDB through the pure-Rust client.
+#[cfg(feature = "mysql")]
 pub type MysqlConnection = AsyncConnectionWrapper<AsyncMysqlConnection>;
 
 /// A live connection to one of the three backends.
 pub enum Connection {
     /// SQLite (bundled libsqlite3).
+    #[cfg(feature = "sqlite")]
     Sqlite(diesel::SqliteConnection),
     /// PostgreSQL (bundled libpq).
+    #[cfg(feature = "postgres")]
     Postgres(diesel::PgConnection),
     /// MySQL/MariaDB (mysql_async).
+    #[cfg(feature = "mysql")]
     Mysql(MysqlConnection),
 }
 
@@ -104,8 +125,11 @@ pub enum Connection {
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
+            #[cfg(feature = "sqlite")]
             $crate::db::Connection::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
             $crate::db::Connection::Postgres($c) => $body,
+            #[cfg(feature = "mysql")]
             $crate::db::Connection::Mysql($c) => $body,
         }
     };
@@ -172,6 +196,14 @@ pub enum DbError {
         url: DatabaseUrl,
         /// Its scheme.
         scheme: String,
+    },
+    /// This build of the library was made without the backend's feature.
+    #[error("{url} is a {backend} database, and this build of cargo-migrate was made without {backend} support; nothing was run\nhelp: enable the library's `{backend}` feature (`cargo-migrate = {{ …, features = [\"{backend}\"] }}`)")]
+    BackendNotBuilt {
+        /// The URL.
+        url: DatabaseUrl,
+        /// Its backend.
+        backend: Backend,
     },
     /// An application's connection handed to the runner is inside a transaction.
     #[error("the application's connection to {url} is inside a transaction; nothing was run\nhelp: migrations run there would commit only with that transaction, so none could be called applied; pass a connection outside any transaction (before `begin_test_transaction`, or a new one)")]
@@ -514,14 +546,18 @@ impl Connection {
             message: e.to_string(),
         };
         let text = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => sqlite::session_label(c).map_err(label)?,
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => postgres::session_label(c).map_err(label)?,
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => mysql::session_label(c).map_err(label)?,
         };
         let url = DatabaseUrl::of_application_connection(text);
         if with_conn!(self, c => depth(c)) > 0 {
             return Err(DbError::InTransaction { url });
         }
+        #[cfg(feature = "mysql")]
         if let Connection::Mysql(c) = self {
             if !mysql::has_current_database(c) {
                 return Err(DbError::NoDatabaseSelected { url });
@@ -537,8 +573,11 @@ impl Connection {
         use diesel::RunQueryDsl;
         let query = diesel::sql_query("SELECT version() AS version");
         let rows: Vec<ServerVersionRow> = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => return Ok(()),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => query.load(c).unwrap_or_default(),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => diesel::sql_query("SELECT CAST(VERSION() AS CHAR) AS version")
                 .load(c)
                 .unwrap_or_default(),
@@ -572,6 +611,8 @@ impl Connection {
         Ok(())
     }
 
+    // `opts` is SQLite's alone.
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
     fn establish_once(
         url: &DatabaseUrl,
         backend: Backend,
@@ -584,17 +625,28 @@ impl Connection {
             });
         }
         match backend {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => sqlite::connect(url, opts).map(Connection::Sqlite),
+            #[cfg(feature = "postgres")]
             Backend::Postgres => postgres::connect(url).map(Connection::Postgres),
+            #[cfg(feature = "mysql")]
             Backend::Mysql => mysql::connect(url).map(Connection::Mysql),
+            #[allow(unreachable_patterns)]
+            backend => Err(DbError::BackendNotBuilt {
+                url: url.clone(),
+                backend,
+            }),
         }
     }
 
     /// The backend of this connection.
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => Backend::Mysql,
         }
     }
@@ -642,6 +694,7 @@ impl Connection {
     /// What this session may do with the versions table, for the privileges in `needs`.
     fn versions_table_access(&mut self, needs: &[Privilege]) -> diesel::QueryResult<TableAccess> {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => {
                 let exists = self.count(sqlite::MIGRATIONS_TABLE_EXISTS)? > 0;
                 Ok(if exists {
@@ -650,7 +703,9 @@ impl Connection {
                     TableAccess::Missing
                 })
             }
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => postgres::versions_table_access(c, needs),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => mysql::versions_table_access(c, needs),
         }
     }
@@ -672,9 +727,12 @@ impl Connection {
             TableAccess::Missing => Ok(false),
             TableAccess::Usable => Ok(true),
             TableAccess::Lacking(lacking) => {
-                let grant = match self {
+                let grant: Option<diesel::QueryResult<(String, String)>> = match self {
+                    #[cfg(feature = "sqlite")]
                     Connection::Sqlite(_) => None,
+                    #[cfg(feature = "postgres")]
                     Connection::Postgres(c) => Some(postgres::versions_grant(c)),
+                    #[cfg(feature = "mysql")]
                     Connection::Mysql(c) => Some(mysql::versions_grant(c)),
                 };
                 let (role, grant) = grant
@@ -814,17 +872,23 @@ impl Connection {
     /// inside this process).
     pub fn session_id(&mut self) -> Option<i64> {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => sqlite::session_id(),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => self.count(postgres::SESSION_ID).ok(),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => self.count(mysql::SESSION_ID).ok(),
         }
     }
 
     /// End another session of this server (its open transaction is rolled back).
     pub fn end_session(&mut self, id: i64) {
-        let sql = match self {
+        let sql: String = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => return,
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => postgres::end_session_sql(id),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => mysql::end_session_sql(id),
         };
         let _ = self.batch_execute(&sql);
@@ -837,8 +901,11 @@ impl Connection {
         opts: &PrintSchemaOptions,
     ) -> Result<Schema, introspect::IntrospectError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => introspect::sqlite(c, opts),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => introspect::postgres(c, opts),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => introspect::mysql(c, opts),
         }
     }
@@ -848,8 +915,11 @@ impl Connection {
     /// `table!` shows.
     pub fn catalog(&mut self) -> Result<crate::catalog::Catalog, catalog::CatalogError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => catalog::sqlite(c),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => catalog::postgres(c),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => catalog::mysql(c),
         }
     }
@@ -858,8 +928,11 @@ impl Connection {
     /// What `generate --diff-schema` needs to know about a replayed history beyond the model.
     pub fn history_facts(&mut self, url: &DatabaseUrl) -> Result<HistoryFacts, DbError> {
         let facts = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => sqlite::history_facts(c),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => postgres::history_facts(c),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => mysql::history_facts(c),
         };
         facts.map_err(|e| DbError::query("reading the replayed catalog", url, &e))
@@ -869,8 +942,11 @@ impl Connection {
     /// of its file, when known) may have stayed committed.
     pub fn may_be_partial(&self, run_in_transaction: bool, statement: Option<usize>) -> bool {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => sqlite::may_be_partial(run_in_transaction, statement),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => postgres::may_be_partial(run_in_transaction, statement),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => mysql::may_be_partial(run_in_transaction, statement),
         }
     }
@@ -879,8 +955,11 @@ impl Connection {
     /// whether diesel runs it in a transaction.
     pub fn runs_statement_by_statement(&self, run_in_transaction: bool) -> bool {
         match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => sqlite::runs_statement_by_statement(run_in_transaction),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => postgres::runs_statement_by_statement(run_in_transaction),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => mysql::runs_statement_by_statement(run_in_transaction),
         }
     }
@@ -976,6 +1055,7 @@ mod tests {
 }
 
 /// What a session says of itself, for [`DatabaseUrl::of_application_connection`].
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 #[derive(QueryableByName)]
 pub(crate) struct SessionRow {
     #[diesel(sql_type = Text)]
@@ -988,6 +1068,7 @@ pub(crate) struct SessionRow {
     pub(crate) database: String,
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 impl SessionRow {
     /// `scheme://user@host:port/database`, each part percent-encoded where needed.
     pub(crate) fn label(&self, scheme: &str) -> String {
@@ -1020,19 +1101,29 @@ impl Connection {
     pub fn server_version(&mut self) -> Option<String> {
         use diesel::RunQueryDsl;
         let (sql, product) = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(_) => ("SELECT sqlite_version() AS version", "SQLite"),
+            #[cfg(feature = "postgres")]
             Connection::Postgres(_) => ("SHOW server_version", "PostgreSQL"),
+            #[cfg(feature = "mysql")]
             Connection::Mysql(_) => ("SELECT VERSION() AS version", "MySQL"),
         };
+        #[cfg_attr(
+            not(any(feature = "sqlite", feature = "mysql")),
+            allow(unused_variables)
+        )]
         let query = diesel::sql_query(sql);
         let rows: Vec<ServerVersionRow> = match self {
+            #[cfg(feature = "sqlite")]
             Connection::Sqlite(c) => query.load(c).ok()?,
+            #[cfg(feature = "postgres")]
             Connection::Postgres(c) => {
                 // SHOW's column is named after the setting.
                 diesel::sql_query("SELECT current_setting('server_version') AS version")
                     .load(c)
                     .ok()?
             }
+            #[cfg(feature = "mysql")]
             Connection::Mysql(c) => query.load(c).ok()?,
         };
         let raw = rows.into_iter().next()?.version;

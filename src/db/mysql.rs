@@ -7,15 +7,18 @@
 //! running migration with `KILL`. mysql_async only accepts `mysql://`; `mariadb://` is
 //! rewritten.
 
+// Without the `mysql` feature only what needs no driver stays: the SQL text and the rules.
+#![cfg_attr(not(feature = "mysql"), allow(unused_imports, dead_code))]
+
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
 
 #[cfg(feature = "cli")]
 use super::scratch::ScratchServer;
-use super::{
-    lock, one_line, DbError, MysqlConnection, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES,
-};
+#[cfg(feature = "mysql")]
+use super::MysqlConnection;
+use super::{lock, one_line, DbError, NameRow, Privilege, TableAccess, VERSIONS_PRIVILEGES};
 use crate::database_url::DatabaseUrl;
 #[cfg(feature = "cli")]
 use crate::generate::HistoryFacts;
@@ -50,6 +53,7 @@ fn is_missing(err: &diesel::result::Error) -> bool {
 }
 
 /// Whether the versions table exists and which of `needs` this role lacks on it.
+#[cfg(feature = "mysql")]
 pub fn versions_table_access(
     conn: &mut MysqlConnection,
     needs: &[Privilege],
@@ -88,6 +92,7 @@ pub const VERSION_COLUMN_LENGTH: &str = "SELECT CAST(COALESCE(MAX(character_maxi
 
 /// This session's account and the statement that gives it what the tool needs on the
 /// versions table.
+#[cfg(feature = "mysql")]
 pub fn versions_grant(conn: &mut MysqlConnection) -> diesel::QueryResult<(String, String)> {
     let rows: Vec<NameRow> =
         diesel::sql_query("SELECT CAST(CURRENT_USER() AS CHAR) AS name").load(conn)?;
@@ -148,6 +153,7 @@ pub fn may_be_partial(_run_in_transaction: bool, statement: Option<usize>) -> bo
 }
 
 /// Open a connection.
+#[cfg(feature = "mysql")]
 pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
     MysqlConnection::establish(&mysql_url(url.expose())).map_err(|e| DbError::Connect {
         url: url.clone(),
@@ -157,6 +163,7 @@ pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
 
 /// Who and where the session is (user, server host and port, database), to name an
 /// application's own connection in messages.
+#[cfg(feature = "mysql")]
 pub fn session_label(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
     let rows: Vec<super::SessionRow> = diesel::sql_query(
         "SELECT CAST(SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS CHAR) AS user, \
@@ -171,6 +178,7 @@ pub fn session_label(conn: &mut MysqlConnection) -> diesel::QueryResult<String> 
 }
 
 /// Whether the session has a default database (the one its versions table is in).
+#[cfg(feature = "mysql")]
 pub fn has_current_database(conn: &mut MysqlConnection) -> bool {
     let rows: Vec<NameRow> =
         diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name")
@@ -183,6 +191,7 @@ pub fn has_current_database(conn: &mut MysqlConnection) -> bool {
 /// The migration lock's name for the connected database. Lock names are server-wide and
 /// MariaDB keeps only 64 characters of one, so the name carries a hash of the whole database
 /// name (see [`lock::lock_name`]).
+#[cfg(feature = "mysql")]
 pub fn migration_lock_name(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
     let rows: Vec<NameRow> =
         diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
@@ -191,6 +200,7 @@ pub fn migration_lock_name(conn: &mut MysqlConnection) -> diesel::QueryResult<St
 }
 
 /// Try to take the lock `name` once, without waiting.
+#[cfg(feature = "mysql")]
 pub fn try_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<bool> {
     let rows: Vec<LockRow> = diesel::sql_query("SELECT GET_LOCK(?, 0) AS n")
         .bind::<Text, _>(name)
@@ -199,6 +209,7 @@ pub fn try_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<b
 }
 
 /// Release the lock `name`.
+#[cfg(feature = "mysql")]
 pub fn unlock(conn: &mut MysqlConnection, name: &str) {
     let _ = diesel::sql_query("DO RELEASE_LOCK(?)")
         .bind::<Text, _>(name)
@@ -242,6 +253,7 @@ pub fn scratch_lock_name(name: &str) -> String {
 
 /// Take the lock that marks the scratch database `name` as in use, for as long as this
 /// session lives.
+#[cfg(feature = "mysql")]
 pub fn hold_scratch_lock(conn: &mut MysqlConnection, name: &str) -> diesel::QueryResult<()> {
     if try_lock(conn, &scratch_lock_name(name))? {
         Ok(())
@@ -258,6 +270,7 @@ pub fn hold_scratch_lock(conn: &mut MysqlConnection, name: &str) -> diesel::Quer
 
 /// Drop the leftover scratch database `name` if its creator's lock is free: the lock is taken
 /// for the drop, so the owner cannot be alive meanwhile.
+#[cfg(feature = "mysql")]
 pub fn drop_if_abandoned(conn: &mut MysqlConnection, name: &str) -> bool {
     let lock = scratch_lock_name(name);
     if !matches!(try_lock(conn, &lock), Ok(true)) {
@@ -283,6 +296,7 @@ struct ForeignKeyRow {
 
 #[cfg(feature = "cli")]
 /// The names of foreign keys, so generated SQL drops the constraints the history created.
+#[cfg(feature = "mysql")]
 pub fn history_facts(conn: &mut MysqlConnection) -> diesel::QueryResult<HistoryFacts> {
     let mut facts = HistoryFacts::default();
     let rows: Vec<ForeignKeyRow> = diesel::sql_query(

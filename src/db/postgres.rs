@@ -5,6 +5,9 @@
 //! are per database, so sets on other databases never wait for each other); the interrupt
 //! handler ends a running migration with `pg_terminate_backend` from a second connection.
 
+// Without the `postgres` feature only what needs no driver stays: the SQL text and the rules.
+#![cfg_attr(not(feature = "postgres"), allow(unused_imports, dead_code))]
+
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection as _, QueryableByName, RunQueryDsl};
@@ -62,6 +65,7 @@ struct AccessRow {
 }
 
 /// Whether the versions table exists and which of `needs` this role lacks on it.
+#[cfg(feature = "postgres")]
 pub fn versions_table_access(
     conn: &mut diesel::PgConnection,
     needs: &[Privilege],
@@ -98,6 +102,7 @@ pub fn versions_table_access(
 
 /// This session's role and the statement that gives it what the tool needs on the versions
 /// table.
+#[cfg(feature = "postgres")]
 pub fn versions_grant(conn: &mut diesel::PgConnection) -> diesel::QueryResult<(String, String)> {
     let rows: Vec<NameRow> = diesel::sql_query("SELECT current_user::text AS name").load(conn)?;
     let role = rows.first().map(|r| r.name.clone()).unwrap_or_default();
@@ -162,6 +167,7 @@ struct LockRow {
 
 /// The advisory lock key of the connected database: a hash of its name (advisory locks are
 /// per database already; the hash keeps the key apart from other tools' keys too).
+#[cfg(feature = "postgres")]
 pub fn migration_lock_key(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
     let rows: Vec<NameRow> =
         diesel::sql_query("SELECT current_database()::text AS name").load(conn)?;
@@ -176,6 +182,7 @@ pub fn may_be_partial(_run_in_transaction: bool, _statement: Option<usize>) -> b
 }
 
 /// Open a connection.
+#[cfg(feature = "postgres")]
 pub fn connect(url: &DatabaseUrl) -> Result<diesel::PgConnection, DbError> {
     let mut conn = diesel::PgConnection::establish(url.expose()).map_err(|e| DbError::Connect {
         url: url.clone(),
@@ -190,6 +197,7 @@ pub fn connect(url: &DatabaseUrl) -> Result<diesel::PgConnection, DbError> {
 
 /// Who and where the session is (user, server address and port, database), to name an
 /// application's own connection in messages.
+#[cfg(feature = "postgres")]
 pub fn session_label(conn: &mut diesel::PgConnection) -> diesel::QueryResult<String> {
     let rows: Vec<super::SessionRow> = diesel::sql_query(
         "SELECT current_user::text AS user, COALESCE(host(inet_server_addr()), 'localhost') AS host, \
@@ -203,6 +211,7 @@ pub fn session_label(conn: &mut diesel::PgConnection) -> diesel::QueryResult<Str
 }
 
 /// Try to take the migration lock once.
+#[cfg(feature = "postgres")]
 pub fn try_lock(conn: &mut diesel::PgConnection, key: i64) -> diesel::QueryResult<bool> {
     let rows: Vec<LockRow> = diesel::sql_query(format!(
         "SELECT CASE WHEN pg_try_advisory_lock({key}) THEN 1::bigint ELSE 0::bigint END AS n"
@@ -212,6 +221,7 @@ pub fn try_lock(conn: &mut diesel::PgConnection, key: i64) -> diesel::QueryResul
 }
 
 /// Release the migration lock.
+#[cfg(feature = "postgres")]
 pub fn unlock(conn: &mut diesel::PgConnection, key: i64) {
     let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
 }
@@ -265,6 +275,7 @@ pub const SCRATCH: ScratchServer = ScratchServer {
 /// Drop the leftover scratch database `name` if no session is connected to it. The plain
 /// `DROP DATABASE` (without `FORCE`) fails if a session connects in between, so a database in
 /// use is never dropped.
+#[cfg(feature = "postgres")]
 pub fn drop_if_abandoned(conn: &mut diesel::PgConnection, name: &str) -> bool {
     let sessions: Result<Vec<LockRow>, _> =
         diesel::sql_query("SELECT COUNT(*)::bigint AS n FROM pg_stat_activity WHERE datname = $1")
@@ -292,6 +303,7 @@ struct FactRow {
 #[cfg(feature = "cli")]
 /// Existing type names and the names of primary and foreign keys, so generated SQL refers to
 /// the constraints the history really created.
+#[cfg(feature = "postgres")]
 pub fn history_facts(conn: &mut diesel::PgConnection) -> diesel::QueryResult<HistoryFacts> {
     let mut facts = HistoryFacts::default();
     let types: Vec<FactRow> = diesel::sql_query(

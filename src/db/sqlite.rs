@@ -5,6 +5,9 @@
 //! uncommitted is enough: the journal undoes it at the next open), and no advisory lock: the
 //! migration lock is an exclusive lock on a file next to the database (see [`lock_file_for`]).
 
+// Without the `sqlite` feature only what needs no driver stays: the SQL text and the rules.
+#![cfg_attr(not(feature = "sqlite"), allow(unused_imports, dead_code))]
+
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
@@ -40,6 +43,7 @@ pub fn may_be_partial(run_in_transaction: bool, _statement: Option<usize>) -> bo
 /// Open a SQLite database. `sqlite:x.db` names the file `x.db`; `file:` URIs, and
 /// `sqlite://` ones, which diesel opens as `file:` URIs, go to SQLite with all their
 /// parameters (`?mode=ro`); `:memory:` is in memory.
+#[cfg(feature = "sqlite")]
 pub fn connect(
     url: &DatabaseUrl,
     opts: ConnectOptions,
@@ -67,6 +71,7 @@ pub fn connect(
 
 /// The file of the connection's main database (`:memory:` for an in-memory or temporary one),
 /// to name an application's own connection and to find its migration lock file.
+#[cfg(feature = "sqlite")]
 pub fn session_label(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<String> {
     use diesel::RunQueryDsl;
     let rows: Vec<super::NameRow> =
@@ -109,6 +114,7 @@ pub fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
 /// mode is not stored at all, so other connections are unaffected. [`restore_journal`]
 /// switches back at the end of the run, which removes the journal file (after a killed run it
 /// stays, invalidated, until the next commit in `delete` mode removes it). `true` if switched.
+#[cfg(feature = "sqlite")]
 pub fn persist_journal(conn: &mut diesel::SqliteConnection) -> bool {
     use diesel::RunQueryDsl;
     let mode = |conn: &mut diesel::SqliteConnection, sql: &str| -> Option<String> {
@@ -126,6 +132,7 @@ pub fn persist_journal(conn: &mut diesel::SqliteConnection) -> bool {
 }
 
 /// Undo [`persist_journal`]: back to `delete`, which removes the journal file.
+#[cfg(feature = "sqlite")]
 pub fn restore_journal(conn: &mut diesel::SqliteConnection) {
     let _ = conn.batch_execute("PRAGMA journal_mode = DELETE");
 }
@@ -175,6 +182,7 @@ struct ObjectRow {
 #[cfg(feature = "cli")]
 /// The `CREATE` statements of every table and of the objects on it (indexes, triggers), which
 /// a table rebuild must recreate.
+#[cfg(feature = "sqlite")]
 pub fn history_facts(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<HistoryFacts> {
     let mut facts = HistoryFacts::default();
     let rows: Vec<ObjectRow> = diesel::sql_query(
