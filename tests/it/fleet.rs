@@ -297,6 +297,19 @@ fn fleet_check_names_only_the_targets_that_differ() {
     assert_eq!(odd.len(), 2, "{odd:?}");
 }
 
+/// Whether util-linux's `script` is there to run a command on a pseudo-terminal (else one line
+/// says the test is skipped).
+fn has_script() -> bool {
+    let there = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !there {
+        eprintln!("skipped: no `script` to make a terminal");
+    }
+    there
+}
+
 #[test]
 fn fleet_progress_only_on_a_terminal() {
     let t = CliTest::fixture("single-sqlite");
@@ -306,12 +319,7 @@ fn fleet_progress_only_on_a_terminal() {
     plain.assert_success();
     assert!(!plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'));
     // On a terminal (a pseudo-terminal from util-linux's `script`, when there is one).
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` to make a terminal");
+    if !has_script() {
         return;
     }
     let cmd = format!(
@@ -787,12 +795,7 @@ fn postgres_fleet_reverts_twice_at_once_without_reverting_anything_twice() {
 fn the_progress_line_names_the_target_running_longest_while_it_runs() {
     let t = CliTest::fixture("single-sqlite");
     let file = sqlite_targets(&t, 3);
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` to make a terminal");
+    if !has_script() {
         return;
     }
     // Another process holds tenant 1's migration lock for a while: its target keeps running,

@@ -189,6 +189,25 @@ fn workspace(url: &str) -> CliTest {
     t
 }
 
+/// A cluster with a database `app`, and `cargo migrate <args>` on it, started and running the
+/// slow migration.
+fn slow_apply_running(args: &[&str]) -> Option<(Cluster, CliTest, std::process::Child)> {
+    let cluster = Cluster::start()?;
+    cluster
+        .connect("postgres")
+        .batch_execute("CREATE DATABASE app")
+        .unwrap();
+    let t = workspace(&cluster.url("app"));
+    let child = t
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cluster.wait_for_statement("app", "pg_sleep(20)");
+    Some((cluster, t, child))
+}
+
 fn versions(conn: &mut Connection) -> Vec<String> {
     conn.applied_versions(&DatabaseUrl::new("")).unwrap()
 }
@@ -203,21 +222,9 @@ fn table_exists(conn: &mut Connection, table: &str) -> bool {
 
 #[test]
 fn a_server_restart_during_a_migration_is_reported_from_the_database_once_it_is_back() {
-    let Some(cluster) = Cluster::start() else {
+    let Some((cluster, t, child)) = slow_apply_running(&["apply"]) else {
         return;
     };
-    cluster
-        .connect("postgres")
-        .batch_execute("CREATE DATABASE app")
-        .unwrap();
-    let t = workspace(&cluster.url("app"));
-    let child = t
-        .command(&["apply"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    cluster.wait_for_statement("app", "pg_sleep(20)");
     cluster.pg_ctl(&["restart", "-m", "fast", "-w", "-t", "60"]);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -256,21 +263,9 @@ fn a_server_restart_during_a_migration_is_reported_from_the_database_once_it_is_
 
 #[test]
 fn a_server_that_stays_down_after_a_migration_lost_it_is_reported_as_not_known() {
-    let Some(cluster) = Cluster::start() else {
+    let Some((cluster, _t, child)) = slow_apply_running(&["apply", "--format", "json"]) else {
         return;
     };
-    cluster
-        .connect("postgres")
-        .batch_execute("CREATE DATABASE app")
-        .unwrap();
-    let t = workspace(&cluster.url("app"));
-    let child = t
-        .command(&["apply", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    cluster.wait_for_statement("app", "pg_sleep(20)");
     cluster.pg_ctl(&["stop", "-m", "fast", "-w"]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
