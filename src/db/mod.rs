@@ -542,7 +542,7 @@ impl Connection {
         }
         let label = |e: diesel::result::Error| DbError::Query {
             what: "reading which database the application's connection is on".into(),
-            url: DatabaseUrl::of_application_connection(self_label_fallback()),
+            url: DatabaseUrl::of_application_connection(UNLABELLED_APPLICATION_CONNECTION),
             message: e.to_string(),
         };
         let text = match self {
@@ -1084,9 +1084,7 @@ impl SessionRow {
 }
 
 /// The label of an application's connection that could not tell where it is.
-fn self_label_fallback() -> String {
-    "(the application's connection)".into()
-}
+const UNLABELLED_APPLICATION_CONNECTION: &str = "(the application's connection)";
 
 /// The server a connection talks to, for reports.
 #[derive(diesel::QueryableByName)]

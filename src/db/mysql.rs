@@ -103,12 +103,8 @@ pub fn versions_grant(conn: &mut MysqlConnection) -> diesel::QueryResult<(String
         user.replace('\'', "''"),
         host.replace('\'', "''")
     );
-    let databases: Vec<NameRow> =
-        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
-    let database = databases
-        .first()
-        .map(|r| r.name.as_str())
-        .unwrap_or_default();
+    let database = current_database(conn)?;
+    let database = database.as_str();
     let privileges = VERSIONS_PRIVILEGES.map(Privilege::sql).join(", ");
     let grant = format!(
         "GRANT {privileges} ON {}.__diesel_schema_migrations TO {account}",
@@ -177,26 +173,27 @@ pub fn session_label(conn: &mut MysqlConnection) -> diesel::QueryResult<String> 
         .unwrap_or_else(|| "mysql://(application connection)".into()))
 }
 
-/// Whether the session has a default database (the one its versions table is in).
+/// The session's default database (the one its versions table is in); empty when none is
+/// selected.
 #[cfg(feature = "mysql")]
-pub fn has_current_database(conn: &mut MysqlConnection) -> bool {
+pub fn current_database(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
     let rows: Vec<NameRow> =
-        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name")
-            .load(conn)
-            .unwrap_or_default();
-    rows.first().is_some_and(|r| !r.name.is_empty())
+        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
+    Ok(rows.into_iter().next().map(|r| r.name).unwrap_or_default())
 }
 
-/// Try to take the migration lock once.
+/// Whether the session has a default database.
+#[cfg(feature = "mysql")]
+pub fn has_current_database(conn: &mut MysqlConnection) -> bool {
+    current_database(conn).is_ok_and(|d| !d.is_empty())
+}
+
 /// The migration lock's name for the connected database. Lock names are server-wide and
 /// MariaDB keeps only 64 characters of one, so the name carries a hash of the whole database
 /// name (see [`lock::lock_name`]).
 #[cfg(feature = "mysql")]
 pub fn migration_lock_name(conn: &mut MysqlConnection) -> diesel::QueryResult<String> {
-    let rows: Vec<NameRow> =
-        diesel::sql_query("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR) AS name").load(conn)?;
-    let database = rows.first().map(|r| r.name.as_str()).unwrap_or_default();
-    Ok(lock::lock_name("migrate", database))
+    Ok(lock::lock_name("migrate", &current_database(conn)?))
 }
 
 /// Try to take the lock `name` once, without waiting.

@@ -116,19 +116,20 @@ pub fn lock_file_for(url: &DatabaseUrl) -> Option<PathBuf> {
 /// stays, invalidated, until the next commit in `delete` mode removes it). `true` if switched.
 #[cfg(feature = "sqlite")]
 pub fn persist_journal(conn: &mut diesel::SqliteConnection) -> bool {
+    journal_mode(conn).as_deref() == Some("delete")
+        && conn.batch_execute("PRAGMA journal_mode = PERSIST").is_ok()
+        && journal_mode(conn).as_deref() == Some("persist")
+}
+
+/// The connection's journal mode, lower case.
+#[cfg(feature = "sqlite")]
+fn journal_mode(conn: &mut diesel::SqliteConnection) -> Option<String> {
     use diesel::RunQueryDsl;
-    let mode = |conn: &mut diesel::SqliteConnection, sql: &str| -> Option<String> {
-        let rows: Vec<super::NameRow> = diesel::sql_query(sql).load(conn).ok()?;
-        rows.into_iter().next().map(|r| r.name.to_ascii_lowercase())
-    };
-    if mode(conn, "SELECT journal_mode AS name FROM pragma_journal_mode").as_deref()
-        != Some("delete")
-    {
-        return false;
-    }
-    conn.batch_execute("PRAGMA journal_mode = PERSIST").is_ok()
-        && mode(conn, "SELECT journal_mode AS name FROM pragma_journal_mode").as_deref()
-            == Some("persist")
+    let rows: Vec<super::NameRow> =
+        diesel::sql_query("SELECT journal_mode AS name FROM pragma_journal_mode")
+            .load(conn)
+            .ok()?;
+    rows.into_iter().next().map(|r| r.name.to_ascii_lowercase())
 }
 
 /// Undo [`persist_journal`]: back to `delete`, which removes the journal file.
