@@ -784,7 +784,8 @@ fn scratch_databases_are_safe(server: Server) {
         after.contains(&young),
         "a young scratch database (maybe another run's) was dropped"
     );
-    // Other tests create and drop their own databases meanwhile; everything else must be as it was.
+    // Other tests and runs create and drop their own databases meanwhile (test databases,
+    // scratch databases, saved states); everything else must be as it was.
     let settled =
         |names: &std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
             names
@@ -792,6 +793,8 @@ fn scratch_databases_are_safe(server: Server) {
                 .filter(|n| {
                     (!n.starts_with("cm_test_") || **n == bystander.name)
                         && (!n.starts_with("cargo_migrate_scratch_") || **n == young)
+                        // Saved states of other runs' checks come and go too.
+                        && !n.starts_with("cargo_migrate_state_")
                 })
                 .cloned()
                 .collect()
